@@ -1,0 +1,59 @@
+//===- Amct.h - amct dialect, types and ops ---------------------*- C++ -*-===//
+//
+// Everything a user of the amct dialect includes: the dialect, its types,
+// interfaces and ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_DIALECT_AMCT_IR_AMCT_H
+#define AMCT_DIALECT_AMCT_IR_AMCT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "amct/Dialect/Amct/IR/AmctDialect.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "amct/Dialect/Amct/IR/AmctTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "amct/Dialect/Amct/IR/AmctAttrs.h.inc"
+
+namespace amct {
+namespace OpTrait {
+/// Marks a typed op standing for the default-domain ONNX op of its name.
+template <typename ConcreteType>
+class OnnxOp : public mlir::OpTrait::TraitBase<ConcreteType, OnnxOp> {};
+} // namespace OpTrait
+
+namespace detail {
+/// The ShapeInferenceOpInterface verifier: declared result types must be
+/// compatible with the inferred ones.
+mlir::LogicalResult verifyInferredResultTypes(mlir::Operation *op);
+} // namespace detail
+} // namespace amct
+
+#include "amct/Dialect/Amct/IR/AmctInterfaces.h.inc"
+
+#define GET_OP_CLASSES
+#include "amct/Dialect/Amct/IR/AmctOps.h.inc"
+
+namespace amct {
+/// The ONNX node name of an op: the NameLoc it was imported with ("" if none).
+llvm::StringRef getNodeName(mlir::Operation *op);
+/// Location for an imported node: its name, plus the names of its output
+/// tensors as metadata so that export can give them back.
+mlir::Location makeNodeLoc(mlir::MLIRContext *ctx, llvm::StringRef nodeName,
+                           llvm::ArrayRef<std::string> outputNames,
+                           mlir::Location fallback);
+/// The output tensor names recorded by makeNodeLoc (empty if none).
+llvm::SmallVector<llvm::StringRef> getOutputNames(mlir::Operation *op);
+} // namespace amct
+
+#endif // AMCT_DIALECT_AMCT_IR_AMCT_H

@@ -1,0 +1,332 @@
+//===- AmctOps.td - amct graph ops --------------------------*- tablegen -*-===//
+//
+// Typed ONNX ops, the generic node op and the structural ops of an imported
+// graph. Attribute names are the ONNX names, so import and export are a
+// rename-free mapping: INT -> I64Attr, FLOAT -> F32Attr, STRING -> StrAttr,
+// INTS -> DenseI64ArrayAttr, FLOATS -> DenseF32ArrayAttr, TENSOR ->
+// ElementsAttr. An absent attribute stays absent (defaults are applied by the
+// accessors, never materialised), so export writes what import read.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_DIALECT_AMCT_IR_AMCTOPS_TD
+#define AMCT_DIALECT_AMCT_IR_AMCTOPS_TD
+
+include "amct/Dialect/Amct/IR/AmctDialect.td"
+include "amct/Dialect/Amct/IR/AmctTypes.td"
+include "amct/Dialect/Amct/IR/AmctAttrs.td"
+include "amct/Dialect/Amct/IR/AmctInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+
+class Amct_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Amct_Dialect, mnemonic, traits>;
+
+def Amct_TensorOrNone : AnyTypeOf<[AnyTensor, NoneType]>;
+
+/// A typed ONNX op valid for default-domain opsets [since, until]; nodes of
+/// other opsets import as `amct.node`.
+class Amct_OnnxOp<string mnemonic, int since, int until, list<Trait> traits = []>
+    : Amct_Op<mnemonic, !listconcat(traits, [Pure, Amct_OnnxOpTrait,
+        DeclareOpInterfaceMethods<Amct_ShapeInferenceOpInterface>])> {
+  code onnxVersionDecl = "static constexpr int64_t kOnnxSinceVersion = " # since #
+      ", kOnnxUntilVersion = " # until # ";";
+  let extraClassDeclaration = onnxVersionDecl;
+  // Runs after the attribute constraints, so inference sees well-typed attributes.
+  let hasVerifier = 1;
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Structural ops
+//===----------------------------------------------------------------------===//
+
+def Amct_NoneOp : Amct_Op<"none", [Pure, ConstantLike]> {
+  let summary = "the absent optional input of an ONNX node (input name \"\")";
+  let results = (outs NoneType:$result);
+  let assemblyFormat = "attr-dict";
+  let hasFolder = 1;
+}
+
+def Amct_ConstOp : Amct_Op<"const", [Pure, ConstantLike,
+    DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
+  let summary = "a graph initializer; its name is the op's NameLoc";
+  let description = [{
+    Large initializers are `dense_resource` blobs: the context does not unique
+    them, so a model's weights are held once.
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def Amct_NodeOp : Amct_Op<"node", [RecursiveMemoryEffects]> {
+  let summary = "any ONNX node without a typed op";
+  let description = [{
+    Keeps the node's op type, domain and attributes (`onnx_attrs`, ONNX names).
+    Graph-valued attributes are the regions; `subgraphs` names the attribute
+    of each region in order. A region's block arguments are the subgraph's
+    inputs and its `amct.yield` returns the subgraph's outputs; values of the
+    enclosing graph are used directly.
+  }];
+  let arguments = (ins StrAttr:$op_type, DefaultValuedStrAttr<StrAttr, "">:$domain,
+                   Variadic<AnyType>:$inputs,
+                   DictionaryAttr:$onnx_attrs,
+                   OptionalAttr<StrArrayAttr>:$subgraphs);
+  let results = (outs Variadic<AnyType>:$outputs);
+  let regions = (region VariadicRegion<SizedRegion<1>>:$bodies);
+  let assemblyFormat = [{
+    $op_type (`domain` $domain^)? `(` $inputs `)` $onnx_attrs (`graphs` $bodies^)?
+    attr-dict-with-keyword `:` functional-type($inputs, $outputs)
+  }];
+  let hasVerifier = 1;
+}
+
+def Amct_YieldOp : Amct_Op<"yield", [Pure, Terminator, ReturnLike, HasParent<"NodeOp">]> {
+  let summary = "the outputs of a subgraph";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+//===----------------------------------------------------------------------===//
+// Typed ONNX ops
+//===----------------------------------------------------------------------===//
+
+class Amct_UnaryOp<string mnemonic, int since, int until = 999>
+    : Amct_OnnxOp<mnemonic, since, until, [SameOperandsAndResultElementType]> {
+  let arguments = (ins AnyTensor:$X);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_ReluOp : Amct_UnaryOp<"Relu", 6> { let summary = "ONNX Relu"; }
+def Amct_SigmoidOp : Amct_UnaryOp<"Sigmoid", 6> { let summary = "ONNX Sigmoid"; }
+def Amct_TanhOp : Amct_UnaryOp<"Tanh", 6> { let summary = "ONNX Tanh"; }
+def Amct_SqrtOp : Amct_UnaryOp<"Sqrt", 6> { let summary = "ONNX Sqrt"; }
+def Amct_ErfOp : Amct_UnaryOp<"Erf", 9> { let summary = "ONNX Erf"; }
+
+def Amct_IdentityOp : Amct_OnnxOp<"Identity", 1, 999> {
+  let summary = "ONNX Identity (tensors only; sequences stay generic)";
+  let arguments = (ins AnyTensor:$input);
+  let results = (outs AnyTensor:$output);
+}
+
+/// Binary ops with multidirectional (numpy) broadcasting, opset >= 7.
+class Amct_BroadcastOp<string mnemonic> : Amct_OnnxOp<mnemonic, 7, 999> {
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let results = (outs AnyTensor:$C);
+}
+
+def Amct_AddOp : Amct_BroadcastOp<"Add"> { let summary = "ONNX Add"; }
+def Amct_SubOp : Amct_BroadcastOp<"Sub"> { let summary = "ONNX Sub"; }
+def Amct_MulOp : Amct_BroadcastOp<"Mul"> { let summary = "ONNX Mul"; }
+def Amct_DivOp : Amct_BroadcastOp<"Div"> { let summary = "ONNX Div"; }
+def Amct_PowOp : Amct_OnnxOp<"Pow", 7, 999> {
+  let summary = "ONNX Pow (exponent may have another element type)";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$Y);
+  let results = (outs AnyTensor:$Z);
+}
+
+def Amct_ClipOp : Amct_OnnxOp<"Clip", 11, 999> {
+  let summary = "ONNX Clip with min/max as optional inputs";
+  let arguments = (ins AnyTensor:$input, Amct_TensorOrNone:$min, Amct_TensorOrNone:$max);
+  let results = (outs AnyTensor:$output);
+}
+
+def Amct_ConvOp : Amct_OnnxOp<"Conv", 1, 999> {
+  let summary = "ONNX Conv (1d/2d/3d, grouped)";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$W, Amct_TensorOrNone:$B,
+      DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+      OptionalAttr<DenseI64ArrayAttr>:$dilations,
+      DefaultValuedAttr<I64Attr, "1">:$group,
+      OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
+      OptionalAttr<DenseI64ArrayAttr>:$pads,
+      OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_ConvTransposeOp : Amct_OnnxOp<"ConvTranspose", 1, 999> {
+  let summary = "ONNX ConvTranspose";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$W, Amct_TensorOrNone:$B,
+      DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+      OptionalAttr<DenseI64ArrayAttr>:$dilations,
+      DefaultValuedAttr<I64Attr, "1">:$group,
+      OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
+      OptionalAttr<DenseI64ArrayAttr>:$output_padding,
+      OptionalAttr<DenseI64ArrayAttr>:$output_shape,
+      OptionalAttr<DenseI64ArrayAttr>:$pads,
+      OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_GemmOp : Amct_OnnxOp<"Gemm", 7, 999> {
+  let summary = "ONNX Gemm: alpha * A' * B' + beta * C";
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B, Amct_TensorOrNone:$C,
+      DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
+      DefaultValuedAttr<F32Attr, "1.0f">:$beta,
+      DefaultValuedAttr<I64Attr, "0">:$transA,
+      DefaultValuedAttr<I64Attr, "0">:$transB);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_MatMulOp : Amct_OnnxOp<"MatMul", 1, 999> {
+  let summary = "ONNX MatMul (numpy matmul semantics)";
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_BatchNormalizationOp : Amct_OnnxOp<"BatchNormalization", 9, 999> {
+  let summary = "ONNX BatchNormalization (inference form: one output)";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$scale, AnyTensor:$B,
+      AnyTensor:$input_mean, AnyTensor:$input_var,
+      DefaultValuedAttr<F32Attr, "1e-05f">:$epsilon,
+      DefaultValuedAttr<F32Attr, "0.9f">:$momentum,
+      DefaultValuedAttr<I64Attr, "0">:$training_mode);
+  let results = (outs AnyTensor:$Y);
+}
+
+
+def Amct_MaxPoolOp : Amct_OnnxOp<"MaxPool", 8, 999> {
+  let summary = "ONNX MaxPool";
+  let arguments = (ins AnyTensor:$X,
+      DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+      DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
+      OptionalAttr<DenseI64ArrayAttr>:$dilations,
+      DenseI64ArrayAttr:$kernel_shape,
+      OptionalAttr<DenseI64ArrayAttr>:$pads,
+      DefaultValuedAttr<I64Attr, "0">:$storage_order,
+      OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs AnyTensor:$Y, Optional<AnyTensor>:$Indices);
+}
+
+def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999> {
+  let summary = "ONNX AveragePool";
+  let arguments = (ins AnyTensor:$X,
+      DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+      DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
+      DefaultValuedAttr<I64Attr, "0">:$count_include_pad,
+      OptionalAttr<DenseI64ArrayAttr>:$dilations,
+      DenseI64ArrayAttr:$kernel_shape,
+      OptionalAttr<DenseI64ArrayAttr>:$pads,
+      OptionalAttr<DenseI64ArrayAttr>:$strides);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_GlobalAveragePoolOp : Amct_OnnxOp<"GlobalAveragePool", 1, 999> {
+  let summary = "ONNX GlobalAveragePool";
+  let arguments = (ins AnyTensor:$X);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_ConcatOp : Amct_OnnxOp<"Concat", 4, 999> {
+  let summary = "ONNX Concat";
+  let arguments = (ins Variadic<AnyTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyTensor:$concat_result);
+}
+
+def Amct_ReshapeOp : Amct_OnnxOp<"Reshape", 5, 999> {
+  let summary = "ONNX Reshape";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$shape,
+      DefaultValuedAttr<I64Attr, "0">:$allowzero);
+  let results = (outs AnyTensor:$reshaped);
+}
+
+def Amct_FlattenOp : Amct_OnnxOp<"Flatten", 1, 999> {
+  let summary = "ONNX Flatten";
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs AnyTensor:$output);
+}
+
+def Amct_TransposeOp : Amct_OnnxOp<"Transpose", 1, 999> {
+  let summary = "ONNX Transpose (no perm: reverse the dimensions)";
+  let arguments = (ins AnyTensor:$data, OptionalAttr<DenseI64ArrayAttr>:$perm);
+  let results = (outs AnyTensor:$transposed);
+}
+
+def Amct_SqueezeOp : Amct_OnnxOp<"Squeeze", 13, 999> {
+  let summary = "ONNX Squeeze (axes as an optional input)";
+  let arguments = (ins AnyTensor:$data, Amct_TensorOrNone:$axes);
+  let results = (outs AnyTensor:$squeezed);
+}
+
+def Amct_UnsqueezeOp : Amct_OnnxOp<"Unsqueeze", 13, 999> {
+  let summary = "ONNX Unsqueeze (axes as an input)";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$axes);
+  let results = (outs AnyTensor:$expanded);
+}
+
+def Amct_GatherOp : Amct_OnnxOp<"Gather", 1, 999> {
+  let summary = "ONNX Gather";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$indices,
+      DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs AnyTensor:$output);
+}
+
+def Amct_SoftmaxOp : Amct_OnnxOp<"Softmax", 13, 999> {
+  let summary = "ONNX Softmax (opset 13 semantics: along one axis)";
+  let arguments = (ins AnyTensor:$input, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs AnyTensor:$output);
+}
+
+def Amct_LayerNormalizationOp : Amct_OnnxOp<"LayerNormalization", 17, 999> {
+  let summary = "ONNX LayerNormalization (one output)";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$Scale, Amct_TensorOrNone:$B,
+      DefaultValuedAttr<I64Attr, "-1">:$axis,
+      DefaultValuedAttr<F32Attr, "1e-05f">:$epsilon,
+      DefaultValuedAttr<I64Attr, "1">:$stash_type);
+  let results = (outs AnyTensor:$Y);
+}
+
+def Amct_ReduceMeanOp : Amct_OnnxOp<"ReduceMean", 1, 17> {
+  let summary = "ONNX ReduceMean (axes as an attribute, opsets 1-17)";
+  let arguments = (ins AnyTensor:$data, OptionalAttr<DenseI64ArrayAttr>:$axes,
+      DefaultValuedAttr<I64Attr, "1">:$keepdims);
+  let results = (outs AnyTensor:$reduced);
+}
+
+def Amct_PadOp : Amct_OnnxOp<"Pad", 11, 999> {
+  let summary = "ONNX Pad (pads, constant_value and axes as inputs)";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$pads,
+      Amct_TensorOrNone:$constant_value, Amct_TensorOrNone:$axes,
+      DefaultValuedStrAttr<StrAttr, "constant">:$mode);
+  let results = (outs AnyTensor:$output);
+}
+
+def Amct_ConstantOp : Amct_OnnxOp<"Constant", 9, 999> {
+  let summary = "ONNX Constant node (exactly one value attribute)";
+  let arguments = (ins OptionalAttr<ElementsAttr>:$value,
+      OptionalAttr<F32Attr>:$value_float,
+      OptionalAttr<DenseF32ArrayAttr>:$value_floats,
+      OptionalAttr<I64Attr>:$value_int,
+      OptionalAttr<DenseI64ArrayAttr>:$value_ints,
+      OptionalAttr<StrAttr>:$value_string,
+      OptionalAttr<StrArrayAttr>:$value_strings);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "attr-dict `:` type($output)";
+}
+
+def Amct_ShapeOp : Amct_OnnxOp<"Shape", 1, 999> {
+  let summary = "ONNX Shape";
+  let arguments = (ins AnyTensor:$data, OptionalAttr<I64Attr>:$start,
+      OptionalAttr<I64Attr>:$end);
+  let results = (outs AnyTensor:$shape);
+}
+
+def Amct_SliceOp : Amct_OnnxOp<"Slice", 10, 999> {
+  let summary = "ONNX Slice (starts/ends/axes/steps as inputs)";
+  let arguments = (ins AnyTensor:$data, AnyTensor:$starts, AnyTensor:$ends,
+      Amct_TensorOrNone:$axes, Amct_TensorOrNone:$steps);
+  let results = (outs AnyTensor:$output);
+}
+
+def Amct_CastOp : Amct_OnnxOp<"Cast", 6, 999> {
+  let summary = "ONNX Cast (`to` is an ONNX TensorProto data type)";
+  let arguments = (ins AnyTensor:$input, I64Attr:$to,
+      OptionalAttr<I64Attr>:$saturate);
+  let results = (outs AnyTensor:$output);
+}
+
+#endif // AMCT_DIALECT_AMCT_IR_AMCTOPS_TD

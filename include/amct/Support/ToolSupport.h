@@ -1,0 +1,51 @@
+//===- ToolSupport.h - shared plumbing of the command-line tools -*- C++ -*-===//
+//
+// Exit codes, diagnostics printing and atomic output used by amct-opt,
+// amct-translate and amct, so every tool reports errors and writes files the
+// same way.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_SUPPORT_TOOLSUPPORT_H
+#define AMCT_SUPPORT_TOOLSUPPORT_H
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/SourceMgr.h"
+
+#include <functional>
+#include <memory>
+
+namespace amct {
+
+/// Exit status of a user error (bad file, key, shape, ...).
+constexpr int kExitUserError = 1;
+/// Exit status of a command-line usage error.
+constexpr int kExitUsageError = 2;
+
+/// Prints diagnostics to stderr as `<tool>: error: <message>` (with
+/// `file:line:col` when the location has a real line) for as long as it lives.
+class ToolDiagnostics {
+public:
+  ToolDiagnostics(mlir::MLIRContext &context, llvm::StringRef toolName);
+  ~ToolDiagnostics();
+
+private:
+  mlir::MLIRContext &context;
+  llvm::SourceMgr sourceMgr;
+  std::unique_ptr<mlir::SourceMgrDiagnosticHandler> sourceHandler;
+  mlir::DiagnosticEngine::HandlerID id;
+  std::string toolName;
+};
+
+/// Writes a file atomically: `write` fills a temporary file in the target's
+/// folder, which replaces `path` only if `write` succeeds. "-" is stdout.
+mlir::LogicalResult
+writeFileAtomically(llvm::StringRef path,
+                    llvm::function_ref<mlir::LogicalResult(llvm::raw_ostream &)> write,
+                    std::string *errorMessage);
+
+} // namespace amct
+
+#endif // AMCT_SUPPORT_TOOLSUPPORT_H

@@ -1,0 +1,122 @@
+//===- AmctDialect.cpp - amct dialect, types and structural ops ----------===//
+//
+// Registers the dialect and implements the ops that are not typed ONNX ops:
+// none, const, node, yield; plus the location helpers that carry ONNX node
+// and tensor names through the IR.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Dialect/Amct/IR/Amct.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace amct;
+
+#include "amct/Dialect/Amct/IR/AmctDialect.cpp.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "amct/Dialect/Amct/IR/AmctTypes.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "amct/Dialect/Amct/IR/AmctAttrs.cpp.inc"
+
+#include "amct/Dialect/Amct/IR/AmctInterfaces.cpp.inc"
+
+void AmctDialect::initialize() {
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "amct/Dialect/Amct/IR/AmctTypes.cpp.inc"
+      >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "amct/Dialect/Amct/IR/AmctAttrs.cpp.inc"
+      >();
+  addOperations<
+#define GET_OP_LIST
+#include "amct/Dialect/Amct/IR/AmctOps.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Names
+//===----------------------------------------------------------------------===//
+
+Location amct::makeNodeLoc(MLIRContext *ctx, StringRef nodeName,
+                           ArrayRef<std::string> outputNames,
+                           Location fallback) {
+  Location base = nodeName.empty()
+                      ? fallback
+                      : Location(NameLoc::get(StringAttr::get(ctx, nodeName)));
+  if (outputNames.empty())
+    return base;
+  SmallVector<Attribute> names;
+  for (const std::string &name : outputNames)
+    names.push_back(StringAttr::get(ctx, name));
+  return FusedLoc::get({base}, ArrayAttr::get(ctx, names), ctx);
+}
+
+static Location stripOutputNames(Location loc) {
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    if (isa_and_nonnull<ArrayAttr>(fused.getMetadata()) &&
+        fused.getLocations().size() == 1)
+      return fused.getLocations().front();
+  return loc;
+}
+
+StringRef amct::getNodeName(Operation *op) {
+  if (auto name = dyn_cast<NameLoc>(stripOutputNames(op->getLoc())))
+    return name.getName().getValue();
+  return {};
+}
+
+SmallVector<StringRef> amct::getOutputNames(Operation *op) {
+  SmallVector<StringRef> names;
+  if (auto fused = dyn_cast<FusedLoc>(op->getLoc()))
+    if (auto array = dyn_cast_or_null<ArrayAttr>(fused.getMetadata()))
+      for (Attribute a : array)
+        if (auto s = dyn_cast<StringAttr>(a))
+          names.push_back(s.getValue());
+  return names;
+}
+
+//===----------------------------------------------------------------------===//
+// Structural ops
+//===----------------------------------------------------------------------===//
+
+OpFoldResult NoneOp::fold(FoldAdaptor) { return UnitAttr::get(getContext()); }
+
+OpFoldResult ConstOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult ConstOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange, DictionaryAttr attrs,
+    OpaqueProperties properties, RegionRange,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  auto *props = properties.as<Properties *>();
+  Attribute value = props ? props->value : attrs.get("value");
+  auto typed = dyn_cast_or_null<TypedAttr>(value);
+  if (!typed)
+    return failure();
+  inferredReturnTypes.push_back(typed.getType());
+  return success();
+}
+
+LogicalResult NodeOp::verify() {
+  size_t numNames = getSubgraphs() ? getSubgraphs()->size() : 0;
+  if (numNames != getBodies().size())
+    return emitOpError("has ") << getBodies().size() << " subgraph regions but "
+                               << numNames << " subgraph attribute names";
+  for (Region &body : getBodies())
+    if (body.front().empty() || !isa<YieldOp>(body.front().back()))
+      return emitOpError("subgraph must end with amct.yield");
+  if (getOpType().empty())
+    return emitOpError("op_type must not be empty");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "amct/Dialect/Amct/IR/AmctOps.cpp.inc"

@@ -1,0 +1,134 @@
+//===- AscendDialect.cpp - Ascend deploy ops -------------------------------===//
+//
+// Verifiers enforce what the NPU kernels accept: finite non-zero scales,
+// offsets inside the destination integer range, known rounding modes, and
+// per-channel dequantization scales sized to the channel dimension.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Dialect/Ascend/IR/Ascend.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/SmallString.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace amct::ascend;
+
+#include "amct/Dialect/Ascend/IR/AscendDialect.cpp.inc"
+
+void AscendDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "amct/Dialect/Ascend/IR/AscendOps.cpp.inc"
+      >();
+}
+
+/// Shortest decimal form of a float, for messages.
+static std::string formatFloat(float value) {
+  SmallString<16> text;
+  llvm::APFloat(value).toString(text);
+  return std::string(text);
+}
+
+/// Bit width of an AscendQuant/AscendWeightQuant `dst_type`, or failure.
+static FailureOr<unsigned> getDstBits(Operation *op, StringRef dstType) {
+  if (dstType == "INT8")
+    return 8u;
+  if (dstType == "INT4")
+    return 4u;
+  return op->emitOpError() << "dst_type is '" << dstType << "', expected INT8 or INT4";
+}
+
+static LogicalResult checkResultBits(Operation *op, Type result, unsigned bits) {
+  if (getElementTypeOrSelf(result).getIntOrFloatBitWidth() != bits)
+    return op->emitOpError() << "result element type " << getElementTypeOrSelf(result)
+                             << " does not match dst_type (i" << bits << ")";
+  return success();
+}
+
+static LogicalResult checkSameShape(Operation *op, Type a, Type b) {
+  if (failed(verifyCompatibleShape(a, b)))
+    return op->emitOpError() << "result shape of " << b
+                             << " differs from the input shape of " << a;
+  return success();
+}
+
+/// The float element type encoded by an Ascend `dtype` attribute.
+static LogicalResult checkDtype(Operation *op, int64_t dtype, Type result) {
+  Type elem = getElementTypeOrSelf(result);
+  if (dtype == 0 && elem.isF32())
+    return success();
+  if (dtype == 1 && elem.isF16())
+    return success();
+  if (dtype != 0 && dtype != 1)
+    return op->emitOpError() << "dtype is " << dtype
+                             << ", expected 0 (float32) or 1 (float16)";
+  return op->emitOpError() << "dtype " << dtype << " does not match result element type "
+                           << elem;
+}
+
+static LogicalResult checkScale(Operation *op, float scale) {
+  if (!std::isfinite(scale) || scale == 0.0f)
+    return op->emitOpError() << "scale must be finite and non-zero, found "
+                             << formatFloat(scale);
+  return success();
+}
+
+LogicalResult QuantOp::verify() {
+  FailureOr<unsigned> bits = getDstBits(*this, getDstType());
+  if (failed(bits) || failed(checkResultBits(*this, getY().getType(), *bits)) ||
+      failed(checkSameShape(*this, getX().getType(), getY().getType())) ||
+      failed(checkScale(*this, getScale().convertToFloat())))
+    return failure();
+  StringRef mode = getRoundMode();
+  if (mode != "Round" && mode != "Floor" && mode != "Ceil" && mode != "Trunc")
+    return emitOpError() << "round_mode is '" << mode
+                         << "', expected Round, Floor, Ceil or Trunc";
+  float offset = getOffset().convertToFloat();
+  int64_t lo = -(int64_t(1) << (*bits - 1)), hi = (int64_t(1) << (*bits - 1)) - 1;
+  if (!(offset >= lo && offset <= hi) || offset != std::nearbyint(offset))
+    return emitOpError() << "offset must be an integer in [" << lo << ", " << hi
+                         << "], found " << formatFloat(offset);
+  return success();
+}
+
+LogicalResult DequantOp::verify() {
+  if (failed(checkDtype(*this, getDtype(), getY().getType())) ||
+      failed(checkSameShape(*this, getX().getType(), getY().getType())))
+    return failure();
+  auto scale = cast<TensorType>(getDeqScale().getType());
+  if (!scale.hasRank())
+    return success();
+  if (scale.getRank() != 1)
+    return emitOpError() << "deq_scale must have rank 1, found rank " << scale.getRank();
+  auto x = cast<TensorType>(getX().getType());
+  int64_t n = scale.getDimSize(0);
+  if (ShapedType::isDynamic(n) || n == 1 || !x.hasRank() || x.getRank() < 2 ||
+      x.isDynamicDim(1))
+    return success();
+  if (n != x.getDimSize(1))
+    return emitOpError() << "deq_scale has " << n << " elements, expected 1 or one per channel ("
+                         << x.getDimSize(1) << ")";
+  return success();
+}
+
+LogicalResult AntiQuantOp::verify() {
+  return failure(failed(checkDtype(*this, getDtype(), getY().getType())) ||
+                 failed(checkSameShape(*this, getX().getType(), getY().getType())) ||
+                 failed(checkScale(*this, getScale().convertToFloat())));
+}
+
+LogicalResult WeightQuantOp::verify() {
+  FailureOr<unsigned> bits = getDstBits(*this, getDstType());
+  return failure(failed(bits) ||
+                 failed(checkResultBits(*this, getY().getType(), *bits)) ||
+                 failed(checkSameShape(*this, getX().getType(), getY().getType())));
+}
+
+#define GET_OP_CLASSES
+#include "amct/Dialect/Ascend/IR/AscendOps.cpp.inc"

@@ -1,0 +1,57 @@
+//===- ToolSupport.cpp - shared plumbing of the command-line tools --------===//
+
+#include "amct/Support/ToolSupport.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Location.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace amct;
+
+ToolDiagnostics::ToolDiagnostics(MLIRContext &context, StringRef toolName)
+    : context(context), toolName(toolName.str()) {
+  sourceHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context);
+  // Registered after the source manager handler, so it sees diagnostics
+  // first: locations without a line (whole-file errors, ONNX node names)
+  // print as a plain message; the rest go to the source manager handler.
+  id = context.getDiagEngine().registerHandler([this](Diagnostic &diag) {
+    Location loc = diag.getLocation();
+    if (auto fused = dyn_cast<FusedLoc>(loc))
+      loc = fused.getLocations().front();
+    if (auto file = dyn_cast<FileLineColLoc>(loc); file && file.getLine() > 0)
+      return failure();
+    const char *severity = diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
+                           : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+                                                                                : "note";
+    llvm::errs() << this->toolName << ": " << severity << ": ";
+    if (auto name = dyn_cast<NameLoc>(loc))
+      llvm::errs() << "node '" << name.getName().getValue() << "': ";
+    llvm::errs() << diag.str() << "\n";
+    for (const Diagnostic &note : diag.getNotes())
+      llvm::errs() << this->toolName << ": note: " << note.str() << "\n";
+    return success();
+  });
+}
+
+ToolDiagnostics::~ToolDiagnostics() { context.getDiagEngine().eraseHandler(id); }
+
+LogicalResult amct::writeFileAtomically(
+    StringRef path, llvm::function_ref<LogicalResult(llvm::raw_ostream &)> write,
+    std::string *errorMessage) {
+  bool writeFailed = false;
+  llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) -> llvm::Error {
+    if (failed(write(os))) {
+      writeFailed = true;
+      return llvm::createStringError(std::errc::io_error, "output not written");
+    }
+    return llvm::Error::success();
+  });
+  if (!err)
+    return success();
+  std::string message = llvm::toString(std::move(err));
+  if (errorMessage && !writeFailed)
+    *errorMessage = path.str() + ": cannot write: " + message;
+  return failure();
+}

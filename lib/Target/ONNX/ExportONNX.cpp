@@ -1,0 +1,527 @@
+//===- ExportONNX.cpp - amct IR -> ONNX model -----------------------------===//
+//
+// The exporter names every value (graph inputs and outputs by their recorded
+// names, results by the tensor names kept in their op's location, fresh
+// unique names otherwise), then writes initializers, nodes, value_info and
+// the model metadata recorded at import. Attributes are converted by their
+// MLIR kind, which is the inverse of the importer's mapping.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Dialect/Amct/IR/OnnxTypes.h"
+#include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/Support/ToolSupport.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <onnx/onnx_pb.h>
+
+using namespace mlir;
+using namespace amct;
+
+namespace {
+
+/// Lets protobuf serialize straight into an llvm::raw_ostream.
+class RawOstreamAdaptor : public google::protobuf::io::CopyingOutputStream {
+public:
+  explicit RawOstreamAdaptor(llvm::raw_ostream &os) : os(os) {}
+  bool Write(const void *buffer, int size) override {
+    os.write(static_cast<const char *>(buffer), size);
+    return true;
+  }
+
+private:
+  llvm::raw_ostream &os;
+};
+
+class Exporter {
+public:
+  explicit Exporter(ModuleOp module) : module(module) {}
+  LogicalResult exportModel(onnx::ModelProto &model);
+
+private:
+  LogicalResult exportRegion(Region &region, onnx::GraphProto &graph,
+                             bool isMain, func::FuncOp func);
+  LogicalResult exportOp(Operation *op, onnx::GraphProto &graph);
+  LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
+                           ArrayAttr dimParams = {});
+  LogicalResult exportTensor(ElementsAttr attr, onnx::TensorProto &tensor,
+                             Operation *where);
+  LogicalResult exportAttribute(StringRef name, Attribute attr,
+                                onnx::AttributeProto &proto, Operation *where);
+  std::string uniqueName(StringRef base);
+  DictionaryAttr getDefaultAttrs(OperationName name);
+  std::string nameOf(Value v);
+  LogicalResult addValueInfo(Value v, onnx::GraphProto &graph);
+
+  ModuleOp module;
+  llvm::StringSet<> usedNames;
+  llvm::DenseMap<Value, std::string> names;
+  llvm::StringSet<> graphOutputNames;
+  /// Results that are graph outputs take the output's name.
+  llvm::DenseMap<Value, std::string> reserved;
+  llvm::DenseMap<OperationName, DictionaryAttr> defaultAttrs;
+  unsigned counter = 0;
+};
+
+} // namespace
+
+std::string Exporter::uniqueName(StringRef base) {
+  std::string name = base.empty() ? "t" : base.str();
+  if (usedNames.insert(name).second)
+    return name;
+  while (true) {
+    std::string candidate = name + "_" + std::to_string(counter++);
+    if (usedNames.insert(candidate).second)
+      return candidate;
+  }
+}
+
+/// The attributes an op of this kind gets without being given any: what
+/// Operation::create fills in for its default-valued attributes.
+DictionaryAttr Exporter::getDefaultAttrs(OperationName name) {
+  auto [it, inserted] = defaultAttrs.try_emplace(name);
+  if (inserted) {
+    OperationState state(UnknownLoc::get(name.getContext()), name);
+    Operation *blank = Operation::create(state);
+    it->second = blank->getAttrDictionary();
+    blank->destroy();
+  }
+  return it->second;
+}
+
+std::string Exporter::nameOf(Value v) {
+  if (isa<NoneType>(v.getType()))
+    return "";
+  auto it = names.find(v);
+  return it == names.end() ? std::string() : it->second;
+}
+
+//===----------------------------------------------------------------------===//
+// Types, tensors, attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult Exporter::exportType(Type type, onnx::TypeProto &proto,
+                                   Operation *where, ArrayAttr dimParams) {
+  if (auto seq = dyn_cast<SeqType>(type))
+    return exportType(seq.getElementType(),
+                      *proto.mutable_sequence_type()->mutable_elem_type(), where);
+  if (auto opt = dyn_cast<OptType>(type))
+    return exportType(opt.getElementType(),
+                      *proto.mutable_optional_type()->mutable_elem_type(), where);
+  auto tensor = dyn_cast<TensorType>(type);
+  if (!tensor)
+    return where->emitError() << "cannot export value of type " << type << " to ONNX";
+  std::optional<int32_t> dataType = getOnnxDataTypeForElementType(tensor.getElementType());
+  if (!dataType)
+    return where->emitError() << "element type " << tensor.getElementType()
+                              << " has no ONNX data type";
+  auto *t = proto.mutable_tensor_type();
+  t->set_elem_type(*dataType);
+  if (!tensor.hasRank())
+    return success();
+  auto *shape = t->mutable_shape();
+  for (auto [i, d] : llvm::enumerate(tensor.getShape())) {
+    auto *dim = shape->add_dim();
+    StringRef param;
+    if (dimParams && i < dimParams.size())
+      param = cast<StringAttr>(dimParams[i]).getValue();
+    if (!param.empty())
+      dim->set_dim_param(param.str());
+    else if (!ShapedType::isDynamic(d))
+      dim->set_dim_value(d);
+  }
+  return success();
+}
+
+LogicalResult Exporter::exportTensor(ElementsAttr attr, onnx::TensorProto &tensor,
+                                     Operation *where) {
+  auto type = cast<ShapedType>(attr.getType());
+  Type elem = type.getElementType();
+  std::optional<int32_t> dataType = getOnnxDataTypeForElementType(elem);
+  if (!dataType)
+    return where->emitError() << "constant of element type " << elem
+                              << " has no ONNX data type";
+  tensor.set_data_type(*dataType);
+  for (int64_t d : type.getShape())
+    tensor.add_dims(d);
+  int64_t n = type.getNumElements();
+  if (auto strings = dyn_cast<DenseStringElementsAttr>(attr)) {
+    for (StringRef s : strings.getRawStringData())
+      tensor.add_string_data(s.str());
+    if (strings.isSplat())
+      for (int64_t i = 1; i < n; ++i)
+        tensor.add_string_data(strings.getRawStringData()[0].str());
+    return success();
+  }
+  std::string *raw = tensor.mutable_raw_data();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return where->emitError() << "constant refers to a missing resource blob";
+    ArrayRef<char> data = blob->getData();
+    raw->assign(data.data(), data.size());
+    return success();
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return where->emitError() << "cannot export constant attribute " << attr;
+  if (elem.isInteger(1)) {
+    raw->reserve(n);
+    for (bool b : dense.getValues<bool>())
+      raw->push_back(b ? 1 : 0);
+    return success();
+  }
+  ArrayRef<char> data = dense.getRawData();
+  if (dense.isSplat()) {
+    size_t elemBytes = data.size();
+    raw->reserve(elemBytes * n);
+    for (int64_t i = 0; i < n; ++i)
+      raw->append(data.data(), elemBytes);
+  } else {
+    raw->assign(data.data(), data.size());
+  }
+  return success();
+}
+
+LogicalResult Exporter::exportAttribute(StringRef name, Attribute attr,
+                                        onnx::AttributeProto &proto,
+                                        Operation *where) {
+  if (auto raw = dyn_cast<RawOnnxAttr>(attr)) {
+    if (!proto.ParseFromString(raw.getSerialized().str()))
+      return where->emitError() << "attribute '" << name
+                                << "' holds a corrupt serialized ONNX attribute";
+    return success();
+  }
+  proto.set_name(name.str());
+  if (auto b = dyn_cast<BoolAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::INT);
+    proto.set_i(b.getValue());
+  } else if (auto i = dyn_cast<IntegerAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::INT);
+    proto.set_i(i.getInt());
+  } else if (auto f = dyn_cast<FloatAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::FLOAT);
+    proto.set_f(f.getValueAsDouble());
+  } else if (auto s = dyn_cast<StringAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::STRING);
+    proto.set_s(s.getValue().str());
+  } else if (auto ints = dyn_cast<DenseI64ArrayAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::INTS);
+    for (int64_t v : ints.asArrayRef())
+      proto.add_ints(v);
+  } else if (auto floats = dyn_cast<DenseF32ArrayAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::FLOATS);
+    for (float v : floats.asArrayRef())
+      proto.add_floats(v);
+  } else if (auto e = dyn_cast<ElementsAttr>(attr)) {
+    proto.set_type(onnx::AttributeProto::TENSOR);
+    return exportTensor(e, *proto.mutable_t(), where);
+  } else if (auto array = dyn_cast<ArrayAttr>(attr);
+             array && !array.empty() && llvm::all_of(array, llvm::IsaPred<StringAttr>)) {
+    proto.set_type(onnx::AttributeProto::STRINGS);
+    for (Attribute a : array)
+      proto.add_strings(cast<StringAttr>(a).getValue().str());
+  } else if (array && !array.empty() &&
+             llvm::all_of(array, llvm::IsaPred<ElementsAttr>)) {
+    proto.set_type(onnx::AttributeProto::TENSORS);
+    for (Attribute a : array)
+      if (failed(exportTensor(cast<ElementsAttr>(a), *proto.add_tensors(), where)))
+        return failure();
+  } else {
+    return where->emitError() << "attribute '" << name << "' (" << attr
+                              << ") has no ONNX attribute kind";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Graphs
+//===----------------------------------------------------------------------===//
+
+LogicalResult Exporter::addValueInfo(Value v, onnx::GraphProto &graph) {
+  if (isa<UnknownType, NoneType>(v.getType()))
+    return success();
+  std::string name = nameOf(v);
+  if (name.empty() || graphOutputNames.contains(name))
+    return success();
+  onnx::ValueInfoProto *vi = graph.add_value_info();
+  vi->set_name(name);
+  return exportType(v.getType(), *vi->mutable_type(), v.getDefiningOp());
+}
+
+LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
+  if (isa<NoneOp>(op))
+    return success();
+  if (auto c = dyn_cast<ConstOp>(op)) {
+    auto it = reserved.find(c.getResult());
+    std::string name =
+        it != reserved.end() ? it->second : uniqueName(getNodeName(op));
+    names[c.getResult()] = name;
+    onnx::TensorProto *t = graph.add_initializer();
+    t->set_name(name);
+    return exportTensor(c.getValue(), *t, op);
+  }
+
+  onnx::NodeProto *node = graph.add_node();
+  node->set_name(getNodeName(op).str());
+  SmallVector<NamedAttribute> attrs;
+  SmallVector<std::pair<StringRef, Region *>> subgraphs;
+  if (auto generic = dyn_cast<NodeOp>(op)) {
+    node->set_op_type(generic.getOpType().str());
+    node->set_domain(generic.getDomain().str());
+    llvm::append_range(attrs, generic.getOnnxAttrs());
+    if (auto sub = generic.getSubgraphs())
+      for (auto [name, region] : llvm::zip(*sub, generic.getBodies()))
+        subgraphs.push_back({cast<StringAttr>(name).getValue(), &region});
+  } else if (op->hasTrait<::amct::OpTrait::OnnxOp>() ||
+             isa<ascend::AscendDialect>(op->getDialect())) {
+    node->set_op_type(op->getName().stripDialect().str());
+    // Defaults the op materialised are left out: some attributes do not
+    // exist in older opsets, and an absent attribute means its default.
+    DictionaryAttr defaults = getDefaultAttrs(op->getName());
+    for (NamedAttribute a : op->getAttrDictionary())
+      if (defaults.get(a.getName()) != a.getValue())
+        attrs.push_back(a);
+  } else {
+    return op->emitError() << "op '" << op->getName()
+                           << "' has no ONNX form; run the conversion passes first";
+  }
+
+  for (Value in : op->getOperands())
+    node->add_input(nameOf(in));
+  // Trailing absent inputs are simply left out, as ONNX writers do.
+  while (node->input_size() && node->input(node->input_size() - 1).empty())
+    node->mutable_input()->RemoveLast();
+
+  SmallVector<StringRef> recorded = getOutputNames(op);
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    StringRef want = i < recorded.size() ? recorded[i] : StringRef();
+    std::string name;
+    if (auto it = reserved.find(result); it != reserved.end())
+      name = it->second;
+    else if (want.empty() && result.use_empty() && i < recorded.size())
+      name = ""; // an output slot the model left unnamed
+    else
+      name = uniqueName(want.empty() ? (node->name().empty() ? node->op_type()
+                                                              : node->name()) +
+                                           "_out" + std::to_string(i)
+                                     : want.str());
+    names[result] = name;
+    node->add_output(name);
+  }
+
+  for (const NamedAttribute &a : attrs)
+    if (failed(exportAttribute(a.getName(), a.getValue(), *node->add_attribute(), op)))
+      return failure();
+  for (auto [name, region] : subgraphs) {
+    onnx::AttributeProto *attr = node->add_attribute();
+    attr->set_name(name.str());
+    attr->set_type(onnx::AttributeProto::GRAPH);
+    onnx::GraphProto *g = attr->mutable_g();
+    g->set_name(name.str());
+    if (failed(exportRegion(*region, *g, /*isMain=*/false, {})))
+      return failure();
+  }
+  for (Value result : op->getResults())
+    if (failed(addValueInfo(result, graph)))
+      return failure();
+  return success();
+}
+
+LogicalResult Exporter::exportRegion(Region &region, onnx::GraphProto &graph,
+                                     bool isMain, func::FuncOp func) {
+  Block &block = region.front();
+  for (BlockArgument arg : block.getArguments()) {
+    std::string want;
+    ArrayAttr dimParams;
+    if (isMain) {
+      if (auto n = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "amct.name"))
+        want = n.getValue().str();
+      dimParams = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "amct.dim_params");
+    } else if (auto loc = dyn_cast<NameLoc>(arg.getLoc())) {
+      want = loc.getName().str();
+    }
+    std::string name = uniqueName(want.empty() ? "input" : want);
+    names[arg] = name;
+    onnx::ValueInfoProto *vi = graph.add_input();
+    vi->set_name(name);
+    if (!isa<UnknownType>(arg.getType()) &&
+        failed(exportType(arg.getType(), *vi->mutable_type(),
+                          isMain ? func.getOperation() : region.getParentOp(),
+                          dimParams)))
+      return failure();
+  }
+
+  // Graph output names are claimed first so that the producing node's
+  // result takes the output's name and no Identity is needed.
+  Operation *terminator = block.getTerminator();
+  SmallVector<std::string> outputNames;
+  for (auto [i, v] : llvm::enumerate(terminator->getOperands())) {
+    std::string want;
+    if (isMain) {
+      if (auto n = func.getResultAttrOfType<StringAttr>(i, "amct.name"))
+        want = n.getValue().str();
+    } else {
+      SmallVector<StringRef> recorded = getOutputNames(terminator);
+      if (i < recorded.size())
+        want = recorded[i].str();
+    }
+    outputNames.push_back(want.empty() ? "output_" + std::to_string(i) : want);
+  }
+  for (auto [v, want] : llvm::zip(terminator->getOperands(), outputNames)) {
+    if (isMain)
+      graphOutputNames.insert(want);
+    if (isa<OpResult>(v) && !reserved.count(v) && !usedNames.contains(want)) {
+      usedNames.insert(want);
+      reserved[v] = want;
+    }
+  }
+
+  for (Operation &op : block.without_terminator())
+    if (failed(exportOp(&op, graph)))
+      return failure();
+
+  for (auto [i, v] : llvm::enumerate(terminator->getOperands())) {
+    std::string name = nameOf(v);
+    const std::string &want = outputNames[i];
+    if (name != want) {
+      // The value already has another name (an input, an initializer, or an
+      // earlier output): an Identity gives the output its own name.
+      onnx::NodeProto *id = graph.add_node();
+      id->set_op_type("Identity");
+      id->set_name(want + "_identity");
+      id->add_input(name);
+      std::string outName = uniqueName(want);
+      id->add_output(outName);
+      name = outName;
+    }
+    onnx::ValueInfoProto *vi = graph.add_output();
+    vi->set_name(name);
+    ArrayAttr dimParams =
+        isMain ? func.getResultAttrOfType<ArrayAttr>(i, "amct.dim_params") : ArrayAttr();
+    if (!isa<UnknownType>(v.getType()) &&
+        failed(exportType(v.getType(), *vi->mutable_type(), terminator, dimParams)))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult Exporter::exportModel(onnx::ModelProto &model) {
+  auto funcs = llvm::to_vector(module.getOps<func::FuncOp>());
+  func::FuncOp main;
+  for (func::FuncOp f : funcs)
+    if (f.getSymName() == "main")
+      main = f;
+  if (!main && funcs.size() == 1)
+    main = funcs.front();
+  if (!main)
+    return module.emitError("expected a func.func @main to export");
+  if (main.isExternal())
+    return main.emitError("cannot export a function without a body");
+  if (!main.getBody().hasOneBlock())
+    return main.emitError("cannot export a function with more than one block");
+
+  Operation *m = module.getOperation();
+  auto irVersion = m->getAttrOfType<IntegerAttr>("amct.ir_version");
+  model.set_ir_version(irVersion ? irVersion.getInt() : 8);
+  if (auto opsets = m->getAttrOfType<ArrayAttr>("amct.opset_import")) {
+    for (Attribute entry : opsets) {
+      auto pair = dyn_cast<ArrayAttr>(entry);
+      if (!pair || pair.size() != 2 || !isa<StringAttr>(pair[0]) ||
+          !isa<IntegerAttr>(pair[1]))
+        return module.emitError("amct.opset_import entries must be [domain, version]");
+      auto *op = model.add_opset_import();
+      op->set_domain(cast<StringAttr>(pair[0]).getValue().str());
+      op->set_version(cast<IntegerAttr>(pair[1]).getInt());
+    }
+  } else {
+    auto *op = model.add_opset_import();
+    op->set_domain("");
+    op->set_version(17);
+  }
+  auto getStr = [&](StringRef name) -> std::string {
+    auto s = m->getAttrOfType<StringAttr>(name);
+    return s ? s.getValue().str() : std::string();
+  };
+  model.set_producer_name(m->hasAttr("amct.producer_name") ? getStr("amct.producer_name")
+                                                            : "amct-mlir");
+  model.set_producer_version(getStr("amct.producer_version"));
+  if (m->hasAttr("amct.domain"))
+    model.set_domain(getStr("amct.domain"));
+  if (m->hasAttr("amct.doc_string"))
+    model.set_doc_string(getStr("amct.doc_string"));
+  if (auto v = m->getAttrOfType<IntegerAttr>("amct.model_version"))
+    model.set_model_version(v.getInt());
+  if (auto props = m->getAttrOfType<ArrayAttr>("amct.metadata_props"))
+    for (Attribute p : props) {
+      auto pair = cast<ArrayAttr>(p);
+      auto *entry = model.add_metadata_props();
+      entry->set_key(cast<StringAttr>(pair[0]).getValue().str());
+      entry->set_value(cast<StringAttr>(pair[1]).getValue().str());
+    }
+  if (auto functions = m->getAttrOfType<ArrayAttr>("amct.functions"))
+    for (Attribute f : functions)
+      if (!model.add_functions()->ParseFromString(cast<StringAttr>(f).getValue().str()))
+        return module.emitError("amct.functions holds a corrupt FunctionProto");
+
+  onnx::GraphProto &graph = *model.mutable_graph();
+  auto graphName = main->getAttrOfType<StringAttr>("amct.graph_name");
+  graph.set_name(graphName ? graphName.getValue().str() : "main");
+  if (failed(exportRegion(main.getBody(), graph, /*isMain=*/true, main)))
+    return failure();
+  // Initializers that old models also list as graph inputs.
+  if (auto defaulted = main->getAttrOfType<ArrayAttr>("amct.initializer_inputs")) {
+    for (Attribute a : defaulted) {
+      StringRef name = cast<StringAttr>(a).getValue();
+      for (const auto &init : graph.initializer()) {
+        if (init.name() != name)
+          continue;
+        onnx::ValueInfoProto *vi = graph.add_input();
+        vi->set_name(name.str());
+        auto *t = vi->mutable_type()->mutable_tensor_type();
+        t->set_elem_type(init.data_type());
+        auto *shape = t->mutable_shape();
+        for (int64_t d : init.dims())
+          shape->add_dim()->set_dim_value(d);
+      }
+    }
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+LogicalResult amct::exportONNX(ModuleOp module, llvm::raw_ostream &os) {
+  onnx::ModelProto model;
+  Exporter exporter(module);
+  if (failed(exporter.exportModel(model)))
+    return failure();
+  RawOstreamAdaptor adaptor(os);
+  google::protobuf::io::CopyingOutputStreamAdaptor stream(&adaptor);
+  if (!model.SerializeToZeroCopyStream(&stream))
+    return module.emitError("failed to serialize the ONNX model");
+  stream.Flush();
+  return success();
+}
+
+LogicalResult amct::exportONNXFile(ModuleOp module, StringRef path) {
+  std::string error;
+  if (succeeded(writeFileAtomically(
+          path, [&](llvm::raw_ostream &os) { return exportONNX(module, os); }, &error)))
+    return success();
+  if (!error.empty())
+    module.emitError() << error;
+  return failure();
+}

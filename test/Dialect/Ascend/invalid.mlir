@@ -1,0 +1,71 @@
+// RUN: amct-opt %s -split-input-file -verify-diagnostics
+
+func.func @quant_scale(%x: tensor<4xf32>) {
+  // expected-error @+1 {{scale must be finite and non-zero, found 0}}
+  %q = ascend.AscendQuant %x {scale = 0.0 : f32, offset = 0.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @quant_offset(%x: tensor<4xf32>) {
+  // expected-error @+1 {{offset must be an integer in [-128, 127], found 200}}
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 200.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @quant_int4_offset(%x: tensor<4xf32>) {
+  // expected-error @+1 {{offset must be an integer in [-8, 7], found 9}}
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 9.0 : f32, dst_type = "INT4"} : (tensor<4xf32>) -> tensor<4xi4>
+  return
+}
+
+// -----
+
+func.func @quant_round_mode(%x: tensor<4xf32>) {
+  // expected-error @+1 {{round_mode is 'Nearest', expected Round, Floor, Ceil or Trunc}}
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 0.0 : f32, round_mode = "Nearest"} : (tensor<4xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @quant_dst_mismatch(%x: tensor<4xf32>) {
+  // expected-error @+1 {{result element type 'i8' does not match dst_type (i4)}}
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 0.0 : f32, dst_type = "INT4"} : (tensor<4xf32>) -> tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @dequant_channels(%x: tensor<1x16x4x4xi32>, %s: tensor<8xui64>) {
+  // expected-error @+1 {{deq_scale has 8 elements, expected 1 or one per channel (16)}}
+  %d = ascend.AscendDequant %x, %s : (tensor<1x16x4x4xi32>, tensor<8xui64>) -> tensor<1x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @dequant_dtype(%x: tensor<4xi32>, %s: tensor<1xui64>) {
+  // expected-error @+1 {{dtype 1 does not match result element type 'f32'}}
+  %d = ascend.AscendDequant %x, %s {dtype = 1 : i64} : (tensor<4xi32>, tensor<1xui64>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @dequant_input_type(%x: tensor<4xi8>, %s: tensor<1xui64>) {
+  // expected-error @+1 {{operand #0 must be tensor of 32-bit signless integer values}}
+  %d = ascend.AscendDequant %x, %s : (tensor<4xi8>, tensor<1xui64>) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @antiquant_shape(%x: tensor<4xi8>) {
+  // expected-error @+1 {{result shape of 'tensor<5xf32>' differs from the input shape of 'tensor<4xi8>'}}
+  %d = ascend.AscendAntiQuant %x {scale = 1.0 : f32, offset = 0.0 : f32} : (tensor<4xi8>) -> tensor<5xf32>
+  return
+}
