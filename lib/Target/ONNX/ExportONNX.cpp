@@ -22,6 +22,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/onnx_pb.h>
 
@@ -55,7 +56,7 @@ private:
   LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
                            ArrayAttr dimParams = {});
   LogicalResult exportTensor(ElementsAttr attr, onnx::TensorProto &tensor,
-                             Operation *where);
+                             Operation *where, bool mayDefer = false);
   LogicalResult exportAttribute(StringRef name, Attribute attr,
                                 onnx::AttributeProto &proto, Operation *where);
   std::string uniqueName(StringRef base);
@@ -63,7 +64,15 @@ private:
   std::string nameOf(Value v);
   LogicalResult addValueInfo(Value v, onnx::GraphProto &graph);
 
+public:
+  /// Main-graph initializers whose bytes are written straight from the IR's
+  /// blobs at serialization time instead of being copied into the proto.
+  llvm::DenseMap<const onnx::TensorProto *, ArrayRef<char>> deferredRawData;
+
+private:
   ModuleOp module;
+  /// Nesting depth of the graph being exported (0: the main graph).
+  unsigned graphDepth = 0;
   llvm::StringSet<> usedNames;
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> graphOutputNames;
@@ -144,7 +153,7 @@ LogicalResult Exporter::exportType(Type type, onnx::TypeProto &proto,
 }
 
 LogicalResult Exporter::exportTensor(ElementsAttr attr, onnx::TensorProto &tensor,
-                                     Operation *where) {
+                                     Operation *where, bool mayDefer) {
   auto type = cast<ShapedType>(attr.getType());
   Type elem = type.getElementType();
   std::optional<int32_t> dataType = getOnnxDataTypeForElementType(elem);
@@ -163,15 +172,18 @@ LogicalResult Exporter::exportTensor(ElementsAttr attr, onnx::TensorProto &tenso
         tensor.add_string_data(strings.getRawStringData()[0].str());
     return success();
   }
-  std::string *raw = tensor.mutable_raw_data();
   if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
     AsmResourceBlob *blob = res.getRawHandle().getBlob();
     if (!blob)
       return where->emitError() << "constant refers to a missing resource blob";
     ArrayRef<char> data = blob->getData();
-    raw->assign(data.data(), data.size());
+    if (mayDefer)
+      deferredRawData[&tensor] = data;
+    else
+      tensor.mutable_raw_data()->assign(data.data(), data.size());
     return success();
   }
+  std::string *raw = tensor.mutable_raw_data();
   auto dense = dyn_cast<DenseElementsAttr>(attr);
   if (!dense)
     return where->emitError() << "cannot export constant attribute " << attr;
@@ -269,7 +281,7 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
     names[c.getResult()] = name;
     onnx::TensorProto *t = graph.add_initializer();
     t->set_name(name);
-    return exportTensor(c.getValue(), *t, op);
+    return exportTensor(c.getValue(), *t, op, /*mayDefer=*/graphDepth == 0);
   }
 
   onnx::NodeProto *node = graph.add_node();
@@ -329,7 +341,10 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
     attr->set_type(onnx::AttributeProto::GRAPH);
     onnx::GraphProto *g = attr->mutable_g();
     g->set_name(name.str());
-    if (failed(exportRegion(*region, *g, /*isMain=*/false, {})))
+    ++graphDepth;
+    LogicalResult exported = exportRegion(*region, *g, /*isMain=*/false, {});
+    --graphDepth;
+    if (failed(exported))
       return failure();
   }
   for (Value result : op->getResults())
@@ -503,6 +518,59 @@ LogicalResult Exporter::exportModel(onnx::ModelProto &model) {
 // Entry points
 //===----------------------------------------------------------------------===//
 
+/// Protobuf wire tag of a length-delimited field.
+static uint32_t lengthDelimitedTag(uint32_t field) { return (field << 3) | 2; }
+
+/// Serializes `model`, writing the deferred initializer bytes from the IR's
+/// blobs as each initializer's raw_data (field 9) so that the weights are
+/// never copied into the proto: memory stays at one copy of the model.
+static LogicalResult
+serializeModel(onnx::ModelProto &model,
+               const llvm::DenseMap<const onnx::TensorProto *, ArrayRef<char>> &deferred,
+               google::protobuf::io::CodedOutputStream &out, ModuleOp module) {
+  using google::protobuf::io::CodedOutputStream;
+  std::unique_ptr<onnx::GraphProto> graph(model.release_graph());
+  google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
+  initializers.Swap(graph->mutable_initializer());
+
+  constexpr uint32_t kGraphField = 7, kInitializerField = 5, kRawDataField = 9;
+  std::vector<uint64_t> initSizes;
+  uint64_t graphSize = graph->ByteSizeLong();
+  for (const onnx::TensorProto &init : initializers) {
+    uint64_t size = init.ByteSizeLong();
+    auto it = deferred.find(&init);
+    if (it != deferred.end())
+      size += CodedOutputStream::VarintSize32(lengthDelimitedTag(kRawDataField)) +
+              CodedOutputStream::VarintSize64(it->second.size()) + it->second.size();
+    initSizes.push_back(size);
+    graphSize += CodedOutputStream::VarintSize32(lengthDelimitedTag(kInitializerField)) +
+                 CodedOutputStream::VarintSize64(size) + size;
+  }
+  if (graphSize + model.ByteSizeLong() > (uint64_t)INT_MAX)
+    return module.emitError("the model exceeds protobuf's 2 GiB limit; exporting "
+                            "weights as ONNX external data is not supported yet");
+
+  if (!model.SerializeToCodedStream(&out))
+    return module.emitError("failed to serialize the ONNX model");
+  out.WriteVarint32(lengthDelimitedTag(kGraphField));
+  out.WriteVarint64(graphSize);
+  if (!graph->SerializeToCodedStream(&out))
+    return module.emitError("failed to serialize the ONNX graph");
+  for (auto [init, size] : llvm::zip(initializers, initSizes)) {
+    out.WriteVarint32(lengthDelimitedTag(kInitializerField));
+    out.WriteVarint64(size);
+    if (!init.SerializeToCodedStream(&out))
+      return module.emitError("failed to serialize initializer ") << init.name();
+    auto it = deferred.find(&init);
+    if (it == deferred.end())
+      continue;
+    out.WriteVarint32(lengthDelimitedTag(kRawDataField));
+    out.WriteVarint64(it->second.size());
+    out.WriteRaw(it->second.data(), it->second.size());
+  }
+  return success(!out.HadError());
+}
+
 LogicalResult amct::exportONNX(ModuleOp module, llvm::raw_ostream &os) {
   onnx::ModelProto model;
   Exporter exporter(module);
@@ -510,10 +578,13 @@ LogicalResult amct::exportONNX(ModuleOp module, llvm::raw_ostream &os) {
     return failure();
   RawOstreamAdaptor adaptor(os);
   google::protobuf::io::CopyingOutputStreamAdaptor stream(&adaptor);
-  if (!model.SerializeToZeroCopyStream(&stream))
-    return module.emitError("failed to serialize the ONNX model");
+  LogicalResult result = success();
+  {
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    result = serializeModel(model, exporter.deferredRawData, coded, module);
+  }
   stream.Flush();
-  return success();
+  return result;
 }
 
 LogicalResult amct::exportONNXFile(ModuleOp module, StringRef path) {

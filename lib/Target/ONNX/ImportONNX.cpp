@@ -31,11 +31,13 @@
 #include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include <cstring>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace amct;
@@ -955,17 +957,27 @@ importParsed(onnx::ModelProto &model, StringRef name, MLIRContext *context,
   return importer.importModel(model);
 }
 
+/// Parses a ModelProto from a stream, allowing models up to protobuf's 2 GiB
+/// limit; `name` is for the message.
+static LogicalResult parseModel(google::protobuf::io::ZeroCopyInputStream &stream,
+                                onnx::ModelProto &model, StringRef name,
+                                MLIRContext *context) {
+  google::protobuf::io::CodedInputStream coded(&stream);
+  coded.SetTotalBytesLimit(INT_MAX);
+  if (model.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage())
+    return success();
+  return emitError(FileLineColLoc::get(context, name, 0, 0))
+         << name << ": not a valid ONNX model (the protobuf does not parse; "
+                    "truncated or not an ONNX file?)";
+}
+
 FailureOr<OwningOpRef<ModuleOp>>
 amct::importONNXBuffer(StringRef bytes, StringRef name, MLIRContext *context,
                        const ImportOptions &options) {
   onnx::ModelProto model;
   google::protobuf::io::ArrayInputStream stream(bytes.data(), bytes.size());
-  google::protobuf::io::CodedInputStream coded(&stream);
-  coded.SetTotalBytesLimit(INT_MAX);
-  if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
-    return emitError(FileLineColLoc::get(context, name, 0, 0))
-           << name << ": not a valid ONNX model (the protobuf does not parse; "
-                      "truncated or not an ONNX file?)";
+  if (failed(parseModel(stream, model, name, context)))
+    return failure();
   return importParsed(model, name, context, options);
 }
 
@@ -973,13 +985,34 @@ FailureOr<OwningOpRef<ModuleOp>>
 amct::importONNXFile(StringRef path, MLIRContext *context,
                      const ImportOptions &options) {
   Location loc = FileLineColLoc::get(context, path, 0, 0);
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                            /*RequiresNullTerminator=*/false);
-  if (!buffer)
-    return emitError(loc) << path << ": cannot open: " << buffer.getError().message();
-  if ((*buffer)->getBufferSize() > (size_t)INT_MAX)
+  // Streamed from the file, not mapped: the parsed model is the only copy of
+  // the weights in memory.
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
+    return emitError(loc) << path << ": cannot open: " << ec.message();
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(fd, status)) {
+    ::close(fd);
+    return emitError(loc) << path << ": cannot open: " << ec.message();
+  }
+  if (status.type() == llvm::sys::fs::file_type::directory_file) {
+    ::close(fd);
+    return emitError(loc) << path << ": is a directory, expected an ONNX model file";
+  }
+  if (status.getSize() > (uint64_t)INT_MAX) {
+    ::close(fd);
     return emitError(loc) << path
                           << ": larger than 2 GiB; ONNX keeps such weights as "
                              "external data";
-  return importONNXBuffer((*buffer)->getBuffer(), path, context, options);
+  }
+  onnx::ModelProto model;
+  LogicalResult parsed = success();
+  {
+    google::protobuf::io::FileInputStream stream(fd, 1 << 20);
+    stream.SetCloseOnDelete(true);
+    parsed = parseModel(stream, model, path, context);
+  }
+  if (failed(parsed))
+    return failure();
+  return importParsed(model, path, context, options);
 }
