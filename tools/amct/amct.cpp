@@ -7,8 +7,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Runtime/Executor.h"
+#include "amct/Support/Npy.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ImportONNX.h"
+
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/CommandLine.h"
@@ -16,6 +23,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <tuple>
 
 using namespace mlir;
 using namespace amct;
@@ -27,6 +35,239 @@ static cl::SubCommand inspectCmd("inspect",
                                  "which nodes have typed ops");
 static cl::opt<std::string> inspectModel("model", cl::desc("ONNX model"), cl::Required,
                                          cl::value_desc("M.onnx"), cl::sub(inspectCmd));
+
+//===----------------------------------------------------------------------===//
+// amct run
+//===----------------------------------------------------------------------===//
+
+static cl::SubCommand runCmd("run", "Run a model on the CPU executor: .npy inputs in, "
+                                    "one .npy per graph output out");
+static cl::opt<std::string> runModel("model", cl::desc("ONNX model or amct .mlir"),
+                                     cl::Required, cl::value_desc("M.onnx|M.mlir"),
+                                     cl::sub(runCmd));
+static cl::list<std::string> runInputs("input",
+                                       cl::desc("graph input NAME=FILE (.npy, or raw .bin "
+                                                "with --input-shape and --input-dtype)"),
+                                       cl::value_desc("NAME=FILE"), cl::sub(runCmd));
+static cl::list<std::string> runInputShapes("input-shape",
+                                            cl::desc("shape of a .bin input, NAME=1x3x224x224"),
+                                            cl::value_desc("NAME=DIMS"), cl::sub(runCmd));
+static cl::list<std::string> runInputDtypes("input-dtype",
+                                            cl::desc("dtype of a .bin input, NAME=float32"),
+                                            cl::value_desc("NAME=DTYPE"), cl::sub(runCmd));
+static cl::opt<std::string> runOutputDir("output-dir", cl::desc("folder for the outputs"),
+                                         cl::Required, cl::value_desc("DIR"), cl::sub(runCmd));
+static cl::opt<int> runThreads("threads", cl::desc("threads (default: all cores)"),
+                               cl::init(0), cl::sub(runCmd));
+static cl::opt<int64_t> runBatchSize("batch-size",
+                                     cl::desc("run the inputs in batches of this many "
+                                              "samples along dim 0 (default: all at once)"),
+                                     cl::init(0), cl::sub(runCmd));
+
+/// Loads a model from .onnx (imported) or .mlir (parsed).
+static OwningOpRef<ModuleOp> loadModel(StringRef path, MLIRContext &context) {
+  if (path.ends_with_insensitive(".onnx")) {
+    auto module = importONNXFile(path, &context);
+    return failed(module) ? OwningOpRef<ModuleOp>() : std::move(*module);
+  }
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  return parseSourceFile<ModuleOp>(path, sourceMgr, &context);
+}
+
+static func::FuncOp getMainFunction(ModuleOp module) {
+  func::FuncOp main;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f.getSymName() == "main" || !main)
+      main = f;
+  return main;
+}
+
+/// Splits NAME=VALUE; fails with a message naming the option.
+static bool splitAssignment(StringRef option, StringRef text, std::string &name,
+                            std::string &value) {
+  auto [n, v] = text.split('=');
+  if (n.empty() || v.empty() || !text.contains('=')) {
+    llvm::errs() << "amct run: error: --" << option << " '" << text
+                 << "' is not NAME=VALUE\n";
+    return false;
+  }
+  name = n.str();
+  value = v.str();
+  return true;
+}
+
+/// Output file name for a graph output: characters outside [A-Za-z0-9_.-] become '_'.
+static std::string outputFileName(StringRef name) {
+  std::string s = name.str();
+  for (char &c : s)
+    if (!llvm::isAlnum(c) && c != '_' && c != '.' && c != '-')
+      c = '_';
+  return s + ".npy";
+}
+
+/// Rows [begin, end) of dim 0, as a view.
+static rt::Tensor sliceBatch(const rt::Tensor &t, int64_t begin, int64_t end) {
+  rt::Shape shape = t.shape();
+  int64_t row = t.numElements() / std::max<int64_t>(1, shape[0]);
+  shape[0] = end - begin;
+  auto owner = std::make_shared<rt::Tensor>(t);
+  return rt::Tensor::view(t.dtype(), shape, std::shared_ptr<const void>(owner, owner->raw()),
+                          t.data<char>() + begin * row * rt::dtypeSize(t.dtype()));
+}
+
+static int runRun() {
+  DialectRegistry registry;
+  registerImportDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  ToolDiagnostics diagnostics(context, "amct run");
+  OwningOpRef<ModuleOp> module = loadModel(runModel, context);
+  if (!module)
+    return kExitUserError;
+  func::FuncOp main = getMainFunction(*module);
+  if (!main) {
+    llvm::errs() << "amct run: error: " << runModel << ": no function to run\n";
+    return kExitUserError;
+  }
+  rt::ExecutorOptions options;
+  options.threads = runThreads;
+  auto executor = rt::Executor::create(main, options);
+  if (failed(executor))
+    return kExitUserError;
+  const std::vector<std::string> &names = (*executor)->inputNames();
+
+  // Inputs by name, each checked against the model.
+  std::map<std::string, std::string> files, shapes, dtypes;
+  for (auto [list, option, map] :
+       {std::tuple{&runInputs, "input", &files}, {&runInputShapes, "input-shape", &shapes},
+        {&runInputDtypes, "input-dtype", &dtypes}})
+    for (const std::string &text : *list) {
+      std::string name, value;
+      if (!splitAssignment(option, text, name, value))
+        return kExitUsageError;
+      if (!llvm::is_contained(names, name)) {
+        llvm::errs() << "amct run: error: --" << option << " names '" << name
+                     << "', which is not an input of " << runModel << " (inputs: "
+                     << llvm::join(names, ", ") << ")\n";
+        return kExitUserError;
+      }
+      if (!map->emplace(name, value).second) {
+        llvm::errs() << "amct run: error: --" << option << " gives '" << name
+                     << "' twice\n";
+        return kExitUsageError;
+      }
+    }
+  std::vector<rt::Tensor> inputs;
+  for (const std::string &name : names) {
+    auto file = files.find(name);
+    if (file == files.end()) {
+      llvm::errs() << "amct run: error: missing --input " << name << "=FILE (the model's inputs: "
+                   << llvm::join(names, ", ") << ")\n";
+      return kExitUserError;
+    }
+    std::string error;
+    std::optional<rt::Tensor> t;
+    if (StringRef(file->second).ends_with_insensitive(".bin")) {
+      auto shapeText = shapes.find(name);
+      auto dtypeText = dtypes.find(name);
+      if (shapeText == shapes.end() || dtypeText == dtypes.end()) {
+        llvm::errs() << "amct run: error: raw input '" << file->second
+                     << "' needs --input-shape " << name << "=DIMS and --input-dtype " << name
+                     << "=DTYPE\n";
+        return kExitUsageError;
+      }
+      rt::Shape shape;
+      SmallVector<StringRef> dims;
+      StringRef(shapeText->second).split(dims, 'x');
+      for (StringRef d : dims) {
+        int64_t v;
+        if (d.getAsInteger(10, v) || v < 0) {
+          llvm::errs() << "amct run: error: --input-shape " << name << "='" << shapeText->second
+                       << "' is not a list of sizes like 1x3x224x224\n";
+          return kExitUsageError;
+        }
+        shape.push_back(v);
+      }
+      std::optional<rt::DType> dtype = rt::dtypeFromName(dtypeText->second);
+      if (!dtype) {
+        llvm::errs() << "amct run: error: --input-dtype " << name << "='" << dtypeText->second
+                     << "' is not a dtype (float32, float16, int64, int32, int8, uint8, bool, ...)\n";
+        return kExitUsageError;
+      }
+      t = readRawBinary(file->second, *dtype, shape, error);
+    } else {
+      t = readNpy(file->second, error);
+    }
+    if (!t) {
+      llvm::errs() << "amct run: error: input '" << name << "': " << error << "\n";
+      return kExitUserError;
+    }
+    inputs.push_back(std::move(*t));
+  }
+
+  // Batches along dim 0, outputs concatenated back.
+  int64_t total = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0);
+  int64_t batch = runBatchSize > 0 ? runBatchSize : total;
+  if (runBatchSize > 0)
+    for (auto [i, t] : llvm::enumerate(inputs))
+      if (t.rank() == 0 || t.dim(0) != total) {
+        llvm::errs() << "amct run: error: --batch-size needs every input to have the same dim 0; '"
+                     << names[i] << "' is " << rt::formatShape(t.shape()) << "\n";
+        return kExitUserError;
+      }
+  std::vector<std::vector<rt::Tensor>> pieces;
+  for (int64_t begin = 0; begin < total || (total == 0 && pieces.empty()); begin += batch) {
+    int64_t end = std::min(total, begin + batch);
+    std::vector<rt::Tensor> batchInputs;
+    for (const rt::Tensor &t : inputs)
+      batchInputs.push_back(runBatchSize > 0 ? sliceBatch(t, begin, end) : t);
+    auto outputs = (*executor)->run(batchInputs);
+    if (failed(outputs))
+      return kExitUserError;
+    pieces.push_back(std::move(*outputs));
+    if (total == 0)
+      break;
+  }
+
+  if (std::error_code ec = llvm::sys::fs::create_directories(runOutputDir)) {
+    llvm::errs() << "amct run: error: cannot create " << runOutputDir << ": " << ec.message()
+                 << "\n";
+    return kExitUserError;
+  }
+  const std::vector<std::string> &outNames = (*executor)->outputNames();
+  for (size_t o = 0; o < outNames.size(); ++o) {
+    rt::Tensor result = pieces[0][o];
+    if (pieces.size() > 1) {
+      rt::Shape shape = result.shape();
+      shape[0] = 0;
+      for (auto &p : pieces)
+        shape[0] += p[o].dim(0);
+      result = *rt::Tensor::zeros(result.dtype(), shape);
+      char *dst = result.mutableData<char>();
+      for (auto &p : pieces) {
+        memcpy(dst, p[o].raw(), p[o].byteSize());
+        dst += p[o].byteSize();
+      }
+    }
+    SmallString<256> path(runOutputDir);
+    llvm::sys::path::append(path, outputFileName(outNames[o]));
+    std::string error;
+    if (failed(writeFileAtomically(
+            path,
+            [&](llvm::raw_ostream &os) {
+              os << serializeNpy(result);
+              return success();
+            },
+            &error))) {
+      llvm::errs() << "amct run: error: " << error << "\n";
+      return kExitUserError;
+    }
+    llvm::outs() << outNames[o] << ": " << rt::formatShape(result.shape()) << " "
+                 << rt::dtypeName(result.dtype()) << " -> " << path << "\n";
+  }
+  return 0;
+}
 
 static int runInspect() {
   DialectRegistry registry;
@@ -84,6 +325,8 @@ int main(int argc, char **argv) {
     return kExitUsageError;
   if (inspectCmd)
     return runInspect();
+  if (runCmd)
+    return runRun();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

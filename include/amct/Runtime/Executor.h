@@ -1,0 +1,96 @@
+//===- Executor.h - run a func of amct ops on CPU ---------------*- C++ -*-===//
+//
+// The embedded executor that calibration, evaluation and `amct run` share.
+// `Executor::create` checks, before anything runs, that every op has a
+// kernel (an error names the op and its node otherwise); `run` binds inputs
+// by position, checks their dtype and rank against the function's argument
+// types, runs the ops in order and frees each intermediate buffer after its
+// last use. Shapes come from the data, so the batch size is free.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_RUNTIME_EXECUTOR_H
+#define AMCT_RUNTIME_EXECUTOR_H
+
+#include "amct/Runtime/Tensor.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <functional>
+#include <memory>
+
+namespace amct::rt {
+
+struct ExecutorOptions {
+  /// Threads for the heavy kernels (0: all cores).
+  int threads = 0;
+};
+
+/// What a kernel sees: its op, its inputs (null for absent optional ones)
+/// and the outputs it must fill.
+struct KernelContext {
+  mlir::Operation *op;
+  std::vector<const Tensor *> inputs;
+  std::vector<Tensor> outputs;
+  int threads;
+
+  const Tensor &in(unsigned i) const { return *inputs[i]; }
+  bool has(unsigned i) const { return i < inputs.size() && inputs[i]; }
+  /// Allocates output `i`; fails with a diagnostic if it cannot.
+  mlir::LogicalResult alloc(unsigned i, DType dtype, Shape shape);
+  /// Emits an error on the op (its node name is the location).
+  mlir::InFlightDiagnostic error();
+};
+
+using Kernel = std::function<mlir::LogicalResult(KernelContext &)>;
+
+/// The element type of an MLIR tensor type as a DType, if it has one.
+std::optional<DType> getDType(mlir::Type elementType);
+
+class Executor {
+public:
+  static mlir::FailureOr<std::unique_ptr<Executor>>
+  create(mlir::func::FuncOp func, const ExecutorOptions &options = {});
+
+  /// Runs the function. Emits a diagnostic and fails on a bad input (wrong
+  /// count, dtype, rank or static dim) or a kernel error.
+  mlir::FailureOr<std::vector<Tensor>> run(const std::vector<Tensor> &inputs);
+
+  /// Graph input and output names (the `amct.name` attributes).
+  const std::vector<std::string> &inputNames() const { return inputNames_; }
+  const std::vector<std::string> &outputNames() const { return outputNames_; }
+  mlir::func::FuncOp getFunction() const { return func; }
+
+  /// Called with every value an observer op sees (calibration statistics).
+  void setObserverCallback(std::function<void(mlir::Operation *, const Tensor &)> cb) {
+    observerCallback = std::move(cb);
+  }
+
+private:
+  explicit Executor(mlir::func::FuncOp func, const ExecutorOptions &options);
+  mlir::LogicalResult prepare();
+
+  mlir::func::FuncOp func;
+  ExecutorOptions options;
+  std::vector<std::string> inputNames_, outputNames_;
+  struct Step {
+    mlir::Operation *op;
+    const Kernel *kernel;
+    std::vector<int> inputSlots;  // -1 for an absent optional input
+    std::vector<int> outputSlots;
+    std::vector<int> freeAfter;   // slots whose last use is this step
+  };
+  std::vector<Step> steps;
+  std::vector<Tensor> constants; // by slot; invalid for non-constants
+  int numSlots = 0;
+  std::vector<int> argSlots, resultSlots;
+  std::function<void(mlir::Operation *, const Tensor &)> observerCallback;
+};
+
+/// The kernel table: op name -> kernel. Kernels.cpp fills it.
+const llvm::StringMap<Kernel> &getKernels();
+
+} // namespace amct::rt
+
+#endif // AMCT_RUNTIME_EXECUTOR_H

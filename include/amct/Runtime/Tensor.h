@@ -1,0 +1,75 @@
+//===- Tensor.h - the executor's tensor -------------------------*- C++ -*-===//
+//
+// A dense, row-major tensor with a reference-counted, 64-byte aligned buffer.
+// Free of MLIR so that numerics, file I/O and kernels can use it alone.
+// Constant tensors may view memory owned elsewhere (a model's weight blob);
+// kernels only ever write their outputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_RUNTIME_TENSOR_H
+#define AMCT_RUNTIME_TENSOR_H
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amct::rt {
+
+enum class DType : uint8_t { F32, F16, F64, I8, U8, I16, U16, I32, U32, I64, U64, Bool };
+
+/// Bytes per element.
+size_t dtypeSize(DType dtype);
+/// Lower-case name as numpy spells it ("float32", "int64", "bool", ...).
+const char *dtypeName(DType dtype);
+/// Parses a numpy-style name ("float32", "uint8", ...).
+std::optional<DType> dtypeFromName(const std::string &name);
+
+using Shape = std::vector<int64_t>;
+
+/// Number of elements of a shape, or nullopt if a dim is negative or the
+/// product overflows int64.
+std::optional<int64_t> numElementsOf(const Shape &shape);
+/// "1x3x224x224" ("scalar" for rank 0).
+std::string formatShape(const Shape &shape);
+
+class Tensor {
+public:
+  Tensor() = default;
+
+  /// A new zero-filled tensor. Returns nullopt if the size overflows.
+  static std::optional<Tensor> zeros(DType dtype, Shape shape);
+  /// A tensor over `data` kept alive by `owner` (no copy).
+  static Tensor view(DType dtype, Shape shape, std::shared_ptr<const void> owner,
+                     const void *data);
+
+  DType dtype() const { return dtype_; }
+  const Shape &shape() const { return shape_; }
+  int64_t rank() const { return shape_.size(); }
+  int64_t dim(int64_t i) const { return shape_[i]; }
+  int64_t numElements() const { return numElements_; }
+  size_t byteSize() const { return numElements_ * dtypeSize(dtype_); }
+  bool valid() const { return data_ != nullptr || numElements_ == 0; }
+
+  const void *raw() const { return data_; }
+  void *mutableRaw() { return const_cast<void *>(data_); }
+  template <typename T> const T *data() const { return static_cast<const T *>(data_); }
+  template <typename T> T *mutableData() { return static_cast<T *>(mutableRaw()); }
+
+  /// Same buffer, another shape with the same element count.
+  Tensor reshaped(Shape shape) const;
+
+private:
+  DType dtype_ = DType::F32;
+  Shape shape_;
+  int64_t numElements_ = 0;
+  std::shared_ptr<const void> owner_;
+  const void *data_ = nullptr;
+};
+
+} // namespace amct::rt
+
+#endif // AMCT_RUNTIME_TENSOR_H

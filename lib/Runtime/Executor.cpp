@@ -1,0 +1,269 @@
+//===- Executor.cpp - run a func of amct ops on CPU -----------------------===//
+//
+// Preparation turns the function into a list of steps over numbered value
+// slots: constants are materialised once (blob-backed weights are viewed,
+// not copied), every other op gets its kernel, and each slot's last use is
+// found so its buffer is released as soon as it is dead.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Runtime/Executor.h"
+#include "amct/Dialect/Amct/IR/Amct.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/DenseMap.h"
+
+#include <thread>
+
+using namespace mlir;
+
+namespace amct::rt {
+
+std::optional<DType> getDType(Type t) {
+  if (t.isF32()) return DType::F32;
+  if (t.isF16()) return DType::F16;
+  if (t.isF64()) return DType::F64;
+  auto i = dyn_cast<IntegerType>(t);
+  if (!i)
+    return std::nullopt;
+  bool u = i.isUnsigned();
+  switch (i.getWidth()) {
+  case 1: return DType::Bool;
+  case 8: return u ? DType::U8 : DType::I8;
+  case 16: return u ? DType::U16 : DType::I16;
+  case 32: return u ? DType::U32 : DType::I32;
+  case 64: return u ? DType::U64 : DType::I64;
+  default: return std::nullopt;
+  }
+}
+
+LogicalResult KernelContext::alloc(unsigned i, DType dtype, Shape shape) {
+  std::optional<Tensor> t = Tensor::zeros(dtype, shape);
+  if (!t)
+    return error() << "cannot allocate a " << formatShape(shape) << " "
+                   << dtypeName(dtype) << " result";
+  if (outputs.size() <= i)
+    outputs.resize(i + 1);
+  outputs[i] = std::move(*t);
+  return success();
+}
+
+InFlightDiagnostic KernelContext::error() { return op->emitError(); }
+
+/// A constant's data as a tensor: blobs are viewed in place, dense
+/// attributes copied once (they are small).
+static FailureOr<Tensor> materialize(Operation *op, ElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  std::optional<DType> dtype = getDType(type.getElementType());
+  if (!dtype)
+    return op->emitError() << "constant of element type " << type.getElementType()
+                           << " cannot be executed";
+  Shape shape(type.getShape().begin(), type.getShape().end());
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob)
+      return op->emitError() << "constant refers to a missing resource blob";
+    ArrayRef<char> data = blob->getData();
+    Tensor t = Tensor::view(*dtype, shape, nullptr, data.data());
+    if ((size_t)data.size() != t.byteSize())
+      return op->emitError() << "constant blob has " << data.size()
+                             << " bytes, its type needs " << t.byteSize();
+    return t;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return op->emitError() << "unsupported constant attribute";
+  std::optional<Tensor> t = Tensor::zeros(*dtype, shape);
+  if (!t)
+    return op->emitError() << "cannot allocate constant";
+  int64_t n = t->numElements();
+  if (*dtype == DType::Bool) {
+    auto *p = t->mutableData<uint8_t>();
+    int64_t i = 0;
+    for (bool b : dense.getValues<bool>())
+      p[i++] = b;
+  } else {
+    ArrayRef<char> raw = dense.getRawData();
+    size_t elem = dtypeSize(*dtype);
+    char *p = t->mutableData<char>();
+    for (int64_t i = 0; i < n; ++i)
+      memcpy(p + i * elem, raw.data() + (dense.isSplat() ? 0 : i * elem), elem);
+  }
+  return *t;
+}
+
+/// The value of an ONNX Constant node, whichever attribute holds it.
+static FailureOr<Tensor> materializeConstantNode(ConstantOp op) {
+  if (auto v = op.getValueAttr())
+    return materialize(op, v);
+  auto make = [&](DType dtype, Shape shape, auto fill) -> FailureOr<Tensor> {
+    std::optional<Tensor> t = Tensor::zeros(dtype, shape);
+    if (!t)
+      return op.emitError("cannot allocate constant");
+    fill(*t);
+    return *t;
+  };
+  if (auto f = op.getValueFloatAttr())
+    return make(DType::F32, {}, [&](Tensor &t) { *t.mutableData<float>() = f.getValueAsDouble(); });
+  if (auto i = op.getValueIntAttr())
+    return make(DType::I64, {}, [&](Tensor &t) { *t.mutableData<int64_t>() = i.getInt(); });
+  if (auto fs = op.getValueFloatsAttr())
+    return make(DType::F32, {(int64_t)fs.size()}, [&](Tensor &t) {
+      llvm::copy(fs.asArrayRef(), t.mutableData<float>());
+    });
+  if (auto is = op.getValueIntsAttr())
+    return make(DType::I64, {(int64_t)is.size()}, [&](Tensor &t) {
+      llvm::copy(is.asArrayRef(), t.mutableData<int64_t>());
+    });
+  return op.emitError("string constants cannot be executed");
+}
+
+Executor::Executor(func::FuncOp func, const ExecutorOptions &options)
+    : func(func), options(options) {
+  if (this->options.threads <= 0)
+    this->options.threads = std::max(1u, std::thread::hardware_concurrency());
+}
+
+FailureOr<std::unique_ptr<Executor>> Executor::create(func::FuncOp func,
+                                                      const ExecutorOptions &options) {
+  std::unique_ptr<Executor> exec(new Executor(func, options));
+  if (failed(exec->prepare()))
+    return failure();
+  return exec;
+}
+
+LogicalResult Executor::prepare() {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("the executor runs single-block functions only");
+  Block &block = func.getBody().front();
+  llvm::DenseMap<Value, int> slotOf;
+  auto newSlot = [&](Value v) {
+    slotOf[v] = numSlots;
+    return numSlots++;
+  };
+  for (BlockArgument arg : block.getArguments()) {
+    if (!isa<TensorType>(arg.getType()) ||
+        !getDType(cast<TensorType>(arg.getType()).getElementType()))
+      return func.emitError() << "graph input #" << arg.getArgNumber() << " of type "
+                              << arg.getType() << " cannot be executed";
+    argSlots.push_back(newSlot(arg));
+    auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "amct.name");
+    inputNames_.push_back(name ? name.str() : "input" + std::to_string(arg.getArgNumber()));
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "amct.name");
+    outputNames_.push_back(name ? name.str() : "output" + std::to_string(i));
+  }
+
+  const llvm::StringMap<Kernel> &kernels = getKernels();
+  bool missing = false;
+  for (Operation &op : block) {
+    if (isa<func::ReturnOp>(op)) {
+      for (Value v : op.getOperands())
+        resultSlots.push_back(slotOf.lookup(v));
+      continue;
+    }
+    if (isa<NoneOp>(op))
+      continue;
+    if (auto c = dyn_cast<ConstOp>(op)) {
+      FailureOr<Tensor> t = materialize(&op, c.getValue());
+      if (failed(t))
+        return failure();
+      int slot = newSlot(c.getResult());
+      constants.resize(numSlots);
+      constants[slot] = *t;
+      continue;
+    }
+    if (auto c = dyn_cast<ConstantOp>(op)) {
+      FailureOr<Tensor> t = materializeConstantNode(c);
+      if (failed(t))
+        return failure();
+      int slot = newSlot(c.getResult());
+      constants.resize(numSlots);
+      constants[slot] = *t;
+      continue;
+    }
+    StringRef name = op.getName().getStringRef();
+    if (auto node = dyn_cast<NodeOp>(op))
+      name = node.getOpType();
+    auto it = kernels.find(isa<NodeOp>(op) ? StringRef() : name);
+    if (it == kernels.end()) {
+      std::string opName = isa<NodeOp>(op)
+                               ? ("ONNX op '" + cast<NodeOp>(op).getOpType() + "'").str()
+                               : ("'" + op.getName().getStringRef() + "'").str();
+      op.emitError() << "the executor has no kernel for " << opName;
+      missing = true;
+      continue;
+    }
+    Step step{&op, &it->second, {}, {}, {}};
+    for (Value v : op.getOperands())
+      step.inputSlots.push_back(isa<NoneType>(v.getType()) ? -1 : slotOf.lookup(v));
+    for (Value r : op.getResults())
+      step.outputSlots.push_back(newSlot(r));
+    steps.push_back(std::move(step));
+  }
+  if (missing)
+    return failure();
+  constants.resize(numSlots);
+
+  // Free each slot after the step that uses it last (never graph outputs or
+  // constants, which outlive a run).
+  std::vector<int> lastUse(numSlots, -1);
+  for (auto [i, step] : llvm::enumerate(steps))
+    for (int s : step.inputSlots)
+      if (s >= 0)
+        lastUse[s] = i;
+  for (int s : resultSlots)
+    lastUse[s] = -1;
+  for (int s = 0; s < numSlots; ++s)
+    if (lastUse[s] >= 0 && !constants[s].valid())
+      steps[lastUse[s]].freeAfter.push_back(s);
+  return success();
+}
+
+FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) {
+  if (inputs.size() != argSlots.size())
+    return func.emitError() << "expected " << argSlots.size() << " inputs, got "
+                            << inputs.size();
+  std::vector<Tensor> slots = constants;
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    auto type = cast<TensorType>(func.getArgument(i).getType());
+    DType want = *getDType(type.getElementType());
+    if (input.dtype() != want)
+      return func.emitError() << "input '" << inputNames_[i] << "' is "
+                              << dtypeName(input.dtype()) << ", expected "
+                              << dtypeName(want);
+    if (type.hasRank()) {
+      if (input.rank() != type.getRank())
+        return func.emitError() << "input '" << inputNames_[i] << "' has shape "
+                                << formatShape(input.shape()) << " (rank " << input.rank()
+                                << "), expected rank " << type.getRank();
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (!type.isDynamicDim(d) && type.getDimSize(d) != input.dim(d))
+          return func.emitError() << "input '" << inputNames_[i] << "' has shape "
+                                  << formatShape(input.shape()) << ", expected dim " << d
+                                  << " to be " << type.getDimSize(d);
+    }
+    slots[argSlots[i]] = input;
+  }
+  for (Step &step : steps) {
+    KernelContext ctx{step.op, {}, {}, options.threads};
+    for (int s : step.inputSlots)
+      ctx.inputs.push_back(s < 0 ? nullptr : &slots[s]);
+    if (failed((*step.kernel)(ctx)))
+      return failure();
+    if (ctx.outputs.size() < step.outputSlots.size())
+      return step.op->emitError("kernel produced too few results");
+    for (auto [slot, t] : llvm::zip(step.outputSlots, ctx.outputs))
+      slots[slot] = std::move(t);
+    for (int s : step.freeAfter)
+      slots[s] = Tensor();
+  }
+  std::vector<Tensor> results;
+  for (int s : resultSlots)
+    results.push_back(slots[s]);
+  return results;
+}
+
+} // namespace amct::rt

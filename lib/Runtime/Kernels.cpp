@@ -1,0 +1,1219 @@
+//===- Kernels.cpp - CPU kernels of the typed amct ops --------------------===//
+//
+// One kernel per typed op, following the ONNX operator specification.
+// Convolutions and matrix products go through OpenBLAS (im2col / col2im plus
+// sgemm); the rest are plain loops. Data-movement kernels (Concat, Gather,
+// Transpose, Slice, Pad) work on raw bytes, so they serve every dtype;
+// reshaping kernels return views of their input.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Dialect/Amct/IR/OnnxTypes.h"
+#include "amct/Runtime/Executor.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <algorithm>
+#include <cblas.h>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace mlir;
+
+namespace amct::rt {
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+int64_t product(const Shape &s, size_t from = 0, size_t to = SIZE_MAX) {
+  int64_t p = 1;
+  for (size_t i = from; i < std::min(to, s.size()); ++i)
+    p *= s[i];
+  return p;
+}
+
+/// Calls f(T{}) with T the C++ type of `dtype` (numeric types only).
+template <typename F>
+LogicalResult dispatch(KernelContext &ctx, DType dtype, F &&f, bool allowInt = true) {
+  switch (dtype) {
+  case DType::F32: return f(float{});
+  case DType::F64: return f(double{});
+  default: break;
+  }
+  if (allowInt) {
+    switch (dtype) {
+    case DType::I64: return f(int64_t{});
+    case DType::I32: return f(int32_t{});
+    case DType::I16: return f(int16_t{});
+    case DType::I8: return f(int8_t{});
+    case DType::U64: return f(uint64_t{});
+    case DType::U32: return f(uint32_t{});
+    case DType::U16: return f(uint16_t{});
+    case DType::U8: return f(uint8_t{});
+    case DType::Bool: return f(bool{});
+    default: break;
+    }
+  }
+  return ctx.error() << "element type " << dtypeName(dtype)
+                     << " is not supported by this kernel";
+}
+
+LogicalResult requireF32(KernelContext &ctx, const Tensor &t, StringRef what) {
+  if (t.dtype() == DType::F32)
+    return success();
+  return ctx.error() << what << " is " << dtypeName(t.dtype())
+                     << "; this kernel runs float32";
+}
+
+/// Numpy broadcasting of two shapes.
+FailureOr<Shape> broadcastShapes(KernelContext &ctx, const Shape &a, const Shape &b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      return ctx.error() << "shapes " << formatShape(a) << " and " << formatShape(b)
+                         << " do not broadcast";
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+/// Element strides of `s` aligned right to `out`, 0 on broadcast dims.
+std::vector<int64_t> broadcastStrides(const Shape &s, const Shape &out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  int64_t stride = 1;
+  for (int64_t i = (int64_t)s.size() - 1; i >= 0; --i) {
+    size_t o = i + (out.size() - s.size());
+    strides[o] = s[i] == 1 ? 0 : stride;
+    stride *= s[i];
+  }
+  return strides;
+}
+
+/// Visits every output element in row-major order with the matching offsets
+/// into each input: fn(outIndex, offsets...). The innermost dim is a tight loop.
+template <size_t N, typename Fn>
+void forEachBroadcast(const Shape &out, const std::array<std::vector<int64_t>, N> &strides,
+                      Fn &&fn) {
+  int64_t total = product(out);
+  if (total == 0)
+    return;
+  size_t rank = out.size();
+  if (rank == 0) {
+    std::array<int64_t, N> offs{};
+    fn(0, offs);
+    return;
+  }
+  int64_t inner = out[rank - 1];
+  std::vector<int64_t> idx(rank, 0);
+  std::array<int64_t, N> base{};
+  for (int64_t o = 0; o < total; o += inner) {
+    std::array<int64_t, N> offs = base;
+    for (int64_t j = 0; j < inner; ++j) {
+      fn(o + j, offs);
+      for (size_t k = 0; k < N; ++k)
+        offs[k] += strides[k][rank - 1];
+    }
+    for (int64_t d = (int64_t)rank - 2; d >= 0; --d) {
+      ++idx[d];
+      for (size_t k = 0; k < N; ++k)
+        base[k] += strides[k][d];
+      if (idx[d] < out[d])
+        break;
+      for (size_t k = 0; k < N; ++k)
+        base[k] -= strides[k][d] * out[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+int64_t normAxis(int64_t axis, int64_t rank) { return axis < 0 ? axis + rank : axis; }
+
+/// Integer values of a (small) int32/int64 tensor.
+std::vector<int64_t> readInts(const Tensor &t) {
+  std::vector<int64_t> v(t.numElements());
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    v[i] = t.dtype() == DType::I64 ? t.data<int64_t>()[i] : t.data<int32_t>()[i];
+  return v;
+}
+
+LogicalResult requireInts(KernelContext &ctx, const Tensor &t, StringRef what) {
+  if (t.dtype() == DType::I64 || t.dtype() == DType::I32)
+    return success();
+  return ctx.error() << what << " must be int32 or int64, found " << dtypeName(t.dtype());
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+template <typename Fn>
+Kernel unaryFloat(Fn fn) {
+  return [fn](KernelContext &ctx) -> LogicalResult {
+    const Tensor &x = ctx.in(0);
+    return dispatch(
+        ctx, x.dtype(),
+        [&](auto tag) -> LogicalResult {
+          using T = decltype(tag);
+          if (failed(ctx.alloc(0, x.dtype(), x.shape())))
+            return failure();
+          const T *in = x.data<T>();
+          T *out = ctx.outputs[0].mutableData<T>();
+          for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+            out[i] = fn(in[i]);
+          return success();
+        },
+        /*allowInt=*/false);
+  };
+}
+
+template <typename T> T applyBinary(StringRef op, T a, T b) {
+  if (op == "amct.Add") return a + b;
+  if (op == "amct.Sub") return a - b;
+  if (op == "amct.Mul") return a * b;
+  return a / b;
+}
+
+/// Add, Sub, Mul, Div with numpy broadcasting.
+LogicalResult binaryKernel(KernelContext &ctx) {
+  const Tensor &a = ctx.in(0), &b = ctx.in(1);
+  if (a.dtype() != b.dtype())
+    return ctx.error() << "operand types differ: " << dtypeName(a.dtype()) << " vs "
+                       << dtypeName(b.dtype());
+  FailureOr<Shape> shape = broadcastShapes(ctx, a.shape(), b.shape());
+  if (failed(shape) || failed(ctx.alloc(0, a.dtype(), *shape)))
+    return failure();
+  StringRef name = ctx.op->getName().getStringRef();
+  std::array<std::vector<int64_t>, 2> strides{broadcastStrides(a.shape(), *shape),
+                                              broadcastStrides(b.shape(), *shape)};
+  // Fixed operator per loop, so the compiler vectorises it.
+  return dispatch(ctx, a.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    T *out = ctx.outputs[0].mutableData<T>();
+    if constexpr (std::is_integral_v<T>) {
+      if (name == "amct.Div") {
+        bool zero = false;
+        forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) {
+          T d = pb[offs[1]];
+          if (d == 0) {
+            zero = true;
+            out[o] = 0;
+          } else {
+            out[o] = pa[offs[0]] / d;
+          }
+        });
+        if (zero)
+          return ctx.error() << "integer division by zero";
+        return success();
+      }
+    }
+    if (name == "amct.Add")
+      forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] + pb[offs[1]]; });
+    else if (name == "amct.Sub")
+      forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] - pb[offs[1]]; });
+    else if (name == "amct.Mul")
+      forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] * pb[offs[1]]; });
+    else
+      forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] / pb[offs[1]]; });
+    return success();
+  });
+}
+
+LogicalResult powKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0), &y = ctx.in(1);
+  FailureOr<Shape> shape = broadcastShapes(ctx, x.shape(), y.shape());
+  if (failed(shape) || failed(ctx.alloc(0, x.dtype(), *shape)))
+    return failure();
+  std::array<std::vector<int64_t>, 2> strides{broadcastStrides(x.shape(), *shape),
+                                              broadcastStrides(y.shape(), *shape)};
+  return dispatch(ctx, x.dtype(), [&](auto xt) -> LogicalResult {
+    using X = decltype(xt);
+    return dispatch(ctx, y.dtype(), [&](auto yt) -> LogicalResult {
+      using Y = decltype(yt);
+      const X *px = x.data<X>();
+      const Y *py = y.data<Y>();
+      X *out = ctx.outputs[0].mutableData<X>();
+      forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) {
+        out[o] = static_cast<X>(std::pow((double)px[offs[0]], (double)py[offs[1]]));
+      });
+      return success();
+    });
+  });
+}
+
+LogicalResult clipKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (failed(ctx.alloc(0, x.dtype(), x.shape())))
+    return failure();
+  return dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+    if (ctx.has(1) && ctx.in(1).numElements())
+      lo = ctx.in(1).data<T>()[0];
+    if (ctx.has(2) && ctx.in(2).numElements())
+      hi = ctx.in(2).data<T>()[0];
+    const T *in = x.data<T>();
+    T *out = ctx.outputs[0].mutableData<T>();
+    for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+      out[i] = std::min(std::max(in[i], lo), hi);
+    return success();
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling geometry
+//===----------------------------------------------------------------------===//
+
+/// Spatial geometry with 1-d and 2-d problems padded to 3-d (size-1 dims).
+struct Geometry {
+  std::array<int64_t, 3> in{1, 1, 1}, kernel{1, 1, 1}, out{1, 1, 1}, stride{1, 1, 1},
+      dilation{1, 1, 1}, padBegin{0, 0, 0}, padEnd{0, 0, 0};
+  int64_t inSize() const { return in[0] * in[1] * in[2]; }
+  int64_t outSize() const { return out[0] * out[1] * out[2]; }
+  int64_t kernelSize() const { return kernel[0] * kernel[1] * kernel[2]; }
+};
+
+std::vector<int64_t> attrOr(std::optional<ArrayRef<int64_t>> attr, size_t n, int64_t def) {
+  if (attr && attr->size() >= n)
+    return std::vector<int64_t>(attr->begin(), attr->end());
+  return std::vector<int64_t>(n, def);
+}
+
+/// Fills `g` for a sliding-window op; `outSizes` (if given) fixes the
+/// output size instead of computing it (ConvTranspose does that itself).
+LogicalResult makeGeometry(KernelContext &ctx, const Shape &x, ArrayRef<int64_t> kernel,
+                           std::optional<ArrayRef<int64_t>> strides,
+                           std::optional<ArrayRef<int64_t>> dilations,
+                           std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
+                           bool ceilMode, Geometry &g) {
+  size_t n = kernel.size();
+  if (n < 1 || n > 3 || x.size() != n + 2)
+    return ctx.error() << "input of shape " << formatShape(x) << " does not fit a " << n
+                       << "-d window";
+  auto s = attrOr(strides, n, 1), d = attrOr(dilations, n, 1), p = attrOr(pads, 2 * n, 0);
+  size_t off = 3 - n;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t in = x[i + 2], k = kernel[i], eff = (k - 1) * d[i] + 1;
+    g.in[off + i] = in;
+    g.kernel[off + i] = k;
+    g.stride[off + i] = s[i];
+    g.dilation[off + i] = d[i];
+    int64_t pb = p[i], pe = p[i + n], out;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = (in + s[i] - 1) / s[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * s[i] + eff - in);
+      pb = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pe = total - pb;
+    } else if (autoPad == "VALID") {
+      pb = pe = 0;
+      out = (in - eff) / s[i] + 1;
+    } else {
+      int64_t span = in + pb + pe - eff;
+      if (ceilMode) {
+        out = (span + s[i] - 1) / s[i] + 1;
+        if ((out - 1) * s[i] >= in + pb)
+          --out;
+      } else {
+        out = span / s[i] + 1;
+      }
+    }
+    if (out <= 0 || in + pb + pe < eff)
+      return ctx.error() << "spatial axis " << i << ": input size " << in
+                         << " is smaller than the window " << eff;
+    g.padBegin[off + i] = pb;
+    g.padEnd[off + i] = pe;
+    g.out[off + i] = out;
+  }
+  return success();
+}
+
+/// col[(c*K + k) * OUT + o] = x[c][input position of window k at output o].
+void im2col(const float *x, int64_t channels, const Geometry &g, float *col) {
+  int64_t outSize = g.outSize(), inSize = g.inSize();
+  for (int64_t c = 0; c < channels; ++c) {
+    const float *xc = x + c * inSize;
+    for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          float *row = col + (((c * g.kernel[0] + kd) * g.kernel[1] + kh) * g.kernel[2] + kw) * outSize;
+          for (int64_t od = 0; od < g.out[0]; ++od) {
+            int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+            for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+              int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+              float *dst = row + (od * g.out[1] + oh) * g.out[2];
+              if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+                std::fill(dst, dst + g.out[2], 0.0f);
+                continue;
+              }
+              const float *src = xc + (id * g.in[1] + ih) * g.in[2];
+              for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+                int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
+                dst[ow] = (iw >= 0 && iw < g.in[2]) ? src[iw] : 0.0f;
+              }
+            }
+          }
+        }
+  }
+}
+
+/// Inverse of im2col with accumulation (ConvTranspose): out[c][pos] += col.
+void col2im(const float *col, int64_t channels, const Geometry &g, float *out) {
+  // Here g.in is the transposed conv's output (the image), g.out its input.
+  int64_t colSize = g.outSize(), imgSize = g.inSize();
+  for (int64_t c = 0; c < channels; ++c) {
+    float *img = out + c * imgSize;
+    for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          const float *row = col + (((c * g.kernel[0] + kd) * g.kernel[1] + kh) * g.kernel[2] + kw) * colSize;
+          for (int64_t od = 0; od < g.out[0]; ++od) {
+            int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+            if (id < 0 || id >= g.in[0])
+              continue;
+            for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+              int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+              if (ih < 0 || ih >= g.in[1])
+                continue;
+              const float *src = row + (od * g.out[1] + oh) * g.out[2];
+              float *dst = img + (id * g.in[1] + ih) * g.in[2];
+              for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+                int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
+                if (iw >= 0 && iw < g.in[2])
+                  dst[iw] += src[ow];
+              }
+            }
+          }
+        }
+  }
+}
+
+void addBias(float *out, const float *bias, int64_t batches, int64_t channels,
+             int64_t spatial) {
+  for (int64_t n = 0; n < batches; ++n)
+    for (int64_t c = 0; c < channels; ++c) {
+      float *p = out + (n * channels + c) * spatial;
+      float b = bias[c];
+      for (int64_t i = 0; i < spatial; ++i)
+        p[i] += b;
+    }
+}
+
+Shape outputShape(int64_t n, int64_t c, const Geometry &g, size_t spatial) {
+  Shape s{n, c};
+  for (size_t i = 3 - spatial; i < 3; ++i)
+    s.push_back(g.out[i]);
+  return s;
+}
+
+LogicalResult convKernel(KernelContext &ctx) {
+  auto op = cast<ConvOp>(ctx.op);
+  const Tensor &x = ctx.in(0), &w = ctx.in(1);
+  if (failed(requireF32(ctx, x, "input")) || failed(requireF32(ctx, w, "weight")))
+    return failure();
+  size_t n = x.rank() - 2;
+  ArrayRef<int64_t> kernel(w.shape().data() + 2, w.rank() - 2);
+  int64_t group = op.getGroup(), m = w.dim(0), cPerGroup = w.dim(1);
+  if (x.dim(1) != cPerGroup * group)
+    return ctx.error() << "input has " << x.dim(1) << " channels, expected "
+                       << cPerGroup * group;
+  Geometry g;
+  if (failed(makeGeometry(ctx, x.shape(), kernel, op.getStrides(), op.getDilations(),
+                          op.getPads(), op.getAutoPad(), false, g)) ||
+      failed(ctx.alloc(0, DType::F32, outputShape(x.dim(0), m, g, n))))
+    return failure();
+  int64_t k = cPerGroup * g.kernelSize(), outSize = g.outSize(), mPerGroup = m / group;
+  std::optional<Tensor> col = Tensor::zeros(DType::F32, {k, outSize});
+  if (!col)
+    return ctx.error() << "cannot allocate the im2col buffer";
+  float *out = ctx.outputs[0].mutableData<float>();
+  for (int64_t b = 0; b < x.dim(0); ++b)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      const float *xg = x.data<float>() + (b * x.dim(1) + gi * cPerGroup) * g.inSize();
+      im2col(xg, cPerGroup, g, col->mutableData<float>());
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mPerGroup, outSize, k, 1.0f,
+                  w.data<float>() + gi * mPerGroup * k, k, col->data<float>(), outSize,
+                  0.0f, out + (b * m + gi * mPerGroup) * outSize, outSize);
+    }
+  if (ctx.has(2))
+    addBias(out, ctx.in(2).data<float>(), x.dim(0), m, outSize);
+  return success();
+}
+
+LogicalResult convTransposeKernel(KernelContext &ctx) {
+  auto op = cast<ConvTransposeOp>(ctx.op);
+  const Tensor &x = ctx.in(0), &w = ctx.in(1);
+  if (failed(requireF32(ctx, x, "input")) || failed(requireF32(ctx, w, "weight")))
+    return failure();
+  size_t n = x.rank() - 2;
+  if (n < 1 || n > 3 || w.rank() != x.rank())
+    return ctx.error() << "input " << formatShape(x.shape()) << " and weight "
+                       << formatShape(w.shape()) << " do not fit a 1-3 d ConvTranspose";
+  int64_t group = op.getGroup(), cIn = x.dim(1), cPerGroup = cIn / group,
+          mPerGroup = w.dim(1), m = mPerGroup * group;
+  if (w.dim(0) != cIn)
+    return ctx.error() << "input has " << cIn << " channels, weight dim 0 is " << w.dim(0);
+  auto s = attrOr(op.getStrides(), n, 1), d = attrOr(op.getDilations(), n, 1),
+       p = attrOr(op.getPads(), 2 * n, 0), outPad = attrOr(op.getOutputPadding(), n, 0);
+  std::optional<ArrayRef<int64_t>> outputShapeAttr = op.getOutputShape();
+  StringRef autoPad = op.getAutoPad();
+  // Geometry of the equivalent forward conv: image = our output.
+  Geometry g;
+  size_t off = 3 - n;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t in = x.dim(i + 2), k = w.dim(i + 2), eff = (k - 1) * d[i] + 1, out;
+    int64_t pb = p[i], pe = p[i + n];
+    if (outputShapeAttr) {
+      out = (*outputShapeAttr)[outputShapeAttr->size() - n + i];
+      int64_t total = s[i] * (in - 1) + outPad[i] + eff - out;
+      pb = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pe = total - pb;
+    } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = in * s[i];
+      int64_t total = s[i] * (in - 1) + outPad[i] + eff - out;
+      pb = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pe = total - pb;
+    } else {
+      if (autoPad == "VALID")
+        pb = pe = 0;
+      out = s[i] * (in - 1) + outPad[i] + eff - pb - pe;
+    }
+    if (out <= 0)
+      return ctx.error() << "spatial axis " << i << " gives output size " << out;
+    g.in[off + i] = out;
+    g.out[off + i] = in;
+    g.kernel[off + i] = k;
+    g.stride[off + i] = s[i];
+    g.dilation[off + i] = d[i];
+    g.padBegin[off + i] = pb;
+    g.padEnd[off + i] = pe;
+  }
+  Shape outShape{x.dim(0), m};
+  for (size_t i = off; i < 3; ++i)
+    outShape.push_back(g.in[i]);
+  if (failed(ctx.alloc(0, DType::F32, outShape)))
+    return failure();
+  int64_t kRows = mPerGroup * g.kernelSize(), inSize = g.outSize(), imgSize = g.inSize();
+  std::optional<Tensor> col = Tensor::zeros(DType::F32, {kRows, inSize});
+  if (!col)
+    return ctx.error() << "cannot allocate the col2im buffer";
+  float *out = ctx.outputs[0].mutableData<float>();
+  for (int64_t b = 0; b < x.dim(0); ++b)
+    for (int64_t gi = 0; gi < group; ++gi) {
+      const float *xg = x.data<float>() + (b * cIn + gi * cPerGroup) * inSize;
+      const float *wg = w.data<float>() + gi * cPerGroup * kRows;
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kRows, inSize, cPerGroup, 1.0f,
+                  wg, kRows, xg, inSize, 0.0f, col->mutableData<float>(), inSize);
+      col2im(col->data<float>(), mPerGroup, g, out + (b * m + gi * mPerGroup) * imgSize);
+    }
+  if (ctx.has(2))
+    addBias(out, ctx.in(2).data<float>(), x.dim(0), m, imgSize);
+  return success();
+}
+
+template <bool IsMax>
+LogicalResult poolKernel(KernelContext &ctx, ArrayRef<int64_t> kernel,
+                         std::optional<ArrayRef<int64_t>> strides,
+                         std::optional<ArrayRef<int64_t>> dilations,
+                         std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
+                         bool ceilMode, bool countIncludePad) {
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")))
+    return failure();
+  Geometry g;
+  size_t n = kernel.size();
+  if (failed(makeGeometry(ctx, x.shape(), kernel, strides, dilations, pads, autoPad,
+                          ceilMode, g)))
+    return failure();
+  Shape outShape = outputShape(x.dim(0), x.dim(1), g, n);
+  if (failed(ctx.alloc(0, DType::F32, outShape)))
+    return failure();
+  bool wantIndices = IsMax && ctx.op->getNumResults() > 1;
+  if (wantIndices && failed(ctx.alloc(1, DType::I64, outShape)))
+    return failure();
+  int64_t planes = x.dim(0) * x.dim(1), inSize = g.inSize(), outSize = g.outSize();
+  float *out = ctx.outputs[0].mutableData<float>();
+  int64_t *indices = wantIndices ? ctx.outputs[1].mutableData<int64_t>() : nullptr;
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float *img = x.data<float>() + pl * inSize;
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+          std::array<int64_t, 3> o{od, oh, ow};
+          float acc = IsMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+          int64_t best = -1, count = 0, padded = 0;
+          for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
+            for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
+              for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                std::array<int64_t, 3> k{kd, kh, kw}, pos;
+                bool inside = true, inPadded = true;
+                for (int i = 0; i < 3; ++i) {
+                  pos[i] = o[i] * g.stride[i] - g.padBegin[i] + k[i] * g.dilation[i];
+                  inside &= pos[i] >= 0 && pos[i] < g.in[i];
+                  inPadded &= pos[i] >= -g.padBegin[i] && pos[i] < g.in[i] + g.padEnd[i];
+                }
+                padded += inPadded;
+                if (!inside)
+                  continue;
+                int64_t idx = (pos[0] * g.in[1] + pos[1]) * g.in[2] + pos[2];
+                float v = img[idx];
+                ++count;
+                if (IsMax) {
+                  if (v > acc || best < 0) {
+                    acc = v;
+                    best = idx;
+                  }
+                } else {
+                  acc += v;
+                }
+              }
+          int64_t oi = pl * outSize + (od * g.out[1] + oh) * g.out[2] + ow;
+          if (IsMax) {
+            out[oi] = acc;
+            if (indices)
+              indices[oi] = pl * inSize + std::max<int64_t>(best, 0);
+          } else {
+            int64_t div = countIncludePad ? padded : count;
+            out[oi] = div ? acc / div : 0.0f;
+          }
+        }
+  }
+  return success();
+}
+
+LogicalResult maxPoolKernel(KernelContext &ctx) {
+  auto op = cast<MaxPoolOp>(ctx.op);
+  if (op.getStorageOrder() != 0)
+    return ctx.error() << "storage_order 1 (column-major indices) is not supported";
+  return poolKernel<true>(ctx, op.getKernelShape(), op.getStrides(), op.getDilations(),
+                          op.getPads(), op.getAutoPad(), op.getCeilMode(), false);
+}
+
+LogicalResult avgPoolKernel(KernelContext &ctx) {
+  auto op = cast<AveragePoolOp>(ctx.op);
+  return poolKernel<false>(ctx, op.getKernelShape(), op.getStrides(), op.getDilations(),
+                           op.getPads(), op.getAutoPad(), op.getCeilMode(),
+                           op.getCountIncludePad());
+}
+
+LogicalResult globalAvgPoolKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")))
+    return failure();
+  Shape s = x.shape();
+  int64_t spatial = product(s, 2);
+  for (size_t i = 2; i < s.size(); ++i)
+    s[i] = 1;
+  if (failed(ctx.alloc(0, DType::F32, s)))
+    return failure();
+  int64_t planes = x.dim(0) * x.dim(1);
+  for (int64_t p = 0; p < planes; ++p) {
+    double acc = 0;
+    const float *src = x.data<float>() + p * spatial;
+    for (int64_t i = 0; i < spatial; ++i)
+      acc += src[i];
+    ctx.outputs[0].mutableData<float>()[p] = spatial ? acc / spatial : 0.0f;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products and normalization
+//===----------------------------------------------------------------------===//
+
+LogicalResult gemmKernel(KernelContext &ctx) {
+  auto op = cast<GemmOp>(ctx.op);
+  const Tensor &a = ctx.in(0), &b = ctx.in(1);
+  if (failed(requireF32(ctx, a, "A")) || failed(requireF32(ctx, b, "B")))
+    return failure();
+  if (a.rank() != 2 || b.rank() != 2)
+    return ctx.error() << "A and B must be matrices, found " << formatShape(a.shape())
+                       << " and " << formatShape(b.shape());
+  bool ta = op.getTransA(), tb = op.getTransB();
+  int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1);
+  int64_t kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
+  if (k != kb)
+    return ctx.error() << "inner dimensions differ: " << k << " vs " << kb;
+  if (failed(ctx.alloc(0, DType::F32, {m, n})))
+    return failure();
+  float *y = ctx.outputs[0].mutableData<float>();
+  float beta = 0.0f;
+  if (ctx.has(2)) {
+    const Tensor &c = ctx.in(2);
+    Shape out{m, n};
+    FailureOr<Shape> bs = broadcastShapes(ctx, c.shape(), out);
+    if (failed(bs) || *bs != out)
+      return ctx.error() << "C of shape " << formatShape(c.shape())
+                         << " does not broadcast to " << formatShape(out);
+    std::array<std::vector<int64_t>, 1> strides{broadcastStrides(c.shape(), out)};
+    const float *pc = c.data<float>();
+    forEachBroadcast<1>(out, strides, [&](int64_t o, auto &offs) { y[o] = pc[offs[0]]; });
+    beta = op.getBeta().convertToFloat();
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+              m, n, k, op.getAlpha().convertToFloat(), a.data<float>(), a.dim(1),
+              b.data<float>(), b.dim(1), beta, y, n);
+  return success();
+}
+
+LogicalResult matMulKernel(KernelContext &ctx) {
+  const Tensor &a = ctx.in(0), &b = ctx.in(1);
+  if (failed(requireF32(ctx, a, "A")) || failed(requireF32(ctx, b, "B")))
+    return failure();
+  if (a.rank() == 0 || b.rank() == 0)
+    return ctx.error() << "operands must have rank >= 1";
+  Shape as = a.shape(), bs = b.shape();
+  if (as.size() == 1)
+    as.insert(as.begin(), 1);
+  if (bs.size() == 1)
+    bs.push_back(1);
+  int64_t m = as[as.size() - 2], k = as.back(), n = bs.back();
+  if (bs[bs.size() - 2] != k)
+    return ctx.error() << "inner dimensions differ: " << formatShape(a.shape()) << " x "
+                       << formatShape(b.shape());
+  Shape aBatch(as.begin(), as.end() - 2), bBatch(bs.begin(), bs.end() - 2);
+  FailureOr<Shape> batch = broadcastShapes(ctx, aBatch, bBatch);
+  if (failed(batch))
+    return failure();
+  Shape out = *batch;
+  if (a.rank() > 1)
+    out.push_back(m);
+  if (b.rank() > 1)
+    out.push_back(n);
+  if (failed(ctx.alloc(0, DType::F32, out)))
+    return failure();
+  std::array<std::vector<int64_t>, 2> strides{broadcastStrides(aBatch, *batch),
+                                              broadcastStrides(bBatch, *batch)};
+  float *y = ctx.outputs[0].mutableData<float>();
+  forEachBroadcast<2>(*batch, strides, [&](int64_t o, auto &offs) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
+                a.data<float>() + offs[0] * m * k, k, b.data<float>() + offs[1] * k * n, n,
+                0.0f, y + o * m * n, n);
+  });
+  return success();
+}
+
+LogicalResult batchNormKernel(KernelContext &ctx) {
+  auto op = cast<BatchNormalizationOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  int64_t c = x.dim(1), spatial = product(x.shape(), 2);
+  for (unsigned i = 1; i < 5; ++i)
+    if (ctx.in(i).numElements() != c || failed(requireF32(ctx, ctx.in(i), "parameter")))
+      return ctx.error() << "BatchNormalization parameter #" << i << " has "
+                         << ctx.in(i).numElements() << " elements, expected " << c;
+  float eps = op.getEpsilon().convertToFloat();
+  const float *scale = ctx.in(1).data<float>(), *bias = ctx.in(2).data<float>(),
+              *mean = ctx.in(3).data<float>(), *var = ctx.in(4).data<float>();
+  float *y = ctx.outputs[0].mutableData<float>();
+  for (int64_t n = 0; n < x.dim(0); ++n)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float mul = scale[ch] / std::sqrt(var[ch] + eps), add = bias[ch] - mean[ch] * mul;
+      const float *src = x.data<float>() + (n * c + ch) * spatial;
+      float *dst = y + (n * c + ch) * spatial;
+      for (int64_t i = 0; i < spatial; ++i)
+        dst[i] = src[i] * mul + add;
+    }
+  return success();
+}
+
+LogicalResult softmaxKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  int64_t axis = normAxis(cast<SoftmaxOp>(ctx.op).getAxis(), x.rank());
+  int64_t outer = product(x.shape(), 0, axis), len = x.dim(axis),
+          inner = product(x.shape(), axis + 1);
+  const float *in = x.data<float>();
+  float *out = ctx.outputs[0].mutableData<float>();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t i = 0; i < inner; ++i) {
+      const float *src = in + o * len * inner + i;
+      float *dst = out + o * len * inner + i;
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t j = 0; j < len; ++j)
+        mx = std::max(mx, src[j * inner]);
+      double sum = 0;
+      for (int64_t j = 0; j < len; ++j)
+        sum += dst[j * inner] = std::exp(src[j * inner] - mx);
+      for (int64_t j = 0; j < len; ++j)
+        dst[j * inner] /= sum;
+    }
+  return success();
+}
+
+LogicalResult layerNormKernel(KernelContext &ctx) {
+  auto op = cast<LayerNormalizationOp>(ctx.op);
+  const Tensor &x = ctx.in(0), &scale = ctx.in(1);
+  if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  int64_t axis = normAxis(op.getAxis(), x.rank());
+  int64_t outer = product(x.shape(), 0, axis), inner = product(x.shape(), axis);
+  auto paramAt = [&](const Tensor &t, int64_t i) {
+    return t.data<float>()[t.numElements() == 1 ? 0 : i % t.numElements()];
+  };
+  float eps = op.getEpsilon().convertToFloat();
+  for (int64_t o = 0; o < outer; ++o) {
+    const float *src = x.data<float>() + o * inner;
+    float *dst = ctx.outputs[0].mutableData<float>() + o * inner;
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < inner; ++i)
+      mean += src[i];
+    mean /= inner;
+    for (int64_t i = 0; i < inner; ++i)
+      var += (src[i] - mean) * (src[i] - mean);
+    var /= inner;
+    float inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < inner; ++i)
+      dst[i] = (src[i] - mean) * inv * paramAt(scale, i) +
+               (ctx.has(2) ? paramAt(ctx.in(2), i) : 0.0f);
+  }
+  return success();
+}
+
+LogicalResult reduceMeanKernel(KernelContext &ctx) {
+  auto op = cast<ReduceMeanOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")))
+    return failure();
+  int64_t rank = x.rank();
+  std::vector<bool> reduced(rank, true);
+  if (auto axes = op.getAxes(); axes && !axes->empty()) {
+    reduced.assign(rank, false);
+    for (int64_t a : *axes)
+      reduced[normAxis(a, rank)] = true;
+  }
+  Shape keep, out;
+  for (int64_t i = 0; i < rank; ++i) {
+    keep.push_back(reduced[i] ? 1 : x.dim(i));
+    if (!reduced[i] || op.getKeepdims())
+      out.push_back(reduced[i] ? 1 : x.dim(i));
+  }
+  if (failed(ctx.alloc(0, DType::F32, out)))
+    return failure();
+  // Accumulate in double into the kept-dims layout, then divide.
+  std::vector<double> acc(product(keep), 0.0);
+  std::array<std::vector<int64_t>, 1> strides{broadcastStrides(keep, x.shape())};
+  const float *in = x.data<float>();
+  forEachBroadcast<1>(x.shape(), strides, [&](int64_t i, auto &offs) { acc[offs[0]] += in[i]; });
+  int64_t count = product(x.shape()) / std::max<int64_t>(1, product(keep));
+  float *dst = ctx.outputs[0].mutableData<float>();
+  for (size_t i = 0; i < acc.size(); ++i)
+    dst[i] = count ? acc[i] / count : std::numeric_limits<float>::quiet_NaN();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult identityKernel(KernelContext &ctx) {
+  ctx.outputs = {ctx.in(0)};
+  return success();
+}
+
+LogicalResult reshapeKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0), &shapeT = ctx.in(1);
+  if (failed(requireInts(ctx, shapeT, "shape")))
+    return failure();
+  bool allowZero = cast<ReshapeOp>(ctx.op).getAllowzero();
+  std::vector<int64_t> target = readInts(shapeT);
+  int64_t known = 1, infer = -1;
+  Shape out;
+  for (size_t i = 0; i < target.size(); ++i) {
+    int64_t d = target[i];
+    if (d == 0 && !allowZero) {
+      if ((int64_t)i >= x.rank())
+        return ctx.error() << "shape[" << i << "] is 0 but the input has rank " << x.rank();
+      d = x.dim(i);
+    }
+    if (d == -1) {
+      if (infer >= 0)
+        return ctx.error() << "shape has more than one -1";
+      infer = i;
+    } else if (d < 0) {
+      return ctx.error() << "shape value " << d << " is invalid";
+    } else {
+      known *= d;
+    }
+    out.push_back(d);
+  }
+  if (infer >= 0) {
+    if (known == 0 || x.numElements() % known)
+      return ctx.error() << "cannot reshape " << formatShape(x.shape()) << " into "
+                         << formatShape(Shape(target.begin(), target.end()));
+    out[infer] = x.numElements() / known;
+  }
+  if (product(out) != x.numElements())
+    return ctx.error() << "cannot reshape " << formatShape(x.shape()) << " into "
+                       << formatShape(out);
+  ctx.outputs = {x.reshaped(out)};
+  return success();
+}
+
+LogicalResult flattenKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  int64_t axis = normAxis(cast<FlattenOp>(ctx.op).getAxis(), x.rank());
+  ctx.outputs = {x.reshaped({product(x.shape(), 0, axis), product(x.shape(), axis)})};
+  return success();
+}
+
+LogicalResult squeezeKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  std::vector<bool> drop(x.rank(), false);
+  if (ctx.has(1)) {
+    if (failed(requireInts(ctx, ctx.in(1), "axes")))
+      return failure();
+    for (int64_t a : readInts(ctx.in(1))) {
+      a = normAxis(a, x.rank());
+      if (a < 0 || a >= x.rank() || x.dim(a) != 1)
+        return ctx.error() << "cannot squeeze axis " << a << " of " << formatShape(x.shape());
+      drop[a] = true;
+    }
+  } else {
+    for (int64_t i = 0; i < x.rank(); ++i)
+      drop[i] = x.dim(i) == 1;
+  }
+  Shape out;
+  for (int64_t i = 0; i < x.rank(); ++i)
+    if (!drop[i])
+      out.push_back(x.dim(i));
+  ctx.outputs = {x.reshaped(out)};
+  return success();
+}
+
+LogicalResult unsqueezeKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (failed(requireInts(ctx, ctx.in(1), "axes")))
+    return failure();
+  std::vector<int64_t> axes = readInts(ctx.in(1));
+  int64_t rank = x.rank() + axes.size();
+  std::vector<bool> ins(rank, false);
+  for (int64_t a : axes) {
+    a = normAxis(a, rank);
+    if (a < 0 || a >= rank || ins[a])
+      return ctx.error() << "invalid or repeated axis " << a;
+    ins[a] = true;
+  }
+  Shape out;
+  for (int64_t i = 0, j = 0; i < rank; ++i)
+    out.push_back(ins[i] ? 1 : x.dim(j++));
+  ctx.outputs = {x.reshaped(out)};
+  return success();
+}
+
+LogicalResult concatKernel(KernelContext &ctx) {
+  const Tensor &first = ctx.in(0);
+  int64_t axis = normAxis(cast<ConcatOp>(ctx.op).getAxis(), first.rank());
+  Shape out = first.shape();
+  out[axis] = 0;
+  for (const Tensor *t : ctx.inputs) {
+    if (t->rank() != first.rank() || t->dtype() != first.dtype())
+      return ctx.error() << "inputs differ in rank or type";
+    for (int64_t i = 0; i < t->rank(); ++i)
+      if (i != axis && t->dim(i) != first.dim(i))
+        return ctx.error() << "input shapes " << formatShape(first.shape()) << " and "
+                           << formatShape(t->shape()) << " differ off the concat axis";
+    out[axis] += t->dim(axis);
+  }
+  if (failed(ctx.alloc(0, first.dtype(), out)))
+    return failure();
+  size_t elem = dtypeSize(first.dtype());
+  int64_t outer = product(out, 0, axis), rowOut = product(out, axis) * elem;
+  char *dst = ctx.outputs[0].mutableData<char>();
+  int64_t at = 0;
+  for (const Tensor *t : ctx.inputs) {
+    int64_t row = product(t->shape(), axis) * elem;
+    for (int64_t o = 0; o < outer; ++o)
+      memcpy(dst + o * rowOut + at, t->data<char>() + o * row, row);
+    at += row;
+  }
+  return success();
+}
+
+LogicalResult transposeKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  int64_t rank = x.rank();
+  std::vector<int64_t> perm;
+  if (auto p = cast<TransposeOp>(ctx.op).getPerm())
+    perm.assign(p->begin(), p->end());
+  else
+    for (int64_t i = rank - 1; i >= 0; --i)
+      perm.push_back(i);
+  Shape out;
+  for (int64_t p : perm)
+    out.push_back(x.dim(p));
+  if (failed(ctx.alloc(0, x.dtype(), out)))
+    return failure();
+  // Output element i reads input at the permuted strides.
+  std::vector<int64_t> inStrides(rank, 1), permStrides(rank);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    inStrides[i] = inStrides[i + 1] * x.dim(i + 1);
+  for (int64_t i = 0; i < rank; ++i)
+    permStrides[i] = inStrides[perm[i]];
+  size_t elem = dtypeSize(x.dtype());
+  const char *src = x.data<char>();
+  char *dst = ctx.outputs[0].mutableData<char>();
+  std::array<std::vector<int64_t>, 1> strides{permStrides};
+  forEachBroadcast<1>(out, strides, [&](int64_t o, auto &offs) {
+    memcpy(dst + o * elem, src + offs[0] * elem, elem);
+  });
+  return success();
+}
+
+LogicalResult gatherKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0), &idx = ctx.in(1);
+  if (failed(requireInts(ctx, idx, "indices")))
+    return failure();
+  int64_t axis = normAxis(cast<GatherOp>(ctx.op).getAxis(), x.rank());
+  Shape out(x.shape().begin(), x.shape().begin() + axis);
+  out.insert(out.end(), idx.shape().begin(), idx.shape().end());
+  out.insert(out.end(), x.shape().begin() + axis + 1, x.shape().end());
+  if (failed(ctx.alloc(0, x.dtype(), out)))
+    return failure();
+  size_t elem = dtypeSize(x.dtype());
+  int64_t outer = product(x.shape(), 0, axis), len = x.dim(axis),
+          inner = product(x.shape(), axis + 1) * elem;
+  std::vector<int64_t> indices = readInts(idx);
+  char *dst = ctx.outputs[0].mutableData<char>();
+  for (int64_t o = 0; o < outer; ++o)
+    for (size_t j = 0; j < indices.size(); ++j) {
+      int64_t i = indices[j] < 0 ? indices[j] + len : indices[j];
+      if (i < 0 || i >= len)
+        return ctx.error() << "index " << indices[j] << " is out of range for axis of size "
+                           << len;
+      memcpy(dst + (o * indices.size() + j) * inner, x.data<char>() + (o * len + i) * inner,
+             inner);
+    }
+  return success();
+}
+
+LogicalResult sliceKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  for (unsigned i = 1; i < 5; ++i)
+    if (ctx.has(i) && failed(requireInts(ctx, ctx.in(i), "starts/ends/axes/steps")))
+      return failure();
+  std::vector<int64_t> starts = readInts(ctx.in(1)), ends = readInts(ctx.in(2));
+  std::vector<int64_t> axes, steps(starts.size(), 1);
+  if (ctx.has(3))
+    axes = readInts(ctx.in(3));
+  else
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(i);
+  if (ctx.has(4))
+    steps = readInts(ctx.in(4));
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return ctx.error() << "starts, ends, axes and steps differ in length";
+  int64_t rank = x.rank();
+  std::vector<int64_t> begin(rank, 0), step(rank, 1);
+  Shape out = x.shape();
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t a = normAxis(axes[i], rank), dim = x.dim(a), s = steps[i];
+    if (a < 0 || a >= rank || s == 0)
+      return ctx.error() << "invalid axis " << axes[i] << " or step " << s;
+    auto clampIdx = [&](int64_t v, int64_t lo, int64_t hi) {
+      if (v < 0)
+        v += dim;
+      return std::clamp(v, lo, hi);
+    };
+    int64_t b, e, n;
+    if (s > 0) {
+      b = clampIdx(starts[i], 0, dim);
+      e = clampIdx(ends[i], 0, dim);
+      n = e > b ? (e - b + s - 1) / s : 0;
+    } else {
+      b = clampIdx(starts[i], 0, dim - 1);
+      e = ends[i] < -dim ? -1 : clampIdx(ends[i], -1, dim - 1);
+      n = b > e ? (b - e + (-s) - 1) / (-s) : 0;
+    }
+    begin[a] = b;
+    step[a] = s;
+    out[a] = n;
+  }
+  if (failed(ctx.alloc(0, x.dtype(), out)))
+    return failure();
+  std::vector<int64_t> inStrides(rank, 1), strides(rank);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    inStrides[i] = inStrides[i + 1] * x.dim(i + 1);
+  int64_t base = 0;
+  for (int64_t i = 0; i < rank; ++i) {
+    strides[i] = inStrides[i] * step[i];
+    base += begin[i] * inStrides[i];
+  }
+  size_t elem = dtypeSize(x.dtype());
+  const char *src = x.data<char>();
+  char *dst = ctx.outputs[0].mutableData<char>();
+  std::array<std::vector<int64_t>, 1> st{strides};
+  forEachBroadcast<1>(out, st, [&](int64_t o, auto &offs) {
+    memcpy(dst + o * elem, src + (base + offs[0]) * elem, elem);
+  });
+  return success();
+}
+
+LogicalResult padKernel(KernelContext &ctx) {
+  auto op = cast<PadOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireInts(ctx, ctx.in(1), "pads")))
+    return failure();
+  int64_t rank = x.rank();
+  std::vector<int64_t> padsIn = readInts(ctx.in(1)), axes;
+  if (ctx.has(3))
+    axes = readInts(ctx.in(3));
+  else
+    for (int64_t i = 0; i < rank; ++i)
+      axes.push_back(i);
+  if (padsIn.size() != 2 * axes.size())
+    return ctx.error() << "pads has " << padsIn.size() << " values, expected "
+                       << 2 * axes.size();
+  std::vector<int64_t> pb(rank, 0), pe(rank, 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = normAxis(axes[i], rank);
+    pb[a] = padsIn[i];
+    pe[a] = padsIn[i + axes.size()];
+  }
+  Shape out(rank);
+  for (int64_t i = 0; i < rank; ++i) {
+    out[i] = x.dim(i) + pb[i] + pe[i];
+    if (out[i] < 0)
+      return ctx.error() << "pads make axis " << i << " negative";
+  }
+  if (failed(ctx.alloc(0, x.dtype(), out)))
+    return failure();
+  StringRef mode = op.getMode();
+  size_t elem = dtypeSize(x.dtype());
+  std::vector<char> fill(elem, 0);
+  if (ctx.has(2) && ctx.in(2).numElements())
+    memcpy(fill.data(), ctx.in(2).raw(), elem);
+  std::vector<int64_t> inStrides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    inStrides[i] = inStrides[i + 1] * x.dim(i + 1);
+  if ((mode == "reflect" || mode == "edge" || mode == "wrap") && x.numElements() == 0)
+    return ctx.error() << "mode '" << mode << "' cannot pad an empty tensor";
+  std::vector<int64_t> idx(rank, 0);
+  char *dst = ctx.outputs[0].mutableData<char>();
+  for (int64_t o = 0, total = product(out); o < total; ++o) {
+    int64_t rem = o, src = 0;
+    bool outside = false;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t i = rem % out[d] - pb[d], n = x.dim(d);
+      rem /= out[d];
+      if (i < 0 || i >= n) {
+        if (mode == "constant") {
+          outside = true;
+          break;
+        }
+        if (mode == "edge")
+          i = std::clamp<int64_t>(i, 0, n - 1);
+        else if (mode == "wrap")
+          i = ((i % n) + n) % n;
+        else { // reflect: mirror without repeating the edge
+          int64_t period = 2 * (n - 1);
+          if (period == 0)
+            i = 0;
+          else {
+            i = ((i % period) + period) % period;
+            if (i >= n)
+              i = period - i;
+          }
+        }
+      }
+      src += i * inStrides[d];
+    }
+    memcpy(dst + o * elem, outside ? fill.data() : x.data<char>() + src * elem, elem);
+  }
+  return success();
+}
+
+LogicalResult shapeKernel(KernelContext &ctx) {
+  auto op = cast<ShapeOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  int64_t rank = x.rank();
+  auto clampAxis = [&](int64_t a) { return std::clamp<int64_t>(a < 0 ? a + rank : a, 0, rank); };
+  int64_t start = op.getStart() ? clampAxis(*op.getStart()) : 0;
+  int64_t end = op.getEnd() ? clampAxis(*op.getEnd()) : rank;
+  int64_t n = std::max<int64_t>(0, end - start);
+  if (failed(ctx.alloc(0, DType::I64, {n})))
+    return failure();
+  for (int64_t i = 0; i < n; ++i)
+    ctx.outputs[0].mutableData<int64_t>()[i] = x.dim(start + i);
+  return success();
+}
+
+LogicalResult castKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  Type to = getElementTypeForOnnxDataType(ctx.op->getContext(), cast<CastOp>(ctx.op).getTo());
+  std::optional<DType> dt = to ? getDType(to) : std::nullopt;
+  if (!dt)
+    return ctx.error() << "cannot cast to " << to;
+  if (failed(ctx.alloc(0, *dt, x.shape())))
+    return failure();
+  return dispatch(ctx, x.dtype(), [&](auto st) -> LogicalResult {
+    using S = decltype(st);
+    return dispatch(ctx, *dt, [&](auto dtag) -> LogicalResult {
+      using D = decltype(dtag);
+      const S *src = x.data<S>();
+      D *dst = ctx.outputs[0].mutableData<D>();
+      for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
+        if constexpr (std::is_same_v<D, bool>)
+          dst[i] = src[i] != S(0);
+        else
+          dst[i] = static_cast<D>(src[i]);
+      }
+      return success();
+    });
+  });
+}
+
+float erfKernelFn(float v) { return std::erf(v); }
+
+} // namespace
+
+const llvm::StringMap<Kernel> &getKernels() {
+  static const llvm::StringMap<Kernel> kernels = [] {
+    llvm::StringMap<Kernel> k;
+    k["amct.Relu"] = unaryFloat([](auto v) { return v > 0 ? v : decltype(v)(0); });
+    k["amct.Sigmoid"] = unaryFloat([](auto v) { return decltype(v)(1) / (decltype(v)(1) + std::exp(-v)); });
+    k["amct.Tanh"] = unaryFloat([](auto v) { return std::tanh(v); });
+    k["amct.Sqrt"] = unaryFloat([](auto v) { return std::sqrt(v); });
+    k["amct.Erf"] = unaryFloat([](auto v) { return std::erf(v); });
+    k["amct.Identity"] = identityKernel;
+    for (const char *name : {"amct.Add", "amct.Sub", "amct.Mul", "amct.Div"})
+      k[name] = binaryKernel;
+    k["amct.Pow"] = powKernel;
+    k["amct.Clip"] = clipKernel;
+    k["amct.Conv"] = convKernel;
+    k["amct.ConvTranspose"] = convTransposeKernel;
+    k["amct.Gemm"] = gemmKernel;
+    k["amct.MatMul"] = matMulKernel;
+    k["amct.BatchNormalization"] = batchNormKernel;
+    k["amct.MaxPool"] = maxPoolKernel;
+    k["amct.AveragePool"] = avgPoolKernel;
+    k["amct.GlobalAveragePool"] = globalAvgPoolKernel;
+    k["amct.Concat"] = concatKernel;
+    k["amct.Reshape"] = reshapeKernel;
+    k["amct.Flatten"] = flattenKernel;
+    k["amct.Transpose"] = transposeKernel;
+    k["amct.Squeeze"] = squeezeKernel;
+    k["amct.Unsqueeze"] = unsqueezeKernel;
+    k["amct.Gather"] = gatherKernel;
+    k["amct.Softmax"] = softmaxKernel;
+    k["amct.LayerNormalization"] = layerNormKernel;
+    k["amct.ReduceMean"] = reduceMeanKernel;
+    k["amct.Pad"] = padKernel;
+    k["amct.Shape"] = shapeKernel;
+    k["amct.Slice"] = sliceKernel;
+    k["amct.Cast"] = castKernel;
+    return k;
+  }();
+  return kernels;
+}
+
+} // namespace amct::rt
