@@ -14,6 +14,7 @@
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/ImportONNX.h"
+#include "amct/Transforms/Passes.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
@@ -36,6 +37,7 @@ static bool hasOnnxExtension(StringRef path) { return path.ends_with_insensitive
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerTransformsPasses();
+  registerAmctPasses();
 
   DialectRegistry registry;
   registerImportDialects(registry);

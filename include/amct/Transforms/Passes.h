@@ -1,0 +1,25 @@
+//===- Passes.h - amct passes -----------------------------------*- C++ -*-===//
+
+#ifndef AMCT_TRANSFORMS_PASSES_H
+#define AMCT_TRANSFORMS_PASSES_H
+
+#include "amct/Dialect/Amct/IR/Amct.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace amct {
+
+#define GEN_PASS_DECL
+#include "amct/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "amct/Transforms/Passes.h.inc"
+
+/// Rewrite patterns of --amct-fuse, for use in other pipelines.
+void populateFusePatterns(mlir::RewritePatternSet &patterns,
+                          llvm::ArrayRef<std::string> skipLayers);
+
+} // namespace amct
+
+#endif // AMCT_TRANSFORMS_PASSES_H
