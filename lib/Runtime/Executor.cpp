@@ -257,6 +257,8 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
       return step.op->emitError("kernel produced too few results");
     for (auto [slot, t] : llvm::zip(step.outputSlots, ctx.outputs))
       slots[slot] = std::move(t);
+    if (observerCallback && isa<ObserverOp>(step.op))
+      observerCallback(step.op, slots[step.outputSlots[0]]);
     for (int s : step.freeAfter)
       slots[s] = Tensor();
   }

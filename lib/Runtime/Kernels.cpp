@@ -469,15 +469,13 @@ LogicalResult convTransposeKernel(KernelContext &ctx) {
   for (size_t i = 0; i < n; ++i) {
     int64_t in = x.dim(i + 2), k = w.dim(i + 2), eff = (k - 1) * d[i] + 1, out;
     int64_t pb = p[i], pe = p[i + n];
-    if (outputShapeAttr) {
-      out = (*outputShapeAttr)[outputShapeAttr->size() - n + i];
+    if (outputShapeAttr || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      out = outputShapeAttr ? (*outputShapeAttr)[outputShapeAttr->size() - n + i] : in * s[i];
+      // Floor division as ONNX's reference computes it: a negative total (the
+      // requested output is larger) extends the end, not the beginning.
       int64_t total = s[i] * (in - 1) + outPad[i] + eff - out;
-      pb = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
-      pe = total - pb;
-    } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-      out = in * s[i];
-      int64_t total = s[i] * (in - 1) + outPad[i] + eff - out;
-      pb = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      pb = autoPad == "SAME_UPPER" ? half : total - half;
       pe = total - pb;
     } else {
       if (autoPad == "VALID")
@@ -702,6 +700,9 @@ LogicalResult matMulKernel(KernelContext &ctx) {
 LogicalResult batchNormKernel(KernelContext &ctx) {
   auto op = cast<BatchNormalizationOp>(ctx.op);
   const Tensor &x = ctx.in(0);
+  if (op.getTrainingMode() != 0)
+    return ctx.error() << "BatchNormalization with training_mode=1 (batch statistics) "
+                          "is not supported; export the model in eval mode";
   if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
     return failure();
   int64_t c = x.dim(1), spatial = product(x.shape(), 2);
@@ -1172,7 +1173,43 @@ LogicalResult castKernel(KernelContext &ctx) {
   });
 }
 
-float erfKernelFn(float v) { return std::erf(v); }
+//===----------------------------------------------------------------------===//
+// Quantization
+//===----------------------------------------------------------------------===//
+
+/// (clamp(rint(x / s) + o, qmin, qmax) - o) * s, per tensor or per channel;
+/// x / s (not x * (1/s)) and rint, as ONNX QuantizeLinear computes it.
+LogicalResult fakeQuantKernel(KernelContext &ctx) {
+  auto op = cast<FakeQuantOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  ArrayRef<float> scale = op.getScale();
+  ArrayRef<int64_t> offset = op.getOffset();
+  int64_t bits = op.getNumBits();
+  float lo = -std::ldexp(1.0f, bits - 1), hi = std::ldexp(1.0f, bits - 1) - 1;
+  int64_t channels = 1, inner = x.numElements();
+  if (std::optional<int64_t> axis = op.getAxis()) {
+    channels = x.dim(*axis);
+    inner = product(x.shape(), *axis + 1);
+    if ((int64_t)scale.size() != channels)
+      return ctx.error() << scale.size() << " scales for axis of size " << channels;
+  }
+  const float *in = x.data<float>();
+  float *out = ctx.outputs[0].mutableData<float>();
+  int64_t outer = x.numElements() / std::max<int64_t>(1, channels * inner);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t c = 0; c < channels; ++c) {
+      float s = scale[c], off = offset[c];
+      int64_t base = (o * channels + c) * inner;
+      for (int64_t i = 0; i < inner; ++i) {
+        float q = std::nearbyint(in[base + i] / s) + off;
+        out[base + i] = (std::min(std::max(q, lo), hi) - off) * s;
+      }
+    }
+  return success();
+}
+
 
 } // namespace
 
@@ -1211,6 +1248,8 @@ const llvm::StringMap<Kernel> &getKernels() {
     k["amct.Shape"] = shapeKernel;
     k["amct.Slice"] = sliceKernel;
     k["amct.Cast"] = castKernel;
+    k["amct.observer"] = identityKernel;
+    k["amct.fake_quant"] = fakeQuantKernel;
     return k;
   }();
   return kernels;

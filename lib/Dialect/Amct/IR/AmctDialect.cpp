@@ -14,6 +14,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace amct;
 
@@ -115,6 +117,35 @@ LogicalResult NodeOp::verify() {
       return emitOpError("subgraph must end with amct.yield");
   if (getOpType().empty())
     return emitOpError("op_type must not be empty");
+  return success();
+}
+
+LogicalResult FakeQuantOp::verify() {
+  int64_t bits = getNumBits();
+  if (bits < 2 || bits > 16)
+    return emitOpError() << "num_bits is " << bits << ", expected 2..16";
+  ArrayRef<float> scale = getScale();
+  ArrayRef<int64_t> offset = getOffset();
+  if (scale.empty() || scale.size() != offset.size())
+    return emitOpError() << "needs as many offsets as scales (at least one), found "
+                         << scale.size() << " scales and " << offset.size() << " offsets";
+  for (float s : scale)
+    if (!(s > 0.0f) || !std::isfinite(s))
+      return emitOpError() << "scales must be finite and positive, found " << s;
+  int64_t lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
+  for (int64_t o : offset)
+    if (o < lo || o > hi)
+      return emitOpError() << "offset " << o << " is outside [" << lo << ", " << hi << "]";
+  auto type = cast<TensorType>(getInput().getType());
+  if (std::optional<int64_t> axis = getAxis()) {
+    if (!type.hasRank() || *axis < 0 || *axis >= type.getRank())
+      return emitOpError() << "axis " << *axis << " is out of range for " << type;
+    if (!type.isDynamicDim(*axis) && type.getDimSize(*axis) != (int64_t)scale.size())
+      return emitOpError() << "has " << scale.size() << " scales for axis " << *axis
+                           << " of size " << type.getDimSize(*axis);
+  } else if (scale.size() != 1) {
+    return emitOpError() << "per-tensor fake_quant needs one scale, found " << scale.size();
+  }
   return success();
 }
 

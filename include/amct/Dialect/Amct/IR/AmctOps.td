@@ -329,4 +329,6 @@ def Amct_CastOp : Amct_OnnxOp<"Cast", 6, 999> {
   let results = (outs AnyTensor:$output);
 }
 
+include "amct/Dialect/Amct/IR/AmctQuantOps.td"
+
 #endif // AMCT_DIALECT_AMCT_IR_AMCTOPS_TD

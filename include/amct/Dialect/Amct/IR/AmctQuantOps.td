@@ -1,0 +1,43 @@
+//===- AmctQuantOps.td - amct quantization ops -------------*- tablegen -*-===//
+//
+// The ops the quantization passes insert: observers (calibration) and
+// fake-quant (quantize-then-dequantize with final parameters). Semantics in
+// docs/Quantization.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_DIALECT_AMCT_IR_AMCTQUANTOPS_TD
+#define AMCT_DIALECT_AMCT_IR_AMCTQUANTOPS_TD
+
+def Amct_ObserverOp : Amct_Op<"observer", [SameOperandsAndResultType]> {
+  let summary = "identity that records the statistics of the values it sees";
+  let description = [{
+    Inserted by --amct-insert-calibration on the data input of a quantizable
+    layer. `layer` is the layer's node name (the record file key), `algo` the
+    activation algorithm (`ifmr`, `hfmg`) and `params` its parameters with
+    AMCT's config key names. The executor passes every value to the
+    statistics collector of `layer`; it has a side effect, so it is never
+    folded away.
+  }];
+  let arguments = (ins TensorOf<[F32]>:$input, StrAttr:$layer, StrAttr:$algo,
+                   DictionaryAttr:$params);
+  let results = (outs TensorOf<[F32]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Amct_FakeQuantOp : Amct_Op<"fake_quant", [Pure, SameOperandsAndResultType]> {
+  let summary = "quantize then dequantize: (clamp(rint(x / s) + o, qmin, qmax) - o) * s";
+  let description = [{
+    Per tensor (one scale and offset) or per channel along `axis`. int8 by
+    default (`num_bits`). Exported as ONNX QuantizeLinear + DequantizeLinear.
+  }];
+  let arguments = (ins TensorOf<[F32]>:$input, DenseF32ArrayAttr:$scale,
+                   DenseI64ArrayAttr:$offset,
+                   DefaultValuedAttr<I64Attr, "8">:$num_bits,
+                   OptionalAttr<I64Attr>:$axis);
+  let results = (outs TensorOf<[F32]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+#endif // AMCT_DIALECT_AMCT_IR_AMCTQUANTOPS_TD

@@ -1,0 +1,212 @@
+//===- Quant.cpp - quantization arithmetic, ARQ and DMQ -------------------===//
+//
+// The affine quantizer, AMCT's ARQ weight quantizer and the DMQ balance
+// factors. See amct/Quant/Quant.h for the conventions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Quant/Quant.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+using namespace amct::quant;
+
+namespace {
+
+bool validBits(int numBits) { return numBits >= 2 && numBits <= 16; }
+
+/// The scale actually used for a computed one (see kMinScale).
+float safeScale(double scale) {
+  float s = static_cast<float>(scale);
+  // `!(s >= ...)` also catches NaN.
+  if (!(s >= kMinScale))
+    return kFallbackScale;
+  return s;
+}
+
+} // namespace
+
+QuantParams amct::quant::paramsFromRange(float lo, float hi, int numBits,
+                                         bool asymmetric) {
+  assert(validBits(numBits) && "numBits must be in [2, 16]");
+  assert(std::isfinite(lo) && std::isfinite(hi) && "range must be finite");
+  // Widen to contain 0: 0 (padding, ReLU zeros) must be exactly representable.
+  double l = std::min(static_cast<double>(lo), 0.0);
+  double h = std::max(static_cast<double>(hi), 0.0);
+  QuantParams p;
+  if (!asymmetric) {
+    p.scale = safeScale(std::max(-l, h) / qmax(numBits));
+    p.offset = 0;
+    return p;
+  }
+  double levels = std::ldexp(1.0, numBits) - 1.0;
+  p.scale = safeScale((h - l) / levels);
+  // -rint(l / scale) is in [0, 2^b - 1] up to float rounding of the scale;
+  // the clamp keeps the offset representable whatever that rounding did.
+  double off = -std::nearbyint(l / p.scale) + qmin(numBits);
+  off = std::clamp(off, static_cast<double>(qmin(numBits)),
+                   static_cast<double>(qmax(numBits)));
+  p.offset = static_cast<int32_t>(off);
+  return p;
+}
+
+int32_t amct::quant::quantize(float x, QuantParams params, int numBits) {
+  assert(validBits(numBits) && "numBits must be in [2, 16]");
+  assert(params.scale > 0.0f && "scale must be positive");
+  // Float division, as QuantizeLinear does; rint of a float is exact in
+  // double, and the clamp in double also absorbs +-inf.
+  float v = x / params.scale;
+  if (std::isnan(v))
+    return std::clamp(params.offset, qmin(numBits), qmax(numBits));
+  double q = std::nearbyint(static_cast<double>(v)) + params.offset;
+  q = std::clamp(q, static_cast<double>(qmin(numBits)),
+                 static_cast<double>(qmax(numBits)));
+  return static_cast<int32_t>(q);
+}
+
+float amct::quant::fakeQuant(float x, QuantParams params, int numBits) {
+  int32_t q = quantize(x, params, numBits);
+  return static_cast<float>(q - params.offset) * params.scale;
+}
+
+double amct::quant::fakeQuantMse(const float *values, int64_t count,
+                                 QuantParams params, int numBits) {
+  if (count <= 0)
+    return 0.0;
+  double sum = 0.0;
+  for (int64_t i = 0; i < count; ++i) {
+    double d = static_cast<double>(fakeQuant(values[i], params, numBits)) -
+               static_cast<double>(values[i]);
+    sum += d * d;
+  }
+  return sum / static_cast<double>(count);
+}
+
+//===----------------------------------------------------------------------===//
+// ARQ
+//===----------------------------------------------------------------------===//
+
+std::optional<WeightQuant>
+amct::quant::arqQuantize(const float *weights, int64_t numChannels,
+                         int64_t elemsPerChannel, int numBits,
+                         bool channelWise, std::string &error) {
+  assert(validBits(numBits) && "numBits must be in [2, 16]");
+  assert(numChannels >= 1 && elemsPerChannel >= 0 && "bad weight shape");
+  assert((weights || numChannels * elemsPerChannel == 0) && "null weights");
+  std::vector<float> absMax(numChannels, 0.0f);
+  for (int64_t c = 0; c < numChannels; ++c) {
+    const float *row = weights + c * elemsPerChannel;
+    float m = 0.0f;
+    for (int64_t i = 0; i < elemsPerChannel; ++i) {
+      if (!std::isfinite(row[i])) {
+        error = "weight has a non-finite value at channel " +
+                std::to_string(c) + ", element " + std::to_string(i);
+        return std::nullopt;
+      }
+      m = std::max(m, std::fabs(row[i]));
+    }
+    absMax[c] = m;
+  }
+  WeightQuant wq;
+  if (!channelWise) {
+    float m = *std::max_element(absMax.begin(), absMax.end());
+    absMax.assign(1, m);
+  }
+  for (float m : absMax) {
+    wq.scale.push_back(paramsFromRange(-m, m, numBits, false).scale);
+    wq.offset.push_back(0);
+  }
+  return wq;
+}
+
+void amct::quant::quantizeWeights(const float *weights, int64_t numChannels,
+                                  int64_t elemsPerChannel, int numBits,
+                                  const WeightQuant &params, int8_t *out) {
+  assert(numBits >= 2 && numBits <= 8 && "int8 storage holds up to 8 bits");
+  assert(params.scale.size() == params.offset.size() &&
+         (params.scale.size() == 1 ||
+          params.scale.size() == static_cast<size_t>(numChannels)) &&
+         "one parameter per tensor or per channel");
+  bool perChannel = params.scale.size() != 1;
+  for (int64_t c = 0; c < numChannels; ++c) {
+    size_t k = perChannel ? static_cast<size_t>(c) : 0;
+    QuantParams p{params.scale[k], params.offset[k]};
+    const float *row = weights + c * elemsPerChannel;
+    int8_t *dst = out + c * elemsPerChannel;
+    for (int64_t i = 0; i < elemsPerChannel; ++i)
+      dst[i] = static_cast<int8_t>(quantize(row[i], p, numBits));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// DMQ
+//===----------------------------------------------------------------------===//
+
+std::optional<std::vector<float>>
+amct::quant::dmqBalanceFactors(const float *actAbsMaxPerChannel,
+                               const float *weightAbsMaxPerChannel,
+                               int64_t channels, float migrationStrength,
+                               std::string &error) {
+  assert(channels >= 0 && "negative channel count");
+  if (!(migrationStrength >= kMinMigrationStrength &&
+        migrationStrength <= kMaxMigrationStrength)) {
+    error = "migration strength " + std::to_string(migrationStrength) +
+            " is not in [0.2, 0.8]";
+    return std::nullopt;
+  }
+  const double eps = FLT_EPSILON;
+  double actGlobal = 0.0, wtsGlobal = 0.0;
+  for (int64_t c = 0; c < channels; ++c) {
+    float a = actAbsMaxPerChannel[c], w = weightAbsMaxPerChannel[c];
+    if (!std::isfinite(a) || !std::isfinite(w) || a < 0.0f || w < 0.0f) {
+      error = "channel " + std::to_string(c) +
+              " has a negative or non-finite maximum";
+      return std::nullopt;
+    }
+    actGlobal = std::max(actGlobal, static_cast<double>(a));
+    wtsGlobal = std::max(wtsGlobal, static_cast<double>(w));
+  }
+  std::vector<float> factors(channels, 1.0f);
+  // Nothing to balance if one side is entirely ~0.
+  if (actGlobal < eps || wtsGlobal < eps)
+    return factors;
+
+  double alpha = migrationStrength;
+  std::vector<double> f(channels, 0.0);
+  // The largest balanced activation and weight over the normal channels.
+  double actOutlier = 0.0, wtsOutlier = 0.0;
+  bool anyNormal = false;
+  for (int64_t c = 0; c < channels; ++c) {
+    double a = actAbsMaxPerChannel[c], w = weightAbsMaxPerChannel[c];
+    if (a < eps || w < eps)
+      continue;
+    f[c] = std::pow(a, alpha) / std::pow(w, 1.0 - alpha);
+    // AMCT leaves a factor below eps out of the outliers (it then fails the
+    // range check below).
+    if (f[c] < eps)
+      continue;
+    anyNormal = true;
+    actOutlier = std::max(actOutlier, a / f[c]);
+    wtsOutlier = std::max(wtsOutlier, w * f[c]);
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    double a = actAbsMaxPerChannel[c], w = weightAbsMaxPerChannel[c];
+    bool actZero = a < eps, wtsZero = w < eps;
+    double fc = f[c];
+    if (actZero && wtsZero)
+      fc = 1.0;
+    else if (actZero)
+      fc = anyNormal ? wtsOutlier / w : 1.0;
+    else if (wtsZero)
+      fc = anyNormal ? a / actOutlier : 1.0;
+    if (!(fc > eps && fc < 1.0 / eps)) {
+      error = "balance factor " + std::to_string(fc) + " of channel " +
+              std::to_string(c) + " is outside (FLT_EPSILON, 1/FLT_EPSILON)";
+      return std::nullopt;
+    }
+    factors[c] = static_cast<float>(fc);
+  }
+  return factors;
+}
