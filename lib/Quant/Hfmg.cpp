@@ -65,10 +65,19 @@ BinRange amctSearch(const double *hist, int64_t numBins, double binWidth,
 
 BinRange torchSearch(const double *hist, int64_t numBins, double binWidth,
                      int64_t dstBins) {
-  std::vector<double> cSum(numBins);
-  double total = 0.0;
-  for (int64_t i = 0; i < numBins; ++i)
-    cSum[i] = total += hist[i];
+  // torch keeps the histogram and its cumulative sum as float32 tensors and
+  // compares them with Python floats, which torch rounds to float32 first.
+  // That rounding decides whether a bound stops at a bin whose cumulative
+  // count equals the quantile up to float precision (e.g. 200000 against
+  // 0.99999 * 200002 = 199999.99998), so it is kept. cumsum accumulates in
+  // double, as ATen's CPU kernel does.
+  std::vector<float> cSum(numBins);
+  double acc = 0.0;
+  for (int64_t i = 0; i < numBins; ++i) {
+    acc += static_cast<float>(hist[i]);
+    cSum[i] = static_cast<float>(acc);
+  }
+  double total = static_cast<float>(acc);
 
   double alpha = 0.0, beta = 1.0;
   int64_t startBin = 0, endBin = numBins - 1;
@@ -78,9 +87,11 @@ BinRange torchSearch(const double *hist, int64_t numBins, double binWidth,
     double nextBeta = beta - kTorchStep;
     // The bins at the next quantile bounds.
     int64_t l = startBin, r = endBin;
-    while (l < endBin && cSum[l] < nextAlpha * total)
+    auto alphaCount = static_cast<float>(nextAlpha * total);
+    auto betaCount = static_cast<float>(nextBeta * total);
+    while (l < endBin && cSum[l] < alphaCount)
       ++l;
-    while (r > startBin && cSum[r] > nextBeta * total)
+    while (r > startBin && cSum[r] > betaCount)
       --r;
     // Move the bound that skips more bins.
     int64_t nextStart = startBin, nextEnd = endBin;
@@ -93,8 +104,8 @@ BinRange torchSearch(const double *hist, int64_t numBins, double binWidth,
     }
     if (nextStart == startBin && nextEnd == endBin)
       continue;
-    double norm = histogramL2Error(hist, numBins, binWidth, nextStart, nextEnd,
-                                   dstBins);
+    double norm =
+        histogramL2Error(hist, numBins, binWidth, nextStart, nextEnd, dstBins);
     if (norm > normMin)
       break;
     normMin = norm;
@@ -119,8 +130,8 @@ double amct::quant::histogramL2Error(const double *hist, int64_t numBins,
   assert(0 <= startBin && startBin <= endBin && endBin < numBins &&
          dstBins >= 1 && "bad bin range");
   int64_t len = endBin - startBin + 1;
-  double dstWidth = binWidth * static_cast<double>(len) /
-                    static_cast<double>(dstBins);
+  double dstWidth =
+      binWidth * static_cast<double>(len) / static_cast<double>(dstBins);
   if (!(dstWidth > 0.0))
     return 0.0;
   double half = dstWidth / 2;
@@ -133,7 +144,8 @@ double amct::quant::histogramL2Error(const double *hist, int64_t numBins,
     // level's lower edge; in level units that is (i - start) * dst / len, so
     // its levels are exact integer floors, clamped to the outer levels.
     int64_t num = (i - startBin) * dstBins;
-    int64_t beginLevel = std::clamp<int64_t>(floorDiv(num, len), 0, dstBins - 1);
+    int64_t beginLevel =
+        std::clamp<int64_t>(floorDiv(num, len), 0, dstBins - 1);
     int64_t endLevel =
         std::clamp<int64_t>(floorDiv(num + dstBins, len), 0, dstBins - 1);
     double srcBegin = static_cast<double>(i - startBin) * binWidth;
@@ -146,8 +158,8 @@ double amct::quant::histogramL2Error(const double *hist, int64_t numBins,
     }
     double endCenter = (static_cast<double>(endLevel) + 0.5) * dstWidth;
     error += l2Norm(srcBegin - beginCenter, half, density);
-    error += static_cast<double>(endLevel - beginLevel - 1) * density *
-             fullBinNorm;
+    error +=
+        static_cast<double>(endLevel - beginLevel - 1) * density * fullBinNorm;
     error += l2Norm(-half, srcEnd - endCenter, density);
   }
   return error;
@@ -241,8 +253,7 @@ void HfmgObserver::rebin(float newMin, float newMax) {
       continue;
     }
     int64_t j0 = std::min(static_cast<int64_t>(std::floor(a)), numBins - 1);
-    int64_t j1 =
-        std::min(static_cast<int64_t>(std::ceil(b)) - 1, numBins - 1);
+    int64_t j1 = std::min(static_cast<int64_t>(std::ceil(b)) - 1, numBins - 1);
     for (int64_t j = j0; j <= j1; ++j) {
       double overlap = std::min(b, static_cast<double>(j + 1)) -
                        std::max(a, static_cast<double>(j));
@@ -313,17 +324,18 @@ std::optional<HfmgResult> HfmgObserver::search(int numBits, bool asymmetric,
   } else {
     double width =
         (static_cast<double>(maxVal) - minVal) / static_cast<double>(numBins);
-    r.bins = histogramSearch(hist.data(), numBins, width,
-                             int64_t(1) << numBits, method);
-    r.clip.lo = static_cast<float>(minVal + r.bins.start * width);
-    r.clip.hi = static_cast<float>(minVal + (r.bins.end + 1) * width);
+    r.bins = histogramSearch(hist.data(), numBins, width, int64_t(1) << numBits,
+                             method);
+    r.clip.lo =
+        static_cast<float>(minVal + static_cast<double>(r.bins.start) * width);
+    r.clip.hi = static_cast<float>(minVal +
+                                   static_cast<double>(r.bins.end + 1) * width);
   }
   r.params = paramsFromRange(r.clip.lo, r.clip.hi, numBits, asymmetric);
   return r;
 }
 
-std::optional<QuantParams> HfmgObserver::finalize(int numBits,
-                                                  bool asymmetric,
+std::optional<QuantParams> HfmgObserver::finalize(int numBits, bool asymmetric,
                                                   std::string &error,
                                                   HfmgSearch method) const {
   std::optional<HfmgResult> r = search(numBits, asymmetric, method, error);

@@ -83,9 +83,10 @@ int64_t amct::quant::ifmrStartRank(int64_t n, double percentile) {
   return std::clamp<int64_t>(n - below, 1, n);
 }
 
-std::optional<IfmrResult>
-amct::quant::ifmrSearch(float *values, int64_t count, const IfmrConfig &config,
-                        int numBits, bool asymmetric, std::string &error) {
+std::optional<IfmrResult> amct::quant::ifmrSearch(float *values, int64_t count,
+                                                  const IfmrConfig &config,
+                                                  int numBits, bool asymmetric,
+                                                  std::string &error) {
   assert(validateIfmrConfig(config).empty() && "invalid IFMR config");
   if (count <= 0) {
     error = "no calibration data observed";
@@ -133,8 +134,8 @@ amct::quant::ifmrSearch(float *values, int64_t count, const IfmrConfig &config,
   return r;
 }
 
-std::optional<IfmrObserver>
-IfmrObserver::create(const IfmrConfig &config, std::string &error) {
+std::optional<IfmrObserver> IfmrObserver::create(const IfmrConfig &config,
+                                                 std::string &error) {
   std::string msg = validateIfmrConfig(config);
   if (!msg.empty()) {
     error = msg;
@@ -147,7 +148,8 @@ void IfmrObserver::observe(const float *data, int64_t count) {
   assert((data || count == 0) && "null data");
   // Grow geometrically: reserving exactly size + count per batch would copy
   // everything kept on every batch.
-  size_t needed = values.size() + static_cast<size_t>(std::max<int64_t>(count, 0));
+  size_t needed =
+      values.size() + static_cast<size_t>(std::max<int64_t>(count, 0));
   if (needed > values.capacity())
     values.reserve(std::max(needed, 2 * values.capacity()));
   for (int64_t i = 0; i < count; ++i) {

@@ -25,9 +25,9 @@ void MinMaxObserver::observe(const float *data, int64_t count) {
   }
 }
 
-std::optional<QuantParams>
-MinMaxObserver::finalize(int numBits, bool asymmetric,
-                         std::string &error) const {
+std::optional<QuantParams> MinMaxObserver::finalize(int numBits,
+                                                    bool asymmetric,
+                                                    std::string &error) const {
   if (numNonFinite) {
     error = std::to_string(numNonFinite) +
             " non-finite values in the calibration data";

@@ -15,7 +15,9 @@ using namespace amct::quant;
 
 namespace {
 
-bool validBits(int numBits) { return numBits >= 2 && numBits <= 16; }
+[[maybe_unused]] bool validBits(int numBits) {
+  return numBits >= 2 && numBits <= 16;
+}
 
 /// The scale actually used for a computed one (see kMinScale).
 float safeScale(double scale) {
@@ -90,8 +92,8 @@ double amct::quant::fakeQuantMse(const float *values, int64_t count,
 
 std::optional<WeightQuant>
 amct::quant::arqQuantize(const float *weights, int64_t numChannels,
-                         int64_t elemsPerChannel, int numBits,
-                         bool channelWise, std::string &error) {
+                         int64_t elemsPerChannel, int numBits, bool channelWise,
+                         std::string &error) {
   assert(validBits(numBits) && "numBits must be in [2, 16]");
   assert(numChannels >= 1 && elemsPerChannel >= 0 && "bad weight shape");
   assert((weights || numChannels * elemsPerChannel == 0) && "null weights");
@@ -144,11 +146,9 @@ void amct::quant::quantizeWeights(const float *weights, int64_t numChannels,
 // DMQ
 //===----------------------------------------------------------------------===//
 
-std::optional<std::vector<float>>
-amct::quant::dmqBalanceFactors(const float *actAbsMaxPerChannel,
-                               const float *weightAbsMaxPerChannel,
-                               int64_t channels, float migrationStrength,
-                               std::string &error) {
+std::optional<std::vector<float>> amct::quant::dmqBalanceFactors(
+    const float *actAbsMaxPerChannel, const float *weightAbsMaxPerChannel,
+    int64_t channels, float migrationStrength, std::string &error) {
   assert(channels >= 0 && "negative channel count");
   if (!(migrationStrength >= kMinMigrationStrength &&
         migrationStrength <= kMaxMigrationStrength)) {

@@ -182,10 +182,9 @@ const char *const kGlobalKeys[] = {"version", "batch_num", "activation_offset",
 const char *const kLayerKeys[] = {"quant_enable", "dmq_balancer_param",
                                   "activation_quant_params",
                                   "weight_quant_params"};
-const char *const kActKeys[] = {"num_bits",       "max_percentile",
-                                "min_percentile", "search_range",
-                                "search_step",    "act_algo",
-                                "num_of_bins",    "asymmetric"};
+const char *const kActKeys[] = {
+    "num_bits",    "max_percentile", "min_percentile", "search_range",
+    "search_step", "act_algo",       "num_of_bins",    "asymmetric"};
 const char *const kIfmrKeys[] = {"max_percentile", "min_percentile",
                                  "search_range", "search_step"};
 const char *const kWtsKeys[] = {"num_bits",      "wts_algo",  "channel_wise",
@@ -194,7 +193,8 @@ const char *const kWtsKeys[] = {"num_bits",      "wts_algo",  "channel_wise",
 const char *const kAdaKeys[] = {"num_iteration", "reg_param", "beta_range",
                                 "warm_start"};
 
-template <size_t N> bool isOneOf(const std::string &s, const char *const (&set)[N]) {
+template <size_t N>
+bool isOneOf(const std::string &s, const char *const (&set)[N]) {
   for (const char *item : set)
     if (s == item)
       return true;
@@ -324,10 +324,10 @@ bool indexLayers(const LayerList &layers, const std::string &fileName,
       return false;
     }
     if (!types.emplace(name, type).second) {
-      error = prefixed(fileName, "two quantizable layers of the model are "
-                                 "named " +
-                                     quote(name) +
-                                     "; layer names must be unique");
+      error =
+          prefixed(fileName, "two quantizable layers of the model are "
+                             "named " +
+                                 quote(name) + "; layer names must be unique");
       return false;
     }
   }
@@ -447,7 +447,8 @@ private:
   /// Called at the start of every value, to count array elements.
   bool element() {
     if (!frames.empty() && !frames.back().isObject)
-      frames.back().current = "[" + std::to_string(frames.back().nextIndex++) + "]";
+      frames.back().current =
+          "[" + std::to_string(frames.back().nextIndex++) + "]";
     return true;
   }
 
@@ -512,8 +513,7 @@ bool parseJsonStrict(const std::string &text, const std::string &fileName,
     message = message.substr(colon + 2);
   // The position counts the characters read, the offending one included.
   size_t line, column;
-  lineColumn(text, sax.errorPosition ? sax.errorPosition - 1 : 0, line,
-             column);
+  lineColumn(text, sax.errorPosition ? sax.errorPosition - 1 : 0, line, column);
   error = (fileName.empty() ? std::string("<config>") : fileName) + ":" +
           std::to_string(line) + ":" + std::to_string(column) +
           ": invalid JSON: " + message;
@@ -552,17 +552,23 @@ public:
     return fail(path, "expected true or false, got " + describe(value));
   }
 
+  /// An integer within the range of int. (get_ptr to number_integer_t also
+  /// answers for unsigned values, reinterpreting them, so unsigned first.)
   bool readInt(const OJson &value, const std::string &path, long long &out) {
-    if (const auto *i = value.get_ptr<const OJson::number_integer_t *>()) {
-      out = *i;
-      return true;
-    }
     if (const auto *u = value.get_ptr<const OJson::number_unsigned_t *>()) {
       if (*u > static_cast<OJson::number_unsigned_t>(
                    std::numeric_limits<int>::max()))
-        return fail(path, "the integer " + std::to_string(*u) +
-                              " is out of range");
+        return fail(path,
+                    "the integer " + std::to_string(*u) + " is out of range");
       out = static_cast<long long>(*u);
+      return true;
+    }
+    if (const auto *i = value.get_ptr<const OJson::number_integer_t *>()) {
+      if (*i < std::numeric_limits<int>::min() ||
+          *i > std::numeric_limits<int>::max())
+        return fail(path,
+                    "the integer " + std::to_string(*i) + " is out of range");
+      out = *i;
       return true;
     }
     return fail(path, "expected an integer, got " + describe(value));
@@ -573,12 +579,12 @@ public:
       out = *f;
       return true;
     }
-    if (const auto *i = value.get_ptr<const OJson::number_integer_t *>()) {
-      out = static_cast<double>(*i);
-      return true;
-    }
     if (const auto *u = value.get_ptr<const OJson::number_unsigned_t *>()) {
       out = static_cast<double>(*u);
+      return true;
+    }
+    if (const auto *i = value.get_ptr<const OJson::number_integer_t *>()) {
+      out = static_cast<double>(*i);
       return true;
     }
     return fail(path, "expected a number, got " + describe(value));
@@ -598,11 +604,11 @@ public:
                 double &second) {
     const auto *array = value.get_ptr<const OJson::array_t *>();
     if (!array || array->size() != 2)
-      return fail(path, "expected a list of two numbers, got " +
-                            (array ? "a list of " +
-                                         std::to_string(array->size()) +
-                                         " elements"
-                                   : describe(value)));
+      return fail(path,
+                  "expected a list of two numbers, got " +
+                      (array ? "a list of " + std::to_string(array->size()) +
+                                   " elements"
+                             : describe(value)));
     return readNumber((*array)[0], path + "[0]", first) &&
            readNumber((*array)[1], path + "[1]", second);
   }
@@ -641,8 +647,7 @@ const OJson *member(const OJson::object_t &object, const char *key) {
 }
 
 bool readActivationParams(JsonReader &reader, const OJson &value,
-                          const std::string &path,
-                          ActivationQuantParams &act) {
+                          const std::string &path, ActivationQuantParams &act) {
   const OJson::object_t *object = reader.readObject(value, path, kActKeys);
   if (!object)
     return false;
@@ -686,8 +691,9 @@ bool readActivationParams(JsonReader &reader, const OJson &value,
       return false;
     act.numBits = static_cast<int>(integer);
   }
-  for (auto [name, out] : {std::make_pair("max_percentile", &act.maxPercentile),
-                           std::make_pair("min_percentile", &act.minPercentile)})
+  for (auto [name, out] :
+       {std::make_pair("max_percentile", &act.maxPercentile),
+        std::make_pair("min_percentile", &act.minPercentile)})
     if (const OJson *v = member(*object, name))
       if (!reader.readNumber(*v, key(name), *out) ||
           !reader.check(key(name), checkPercentile(*out)))
@@ -695,9 +701,9 @@ bool readActivationParams(JsonReader &reader, const OJson &value,
   if (const OJson *v = member(*object, "search_range"))
     if (!reader.readPair(*v, key("search_range"), act.searchRangeStart,
                          act.searchRangeEnd) ||
-        !reader.check(key("search_range"),
-                      checkSearchRange(act.searchRangeStart,
-                                       act.searchRangeEnd)))
+        !reader.check(
+            key("search_range"),
+            checkSearchRange(act.searchRangeStart, act.searchRangeEnd)))
       return false;
   if (const OJson *v = member(*object, "search_step"))
     if (!reader.readNumber(*v, key("search_step"), act.searchStep) ||
@@ -791,7 +797,8 @@ bool readLayer(JsonReader &reader, const std::string &name, const OJson &value,
   if (const OJson *v = member(*object, "dmq_balancer_param")) {
     std::string path = name + ".dmq_balancer_param";
     if (!reader.readNumber(*v, path, layer.dmq.migrationStrength) ||
-        !reader.check(path, checkMigrationStrength(layer.dmq.migrationStrength)))
+        !reader.check(path,
+                      checkMigrationStrength(layer.dmq.migrationStrength)))
       return false;
     layer.dmq.enabled = true;
   }
@@ -800,8 +807,7 @@ bool readLayer(JsonReader &reader, const std::string &name, const OJson &value,
                               layer.act))
       return false;
   if (const OJson *v = member(*object, "weight_quant_params"))
-    if (!readWeightParams(reader, *v, name + ".weight_quant_params",
-                          layer.wts))
+    if (!readWeightParams(reader, *v, name + ".weight_quant_params", layer.wts))
       return false;
   return true;
 }
@@ -817,8 +823,8 @@ amct::parseQuantConfigJson(const std::string &text, const std::string &fileName,
   JsonReader reader(fileName, error);
   const auto *object = root.get_ptr<const OJson::object_t *>();
   if (!object) {
-    error = prefixed(fileName, "the config must be a JSON object, got " +
-                                   describe(root));
+    error = prefixed(fileName,
+                     "the config must be a JSON object, got " + describe(root));
     return std::nullopt;
   }
 
@@ -837,8 +843,8 @@ amct::parseQuantConfigJson(const std::string &text, const std::string &fileName,
       if (!reader.readInt(value, key, integer))
         return std::nullopt;
       if (integer < 1) {
-        reader.fail(key, "must be greater than 0, got " +
-                             std::to_string(integer));
+        reader.fail(key,
+                    "must be greater than 0, got " + std::to_string(integer));
         return std::nullopt;
       }
       config.batchNum = static_cast<int>(integer);
@@ -851,8 +857,8 @@ amct::parseQuantConfigJson(const std::string &text, const std::string &fileName,
     } else if (key == "skip_fusion_layers") {
       const auto *array = value.get_ptr<const OJson::array_t *>();
       if (!array) {
-        reader.fail(key, "expected a list of layer names, got " +
-                             describe(value));
+        reader.fail(key,
+                    "expected a list of layer names, got " + describe(value));
         return std::nullopt;
       }
       for (size_t i = 0; i < array->size(); ++i) {
@@ -876,11 +882,10 @@ amct::parseQuantConfigJson(const std::string &text, const std::string &fileName,
       if (!readLayer(reader, key, value, config.layers[key]))
         return std::nullopt;
     } else {
-      error = prefixed(fileName,
-                       "unknown top-level key " + quote(key) + " holding " +
-                           describe(value) + " (allowed: " +
-                           joinKeys(kGlobalKeys) +
-                           ", or a layer name holding an object)");
+      error = prefixed(fileName, "unknown top-level key " + quote(key) +
+                                     " holding " + describe(value) +
+                                     " (allowed: " + joinKeys(kGlobalKeys) +
+                                     ", or a layer name holding an object)");
       return std::nullopt;
     }
   }
@@ -904,9 +909,9 @@ bool amct::bindQuantConfigToLayers(QuantConfig &config, const LayerList &layers,
   };
   for (const std::string &name : config.skipFusionLayers)
     if (!types.count(name))
-      return fail("skip_fusion_layers",
-                  quote(name) + " is not a layer of the model" +
-                      knownLayersHint(layers));
+      return fail("skip_fusion_layers", quote(name) +
+                                            " is not a layer of the model" +
+                                            knownLayersHint(layers));
   for (auto &[name, layer] : config.layers) {
     auto it = types.find(name);
     if (it == types.end())
@@ -1026,14 +1031,36 @@ private:
     for (size_t i = 0; i < s.size();) {
       unsigned char c = static_cast<unsigned char>(s[i]);
       switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      default: break;
+      case '"':
+        out += "\\\"";
+        ++i;
+        continue;
+      case '\\':
+        out += "\\\\";
+        ++i;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++i;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++i;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++i;
+        continue;
+      case '\b':
+        out += "\\b";
+        ++i;
+        continue;
+      case '\f':
+        out += "\\f";
+        ++i;
+        continue;
+      default:
+        break;
       }
       if (c < 0x20) {
         hex4(c);
@@ -1046,8 +1073,9 @@ private:
         continue;
       }
       unsigned length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 0;
-      unsigned codePoint = length == 4 ? c & 0x07 : length == 3 ? c & 0x0F
-                                                                : c & 0x1F;
+      unsigned codePoint = length == 4   ? c & 0x07
+                           : length == 3 ? c & 0x0F
+                                         : c & 0x1F;
       bool valid = length != 0 && i + length <= s.size();
       for (unsigned k = 1; valid && k < length; ++k) {
         unsigned char next = static_cast<unsigned char>(s[i + k]);
@@ -1210,8 +1238,11 @@ public:
     const pb::FieldDescriptor *field =
         message.GetDescriptor()->FindFieldByName(name);
     pb::TextFormat::ParseLocation loc;
-    if (tree && field)
-      loc = tree->GetLocation(field, index);
+    // A list (`skip_layers: ["a", "b"]`) records one location, at index 0:
+    // fall back to the nearest earlier one.
+    for (int i = index;
+         tree && field && loc.line < 0 && i >= std::min(index, 0); --i)
+      loc = tree->GetLocation(field, i);
     if (loc.line >= 0)
       error = (fileName.empty() ? std::string("<config>") : fileName) + ":" +
               std::to_string(loc.line + 1) + ":" +
@@ -1307,8 +1338,8 @@ bool checkCalibration(CfgReporter &r, const InfoTree *tree,
   if (c.has_dmq_balancer()) {
     const proto::DMQBalancer &q = c.dmq_balancer();
     const InfoTree *t = CfgReporter::nested(tree, c, "dmq_balancer");
-    std::string problem = checkMigrationStrength(
-        floatToShortestDouble(q.migration_strength()));
+    std::string problem =
+        checkMigrationStrength(floatToShortestDouble(q.migration_strength()));
     if (!problem.empty())
       return r.fail(t, q, "migration_strength", -1,
                     sub("dmq_balancer") + ".migration_strength: " + problem);
@@ -1335,8 +1366,9 @@ bool checkCalibrationForType(CfgReporter &r, const InfoTree *tree,
     if (q)
       return r.fail(CfgReporter::nested(tree, c, algo), *q, "asymmetric", -1,
                     path + "." + algo + ".asymmetric: must be false for " +
-                        what + " (its activations are quantized "
-                               "symmetrically only)");
+                        what +
+                        " (its activations are quantized "
+                        "symmetrically only)");
   }
   if (!isChannelWiseType(type)) {
     const pb::Message *q = nullptr;
@@ -1509,7 +1541,8 @@ std::optional<QuantConfig> expandConfig(const proto::AMCTConfig &cfg,
     path += ".calibration_config";
     if (!checkCalibration(r, ct, o.calibration_config(), path) ||
         !checkCalibrationForType(r, ct, o.calibration_config(), path,
-                                 o.layer_type(), "a " + o.layer_type() + " layer"))
+                                 o.layer_type(),
+                                 "a " + o.layer_type() + " layer"))
       return std::nullopt;
   }
   for (int i = 0; i < cfg.override_layer_configs_size(); ++i) {
@@ -1534,10 +1567,9 @@ std::optional<QuantConfig> expandConfig(const proto::AMCTConfig &cfg,
     const InfoTree *ct = CfgReporter::nested(t, o, "calibration_config");
     path += ".calibration_config";
     if (!checkCalibration(r, ct, o.calibration_config(), path) ||
-        !checkCalibrationForType(r, ct, o.calibration_config(), path,
-                                 it->second,
-                                 "layer " + quote(o.layer_name()) + " (" +
-                                     it->second + ")"))
+        !checkCalibrationForType(
+            r, ct, o.calibration_config(), path, it->second,
+            "layer " + quote(o.layer_name()) + " (" + it->second + ")"))
       return std::nullopt;
   }
 
@@ -1598,25 +1630,27 @@ std::optional<QuantConfig> expandConfig(const proto::AMCTConfig &cfg,
     if (!layer.wts.channelWiseSet) {
       layer.wts.channelWise = isChannelWiseType(type);
     } else if (layer.wts.channelWise && !isChannelWiseType(type)) {
-      if (layer.quantEnable) {
+      // AMCT rejects this for AvgPool2d too, but an AvgPool2d has no
+      // weights: its weight parameters are moot.
+      if (layer.quantEnable && type != "AvgPool2d") {
         const proto::CalibrationConfig &common = cfg.common_config();
         const InfoTree *ct = CfgReporter::nested(tree, cfg, "common_config");
         const char *algo =
             common.has_arq_quantize() ? "arq_quantize" : "ada_quantize";
-        const pb::Message &q = common.has_arq_quantize()
-                                   ? static_cast<const pb::Message &>(
-                                         common.arq_quantize())
-                                   : common.ada_quantize();
+        const pb::Message &q =
+            common.has_arq_quantize()
+                ? static_cast<const pb::Message &>(common.arq_quantize())
+                : common.ada_quantize();
         r.fail(CfgReporter::nested(ct, common, algo), q, "channel_wise", -1,
                std::string("common_config.") + algo +
-                   ".channel_wise: true cannot apply to layer " +
-                   quote(name) + " (" + type +
+                   ".channel_wise: true cannot apply to layer " + quote(name) +
+                   " (" + type +
                    "); per-channel weights are for Conv2d, Conv3d and "
-                   "ConvTranspose2d: set channel_wise false for " + type +
-                   " in override_layer_types");
+                   "ConvTranspose2d: set channel_wise false for " +
+                   type + " in override_layer_types");
         return std::nullopt;
       }
-      // A skipped layer is not quantized; keep its entry consistent.
+      // Not quantized, or no weights: keep the entry consistent.
       layer.wts.channelWise = false;
     }
     layer.wts.channelWiseSet = true;
@@ -1655,6 +1689,10 @@ std::optional<QuantConfig> amct::parseSimpleConfig(const std::string &text,
   pb::TextFormat::Parser parser;
   parser.RecordErrorsTo(&collector);
   parser.WriteLocationsTo(&tree);
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    error = prefixed(fileName, "the config file is larger than 2 GiB");
+    return std::nullopt;
+  }
   pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
   if (!parser.Parse(&input, &cfg)) {
     std::string where = fileName.empty() ? std::string("<config>") : fileName;
@@ -1669,13 +1707,12 @@ std::optional<QuantConfig> amct::parseSimpleConfig(const std::string &text,
   return expandConfig(cfg, &tree, fileName, layers, error);
 }
 
-std::optional<QuantConfig>
-amct::createQuantConfig(const LayerList &layers,
-                        const std::vector<std::string> &skipLayers,
-                        int batchNum, bool activationOffset,
-                        std::string &error) {
+std::optional<QuantConfig> amct::createQuantConfig(
+    const LayerList &layers, const std::vector<std::string> &skipLayers,
+    int batchNum, bool activationOffset, std::string &error) {
   if (batchNum < 1) {
-    error = "batch_num: must be greater than 0, got " + std::to_string(batchNum);
+    error =
+        "batch_num: must be greater than 0, got " + std::to_string(batchNum);
     return std::nullopt;
   }
   proto::AMCTConfig cfg;

@@ -7,7 +7,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Pipelines/Quantize.h"
 #include "amct/Runtime/Executor.h"
+#include "amct/Support/QuantConfig.h"
+#include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Transforms/QuantizableLayers.h"
 #include "amct/Support/Npy.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ImportONNX.h"
@@ -15,6 +19,8 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -269,6 +275,184 @@ static int runRun() {
   return 0;
 }
 
+//===----------------------------------------------------------------------===//
+// amct create-config / amct quantize
+//===----------------------------------------------------------------------===//
+
+static cl::SubCommand createConfigCmd(
+    "create-config", "Write AMCT's JSON quant config for every quantizable layer of a model");
+static cl::opt<std::string> ccModel("model", cl::desc("ONNX model"), cl::Required,
+                                    cl::value_desc("M.onnx"), cl::sub(createConfigCmd));
+static cl::opt<std::string> ccOutput("o", cl::desc("output JSON config"), cl::Required,
+                                     cl::value_desc("config.json"), cl::sub(createConfigCmd));
+static cl::list<std::string> ccSkipLayers("skip-layers", cl::desc("layers not to quantize"),
+                                          cl::CommaSeparated, cl::sub(createConfigCmd));
+static cl::opt<int> ccBatchNum("batch-num", cl::desc("calibration batches"), cl::init(1),
+                               cl::sub(createConfigCmd));
+static cl::opt<bool> ccActivationOffset("activation-offset",
+                                        cl::desc("asymmetric activations (default true)"),
+                                        cl::init(true), cl::sub(createConfigCmd));
+static cl::opt<std::string> ccSimpleConfig("simple-config",
+                                           cl::desc("expand this simple .cfg instead"),
+                                           cl::value_desc("q.cfg"), cl::sub(createConfigCmd));
+
+static cl::SubCommand quantizeCmd("quantize",
+                                  "Post-training quantization: fake-quant model, deploy model, "
+                                  "record file");
+static cl::opt<std::string> qModel("model", cl::desc("ONNX model"), cl::Required,
+                                   cl::value_desc("M.onnx"), cl::sub(quantizeCmd));
+static cl::list<std::string> qCalibData("calib-data",
+                                        cl::desc("calibration inputs NAME=FILE.npy "
+                                                 "(samples along dim 0)"),
+                                        cl::value_desc("NAME=FILE"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qConfig("config", cl::desc("AMCT JSON config or simple .cfg"),
+                                    cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<int> qBatchNum("batch-num", cl::desc("calibration batches (default: config)"),
+                              cl::init(0), cl::sub(quantizeCmd));
+static cl::opt<int64_t> qBatchSize("batch-size", cl::desc("samples per batch"), cl::init(0),
+                                   cl::sub(quantizeCmd));
+static cl::opt<std::string> qSavePath("save-path", cl::desc("output prefix P: P_fake_quant_model.onnx, "
+                                                            "P_record.txt"),
+                                      cl::Required, cl::value_desc("P"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qRecordFile("record-file", cl::desc("record file (default P_record.txt)"),
+                                        cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qModifiedModel("modified-model",
+                                           cl::desc("also save the fused model here"),
+                                           cl::value_desc("F.onnx"), cl::sub(quantizeCmd));
+static cl::opt<int> qThreads("threads", cl::desc("threads (default: all cores)"), cl::init(0),
+                             cl::sub(quantizeCmd));
+
+static int runCreateConfig() {
+  DialectRegistry registry;
+  registerImportDialects(registry);
+  MLIRContext context(registry);
+  ToolDiagnostics diagnostics(context, "amct create-config");
+  auto module = importONNXFile(ccModel, &context);
+  if (failed(module))
+    return kExitUserError;
+  func::FuncOp main = getMainFunction(**module);
+  std::vector<SkippedLayer> skipped;
+  std::vector<QuantizableLayer> layers = findQuantizableLayers(main, &skipped);
+  LayerList list = getLayerList(layers);
+  std::string error;
+  std::optional<QuantConfig> config;
+  if (!ccSimpleConfig.empty()) {
+    auto buffer = llvm::MemoryBuffer::getFile(ccSimpleConfig, /*IsText=*/true);
+    if (!buffer) {
+      llvm::errs() << "amct create-config: error: " << ccSimpleConfig << ": "
+                   << buffer.getError().message() << "\n";
+      return kExitUserError;
+    }
+    config = parseSimpleConfig((*buffer)->getBuffer().str(), ccSimpleConfig, list, error);
+  } else {
+    config = createQuantConfig(list, std::vector<std::string>(ccSkipLayers.begin(), ccSkipLayers.end()),
+                               ccBatchNum, ccActivationOffset, error);
+  }
+  if (!config) {
+    llvm::errs() << "amct create-config: error: " << error << "\n";
+    return kExitUserError;
+  }
+  std::string json = writeQuantConfigJson(*config);
+  if (failed(writeFileAtomically(ccOutput, [&](llvm::raw_ostream &os) {
+        os << json;
+        return success();
+      }, &error))) {
+    llvm::errs() << "amct create-config: error: " << error << "\n";
+    return kExitUserError;
+  }
+  llvm::outs() << layers.size() << " quantizable layers written to " << ccOutput << "\n";
+  for (const SkippedLayer &s : skipped)
+    llvm::outs() << "  not quantizable: " << s.name << " (" << s.reason << ")\n";
+  return 0;
+}
+
+/// Progress on stderr when it is a terminal.
+static void showProgress(int done, int total) {
+  if (!llvm::errs().is_displayed() || total < 4)
+    return;
+  int width = 30, filled = width * done / total;
+  llvm::errs() << "\rcalibrating [" << std::string(filled, '#') << std::string(width - filled, ' ')
+               << "] " << done << "/" << total << (done == total ? "\n" : "");
+}
+
+static int runQuantize() {
+  DialectRegistry registry;
+  registerImportDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  ToolDiagnostics diagnostics(context, "amct quantize");
+  auto module = importONNXFile(qModel, &context);
+  if (failed(module))
+    return kExitUserError;
+
+  QuantizeOptions options;
+  options.configPath = qConfig;
+  options.batchNum = qBatchNum;
+  options.batchSize = qBatchSize;
+  options.threads = qThreads;
+  options.progress = showProgress;
+  if (qCalibData.empty()) {
+    llvm::errs() << "amct quantize: error: give the calibration data with --calib-data NAME=FILE.npy\n";
+    return kExitUsageError;
+  }
+  for (const std::string &text : qCalibData) {
+    std::string name, path, error;
+    if (!splitAssignment("calib-data", text, name, path))
+      return kExitUsageError;
+    std::optional<rt::Tensor> t = readNpy(path, error);
+    if (!t) {
+      llvm::errs() << "amct quantize: error: calibration data '" << name << "': " << error << "\n";
+      return kExitUserError;
+    }
+    options.calibData[name] = std::move(*t);
+  }
+  auto result = quantizeModel(**module, options);
+  if (failed(result))
+    return kExitUserError;
+
+  // Everything is computed; now the files, each written atomically.
+  if (StringRef dir = llvm::sys::path::parent_path(qSavePath); !dir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+      llvm::errs() << "amct quantize: error: cannot create " << dir << ": " << ec.message() << "\n";
+      return kExitUserError;
+    }
+  std::string fakePath = qSavePath + "_fake_quant_model.onnx";
+  std::string deployPath = qSavePath + "_deploy_model.onnx";
+  std::string recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
+  std::string recordText = writeRecordFile(result->record), error;
+  if (failed(writeFileAtomically(recordPath, [&](llvm::raw_ostream &os) {
+        os << recordText;
+        return success();
+      }, &error)) ||
+      failed(exportONNXFile(*result->fakeQuant, fakePath)) ||
+      failed(exportONNXFile(*result->deploy, deployPath)) ||
+      (!qModifiedModel.empty() && failed(exportONNXFile(*result->fused, qModifiedModel)))) {
+    if (!error.empty())
+      llvm::errs() << "amct quantize: error: " << error << "\n";
+    return kExitUserError;
+  }
+
+  llvm::outs() << llvm::format("%-28s %-16s %12s %8s %10s\n", (const char *)"layer",
+                               (const char *)"type", (const char *)"scale_d",
+                               (const char *)"offset_d", (const char *)"cosine");
+  for (const QuantizableLayer &layer : result->quantized) {
+    const LayerRecord *r = result->record.find(layer.name);
+    auto cos = result->layerCosine.find(layer.name);
+    llvm::outs() << llvm::format("%-28s %-16s %12.6g %8d %10.6f\n", layer.name.c_str(),
+                                 layer.type.c_str(), r && r->scaleD ? *r->scaleD : 0.0f,
+                                 r && r->offsetD ? *r->offsetD : 0,
+                                 cos == result->layerCosine.end() ? 0.0 : cos->second);
+  }
+  for (const SkippedLayer &s : result->skipped)
+    llvm::outs() << "skipped " << s.name << ": " << s.reason << "\n";
+  llvm::outs() << result->quantized.size() << " layers quantized, " << result->skipped.size()
+               << " skipped\nfake-quant model: " << fakePath << "\ndeploy model: " << deployPath
+               << "\nrecord: " << recordPath << "\n";
+  if (!qModifiedModel.empty())
+    llvm::outs() << "fused model: " << qModifiedModel << "\n";
+  return 0;
+}
+
 static int runInspect() {
   DialectRegistry registry;
   registerImportDialects(registry);
@@ -327,6 +511,10 @@ int main(int argc, char **argv) {
     return runInspect();
   if (runCmd)
     return runRun();
+  if (createConfigCmd)
+    return runCreateConfig();
+  if (quantizeCmd)
+    return runQuantize();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

@@ -165,10 +165,17 @@ enum class HfmgSearch {
   /// end and cut the end that loses more bins (the sparser tail; the right
   /// end on ties), recording every range while it is wider than
   /// ceil(bins / 4) bins; the recorded range with the lowest L2 error wins.
+  /// Quirks kept: the full range itself is never scored; and with at most
+  /// 100000 values the step is one count, so the left cut always costs one
+  /// bin (the minimum's) and the lower bound never moves.
   Amct,
   /// PyTorch's HistogramObserver._non_linear_param_search: quantile bounds
   /// advance by 1e-5 of the total from the side that skips more bins, and
   /// the search stops at the first range whose error exceeds the previous.
+  /// Cumulative counts and quantile thresholds are compared in float32, as
+  /// torch compares its float32 tensors with Python floats: that decides
+  /// where a bound stops when a cumulative count equals a quantile up to
+  /// float precision, and so which range wins.
   PyTorch,
 };
 
@@ -222,13 +229,11 @@ public:
   /// Searches the histogram with `dstBins` = 2^numBits; the clip range is
   /// [min + start * w, min + (end + 1) * w] with w = (max - min) / bins.
   std::optional<HfmgResult> search(int numBits, bool asymmetric,
-                                   HfmgSearch method,
-                                   std::string &error) const;
+                                   HfmgSearch method, std::string &error) const;
   /// search()'s parameters.
-  std::optional<QuantParams> finalize(int numBits, bool asymmetric,
-                                      std::string &error,
-                                      HfmgSearch method =
-                                          HfmgSearch::Amct) const;
+  std::optional<QuantParams>
+  finalize(int numBits, bool asymmetric, std::string &error,
+           HfmgSearch method = HfmgSearch::Amct) const;
 
   const std::vector<double> &histogram() const { return hist; }
   float min() const { return minVal; }

@@ -32,4 +32,54 @@ def AmctFuse : Pass<"amct-fuse", "mlir::func::FuncOp"> {
   let dependentDialects = ["::amct::AmctDialect"];
 }
 
+def AmctInsertCalibration : Pass<"amct-insert-calibration", "mlir::func::FuncOp"> {
+  let summary = "Put an amct.observer on the data input of every layer to quantize";
+  let description = [{
+    The layers are AMCT's quantizable layers (Conv2d, Conv3d,
+    ConvTranspose2d, Linear = Gemm / MatMul by a constant, AvgPool2d) that
+    the quant config enables. The config is AMCT's per-layer JSON or the
+    simple `.cfg` (protobuf text), recognised by content; without one every
+    quantizable layer is quantized with IFMR activations and ARQ weights, as
+    `amct create-config` would write. The observer carries the layer name,
+    the activation algorithm and its parameters; weight parameters are
+    computed from the constant weights when the record is made.
+  }];
+  let options = [
+    Option<"configPath", "config", "std::string", "\"\"",
+           "quant config file (AMCT JSON or .cfg); empty: the default config">,
+  ];
+  let dependentDialects = ["::amct::AmctDialect"];
+}
+
+def AmctFoldObservers : Pass<"amct-fold-observers", "mlir::func::FuncOp"> {
+  let summary = "Replace observers by fake-quant ops with the recorded parameters";
+  let description = [{
+    Reads the record file (AMCT's ScaleOffsetRecord, protobuf text): each
+    observer becomes `amct.fake_quant` with the layer's scale_d / offset_d,
+    and the layer's weight gets an `amct.fake_quant` with scale_w / offset_w
+    (one value: per tensor; one per output channel: along the weight's
+    channel axis). The result is the fake-quant model. A layer missing from
+    the record is an error naming it.
+  }];
+  let options = [
+    Option<"recordPath", "record", "std::string", "\"\"",
+           "record file with the layers' scale and offset">,
+  ];
+  let dependentDialects = ["::amct::AmctDialect"];
+}
+
+def AmctConvert : Pass<"amct-convert", "mlir::func::FuncOp"> {
+  let summary = "Fake-quant model -> Ascend deploy model";
+  let description = [{
+    For each layer whose data input and weight are fake-quantized:
+    `ascend.AscendQuant` (scale = 1 / scale_d, offset = offset_d) before it
+    (identical ones on one input shared), int8 weights, int32 bias
+    (rint(b / (scale_d * scale_w[c])); overflow is an error naming the
+    layer), the layer on int8 with int32 results, and `ascend.AscendDequant`
+    after it with deq_scale = scale_d * scale_w[c] as the low 32 bits of a
+    uint64. AvgPool2d becomes AscendQuant -> AscendAntiQuant -> AveragePool.
+  }];
+  let dependentDialects = ["::amct::AmctDialect", "::amct::ascend::AscendDialect"];
+}
+
 #endif // AMCT_TRANSFORMS_PASSES_TD

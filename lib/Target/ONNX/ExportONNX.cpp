@@ -10,6 +10,7 @@
 
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
 #include "amct/Support/ToolSupport.h"
@@ -21,6 +22,9 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+
+#include <algorithm>
+#include <cmath>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -53,6 +57,8 @@ private:
   LogicalResult exportRegion(Region &region, onnx::GraphProto &graph,
                              bool isMain, func::FuncOp func);
   LogicalResult exportOp(Operation *op, onnx::GraphProto &graph);
+  LogicalResult exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph);
+  int64_t defaultOpset() const;
   LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
                            ArrayAttr dimParams = {});
   LogicalResult exportTensor(ElementsAttr attr, onnx::TensorProto &tensor,
@@ -73,7 +79,19 @@ private:
   ModuleOp module;
   /// Nesting depth of the graph being exported (0: the main graph).
   unsigned graphDepth = 0;
-  llvm::StringSet<> usedNames;
+  /// Names in use, one set per graph being exported (outermost first): a
+  /// subgraph may not reuse an enclosing graph's names, but sibling
+  /// subgraphs may reuse each other's.
+  SmallVector<llvm::StringSet<>> usedNames{llvm::StringSet<>()};
+  bool isUsed(StringRef name) const {
+    return llvm::any_of(usedNames, [&](const llvm::StringSet<> &s) { return s.contains(name); });
+  }
+  bool claim(StringRef name) {
+    if (isUsed(name))
+      return false;
+    usedNames.back().insert(name);
+    return true;
+  }
   llvm::DenseMap<Value, std::string> names;
   llvm::StringSet<> graphOutputNames;
   /// Results that are graph outputs take the output's name.
@@ -86,11 +104,11 @@ private:
 
 std::string Exporter::uniqueName(StringRef base) {
   std::string name = base.empty() ? "t" : base.str();
-  if (usedNames.insert(name).second)
+  if (claim(name))
     return name;
   while (true) {
     std::string candidate = name + "_" + std::to_string(counter++);
-    if (usedNames.insert(candidate).second)
+    if (claim(candidate))
       return candidate;
   }
 }
@@ -144,10 +162,11 @@ LogicalResult Exporter::exportType(Type type, onnx::TypeProto &proto,
     StringRef param;
     if (dimParams && i < dimParams.size())
       param = cast<StringAttr>(dimParams[i]).getValue();
-    if (!param.empty())
-      dim->set_dim_param(param.str());
-    else if (!ShapedType::isDynamic(d))
+    // A dim the type knows wins over a recorded symbolic name.
+    if (!ShapedType::isDynamic(d))
       dim->set_dim_value(d);
+    else if (!param.empty())
+      dim->set_dim_param(param.str());
   }
   return success();
 }
@@ -257,6 +276,115 @@ LogicalResult Exporter::exportAttribute(StringRef name, Attribute attr,
 }
 
 //===----------------------------------------------------------------------===//
+// Fake quantization
+//===----------------------------------------------------------------------===//
+
+int64_t Exporter::defaultOpset() const {
+  if (auto opsets = module->getAttrOfType<ArrayAttr>("amct.opset_import"))
+    for (Attribute entry : opsets)
+      if (auto pair = dyn_cast<ArrayAttr>(entry); pair && pair.size() == 2)
+        if (auto d = dyn_cast<StringAttr>(pair[0]); d && (d.getValue().empty() || d.getValue() == "ai.onnx"))
+          return cast<IntegerAttr>(pair[1]).getInt();
+  return 17;
+}
+
+/// amct.fake_quant as ONNX QuantizeLinear + DequantizeLinear (int8). A
+/// constant input (a weight) is quantized here and written as an int8
+/// initializer with a DequantizeLinear, the form ONNX Runtime's QDQ
+/// optimizer turns into integer kernels.
+LogicalResult Exporter::exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph) {
+  if (op.getNumBits() != 8)
+    return op.emitError() << "only 8-bit fake_quant exports to QuantizeLinear/DequantizeLinear";
+  std::optional<int64_t> axis = op.getAxis();
+  if (axis && defaultOpset() < 13)
+    return op.emitError() << "per-channel QuantizeLinear/DequantizeLinear needs opset 13, the "
+                             "model imports opset "
+                          << defaultOpset();
+  std::string base = getNodeName(op).str();
+  if (base.empty())
+    base = "fake_quant";
+  ArrayRef<float> scale = op.getScale();
+  ArrayRef<int64_t> offset = op.getOffset();
+  auto addParam = [&](StringRef suffix, int32_t dataType, auto fill) {
+    onnx::TensorProto *t = graph.add_initializer();
+    std::string name = uniqueName(base + suffix.str());
+    t->set_name(name);
+    t->set_data_type(dataType);
+    if (axis)
+      t->add_dims(scale.size());
+    fill(*t);
+    return name;
+  };
+  std::string scaleName = addParam("_scale", onnx::TensorProto::FLOAT, [&](onnx::TensorProto &t) {
+    for (float s : scale)
+      t.add_float_data(s);
+  });
+  std::string zpName = addParam("_zero_point", onnx::TensorProto::INT8, [&](onnx::TensorProto &t) {
+    std::string raw;
+    for (int64_t o : offset)
+      raw.push_back(static_cast<char>(static_cast<int8_t>(o)));
+    t.set_raw_data(raw);
+  });
+  auto setAxis = [&](onnx::NodeProto *node) {
+    if (!axis)
+      return;
+    auto *a = node->add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(*axis);
+  };
+
+  std::string quantized;
+  if (auto c = op.getInput().getDefiningOp<ConstOp>()) {
+    std::optional<std::vector<float>> w = getConstantFloats(c);
+    auto type = dyn_cast<RankedTensorType>(c.getType());
+    if (!w || !type)
+      return op.emitError("cannot read the constant it quantizes");
+    int64_t channels = axis ? type.getDimSize(*axis) : 1, inner = 1;
+    if (axis)
+      for (int64_t i = *axis + 1; i < type.getRank(); ++i)
+        inner *= type.getDimSize(i);
+    else
+      inner = w->size();
+    onnx::TensorProto *t = graph.add_initializer();
+    quantized = uniqueName(base + "_int8");
+    t->set_name(quantized);
+    t->set_data_type(onnx::TensorProto::INT8);
+    for (int64_t d : type.getShape())
+      t->add_dims(d);
+    std::string *raw = t->mutable_raw_data();
+    raw->resize(w->size());
+    for (size_t i = 0; i < w->size(); ++i) {
+      int64_t c = axis ? (i / inner) % channels : 0;
+      float q = std::nearbyint((*w)[i] / scale[c]) + offset[c];
+      (*raw)[i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f)));
+    }
+  } else {
+    onnx::NodeProto *q = graph.add_node();
+    q->set_op_type("QuantizeLinear");
+    q->set_name(base + "_quantize");
+    q->add_input(nameOf(op.getInput()));
+    q->add_input(scaleName);
+    q->add_input(zpName);
+    quantized = uniqueName(base + "_quantized");
+    q->add_output(quantized);
+    setAxis(q);
+  }
+  onnx::NodeProto *dq = graph.add_node();
+  dq->set_op_type("DequantizeLinear");
+  dq->set_name(base + "_dequantize");
+  dq->add_input(quantized);
+  dq->add_input(scaleName);
+  dq->add_input(zpName);
+  setAxis(dq);
+  auto it = reserved.find(op.getResult());
+  std::string out = it != reserved.end() ? it->second : uniqueName(base + "_out");
+  names[op.getResult()] = out;
+  dq->add_output(out);
+  return addValueInfo(op.getResult(), graph);
+}
+
+//===----------------------------------------------------------------------===//
 // Graphs
 //===----------------------------------------------------------------------===//
 
@@ -275,6 +403,10 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
   if (isa<NoneOp>(op))
     return success();
   if (auto c = dyn_cast<ConstOp>(op)) {
+    // A weight read only by fake-quant ops is written as their int8 form.
+    if (!c->use_empty() && llvm::all_of(c->getUsers(), llvm::IsaPred<FakeQuantOp>) &&
+        !reserved.count(c.getResult()))
+      return success();
     auto it = reserved.find(c.getResult());
     std::string name =
         it != reserved.end() ? it->second : uniqueName(getNodeName(op));
@@ -283,6 +415,8 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
     t->set_name(name);
     return exportTensor(c.getValue(), *t, op, /*mayDefer=*/graphDepth == 0);
   }
+  if (auto fq = dyn_cast<FakeQuantOp>(op))
+    return exportFakeQuant(fq, graph);
 
   onnx::NodeProto *node = graph.add_node();
   node->set_name(getNodeName(op).str());
@@ -342,7 +476,9 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
     onnx::GraphProto *g = attr->mutable_g();
     g->set_name(name.str());
     ++graphDepth;
+    usedNames.emplace_back();
     LogicalResult exported = exportRegion(*region, *g, /*isMain=*/false, {});
+    usedNames.pop_back();
     --graphDepth;
     if (failed(exported))
       return failure();
@@ -396,8 +532,8 @@ LogicalResult Exporter::exportRegion(Region &region, onnx::GraphProto &graph,
   for (auto [v, want] : llvm::zip(terminator->getOperands(), outputNames)) {
     if (isMain)
       graphOutputNames.insert(want);
-    if (isa<OpResult>(v) && !reserved.count(v) && !usedNames.contains(want)) {
-      usedNames.insert(want);
+    if (isa<OpResult>(v) && !reserved.count(v) && !isUsed(want)) {
+      claim(want);
       reserved[v] = want;
     }
   }

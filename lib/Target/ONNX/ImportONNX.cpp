@@ -22,6 +22,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -624,6 +625,16 @@ LogicalResult Importer::importGraph(onnx::GraphProto &graph, Block *block,
   return success();
 }
 
+/// Whether `a` knows more dims than `b` (both compatible).
+static bool isMoreStatic(ShapedType a, ShapedType b) {
+  if (!a.hasRank())
+    return false;
+  if (!b.hasRank())
+    return true;
+  return llvm::count_if(a.getShape(), ShapedType::isDynamic) <
+         llvm::count_if(b.getShape(), ShapedType::isDynamic);
+}
+
 FailureOr<Operation *> Importer::createTypedOp(onnx::NodeProto &node,
                                                const TypedOpInfo &info,
                                                Location loc,
@@ -655,13 +666,37 @@ FailureOr<Operation *> Importer::createTypedOp(onnx::NodeProto &node,
   }
   state.addTypes(types);
   Operation *op = builder.create(state);
-  if (!llvm::all_of(known, [](bool k) { return k; })) {
-    SmallVector<Type> inferred;
-    if (failed(cast<ShapeInferenceOpInterface>(op).inferResultTypes(inferred)))
-      return failure();
-    for (auto [i, result] : llvm::enumerate(op->getResults()))
-      if (!known[i] && i < inferred.size())
-        result.setType(inferred[i]);
+  // The op's own inference refines what the model declared: a declared type
+  // may know less (unranked, dynamic dims) than the op can compute. A
+  // conflict is left for the verifier to report.
+  SmallVector<Type> inferred;
+  SmallVector<std::string> messages;
+  LogicalResult inferredOk = success();
+  {
+    // Its errors are re-emitted with the file and node in front.
+    ScopedDiagnosticHandler capture(ctx, [&](Diagnostic &diag) {
+      messages.push_back(diag.str());
+      return success();
+    });
+    inferredOk = cast<ShapeInferenceOpInterface>(op).inferResultTypes(inferred);
+  }
+  if (failed(inferredOk)) {
+    for (const std::string &message : messages)
+      nodeError(node) << message;
+    return failure();
+  }
+  for (auto [i, result] : llvm::enumerate(op->getResults())) {
+    if (i >= inferred.size())
+      break;
+    if (!known[i]) {
+      result.setType(inferred[i]);
+      continue;
+    }
+    Type declared = result.getType();
+    if (getElementTypeOrSelf(declared) == getElementTypeOrSelf(inferred[i]) &&
+        succeeded(verifyCompatibleShape(declared, inferred[i])) &&
+        isMoreStatic(cast<ShapedType>(inferred[i]), cast<ShapedType>(declared)))
+      result.setType(inferred[i]);
   }
   return op;
 }

@@ -52,6 +52,14 @@ static Type makeTensor(Type elementType,
 
 static bool isStatic(int64_t d) { return d != kDyn; }
 
+/// Result element type of a product layer: int8 operands (the deploy
+/// model) accumulate in int32, as the NPU's cube unit does.
+static Type accumulatorType(Type elem) {
+  if (elem.isSignlessInteger(8))
+    return IntegerType::get(elem.getContext(), 32);
+  return elem;
+}
+
 static std::string formatDims(ArrayRef<int64_t> dims) {
   std::string s = "[";
   for (size_t i = 0; i < dims.size(); ++i) {
@@ -371,7 +379,7 @@ LogicalResult ConvOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   if (failed(spatial))
     return failure();
   if (*spatial < 0 || !w.dims) {
-    types.push_back(UnrankedTensorType::get(x.elementType));
+    types.push_back(UnrankedTensorType::get(accumulatorType(x.elementType)));
     return success();
   }
   int64_t m = w.dim(0), cPerGroup = w.dim(1);
@@ -405,7 +413,7 @@ LogicalResult ConvOp::inferResultTypes(SmallVectorImpl<Type> &types) {
       return failure();
     out.push_back(*o);
   }
-  types.push_back(RankedTensorType::get(out, x.elementType));
+  types.push_back(RankedTensorType::get(out, accumulatorType(x.elementType)));
   return success();
 }
 
@@ -416,7 +424,7 @@ LogicalResult ConvTransposeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   if (failed(spatial))
     return failure();
   if (*spatial < 0 || !w.dims) {
-    types.push_back(UnrankedTensorType::get(x.elementType));
+    types.push_back(UnrankedTensorType::get(accumulatorType(x.elementType)));
     return success();
   }
   if (x.dims && isStatic(x.dim(1)) && isStatic(w.dim(0)) && x.dim(1) != w.dim(0))
@@ -470,7 +478,7 @@ LogicalResult ConvTransposeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
       out.push_back(o);
     }
   }
-  types.push_back(RankedTensorType::get(out, x.elementType));
+  types.push_back(RankedTensorType::get(out, accumulatorType(x.elementType)));
   return success();
 }
 
@@ -593,7 +601,7 @@ LogicalResult GemmOp::inferResultTypes(SmallVectorImpl<Type> &types) {
       return emitOpError() << "C of shape " << formatDims(c.getShape())
                            << " does not broadcast to " << formatDims(out);
   }
-  types.push_back(RankedTensorType::get(out, a.elementType));
+  types.push_back(RankedTensorType::get(out, accumulatorType(a.elementType)));
   return success();
 }
 
@@ -603,7 +611,7 @@ LogicalResult MatMulOp::inferResultTypes(SmallVectorImpl<Type> &types) {
     return emitOpError() << "operand element types differ: " << a.elementType
                          << " vs " << b.elementType;
   if (!a.dims || !b.dims) {
-    types.push_back(UnrankedTensorType::get(a.elementType));
+    types.push_back(UnrankedTensorType::get(accumulatorType(a.elementType)));
     return success();
   }
   if (a.rank() == 0 || b.rank() == 0)
@@ -626,7 +634,7 @@ LogicalResult MatMulOp::inferResultTypes(SmallVectorImpl<Type> &types) {
     batch.push_back(ad[ad.size() - 2]);
   if (!bVec)
     batch.push_back(bd.back());
-  types.push_back(RankedTensorType::get(batch, a.elementType));
+  types.push_back(RankedTensorType::get(batch, accumulatorType(a.elementType)));
   return success();
 }
 

@@ -108,13 +108,14 @@ LogicalResult DequantOp::verify() {
     return emitOpError() << "deq_scale must have rank 1, found rank " << scale.getRank();
   auto x = cast<TensorType>(getX().getType());
   int64_t n = scale.getDimSize(0);
-  if (ShapedType::isDynamic(n) || n == 1 || !x.hasRank() || x.getRank() < 2 ||
-      x.isDynamicDim(1))
+  if (ShapedType::isDynamic(n) || n == 1 || !x.hasRank() || x.getRank() < 2)
     return success();
-  if (n != x.getDimSize(1))
-    return emitOpError() << "deq_scale has " << n << " elements, expected 1 or one per channel ("
-                         << x.getDimSize(1) << ")";
-  return success();
+  // Channels are dim 1 (NCHW layers) or the last dim (Linear on N-d input).
+  int64_t c1 = x.getDimSize(1), cLast = x.getDimSize(x.getRank() - 1);
+  if (n == c1 || n == cLast || ShapedType::isDynamic(c1))
+    return success();
+  return emitOpError() << "deq_scale has " << n << " elements, expected 1 or one per channel ("
+                       << c1 << ")";
 }
 
 LogicalResult AntiQuantOp::verify() {

@@ -1,0 +1,55 @@
+//===- Quantize.h - the whole PTQ job as one library call -------*- C++ -*-===//
+//
+// AMCT's quantize_model + calibration + save_model: fuse, insert observers,
+// calibrate, fold into the fake-quant model. Used by `amct quantize` and
+// available to compilers that link amct-mlir.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_PIPELINES_QUANTIZE_H
+#define AMCT_PIPELINES_QUANTIZE_H
+
+#include "amct/Runtime/Tensor.h"
+#include "amct/Support/RecordFile.h"
+#include "amct/Transforms/QuantizableLayers.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <functional>
+#include <map>
+
+namespace amct {
+
+struct QuantizeOptions {
+  /// Quant config (AMCT JSON or .cfg); empty: the default config.
+  std::string configPath;
+  /// Calibration inputs by graph input name, all samples along dim 0.
+  std::map<std::string, rt::Tensor> calibData;
+  /// Batches to run (0: the config's batch_num) and samples per batch (0:
+  /// all samples split evenly over the batches).
+  int batchNum = 0;
+  int64_t batchSize = 0;
+  int threads = 0;
+  std::function<void(int, int)> progress;
+};
+
+struct QuantizeResult {
+  /// The fused model (AMCT's modified model), the fake-quant model, the
+  /// Ascend deploy model.
+  mlir::OwningOpRef<mlir::ModuleOp> fused, fakeQuant, deploy;
+  Record record;
+  std::vector<QuantizableLayer> quantized;
+  std::vector<SkippedLayer> skipped;
+  /// Per quantized layer: cosine similarity of the layer's output, fp32 vs
+  /// fake-quant, on the first calibration batch.
+  std::map<std::string, double> layerCosine;
+};
+
+/// Runs the job on `model` (not modified). Emits diagnostics on failure.
+mlir::FailureOr<QuantizeResult> quantizeModel(mlir::ModuleOp model,
+                                              const QuantizeOptions &options);
+
+} // namespace amct
+
+#endif // AMCT_PIPELINES_QUANTIZE_H

@@ -1,0 +1,60 @@
+//===- QuantizableLayers.h - which layers AMCT quantizes --------*- C++ -*-===//
+//
+// AMCT's table of quantizable layers (reference 004) over amct ops: Conv2d,
+// Conv3d (depth dilation 1), ConvTranspose2d, Linear (Gemm, or MatMul by a
+// constant 2-D matrix) and AvgPool2d, each with a node name (the config and
+// record key) and, for weighted layers, a constant weight no other layer
+// shares. Everything else is reported with the reason it is skipped.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_TRANSFORMS_QUANTIZABLELAYERS_H
+#define AMCT_TRANSFORMS_QUANTIZABLELAYERS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amct {
+
+struct QuantizableLayer {
+  mlir::Operation *op;
+  std::string name;
+  /// AMCT's layer type: Conv2d, Conv3d, ConvTranspose2d, Linear, AvgPool2d.
+  std::string type;
+  /// Operand index of the data input and of the weight (-1: no weight).
+  unsigned dataOperand;
+  int weightOperand;
+  /// Weight dimension that indexes output channels.
+  int64_t weightChannelAxis;
+};
+
+struct SkippedLayer {
+  mlir::Operation *op;
+  std::string name;
+  std::string reason;
+};
+
+/// Finds the layers of `func` AMCT can quantize, in IR order; layers of a
+/// quantizable kind that cannot be quantized go to `skipped` with a reason.
+std::vector<QuantizableLayer> findQuantizableLayers(mlir::func::FuncOp func,
+                                                    std::vector<SkippedLayer> *skipped);
+
+struct QuantConfig;
+
+/// The (name, AMCT type) list of `layers`, as the config parsers take it.
+std::vector<std::pair<std::string, std::string>>
+getLayerList(const std::vector<QuantizableLayer> &layers);
+
+/// Loads the quant config at `path` for `layers` (AMCT JSON or simple .cfg,
+/// by content), or the default config when `path` is empty. Fails with a
+/// message naming the file and key.
+std::optional<QuantConfig> loadQuantConfig(const std::string &path,
+                                           const std::vector<QuantizableLayer> &layers,
+                                           std::string &error);
+
+} // namespace amct
+
+#endif // AMCT_TRANSFORMS_QUANTIZABLELAYERS_H

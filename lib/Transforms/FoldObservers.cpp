@@ -1,0 +1,111 @@
+//===- FoldObservers.cpp - --amct-fold-observers --------------------------===//
+//
+// Turns the calibration IR into the fake-quant model: observers become
+// fake-quant ops with the recorded activation parameters, and each layer's
+// weight is fake-quantized with its recorded weight parameters.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Support/RecordFile.h"
+#include "amct/Transforms/Passes.h"
+#include "amct/Transforms/QuantizableLayers.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+namespace amct {
+#define GEN_PASS_DEF_AMCTFOLDOBSERVERS
+#include "amct/Transforms/Passes.h.inc"
+} // namespace amct
+
+using namespace mlir;
+using namespace amct;
+
+namespace {
+
+struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserversPass> {
+  using AmctFoldObserversBase::AmctFoldObserversBase;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (recordPath.empty()) {
+      func.emitError("--amct-fold-observers needs record=<record file>");
+      return signalPassFailure();
+    }
+    auto buffer = llvm::MemoryBuffer::getFile(recordPath, /*IsText=*/true);
+    if (!buffer) {
+      func.emitError() << recordPath << ": cannot read the record file: "
+                       << buffer.getError().message();
+      return signalPassFailure();
+    }
+    std::string error;
+    std::optional<Record> record =
+        parseRecordFile((*buffer)->getBuffer().str(), recordPath, error);
+    if (!record) {
+      func.emitError() << error;
+      return signalPassFailure();
+    }
+    // Layers by name, to find each observer's weight.
+    llvm::StringMap<QuantizableLayer> layers;
+    for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr))
+      layers[layer.name] = layer;
+
+    bool failedAny = false;
+    OpBuilder b(func.getContext());
+    func.walk([&](ObserverOp observer) {
+      std::string name = observer.getLayer().str();
+      const LayerRecord *entry = record->find(name);
+      if (!entry || !entry->scaleD || !entry->offsetD) {
+        observer.emitError() << recordPath << " has no scale_d/offset_d for layer '" << name
+                             << "'";
+        failedAny = true;
+        return;
+      }
+      int64_t bits = 8;
+      if (auto p = observer.getParams().getAs<IntegerAttr>("num_bits"))
+        bits = p.getInt();
+      b.setInsertionPoint(observer);
+      auto fq = b.create<FakeQuantOp>(
+          observer.getLoc(), observer.getType(), observer.getInput(),
+          b.getDenseF32ArrayAttr({*entry->scaleD}),
+          b.getDenseI64ArrayAttr({(int64_t)*entry->offsetD}), b.getI64IntegerAttr(bits),
+          IntegerAttr());
+      observer.replaceAllUsesWith(fq.getResult());
+      observer.erase();
+
+      auto it = layers.find(name);
+      if (it == layers.end() || it->second.weightOperand < 0)
+        return;
+      const QuantizableLayer &layer = it->second;
+      if (entry->scaleW.empty() || entry->scaleW.size() != entry->offsetW.size()) {
+        layer.op->emitError() << recordPath << ": layer '" << name
+                              << "' needs as many scale_w as offset_w values (at least one)";
+        failedAny = true;
+        return;
+      }
+      Value weight = layer.op->getOperand(layer.weightOperand);
+      auto type = cast<RankedTensorType>(weight.getType());
+      int64_t channels = type.getDimSize(layer.weightChannelAxis);
+      bool perChannel = entry->scaleW.size() > 1;
+      if (perChannel && (int64_t)entry->scaleW.size() != channels) {
+        layer.op->emitError() << recordPath << ": layer '" << name << "' has "
+                              << entry->scaleW.size() << " scale_w values, expected 1 or "
+                              << channels;
+        failedAny = true;
+        return;
+      }
+      SmallVector<int64_t> offsets(entry->offsetW.begin(), entry->offsetW.end());
+      b.setInsertionPoint(layer.op);
+      auto wq = b.create<FakeQuantOp>(
+          NameLoc::get(b.getStringAttr(name + "_weight_quant")), weight.getType(), weight,
+          b.getDenseF32ArrayAttr(entry->scaleW), b.getDenseI64ArrayAttr(offsets),
+          b.getI64IntegerAttr(8),
+          perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
+      layer.op->setOperand(layer.weightOperand, wq);
+    });
+    if (failedAny)
+      signalPassFailure();
+  }
+};
+
+} // namespace

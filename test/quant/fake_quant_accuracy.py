@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Accuracy of the fake-quant model, judged by ONNX Runtime.
+
+For each own model: `amct quantize` calibrates on the first half of the held-out
+samples; ONNX Runtime then runs the fp32 model and the fake-quant model on all
+samples, with graph optimisations on (int8 QDQ kernels) and off. Asserts mean
+output cosine similarity >= --min-cosine and top-1 agreement >= --min-agreement
+against fp32, and that ORT's two optimisation levels agree with each other.
+Prints `fake-quant-accuracy: P passed, F failed`.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+ORT_RUN = REPO / "test" / "ort" / "ort_run.js"
+
+
+def cosine_rows(a, b):
+    a = a.reshape(len(a), -1).astype(np.float64)
+    b = b.reshape(len(b), -1).astype(np.float64)
+    num = (a * b).sum(1)
+    den = np.sqrt((a * a).sum(1) * (b * b).sum(1)) + 1e-300
+    return num / den
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--amct", required=True)
+    ap.add_argument("--min-cosine", type=float, default=0.9995)
+    ap.add_argument("--min-agreement", type=float, default=0.995)
+    ap.add_argument("models", nargs="+", type=Path)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="amct-fq-"))
+    jobs, cases = [], []
+    for model in args.models:
+        name = model.stem
+        inputs = {p.stem: p for p in sorted(model.with_suffix(".inputs").glob("*.npy"))}
+        calib = {}
+        for k, p in inputs.items():
+            x = np.load(p)
+            calib[k] = work / f"{name}.calib.{k}.npy"
+            np.save(calib[k], x[: len(x) // 2])
+        prefix = work / name / name
+        cmd = [args.amct, "quantize", "--model", str(model), "--save-path", str(prefix),
+               "--batch-num", "2"] + [f"--calib-data={k}={v}" for k, v in calib.items()]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        print(proc.stdout, end="")
+        if proc.returncode != 0:
+            cases.append((name, None, proc.stderr.strip()))
+            continue
+        fq = Path(str(prefix) + "_fake_quant_model.onnx")
+        feeds = {k: str(v) for k, v in inputs.items()}
+        for tag, path, opt in (("fp32", model, "all"), ("fq", fq, "all"), ("fq-noopt", fq, "disabled")):
+            out = work / name / tag
+            out.mkdir(parents=True, exist_ok=True)
+            jobs.append({"model": str(path), "inputs": feeds, "outDir": str(out), "opt": opt})
+        cases.append((name, model, None))
+    (work / "jobs.json").write_text(json.dumps(jobs))
+    subprocess.run(["node", str(ORT_RUN), str(work / "jobs.json"), str(work / "results.json")], check=True)
+    results = {(r["model"], Path(r["outputs"][0]["file"]).parent.name if r["outputs"] else ""): r
+               for r in json.loads((work / "results.json").read_text())}
+    passed = failed = 0
+    for name, model, err in cases:
+        if err:
+            print(f"FAIL {name}: amct quantize failed: {err}")
+            failed += 1
+            continue
+        outs = {}
+        problems = []
+        for tag in ("fp32", "fq", "fq-noopt"):
+            files = sorted((work / name / tag).glob("*.npy"))
+            if not files:
+                problems.append(f"ORT produced no output for {tag}")
+                continue
+            outs[tag] = np.load(files[0])
+        if not problems:
+            ref, got, noopt = outs["fp32"], outs["fq"], outs["fq-noopt"]
+            cos = cosine_rows(ref, got)
+            agree = float(np.mean(ref.argmax(-1) == got.argmax(-1)))
+            opt_diff = float(np.abs(got - noopt).max())
+            labels = model.with_suffix(".labels.npy")
+            acc = ""
+            if labels.exists():
+                y = np.load(labels)
+                acc = (f", accuracy fp32 {np.mean(ref.argmax(-1) == y) * 100:.1f}% "
+                       f"fake-quant {np.mean(got.argmax(-1) == y) * 100:.1f}%")
+            print(f"  {name}: mean cosine {cos.mean():.6f} (min {cos.min():.6f}), top-1 agreement "
+                  f"{agree * 100:.1f}%, ORT opt-on vs opt-off max|diff| {opt_diff:.2e}{acc}")
+            if cos.mean() < args.min_cosine:
+                problems.append(f"mean cosine {cos.mean():.6f} < {args.min_cosine}")
+            if agree < args.min_agreement:
+                problems.append(f"top-1 agreement {agree:.4f} < {args.min_agreement}")
+            scale = max(1.0, float(np.abs(ref).max()))
+            if opt_diff > 0.05 * scale:
+                problems.append(f"ORT optimised and unoptimised fake-quant differ by {opt_diff:.3e}")
+        if problems:
+            failed += 1
+            print(f"FAIL {name}: " + "; ".join(problems))
+        else:
+            passed += 1
+    print(f"fake-quant-accuracy: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
