@@ -1,28 +1,31 @@
 #!/usr/bin/env bash
-# The main job on a bundled model: import a trained CNN (Conv, BatchNorm,
-# residual Add, pooling, Gemm) into amct IR, show it, export it back to ONNX
-# through amct-opt, and have ONNX Runtime check that the exported model gives
-# the original's outputs on real held-out digits.
+# The main job on a bundled trained CNN (Conv, BatchNorm, residual Add,
+# pooling, Gemm; 99.7% on held-out digits): write AMCT's config, quantize
+# (calibration on real digits), simulate the Ascend deploy model on the CPU
+# executor, and have ONNX Runtime check the fake-quant model against fp32.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" >/dev/null
 bin="${AMCT_BUILD_DIR:-$root/build}/bin"
 model="$root/test/models/cnn_bn.onnx"
+data="$root/test/models/cnn_bn.inputs/input.npy"
 out="${AMCT_DEMO_OUT:-$root/build/demo}"
-mkdir -p "$out"
+rm -rf "$out" && mkdir -p "$out"
 
 echo "== amct inspect --model test/models/cnn_bn.onnx"
 "$bin/amct" inspect --model "$model"
 echo
-echo "== amct-translate --import-onnx -> $out/cnn_bn.mlir (first ops)"
-"$bin/amct-translate" --import-onnx "$model" -o "$out/cnn_bn.mlir"
-grep -m 8 -E "amct\.(Conv|BatchNormalization|Relu|Add|Gemm)" "$out/cnn_bn.mlir" | cut -c1-160
+echo "== amct create-config -> $out/config.json"
+"$bin/amct" create-config --model "$model" -o "$out/config.json" --batch-num 2
 echo
-echo "== amct-opt cnn_bn.onnx -o $out/cnn_bn.roundtrip.onnx"
-"$bin/amct-opt" "$model" -o "$out/cnn_bn.roundtrip.onnx"
+echo "== amct quantize (64 held-out digits, 2 batches)"
+"$bin/amct" quantize --model "$model" --config "$out/config.json" \
+  --calib-data "input=$data" --save-path "$out/cnn_bn"
 echo
-echo "== ONNX Runtime: original vs exported on the bundled test digits"
-/usr/bin/python3 "$root/test/roundtrip/roundtrip.py" --translate "$bin/amct-translate" \
-  --work "$out/roundtrip" --models "$model"
+echo "== amct run on the deploy model (AscendQuant / int8 conv / AscendDequant simulated on CPU)"
+"$bin/amct" run --model "$out/cnn_bn_deploy_model.onnx" --input "input=$data" --output-dir "$out/deploy_out"
+echo
+echo "== ONNX Runtime: fake-quant model vs fp32, and the deploy simulation vs fake-quant"
+/usr/bin/python3 "$root/test/quant/fake_quant_accuracy.py" --amct "$bin/amct" "$model" | grep -E "^  |accuracy:"
 echo
 echo "outputs in $out"

@@ -109,12 +109,20 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   if (!main)
     return model.emitError("the model has no function to quantize");
 
+  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+    return failure();
+  main = getMain(*module);
   std::vector<QuantizableLayer> layers = findQuantizableLayers(main, nullptr);
   std::string error;
   std::optional<QuantConfig> config = loadQuantConfig(options.configPath, layers, error);
   if (!config)
     return main.emitError() << error;
 
+  if (llvm::none_of(layers, [&](const QuantizableLayer &l) { return config->isQuantized(l.name); }))
+    return main.emitError() << (options.configPath.empty() ? std::string("the model")
+                                                           : options.configPath)
+                            << ": no layer is left to quantize (" << layers.size()
+                            << " quantizable layers, all disabled or absent from the config)";
   if (config->doFusion) {
     AmctFuseOptions fuseOptions;
     fuseOptions.skipLayers = config->skipFusionLayers;

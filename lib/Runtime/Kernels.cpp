@@ -10,6 +10,7 @@
 
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
+#include "amct/Dialect/Ascend/IR/Ascend.h"
 #include "amct/Runtime/Executor.h"
 
 #include "llvm/ADT/StringMap.h"
@@ -1211,6 +1212,139 @@ LogicalResult fakeQuantKernel(KernelContext &ctx) {
 }
 
 
+//===----------------------------------------------------------------------===//
+// Ascend deploy ops and integer layers (bit-exact simulation of the NPU)
+//===----------------------------------------------------------------------===//
+
+float roundAscend(float v, StringRef mode) {
+  if (mode == "Floor") return std::floor(v);
+  if (mode == "Ceil") return std::ceil(v);
+  if (mode == "Trunc") return std::trunc(v);
+  return std::nearbyint(v); // "Round": half to even
+}
+
+LogicalResult ascendQuantKernel(KernelContext &ctx) {
+  auto op = cast<ascend::QuantOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")))
+    return failure();
+  if (op.getDstType() != "INT8")
+    return ctx.error() << "only INT8 AscendQuant is simulated, found " << op.getDstType();
+  if (failed(ctx.alloc(0, DType::I8, x.shape())))
+    return failure();
+  float scale = op.getScale().convertToFloat(), offset = op.getOffset().convertToFloat();
+  if (op.getSqrtMode())
+    scale *= scale;
+  StringRef mode = op.getRoundMode();
+  const float *in = x.data<float>();
+  int8_t *out = ctx.outputs[0].mutableData<int8_t>();
+  for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+    out[i] = static_cast<int8_t>(
+        std::clamp(roundAscend(in[i] * scale + offset, mode), -128.0f, 127.0f));
+  return success();
+}
+
+LogicalResult ascendDequantKernel(KernelContext &ctx) {
+  auto op = cast<ascend::DequantOp>(ctx.op);
+  const Tensor &x = ctx.in(0), &deq = ctx.in(1);
+  if (x.dtype() != DType::I32 || deq.dtype() != DType::U64)
+    return ctx.error() << "AscendDequant takes int32 data and uint64 deq_scale";
+  if (op.getDtype() != 0)
+    return ctx.error() << "only float32 output (dtype 0) is simulated";
+  if (failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  std::vector<float> scales(deq.numElements());
+  for (int64_t i = 0; i < deq.numElements(); ++i) {
+    uint32_t bits = static_cast<uint32_t>(deq.data<uint64_t>()[i] & 0xffffffffu);
+    memcpy(&scales[i], &bits, 4);
+    if (op.getSqrtMode())
+      scales[i] *= scales[i];
+  }
+  int64_t n = scales.size(), inner = 1, channels = 1;
+  if (n > 1) {
+    // Channels on dim 1 (NCHW layers) or on the last dim (Linear on N-d).
+    if (x.rank() >= 2 && x.dim(1) == n && !(x.rank() > 2 && x.dim(x.rank() - 1) == n && x.dim(1) != n)) {
+      channels = n;
+      inner = product(x.shape(), 2);
+    } else if (x.dim(x.rank() - 1) == n) {
+      channels = n;
+      inner = 1;
+    } else {
+      return ctx.error() << "deq_scale has " << n << " values for data " << formatShape(x.shape());
+    }
+  }
+  const int32_t *in = x.data<int32_t>();
+  float *out = ctx.outputs[0].mutableData<float>();
+  bool relu = op.getReluFlag();
+  for (int64_t i = 0, total = x.numElements(); i < total; ++i) {
+    float v = static_cast<float>(in[i]) * scales[n > 1 ? (i / inner) % channels : 0];
+    out[i] = relu ? std::max(v, 0.0f) : v;
+  }
+  return success();
+}
+
+LogicalResult ascendAntiQuantKernel(KernelContext &ctx) {
+  auto op = cast<ascend::AntiQuantOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (x.dtype() != DType::I8 || op.getDtype() != 0)
+    return ctx.error() << "AscendAntiQuant is simulated for int8 -> float32 only";
+  if (failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  float scale = op.getScale().convertToFloat(), offset = op.getOffset().convertToFloat();
+  if (op.getSqrtMode())
+    scale *= scale;
+  const int8_t *in = x.data<int8_t>();
+  float *out = ctx.outputs[0].mutableData<float>();
+  for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+    out[i] = (static_cast<float>(in[i]) + offset) * scale;
+  return success();
+}
+
+/// A product layer (Conv, ConvTranspose, Gemm, MatMul) on int8 data and
+/// weights with int32 bias: computed in float, which is exact while partial
+/// sums stay below 2^24 (int8 products of up to ~1000-term dot products at
+/// full scale), then stored as int32.
+Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &)) {
+  return [floatKernel](KernelContext &ctx) -> LogicalResult {
+    if (ctx.inputs.empty() || !ctx.inputs[0] || ctx.in(0).dtype() != DType::I8)
+      return floatKernel(ctx);
+    std::vector<Tensor> converted;
+    converted.reserve(ctx.inputs.size());
+    KernelContext fctx{ctx.op, {}, {}, ctx.threads};
+    // The data input's zero point: computing on (q - offset_x) makes the
+    // float kernel's zero padding the real zero.
+    float offsetX = 0.0f;
+    if (auto attr = ctx.op->getAttrOfType<IntegerAttr>("offset_x"))
+      offsetX = attr.getInt();
+    for (const Tensor *t : ctx.inputs) {
+      if (!t) {
+        fctx.inputs.push_back(nullptr);
+        continue;
+      }
+      std::optional<Tensor> f = Tensor::zeros(DType::F32, t->shape());
+      if (!f)
+        return ctx.error() << "cannot allocate";
+      float *dst = f->mutableData<float>();
+      float shift = fctx.inputs.empty() ? offsetX : 0.0f;
+      for (int64_t i = 0, n = t->numElements(); i < n; ++i)
+        dst[i] = t->dtype() == DType::I8 ? t->data<int8_t>()[i] - shift
+               : t->dtype() == DType::I32 ? (float)t->data<int32_t>()[i]
+                                          : t->data<float>()[i];
+      converted.push_back(std::move(*f));
+      fctx.inputs.push_back(&converted.back());
+    }
+    if (failed(floatKernel(fctx)))
+      return failure();
+    const Tensor &y = fctx.outputs[0];
+    if (failed(ctx.alloc(0, DType::I32, y.shape())))
+      return failure();
+    for (int64_t i = 0, n = y.numElements(); i < n; ++i)
+      ctx.outputs[0].mutableData<int32_t>()[i] =
+          static_cast<int32_t>(std::nearbyint(y.data<float>()[i]));
+    return success();
+  };
+}
+
 } // namespace
 
 const llvm::StringMap<Kernel> &getKernels() {
@@ -1226,10 +1360,13 @@ const llvm::StringMap<Kernel> &getKernels() {
       k[name] = binaryKernel;
     k["amct.Pow"] = powKernel;
     k["amct.Clip"] = clipKernel;
-    k["amct.Conv"] = convKernel;
-    k["amct.ConvTranspose"] = convTransposeKernel;
-    k["amct.Gemm"] = gemmKernel;
-    k["amct.MatMul"] = matMulKernel;
+    k["amct.Conv"] = integerCapable(convKernel);
+    k["amct.ConvTranspose"] = integerCapable(convTransposeKernel);
+    k["amct.Gemm"] = integerCapable(gemmKernel);
+    k["amct.MatMul"] = integerCapable(matMulKernel);
+    k["ascend.AscendQuant"] = ascendQuantKernel;
+    k["ascend.AscendDequant"] = ascendDequantKernel;
+    k["ascend.AscendAntiQuant"] = ascendAntiQuantKernel;
     k["amct.BatchNormalization"] = batchNormKernel;
     k["amct.MaxPool"] = maxPoolKernel;
     k["amct.AveragePool"] = avgPoolKernel;

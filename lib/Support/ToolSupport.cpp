@@ -4,7 +4,9 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Location.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace mlir;
@@ -12,6 +14,8 @@ using namespace amct;
 
 ToolDiagnostics::ToolDiagnostics(MLIRContext &context, StringRef toolName)
     : context(context), toolName(toolName.str()) {
+  // The op dump MLIR attaches to diagnostics is noise for users of a model.
+  context.printOpOnDiagnostic(false);
   sourceHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context);
   // Registered after the source manager handler, so it sees diagnostics
   // first: locations without a line (whole-file errors, ONNX node names)
@@ -54,4 +58,47 @@ LogicalResult amct::writeFileAtomically(
   if (errorMessage && !writeFailed)
     *errorMessage = path.str() + ": cannot write: " + message;
   return failure();
+}
+
+LogicalResult amct::writeFilesAtomically(const std::vector<OutputFile> &files,
+                                         std::string *errorMessage) {
+  std::vector<std::string> temps;
+  auto cleanup = [&] {
+    for (const std::string &t : temps)
+      llvm::sys::fs::remove(t);
+  };
+  for (const OutputFile &file : files) {
+    SmallString<256> model(file.path);
+    model += ".tmp-%%%%%%";
+    SmallString<256> temp;
+    int fd;
+    if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, temp)) {
+      if (errorMessage)
+        *errorMessage = file.path + ": cannot write: " + ec.message();
+      cleanup();
+      return failure();
+    }
+    temps.push_back(std::string(temp));
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    if (failed(file.write(os))) {
+      cleanup();
+      return failure();
+    }
+    os.close();
+    if (os.has_error()) {
+      if (errorMessage)
+        *errorMessage = file.path + ": cannot write: " + os.error().message();
+      os.clear_error();
+      cleanup();
+      return failure();
+    }
+  }
+  for (size_t i = 0; i < files.size(); ++i)
+    if (std::error_code ec = llvm::sys::fs::rename(temps[i], files[i].path)) {
+      if (errorMessage)
+        *errorMessage = files[i].path + ": cannot write: " + ec.message();
+      cleanup();
+      return failure();
+    }
+  return success();
 }

@@ -71,6 +71,8 @@ std::vector<int8_t> quantizeWeight(const std::vector<float> &w, ArrayRef<int64_t
 
 void AmctConvertPass::runOnOperation() {
   func::FuncOp func = getOperation();
+  quantCache.clear(); // values of another function are not this one's
+  SmallVector<Operation *> replacedConstants;
   OpBuilder b(func.getContext());
   bool failedAny = false;
   for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr)) {
@@ -102,6 +104,13 @@ void AmctConvertPass::runOnOperation() {
       failedAny = true;
       continue;
     }
+    if (llvm::any_of(wq.getOffset(), [](int64_t o) { return o != 0; })) {
+      op->emitError() << "layer '" << layer.name
+                      << "': weights with a non-zero offset_w have no deploy form (ARQ "
+                         "weights are symmetric)";
+      failedAny = true;
+      continue;
+    }
     auto wType = cast<RankedTensorType>(wConst.getType());
     std::vector<int8_t> wInt = quantizeWeight(*w, wType.getShape(), wq);
     Value wNew = createConstant(
@@ -123,13 +132,24 @@ void AmctConvertPass::runOnOperation() {
     operands[layer.weightOperand] = wNew;
     int biasOperand = layer.type == "Linear" && isa<MatMulOp>(op) ? -1 : 2;
     if (biasOperand >= 0 && !isa<NoneType>(op->getOperand(biasOperand).getType())) {
-      std::optional<std::vector<float>> bias = getConstantFloats(op->getOperand(biasOperand));
-      if (!bias || (bias->size() != (size_t)channels && bias->size() != 1)) {
-        op->emitError() << "layer '" << layer.name << "': the bias is not a constant of "
-                        << channels << " values";
+      Value biasValue = op->getOperand(biasOperand);
+      std::optional<std::vector<float>> bias = getConstantFloats(biasValue);
+      auto biasShape = cast<ShapedType>(biasValue.getType());
+      // One value per output channel ([C], or Gemm's [1, N]); a single value
+      // is broadcast to every channel since the deq scales differ.
+      bool perChannelShape =
+          biasShape.hasRank() &&
+          (biasShape.getRank() == 1 ||
+           (biasShape.getRank() == 2 && biasShape.getDimSize(0) == 1));
+      if (!bias || !perChannelShape ||
+          (bias->size() != (size_t)channels && bias->size() != 1)) {
+        op->emitError() << "layer '" << layer.name << "': the bias must be a constant of "
+                        << channels << " values ([C] or [1, C]) to become int32";
         failedAny = true;
         continue;
       }
+      if (bias->size() == 1 && deq.size() > 1)
+        bias->assign(deq.size(), bias->front());
       std::vector<int32_t> biasInt(bias->size());
       for (size_t c = 0; c < bias->size(); ++c) {
         double v = std::nearbyint((double)(*bias)[c] / deq[deq.size() == 1 ? 0 : c]);
@@ -143,10 +163,12 @@ void AmctConvertPass::runOnOperation() {
       }
       if (failedAny)
         continue;
-      auto biasType = cast<RankedTensorType>(op->getOperand(biasOperand).getType());
+      SmallVector<int64_t> biasDims(biasShape.getShape());
+      biasDims.back() = biasInt.size();
+      replacedConstants.push_back(biasValue.getDefiningOp());
       operands[biasOperand] = createConstant(
-          b, op->getOperand(biasOperand).getDefiningOp()->getLoc(),
-          RankedTensorType::get(biasType.getShape(), b.getIntegerType(32)),
+          b, biasValue.getDefiningOp()->getLoc(),
+          RankedTensorType::get(biasDims, b.getIntegerType(32)),
           ArrayRef<char>(reinterpret_cast<const char *>(biasInt.data()), biasInt.size() * 4),
           (getNodeName(op->getOperand(biasOperand).getDefiningOp()) + "_int32").str());
     }
@@ -155,6 +177,10 @@ void AmctConvertPass::runOnOperation() {
     OperationState state(loc, op->getName());
     state.addOperands(operands);
     state.addAttributes(op->getAttrs());
+    // An asymmetric activation's zero point rides on the layer (Ascend's
+    // offset_x), so padding and products see real zero.
+    if (int64_t offset = act.getOffset()[0])
+      state.addAttribute("offset_x", b.getI64IntegerAttr(offset));
     state.addTypes(resultType.clone(b.getIntegerType(32)));
     Operation *intOp = b.create(state);
 
@@ -192,6 +218,9 @@ void AmctConvertPass::runOnOperation() {
       if (in && isa<ConstOp>(in) && in->use_empty())
         in->erase();
     }
+  for (Operation *c : replacedConstants)
+    if (c->use_empty())
+      c->erase();
   if (failedAny)
     signalPassFailure();
 }

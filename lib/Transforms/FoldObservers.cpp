@@ -13,6 +13,8 @@
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <cmath>
+
 namespace amct {
 #define GEN_PASS_DEF_AMCTFOLDOBSERVERS
 #include "amct/Transforms/Passes.h.inc"
@@ -64,6 +66,16 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
       int64_t bits = 8;
       if (auto p = observer.getParams().getAs<IntegerAttr>("num_bits"))
         bits = p.getInt();
+      int64_t lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
+      if (!(*entry->scaleD > 0.0f) || !std::isfinite(*entry->scaleD) || *entry->offsetD < lo ||
+          *entry->offsetD > hi) {
+        observer.emitError() << recordPath << ": layer '" << name << "' has scale_d "
+                             << *entry->scaleD << " and offset_d " << *entry->offsetD
+                             << "; expected a finite positive scale and an offset in [" << lo
+                             << ", " << hi << "]";
+        failedAny = true;
+        return;
+      }
       b.setInsertionPoint(observer);
       auto fq = b.create<FakeQuantOp>(
           observer.getLoc(), observer.getType(), observer.getInput(),
@@ -77,6 +89,12 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
       if (it == layers.end() || it->second.weightOperand < 0)
         return;
       const QuantizableLayer &layer = it->second;
+      if (llvm::any_of(entry->scaleW, [](float v) { return !(v > 0.0f) || !std::isfinite(v); })) {
+        layer.op->emitError() << recordPath << ": layer '" << name
+                              << "' has a scale_w that is not finite and positive";
+        failedAny = true;
+        return;
+      }
       if (entry->scaleW.empty() || entry->scaleW.size() != entry->offsetW.size()) {
         layer.op->emitError() << recordPath << ": layer '" << name
                               << "' needs as many scale_w as offset_w values (at least one)";

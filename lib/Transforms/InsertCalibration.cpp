@@ -49,6 +49,8 @@ struct AmctInsertCalibrationPass
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     std::vector<QuantizableLayer> layers = findQuantizableLayers(func, nullptr);
+    if (layers.empty() && configPath.empty())
+      return; // nothing to observe in this function
     std::string error;
     std::optional<QuantConfig> config = loadQuantConfig(configPath, layers, error);
     if (!config) {

@@ -102,3 +102,4 @@ func.func @matmul_3d(%x: tensor<2x4x3xf32>) -> tensor<2x4x2xf32> {
   %y = amct.Add %m, %b : (tensor<2x4x2xf32>, tensor<2xf32>) -> tensor<2x4x2xf32>
   return %y : tensor<2x4x2xf32>
 }
+

@@ -6,6 +6,9 @@ samples; ONNX Runtime then runs the fp32 model and the fake-quant model on all
 samples, with graph optimisations on (int8 QDQ kernels) and off. Asserts mean
 output cosine similarity >= --min-cosine and top-1 agreement >= --min-agreement
 against fp32, and that ORT's two optimisation levels agree with each other.
+The deploy model (Ascend ops) is simulated by `amct run`; against ORT's
+fake-quant output its median difference must be within one quantization step
+of the last layer's input (scale_d), its maximum within --max-deploy-steps.
 Prints `fake-quant-accuracy: P passed, F failed`.
 """
 
@@ -35,6 +38,7 @@ def main():
     ap.add_argument("--amct", required=True)
     ap.add_argument("--min-cosine", type=float, default=0.9995)
     ap.add_argument("--min-agreement", type=float, default=0.995)
+    ap.add_argument("--max-deploy-steps", type=float, default=4.0)
     ap.add_argument("models", nargs="+", type=Path)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="amct-fq-"))
@@ -100,6 +104,27 @@ def main():
             scale = max(1.0, float(np.abs(ref).max()))
             if opt_diff > 0.05 * scale:
                 problems.append(f"ORT optimised and unoptimised fake-quant differ by {opt_diff:.3e}")
+            # Deploy model on the executor vs the fake-quant model in ORT.
+            prefix = work / name / name
+            dep_dir = work / name / "deploy"
+            cmd = [args.amct, "run", "--model", str(prefix) + "_deploy_model.onnx",
+                   "--output-dir", str(dep_dir)]
+            cmd += [f"--input={p.stem}={p}" for p in sorted(model.with_suffix(".inputs").glob("*.npy"))]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                problems.append(f"deploy simulation failed: {proc.stderr.strip()[:300]}")
+            else:
+                dep = np.load(sorted(dep_dir.glob("*.npy"))[0])
+                record = (Path(str(prefix) + "_record.txt")).read_text()
+                step = float(record.split("scale_d:")[-1].split()[0])
+                d = np.abs(dep.astype(np.float64) - noopt)
+                dagree = float(np.mean(dep.argmax(-1) == noopt.argmax(-1)))
+                print(f"  {name}: deploy simulation vs ORT fake-quant: median |diff| "
+                      f"{np.median(d) / step:.2f} steps, max {d.max() / step:.2f} steps "
+                      f"(step {step:.3g}), top-1 agreement {dagree * 100:.1f}%")
+                if np.median(d) > step or d.max() > args.max_deploy_steps * step or dagree < args.min_agreement:
+                    problems.append(f"deploy simulation differs: median {np.median(d):.3g}, "
+                                    f"max {d.max():.3g}, step {step:.3g}, top-1 {dagree:.3f}")
         if problems:
             failed += 1
             print(f"FAIL {name}: " + "; ".join(problems))

@@ -11,7 +11,10 @@
 #include "amct/Runtime/Executor.h"
 #include "amct/Support/QuantConfig.h"
 #include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Transforms/Passes.h"
 #include "amct/Transforms/QuantizableLayers.h"
+
+#include "mlir/Pass/PassManager.h"
 #include "amct/Support/Npy.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ImportONNX.h"
@@ -90,11 +93,11 @@ static func::FuncOp getMainFunction(ModuleOp module) {
 }
 
 /// Splits NAME=VALUE; fails with a message naming the option.
-static bool splitAssignment(StringRef option, StringRef text, std::string &name,
-                            std::string &value) {
+static bool splitAssignment(StringRef tool, StringRef option, StringRef text,
+                            std::string &name, std::string &value) {
   auto [n, v] = text.split('=');
   if (n.empty() || v.empty() || !text.contains('=')) {
-    llvm::errs() << "amct run: error: --" << option << " '" << text
+    llvm::errs() << tool << ": error: --" << option << " '" << text
                  << "' is not NAME=VALUE\n";
     return false;
   }
@@ -150,7 +153,7 @@ static int runRun() {
         {&runInputDtypes, "input-dtype", &dtypes}})
     for (const std::string &text : *list) {
       std::string name, value;
-      if (!splitAssignment(option, text, name, value))
+      if (!splitAssignment("amct run", option, text, name, value))
         return kExitUsageError;
       if (!llvm::is_contained(names, name)) {
         llvm::errs() << "amct run: error: --" << option << " names '" << name
@@ -330,6 +333,13 @@ static int runCreateConfig() {
   auto module = importONNXFile(ccModel, &context);
   if (failed(module))
     return kExitUserError;
+  // The layers the quantizer will see: after constant folding.
+  {
+    PassManager pm(&context);
+    pm.addNestedPass<func::FuncOp>(createAmctFoldConstants());
+    if (failed(pm.run(**module)))
+      return kExitUserError;
+  }
   func::FuncOp main = getMainFunction(**module);
   std::vector<SkippedLayer> skipped;
   std::vector<QuantizableLayer> layers = findQuantizableLayers(main, &skipped);
@@ -385,6 +395,14 @@ static int runQuantize() {
   if (failed(module))
     return kExitUserError;
 
+  for (auto [flag, value] : {std::pair<const char *, int64_t>{"batch-num", qBatchNum},
+                             {"batch-size", qBatchSize},
+                             {"threads", qThreads}})
+    if (value < 0) {
+      llvm::errs() << "amct quantize: error: --" << flag << " must be >= 1 (0 or absent: the "
+                   << "default), got " << value << "\n";
+      return kExitUsageError;
+    }
   QuantizeOptions options;
   options.configPath = qConfig;
   options.batchNum = qBatchNum;
@@ -397,8 +415,12 @@ static int runQuantize() {
   }
   for (const std::string &text : qCalibData) {
     std::string name, path, error;
-    if (!splitAssignment("calib-data", text, name, path))
+    if (!splitAssignment("amct quantize", "calib-data", text, name, path))
       return kExitUsageError;
+    if (options.calibData.count(name)) {
+      llvm::errs() << "amct quantize: error: --calib-data gives '" << name << "' twice\n";
+      return kExitUsageError;
+    }
     std::optional<rt::Tensor> t = readNpy(path, error);
     if (!t) {
       llvm::errs() << "amct quantize: error: calibration data '" << name << "': " << error << "\n";
@@ -420,13 +442,18 @@ static int runQuantize() {
   std::string deployPath = qSavePath + "_deploy_model.onnx";
   std::string recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
   std::string recordText = writeRecordFile(result->record), error;
-  if (failed(writeFileAtomically(recordPath, [&](llvm::raw_ostream &os) {
-        os << recordText;
-        return success();
-      }, &error)) ||
-      failed(exportONNXFile(*result->fakeQuant, fakePath)) ||
-      failed(exportONNXFile(*result->deploy, deployPath)) ||
-      (!qModifiedModel.empty() && failed(exportONNXFile(*result->fused, qModifiedModel)))) {
+  std::vector<OutputFile> outputs{
+      {recordPath,
+       [&](llvm::raw_ostream &os) {
+         os << recordText;
+         return success();
+       }},
+      {fakePath, [&](llvm::raw_ostream &os) { return exportONNX(*result->fakeQuant, os); }},
+      {deployPath, [&](llvm::raw_ostream &os) { return exportONNX(*result->deploy, os); }}};
+  if (!qModifiedModel.empty())
+    outputs.push_back(
+        {qModifiedModel, [&](llvm::raw_ostream &os) { return exportONNX(*result->fused, os); }});
+  if (failed(writeFilesAtomically(outputs, &error))) {
     if (!error.empty())
       llvm::errs() << "amct quantize: error: " << error << "\n";
     return kExitUserError;

@@ -16,6 +16,8 @@
 
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace amct {
 
@@ -45,6 +47,16 @@ mlir::LogicalResult
 writeFileAtomically(llvm::StringRef path,
                     llvm::function_ref<mlir::LogicalResult(llvm::raw_ostream &)> write,
                     std::string *errorMessage);
+
+/// Writes several files as one: each is written to a temporary file beside
+/// its destination, and only when every write succeeded are they renamed
+/// into place. On failure no destination is created or changed.
+struct OutputFile {
+  std::string path;
+  std::function<mlir::LogicalResult(llvm::raw_ostream &)> write;
+};
+mlir::LogicalResult writeFilesAtomically(const std::vector<OutputFile> &files,
+                                         std::string *errorMessage);
 
 } // namespace amct
 

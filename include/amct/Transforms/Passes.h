@@ -20,6 +20,9 @@ namespace amct {
 void populateFusePatterns(mlir::RewritePatternSet &patterns,
                           llvm::ArrayRef<std::string> skipLayers);
 
+/// Rewrite patterns of --amct-fold-constants.
+void populateFoldConstantsPatterns(mlir::RewritePatternSet &patterns);
+
 } // namespace amct
 
 #endif // AMCT_TRANSFORMS_PASSES_H

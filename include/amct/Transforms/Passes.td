@@ -32,6 +32,17 @@ def AmctFuse : Pass<"amct-fuse", "mlir::func::FuncOp"> {
   let dependentDialects = ["::amct::AmctDialect"];
 }
 
+def AmctFoldConstants : Pass<"amct-fold-constants", "mlir::func::FuncOp"> {
+  let summary = "Fold constant computations that hide weights (Transpose of a constant)";
+  let description = [{
+    torch writes a Linear layer on an N-d input as MatMul(x, Transpose(W));
+    folding the Transpose makes W a constant input of the MatMul, which is
+    then a quantizable Linear layer. The folded constant keeps the
+    initializer's name. Runs first, before layers are discovered.
+  }];
+  let dependentDialects = ["::amct::AmctDialect"];
+}
+
 def AmctInsertCalibration : Pass<"amct-insert-calibration", "mlir::func::FuncOp"> {
   let summary = "Put an amct.observer on the data input of every layer to quantize";
   let description = [{

@@ -122,6 +122,8 @@ private:
                           const llvm::StringSet<> &outerNames,
                           SmallVectorImpl<int> &order);
   LogicalResult importNode(onnx::NodeProto &node, Scope &scope);
+  LogicalResult importAscendNode(onnx::NodeProto &node, Scope &scope, Location loc,
+                                 ArrayRef<Value> operands, ArrayRef<Type> resultTypes);
   FailureOr<Operation *> createTypedOp(onnx::NodeProto &node,
                                        const TypedOpInfo &info, Location loc,
                                        SmallVector<Value> operands,
@@ -701,6 +703,33 @@ FailureOr<Operation *> Importer::createTypedOp(onnx::NodeProto &node,
   return op;
 }
 
+/// An Ascend deploy op: ONNX has no bool attributes, so sqrt_mode and
+/// relu_flag come as INT and become the ops' BoolAttr.
+LogicalResult Importer::importAscendNode(onnx::NodeProto &node, Scope &scope, Location loc,
+                                         ArrayRef<Value> operands,
+                                         ArrayRef<Type> resultTypes) {
+  OperationState state(loc, "ascend." + node.op_type());
+  state.addOperands(operands);
+  for (auto &attr : *node.mutable_attribute()) {
+    FailureOr<Attribute> value = importAttribute(attr, node);
+    if (failed(value))
+      return failure();
+    if ((attr.name() == "sqrt_mode" || attr.name() == "relu_flag") && isa<IntegerAttr>(*value))
+      value = Attribute(builder.getBoolAttr(cast<IntegerAttr>(*value).getInt() != 0));
+    state.addAttribute(attr.name(), *value);
+  }
+  if (failed(state.name.verifyInherentAttrs(state.attributes, [&] { return nodeError(node); })))
+    return failure();
+  for (Type t : resultTypes)
+    if (!t || !isa<TensorType>(t))
+      return nodeError(node) << "the output type is not known (the exporter writes it as value_info)";
+  state.addTypes(resultTypes);
+  Operation *op = builder.create(state);
+  for (auto [name, result] : llvm::zip(node.output(), op->getResults()))
+    scope.values[name] = result;
+  return success();
+}
+
 LogicalResult Importer::importNode(onnx::NodeProto &node, Scope &scope) {
   SmallVector<std::string> outputNames(node.output().begin(), node.output().end());
   Location loc = makeNodeLoc(ctx, node.name(), outputNames, fileLoc);
@@ -732,6 +761,10 @@ LogicalResult Importer::importNode(onnx::NodeProto &node, Scope &scope) {
   }
 
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+  // AMCT's deploy models carry the Ascend ops in the default domain.
+  if (domain.empty() && StringRef(node.op_type()).starts_with("Ascend") &&
+      RegisteredOperationName::lookup("ascend." + node.op_type(), ctx))
+    return importAscendNode(node, scope, loc, operands, resultTypes);
   const TypedOpInfo *info = nullptr;
   if (domain.empty()) {
     auto it = getTypedOps().find(node.op_type());

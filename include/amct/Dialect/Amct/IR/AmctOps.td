@@ -27,6 +27,11 @@ class Amct_Op<string mnemonic, list<Trait> traits = []>
 
 def Amct_TensorOrNone : AnyTypeOf<[AnyTensor, NoneType]>;
 
+/// Ascend extension of the product layers in a deploy model: the int8 data
+/// input's zero point (AscendQuant's offset). The layer computes on
+/// (x - offset_x), and padding stands for x = offset_x, i.e. real zero.
+def Amct_OffsetXAttr : OptionalAttr<I64Attr>;
+
 /// A typed ONNX op valid for default-domain opsets [since, until]; nodes of
 /// other opsets import as `amct.node`.
 class Amct_OnnxOp<string mnemonic, int since, int until, list<Trait> traits = []>
@@ -144,7 +149,8 @@ def Amct_ConvOp : Amct_OnnxOp<"Conv", 1, 999> {
       DefaultValuedAttr<I64Attr, "1">:$group,
       OptionalAttr<DenseI64ArrayAttr>:$kernel_shape,
       OptionalAttr<DenseI64ArrayAttr>:$pads,
-      OptionalAttr<DenseI64ArrayAttr>:$strides);
+      OptionalAttr<DenseI64ArrayAttr>:$strides,
+      Amct_OffsetXAttr:$offset_x);
   let results = (outs AnyTensor:$Y);
 }
 
@@ -158,7 +164,8 @@ def Amct_ConvTransposeOp : Amct_OnnxOp<"ConvTranspose", 1, 999> {
       OptionalAttr<DenseI64ArrayAttr>:$output_padding,
       OptionalAttr<DenseI64ArrayAttr>:$output_shape,
       OptionalAttr<DenseI64ArrayAttr>:$pads,
-      OptionalAttr<DenseI64ArrayAttr>:$strides);
+      OptionalAttr<DenseI64ArrayAttr>:$strides,
+      Amct_OffsetXAttr:$offset_x);
   let results = (outs AnyTensor:$Y);
 }
 
@@ -168,13 +175,14 @@ def Amct_GemmOp : Amct_OnnxOp<"Gemm", 7, 999> {
       DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
       DefaultValuedAttr<F32Attr, "1.0f">:$beta,
       DefaultValuedAttr<I64Attr, "0">:$transA,
-      DefaultValuedAttr<I64Attr, "0">:$transB);
+      DefaultValuedAttr<I64Attr, "0">:$transB,
+      Amct_OffsetXAttr:$offset_x);
   let results = (outs AnyTensor:$Y);
 }
 
 def Amct_MatMulOp : Amct_OnnxOp<"MatMul", 1, 999> {
   let summary = "ONNX MatMul (numpy matmul semantics)";
-  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B, Amct_OffsetXAttr:$offset_x);
   let results = (outs AnyTensor:$Y);
 }
 

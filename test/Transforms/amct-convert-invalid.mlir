@@ -1,0 +1,38 @@
+// RUN: %expect_exit 1 amct-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(amct-convert))' 2>&1 | FileCheck %s
+
+// Errors name the layer; they are reported on it.
+
+// bias[1] / (scale_d * scale_w[1]) = -3e6 / (0.05 * 0.02) = -3e9 < INT32_MIN.
+// CHECK: error: loc("conv_big"): layer 'conv_big': bias[1] = -3.000000e+06 overflows int32 at scale 1.000000e-03
+func.func @bias_overflow(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %b = amct.const dense<[0.5, -3.0e6]> : tensor<2xf32>
+  %xq = amct.fake_quant %x {offset = array<i64: 0>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
+  %wq = amct.fake_quant %w {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.01, 0.02>} : tensor<2x1x1x1xf32>
+  %c = amct.Conv %xq, %wq, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_big")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The activation is fake-quantized, the weight is not.
+// CHECK: error: loc("conv_wf"): layer 'conv_wf': the activation is fake-quantized but the weight is not a fake-quantized constant
+func.func @weight_not_fake_quantized(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %xq = amct.fake_quant %x {offset = array<i64: 0>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
+  %c = amct.Conv %xq, %w, %n : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_wf")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The bias is a graph input: it cannot be made int32.
+// CHECK: error: loc("conv_bias_arg"): layer 'conv_bias_arg': the bias must be a constant of 2 values ([C] or [1, C]) to become int32
+func.func @bias_not_constant(%x: tensor<1x1x4x4xf32>, %b: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %xq = amct.fake_quant %x {offset = array<i64: 0>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
+  %wq = amct.fake_quant %w {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.01, 0.02>} : tensor<2x1x1x1xf32>
+  %c = amct.Conv %xq, %wq, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_bias_arg")
+  return %c : tensor<1x2x4x4xf32>
+}

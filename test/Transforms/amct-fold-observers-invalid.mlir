@@ -1,0 +1,69 @@
+// RUN: %expect_exit 1 amct-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(amct-fold-observers{record=%S/Inputs/fold-record-invalid.txt}))' 2>&1 | FileCheck %s
+// RUN: %expect_exit 1 amct-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(amct-fold-observers{record=%S/Inputs/no-such-record.txt}))' 2>&1 | FileCheck %s --check-prefix=UNREADABLE
+// RUN: %expect_exit 1 amct-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(amct-fold-observers{record=%S/Inputs/fold-record-malformed.txt}))' 2>&1 | FileCheck %s --check-prefix=MALFORMED
+// RUN: %expect_exit 1 amct-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(amct-fold-observers))' 2>&1 | FileCheck %s --check-prefix=NO-RECORD
+
+// Record errors (Inputs/fold-record-invalid.txt) name the file and the layer.
+// The file-level errors are reported on the function (once per split).
+// UNREADABLE: error: {{.*}}/Inputs/no-such-record.txt: cannot read the record file: No such file or directory
+// MALFORMED: error: {{.*}}/Inputs/fold-record-malformed.txt:5:5: scale_h (GRU/LSTM records) is not supported
+// NO-RECORD: error: --amct-fold-observers needs record=<record file>
+
+// The record has no entry for the layer: the error is on its observer.
+// CHECK: within split at {{.*}}amct-fold-observers-invalid.mlir:1 offset :[[@LINE+4]]:8: error: {{.*}}/Inputs/fold-record-invalid.txt has no scale_d/offset_d for layer 'conv9'
+func.func @layer_missing(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv9", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv9")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The entry has weight parameters but no scale_d / offset_d.
+// CHECK: error: {{.*}}/Inputs/fold-record-invalid.txt has no scale_d/offset_d for layer 'conv_no_d'
+func.func @no_scale_d(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_no_d", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_d")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Three scale_w values for a weight with two output channels: the error is
+// on the layer.
+// CHECK: error: loc("conv_bad_count"): {{.*}}/Inputs/fold-record-invalid.txt: layer 'conv_bad_count' has 3 scale_w values, expected 1 or 2
+func.func @scale_w_count(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_bad_count", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_bad_count")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Two scale_w but one offset_w.
+// CHECK: error: loc("conv_unpaired"): {{.*}}/Inputs/fold-record-invalid.txt: layer 'conv_unpaired' needs as many scale_w as offset_w values (at least one)
+func.func @scale_w_offset_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_unpaired", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_unpaired")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A weighted layer whose entry has no weight parameters at all.
+// CHECK: error: loc("conv_no_w"): {{.*}}/Inputs/fold-record-invalid.txt: layer 'conv_no_w' needs as many scale_w as offset_w values (at least one)
+func.func @no_scale_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_no_w", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_w")
+  return %c : tensor<1x2x4x4xf32>
+}

@@ -1,0 +1,141 @@
+// RUN: amct-opt --strip-names %s -split-input-file --pass-pipeline='builtin.module(func.func(amct-fold-observers{record=%S/Inputs/fold-record.txt}))' | FileCheck %s
+
+// Each observer becomes amct.fake_quant with its layer's scale_d/offset_d
+// from the record (Inputs/fold-record.txt); the layer's weight gets an
+// amct.fake_quant with scale_w/offset_w, per channel along the weight's
+// output-channel axis when there is one value per channel, per tensor (no
+// axis) when there is one value.
+
+// Conv: W is [C_out, C_in/group, kH, kW], channels on axis 0.
+// conv1: scale_d 0.05, offset_d -3, scale_w [0.01, 0.02], offset_w [0, 0].
+// CHECK-LABEL: func.func @conv
+// CHECK-SAME: (%[[X:[^:]*]]: tensor<1x1x4x4xf32>)
+// CHECK: %[[W:.*]] = amct.const dense<{{\[\[\[\[}}1.000000e-01]]], {{\[\[\[}}-2.000000e-01]]]]> : tensor<2x1x1x1xf32>
+// CHECK-NOT: amct.observer
+// CHECK: %[[XQ:.*]] = amct.fake_quant %[[X]] {offset = array<i64: -3>, scale = array<f32: 5.000000e-02>} : tensor<1x1x4x4xf32>
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %[[W]] {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.00999999977, 2.000000e-02>} : tensor<2x1x1x1xf32>
+// CHECK-NEXT: %[[Y:.*]] = amct.Conv %[[XQ]], %[[WQ]], %{{.*}} :
+// CHECK-NOT: amct.observer
+// CHECK: return %[[Y]]
+func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32> loc("w")
+  %o = amct.observer %x {algo = "ifmr", layer = "conv1", params = {num_bits = 8 : i64}} : tensor<1x1x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// ConvTranspose: W is [C_in, C_out/group, kH, kW], channels on axis 1.
+// CHECK-LABEL: func.func @conv_transpose
+// CHECK: %[[W:.*]] = amct.const dense<5.000000e-01> : tensor<2x3x1x1xf32>
+// CHECK: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: 0>, scale = array<f32: 2.500000e-01>} : tensor<1x2x4x4xf32>
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %[[W]] {axis = 1 : i64, offset = array<i64: 0, 0, 0>, scale = array<f32: 5.000000e-01, 1.250000e-01, 6.250000e-02>} : tensor<2x3x1x1xf32>
+// CHECK-NEXT: amct.ConvTranspose %[[XQ]], %[[WQ]], %{{.*}} :
+func.func @conv_transpose(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x3x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "deconv", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.ConvTranspose %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x3x1x1xf32>, none) -> tensor<1x3x4x4xf32> loc("deconv")
+  return %c : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// Gemm with transB = 1: B is [N, K], channels on axis 0.
+// CHECK-LABEL: func.func @gemm_trans_b
+// CHECK: %[[W:.*]] = amct.const dense<5.000000e-01> : tensor<2x4xf32>
+// CHECK: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: 10>, scale = array<f32: 5.000000e-01>} : tensor<3x4xf32>
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %[[W]] {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 2.500000e-01, 5.000000e-01>} : tensor<2x4xf32>
+// CHECK-NEXT: amct.Gemm %[[XQ]], %[[WQ]], %{{.*}} {transB = 1 : i64}
+func.func @gemm_trans_b(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x4xf32>
+  %o = amct.observer %a {algo = "ifmr", layer = "fc_t", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %g = amct.Gemm %o, %w, %n {transB = 1 : i64} : (tensor<3x4xf32>, tensor<2x4xf32>, none) -> tensor<3x2xf32> loc("fc_t")
+  return %g : tensor<3x2xf32>
+}
+
+// -----
+
+// Gemm with transB = 0: B is [K, N], channels on axis 1.
+// CHECK-LABEL: func.func @gemm_no_trans_b
+// CHECK: %[[W:.*]] = amct.const dense<5.000000e-01> : tensor<4x3xf32>
+// CHECK: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: 10>, scale = array<f32: 5.000000e-01>} : tensor<3x4xf32>
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %[[W]] {axis = 1 : i64, offset = array<i64: 0, 0, 0>, scale = array<f32: 2.500000e-01, 5.000000e-01, 7.500000e-01>} : tensor<4x3xf32>
+// CHECK-NEXT: amct.Gemm %[[XQ]], %[[WQ]], %{{.*}} :
+func.func @gemm_no_trans_b(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<4x3xf32>
+  %o = amct.observer %a {algo = "ifmr", layer = "fc_n", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %g = amct.Gemm %o, %w, %n : (tensor<3x4xf32>, tensor<4x3xf32>, none) -> tensor<3x3xf32> loc("fc_n")
+  return %g : tensor<3x3xf32>
+}
+
+// -----
+
+// MatMul by a constant [K, N]: channels on axis 1.
+// CHECK-LABEL: func.func @matmul
+// CHECK: %[[W:.*]] = amct.const dense<5.000000e-01> : tensor<4x3xf32>
+// CHECK: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: -128>, scale = array<f32: 1.250000e-01>} : tensor<3x4xf32>
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %[[W]] {axis = 1 : i64, offset = array<i64: 0, 0, 0>, scale = array<f32: 1.000000e+00, 2.000000e+00, 4.000000e+00>} : tensor<4x3xf32>
+// CHECK-NEXT: amct.MatMul %[[XQ]], %[[WQ]] :
+func.func @matmul(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
+  %w = amct.const dense<0.5> : tensor<4x3xf32>
+  %o = amct.observer %a {algo = "hfmg", layer = "mm", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %m = amct.MatMul %o, %w : (tensor<3x4xf32>, tensor<4x3xf32>) -> tensor<3x3xf32> loc("mm")
+  return %m : tensor<3x3xf32>
+}
+
+// -----
+
+// One scale_w: per tensor, no axis.
+// CHECK-LABEL: func.func @per_tensor
+// CHECK: %[[W:.*]] = amct.const dense<5.000000e-01> : tensor<2x2x1x1xf32>
+// CHECK: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: 0>, scale = array<f32: 5.000000e-02>} : tensor<1x2x4x4xf32>
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %[[W]] {offset = array<i64: 0>, scale = array<f32: 3.000000e-02>} : tensor<2x2x1x1xf32>
+// CHECK-NEXT: amct.Conv %[[XQ]], %[[WQ]], %{{.*}} :
+func.func @per_tensor(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_pt", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_pt")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// AvgPool2d has no weight: only its input is fake-quantized.
+// CHECK-LABEL: func.func @avg_pool
+// CHECK-NEXT: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: 5>, scale = array<f32: 1.000000e-01>} : tensor<1x2x4x4xf32>
+// CHECK-NEXT: amct.AveragePool %[[XQ]] {kernel_shape
+// CHECK-NOT: amct.fake_quant
+func.func @avg_pool(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
+  %o = amct.observer %x {algo = "ifmr", layer = "pool", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %p = amct.AveragePool %o {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> loc("pool")
+  return %p : tensor<1x2x2x2xf32>
+}
+
+// -----
+
+// A layer without an observer (not quantized by the config) keeps its float
+// weight, even when the record has an entry for it; the observed layer next
+// to it is folded.
+// CHECK-LABEL: func.func @unobserved_layer
+// CHECK: %[[W:.*]] = amct.const
+// CHECK-NOT: amct.fake_quant
+// CHECK: amct.Conv %arg0, %[[W]], %{{.*}} :
+// CHECK: %[[XQ:.*]] = amct.fake_quant %arg0 {offset = array<i64: 0>, scale = array<f32: 5.000000e-02>}
+// CHECK-NEXT: %[[WQ:.*]] = amct.fake_quant %{{.*}} {offset = array<i64: 0>, scale = array<f32: 3.000000e-02>}
+// CHECK-NEXT: amct.Conv %[[XQ]], %[[WQ]], %{{.*}} :
+// CHECK-NOT: amct.fake_quant
+func.func @unobserved_layer(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
+  %n = amct.none
+  %w1 = amct.const dense<0.25> : tensor<2x2x1x1xf32>
+  %c1 = amct.Conv %x, %w1, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv1")
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_pt", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_pt")
+  return %c1, %c : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
+}
