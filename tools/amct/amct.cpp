@@ -23,6 +23,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -31,6 +32,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -125,22 +127,28 @@ static rt::Tensor sliceBatch(const rt::Tensor &t, int64_t begin, int64_t end) {
                           t.data<char>() + begin * row * rt::dtypeSize(t.dtype()));
 }
 
-static int runRun() {
+/// Loads a model, binds NAME=FILE inputs (by graph input name), runs it on
+/// the executor (in batches along dim 0 if `batchSize` > 0) and returns every
+/// graph output, concatenated back. Returns an exit status (0: success).
+static int executeModel(StringRef tool, StringRef modelPath, ArrayRef<std::string> inputArgs,
+                        ArrayRef<std::string> shapeArgs, ArrayRef<std::string> dtypeArgs,
+                        int threads, int64_t batchSize, std::vector<std::string> &outNames,
+                        std::vector<rt::Tensor> &results) {
   DialectRegistry registry;
   registerImportDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
-  ToolDiagnostics diagnostics(context, "amct run");
-  OwningOpRef<ModuleOp> module = loadModel(runModel, context);
+  ToolDiagnostics diagnostics(context, tool);
+  OwningOpRef<ModuleOp> module = loadModel(modelPath, context);
   if (!module)
     return kExitUserError;
   func::FuncOp main = getMainFunction(*module);
   if (!main) {
-    llvm::errs() << "amct run: error: " << runModel << ": no function to run\n";
+    llvm::errs() << tool << ": error: " << modelPath << ": no function to run\n";
     return kExitUserError;
   }
   rt::ExecutorOptions options;
-  options.threads = runThreads;
+  options.threads = threads;
   auto executor = rt::Executor::create(main, options);
   if (failed(executor))
     return kExitUserError;
@@ -149,20 +157,20 @@ static int runRun() {
   // Inputs by name, each checked against the model.
   std::map<std::string, std::string> files, shapes, dtypes;
   for (auto [list, option, map] :
-       {std::tuple{&runInputs, "input", &files}, {&runInputShapes, "input-shape", &shapes},
-        {&runInputDtypes, "input-dtype", &dtypes}})
-    for (const std::string &text : *list) {
+       {std::tuple{inputArgs, "input", &files}, {shapeArgs, "input-shape", &shapes},
+        {dtypeArgs, "input-dtype", &dtypes}})
+    for (const std::string &text : list) {
       std::string name, value;
-      if (!splitAssignment("amct run", option, text, name, value))
+      if (!splitAssignment(tool, option, text, name, value))
         return kExitUsageError;
       if (!llvm::is_contained(names, name)) {
-        llvm::errs() << "amct run: error: --" << option << " names '" << name
-                     << "', which is not an input of " << runModel << " (inputs: "
+        llvm::errs() << tool << ": error: --" << option << " names '" << name
+                     << "', which is not an input of " << modelPath << " (inputs: "
                      << llvm::join(names, ", ") << ")\n";
         return kExitUserError;
       }
       if (!map->emplace(name, value).second) {
-        llvm::errs() << "amct run: error: --" << option << " gives '" << name
+        llvm::errs() << tool << ": error: --" << option << " gives '" << name
                      << "' twice\n";
         return kExitUsageError;
       }
@@ -171,7 +179,7 @@ static int runRun() {
   for (const std::string &name : names) {
     auto file = files.find(name);
     if (file == files.end()) {
-      llvm::errs() << "amct run: error: missing --input " << name << "=FILE (the model's inputs: "
+      llvm::errs() << tool << ": error: missing --input " << name << "=FILE (the model's inputs: "
                    << llvm::join(names, ", ") << ")\n";
       return kExitUserError;
     }
@@ -181,7 +189,7 @@ static int runRun() {
       auto shapeText = shapes.find(name);
       auto dtypeText = dtypes.find(name);
       if (shapeText == shapes.end() || dtypeText == dtypes.end()) {
-        llvm::errs() << "amct run: error: raw input '" << file->second
+        llvm::errs() << tool << ": error: raw input '" << file->second
                      << "' needs --input-shape " << name << "=DIMS and --input-dtype " << name
                      << "=DTYPE\n";
         return kExitUsageError;
@@ -192,7 +200,7 @@ static int runRun() {
       for (StringRef d : dims) {
         int64_t v;
         if (d.getAsInteger(10, v) || v < 0) {
-          llvm::errs() << "amct run: error: --input-shape " << name << "='" << shapeText->second
+          llvm::errs() << tool << ": error: --input-shape " << name << "='" << shapeText->second
                        << "' is not a list of sizes like 1x3x224x224\n";
           return kExitUsageError;
         }
@@ -200,7 +208,7 @@ static int runRun() {
       }
       std::optional<rt::DType> dtype = rt::dtypeFromName(dtypeText->second);
       if (!dtype) {
-        llvm::errs() << "amct run: error: --input-dtype " << name << "='" << dtypeText->second
+        llvm::errs() << tool << ": error: --input-dtype " << name << "='" << dtypeText->second
                      << "' is not a dtype (float32, float16, int64, int32, int8, uint8, bool, ...)\n";
         return kExitUsageError;
       }
@@ -209,7 +217,7 @@ static int runRun() {
       t = readNpy(file->second, error);
     }
     if (!t) {
-      llvm::errs() << "amct run: error: input '" << name << "': " << error << "\n";
+      llvm::errs() << tool << ": error: input '" << name << "': " << error << "\n";
       return kExitUserError;
     }
     inputs.push_back(std::move(*t));
@@ -217,11 +225,11 @@ static int runRun() {
 
   // Batches along dim 0, outputs concatenated back.
   int64_t total = inputs.empty() || inputs[0].rank() == 0 ? 1 : inputs[0].dim(0);
-  int64_t batch = runBatchSize > 0 ? runBatchSize : total;
-  if (runBatchSize > 0)
+  int64_t batch = batchSize > 0 ? batchSize : total;
+  if (batchSize > 0)
     for (auto [i, t] : llvm::enumerate(inputs))
       if (t.rank() == 0 || t.dim(0) != total) {
-        llvm::errs() << "amct run: error: --batch-size needs every input to have the same dim 0; '"
+        llvm::errs() << tool << ": error: --batch-size needs every input to have the same dim 0; '"
                      << names[i] << "' is " << rt::formatShape(t.shape()) << "\n";
         return kExitUserError;
       }
@@ -230,7 +238,7 @@ static int runRun() {
     int64_t end = std::min(total, begin + batch);
     std::vector<rt::Tensor> batchInputs;
     for (const rt::Tensor &t : inputs)
-      batchInputs.push_back(runBatchSize > 0 ? sliceBatch(t, begin, end) : t);
+      batchInputs.push_back(batchSize > 0 ? sliceBatch(t, begin, end) : t);
     auto outputs = (*executor)->run(batchInputs);
     if (failed(outputs))
       return kExitUserError;
@@ -239,12 +247,8 @@ static int runRun() {
       break;
   }
 
-  if (std::error_code ec = llvm::sys::fs::create_directories(runOutputDir)) {
-    llvm::errs() << "amct run: error: cannot create " << runOutputDir << ": " << ec.message()
-                 << "\n";
-    return kExitUserError;
-  }
-  const std::vector<std::string> &outNames = (*executor)->outputNames();
+  outNames = (*executor)->outputNames();
+  results.clear();
   for (size_t o = 0; o < outNames.size(); ++o) {
     rt::Tensor result = pieces[0][o];
     if (pieces.size() > 1) {
@@ -259,6 +263,24 @@ static int runRun() {
         dst += p[o].byteSize();
       }
     }
+    results.push_back(std::move(result));
+  }
+  return 0;
+}
+
+static int runRun() {
+  std::vector<std::string> outNames;
+  std::vector<rt::Tensor> results;
+  if (int status = executeModel("amct run", runModel, runInputs, runInputShapes, runInputDtypes,
+                                runThreads, runBatchSize, outNames, results))
+    return status;
+  if (std::error_code ec = llvm::sys::fs::create_directories(runOutputDir)) {
+    llvm::errs() << "amct run: error: cannot create " << runOutputDir << ": " << ec.message()
+                 << "\n";
+    return kExitUserError;
+  }
+  for (size_t o = 0; o < outNames.size(); ++o) {
+    const rt::Tensor &result = results[o];
     SmallString<256> path(runOutputDir);
     llvm::sys::path::append(path, outputFileName(outNames[o]));
     std::string error;
@@ -275,6 +297,147 @@ static int runRun() {
     llvm::outs() << outNames[o] << ": " << rt::formatShape(result.shape()) << " "
                  << rt::dtypeName(result.dtype()) << " -> " << path << "\n";
   }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// amct evaluate (AMCT's ModelEvaluator)
+//===----------------------------------------------------------------------===//
+
+static cl::SubCommand evaluateCmd("evaluate",
+                                  "Accuracy of a model: top-1 against labels, agreement and "
+                                  "cosine similarity against a reference output");
+static cl::opt<std::string> evModel("model", cl::desc("ONNX model or amct .mlir"), cl::Required,
+                                    cl::value_desc("M.onnx"), cl::sub(evaluateCmd));
+static cl::list<std::string> evInputs("input", cl::desc("graph input NAME=FILE.npy"),
+                                      cl::value_desc("NAME=FILE"), cl::sub(evaluateCmd));
+static cl::list<std::string> evInputShapes("input-shape", cl::desc("shape of a .bin input"),
+                                           cl::sub(evaluateCmd));
+static cl::list<std::string> evInputDtypes("input-dtype", cl::desc("dtype of a .bin input"),
+                                           cl::sub(evaluateCmd));
+static cl::opt<std::string> evLabels("labels", cl::desc("int labels, one per sample (.npy)"),
+                                     cl::value_desc("y.npy"), cl::sub(evaluateCmd));
+static cl::opt<std::string> evReference("reference",
+                                        cl::desc("reference output to compare with (.npy)"),
+                                        cl::value_desc("R.npy"), cl::sub(evaluateCmd));
+static cl::opt<std::string> evReferenceModel("reference-model",
+                                             cl::desc("or a model whose output is the reference"),
+                                             cl::value_desc("R.onnx"), cl::sub(evaluateCmd));
+static cl::opt<std::string> evOutput("output", cl::desc("graph output to evaluate (default: the first)"),
+                                     cl::sub(evaluateCmd));
+static cl::opt<int64_t> evBatchSize("batch-size", cl::desc("samples per run"), cl::init(0),
+                                    cl::sub(evaluateCmd));
+static cl::opt<int> evThreads("threads", cl::desc("threads"), cl::init(0), cl::sub(evaluateCmd));
+
+/// Row-wise views of a float output as [samples][features] in double.
+static std::optional<std::vector<std::vector<double>>> rowsOf(const rt::Tensor &t) {
+  if (t.dtype() != rt::DType::F32 || t.rank() == 0)
+    return std::nullopt;
+  int64_t n = t.dim(0), k = t.numElements() / std::max<int64_t>(1, n);
+  std::vector<std::vector<double>> rows(n, std::vector<double>(k));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < k; ++j)
+      rows[i][j] = t.data<float>()[i * k + j];
+  return rows;
+}
+
+static int64_t argmax(const std::vector<double> &v) {
+  return std::max_element(v.begin(), v.end()) - v.begin();
+}
+
+static int runEvaluate() {
+  const char *tool = "amct evaluate";
+  std::vector<std::string> names;
+  std::vector<rt::Tensor> outputs;
+  if (int status = executeModel(tool, evModel, evInputs, evInputShapes, evInputDtypes, evThreads,
+                                evBatchSize, names, outputs))
+    return status;
+  size_t which = 0;
+  if (!evOutput.empty()) {
+    auto it = llvm::find(names, evOutput);
+    if (it == names.end()) {
+      llvm::errs() << tool << ": error: --output '" << evOutput << "' is not an output of "
+                   << evModel << " (outputs: " << llvm::join(names, ", ") << ")\n";
+      return kExitUserError;
+    }
+    which = it - names.begin();
+  }
+  auto rows = rowsOf(outputs[which]);
+  if (!rows) {
+    llvm::errs() << tool << ": error: output '" << names[which]
+                 << "' must be a float32 tensor with samples along dim 0\n";
+    return kExitUserError;
+  }
+  std::string json = "{\n  \"model\": \"" + evModel + "\",\n  \"output\": \"" + names[which] +
+                     "\",\n  \"samples\": " + std::to_string(rows->size());
+  std::string error;
+  if (!evLabels.empty()) {
+    std::optional<rt::Tensor> labels = readNpy(evLabels, error);
+    if (!labels || (labels->dtype() != rt::DType::I64 && labels->dtype() != rt::DType::I32) ||
+        labels->numElements() != (int64_t)rows->size()) {
+      llvm::errs() << tool << ": error: --labels " << evLabels << ": "
+                   << (labels ? "expected " + std::to_string(rows->size()) +
+                                    " int64 or int32 labels, found " +
+                                    rt::formatShape(labels->shape()) + " " +
+                                    rt::dtypeName(labels->dtype())
+                              : error)
+                   << "\n";
+      return kExitUserError;
+    }
+    int64_t correct = 0;
+    for (size_t i = 0; i < rows->size(); ++i) {
+      int64_t label = labels->dtype() == rt::DType::I64 ? labels->data<int64_t>()[i]
+                                                        : labels->data<int32_t>()[i];
+      correct += argmax((*rows)[i]) == label;
+    }
+    json += llvm::formatv(",\n  \"top1_accuracy\": {0:F6}", (double)correct / rows->size()).str();
+  }
+  std::optional<rt::Tensor> reference;
+  if (!evReference.empty()) {
+    reference = readNpy(evReference, error);
+    if (!reference) {
+      llvm::errs() << tool << ": error: --reference: " << error << "\n";
+      return kExitUserError;
+    }
+  } else if (!evReferenceModel.empty()) {
+    std::vector<std::string> refNames;
+    std::vector<rt::Tensor> refOutputs;
+    if (int status = executeModel(tool, evReferenceModel, evInputs, evInputShapes, evInputDtypes,
+                                  evThreads, evBatchSize, refNames, refOutputs))
+      return status;
+    reference = refOutputs[std::min(which, refOutputs.size() - 1)];
+  }
+  if (reference) {
+    auto refRows = rowsOf(*reference);
+    if (!refRows || reference->shape() != outputs[which].shape()) {
+      llvm::errs() << tool << ": error: the reference is " << rt::formatShape(reference->shape())
+                   << " " << rt::dtypeName(reference->dtype()) << ", expected "
+                   << rt::formatShape(outputs[which].shape()) << " float32\n";
+      return kExitUserError;
+    }
+    double sumCos = 0, minCos = 1, maxDiff = 0;
+    int64_t agree = 0;
+    for (size_t i = 0; i < rows->size(); ++i) {
+      const auto &a = (*rows)[i], &b = (*refRows)[i];
+      double dot = 0, na = 0, nb = 0;
+      for (size_t j = 0; j < a.size(); ++j) {
+        dot += a[j] * b[j];
+        na += a[j] * a[j];
+        nb += b[j] * b[j];
+        maxDiff = std::max(maxDiff, std::abs(a[j] - b[j]));
+      }
+      double cos = (na == 0 && nb == 0) ? 1.0 : dot / std::sqrt(na * nb + 1e-300);
+      sumCos += cos;
+      minCos = std::min(minCos, cos);
+      agree += argmax(a) == argmax(b);
+    }
+    double n = std::max<size_t>(1, rows->size());
+    json += llvm::formatv(",\n  \"top1_agreement\": {0:F6},\n  \"mean_cosine\": {1:F8},\n"
+                          "  \"min_cosine\": {2:F8},\n  \"max_abs_diff\": {3:E6}",
+                          agree / n, sumCos / n, minCos, maxDiff)
+                .str();
+  }
+  llvm::outs() << json << "\n}\n";
   return 0;
 }
 
@@ -540,6 +703,8 @@ int main(int argc, char **argv) {
     return runRun();
   if (createConfigCmd)
     return runCreateConfig();
+  if (evaluateCmd)
+    return runEvaluate();
   if (quantizeCmd)
     return runQuantize();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
