@@ -1,0 +1,85 @@
+//===- QuantizePass.cpp - --amct-quantize ---------------------------------===//
+//
+// quantizeModel as a pass, so one amct-opt call does the whole job. It lives
+// with the pipelines (not lib/Transforms) because it runs the executor.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Pipelines/Quantize.h"
+#include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/Support/Npy.h"
+#include "amct/Support/ToolSupport.h"
+#include "amct/Transforms/Passes.h"
+
+namespace amct {
+#define GEN_PASS_DEF_AMCTQUANTIZE
+#include "amct/Transforms/Passes.h.inc"
+} // namespace amct
+
+using namespace mlir;
+using namespace amct;
+
+namespace {
+
+struct AmctQuantizePass : amct::impl::AmctQuantizeBase<AmctQuantizePass> {
+  using AmctQuantizeBase::AmctQuantizeBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    QuantizeOptions options;
+    options.configPath = configPath;
+    options.batchNum = batchNum;
+    options.batchSize = batchSize;
+    if (calibData.empty()) {
+      module.emitError("--amct-quantize needs calib-data=NAME=FILE.npy");
+      return signalPassFailure();
+    }
+    for (const std::string &entry : calibData) {
+      StringRef text(entry);
+      std::string name, path = entry;
+      if (text.contains('=')) {
+        auto [n, p] = text.split('=');
+        name = n.str();
+        path = p.str();
+      }
+      std::string error;
+      std::optional<rt::Tensor> t = readNpy(path, error);
+      if (!t) {
+        module.emitError() << "calibration data: " << error;
+        return signalPassFailure();
+      }
+      if (name.empty()) {
+        // A bare FILE names the single graph input.
+        for (auto f : module.getOps<func::FuncOp>())
+          if (f.getNumArguments() == 1)
+            if (auto n = f.getArgAttrOfType<StringAttr>(0, "amct.name"))
+              name = n.str();
+        if (name.empty()) {
+          module.emitError() << "calib-data '" << entry
+                             << "' has no NAME= and the model has more than one input";
+          return signalPassFailure();
+        }
+      }
+      options.calibData[name] = std::move(*t);
+    }
+    FailureOr<QuantizeResult> result = quantizeModel(module, options);
+    if (failed(result))
+      return signalPassFailure();
+    if (!recordPath.empty()) {
+      std::string text = writeRecordFile(result->record), error;
+      if (failed(writeFileAtomically(recordPath, [&](llvm::raw_ostream &os) {
+            os << text;
+            return success();
+          }, &error))) {
+        module.emitError() << error;
+        return signalPassFailure();
+      }
+    }
+    // The module becomes the fake-quant model.
+    module.getBody()->clear();
+    module.getBody()->getOperations().splice(module.getBody()->end(),
+                                             result->fakeQuant->getBody()->getOperations());
+  }
+};
+
+} // namespace
