@@ -166,20 +166,13 @@ LogicalResult Executor::prepare() {
     }
     if (isa<NoneOp>(op))
       continue;
-    if (auto c = dyn_cast<ConstOp>(op)) {
-      FailureOr<Tensor> t = materialize(&op, c.getValue());
+    if (isa<ConstOp, ConstantOp>(op)) {
+      FailureOr<Tensor> t = isa<ConstOp>(op)
+                                ? materialize(&op, cast<ConstOp>(op).getValue())
+                                : materializeConstantNode(cast<ConstantOp>(op));
       if (failed(t))
         return failure();
-      int slot = newSlot(c.getResult());
-      constants.resize(numSlots);
-      constants[slot] = *t;
-      continue;
-    }
-    if (auto c = dyn_cast<ConstantOp>(op)) {
-      FailureOr<Tensor> t = materializeConstantNode(c);
-      if (failed(t))
-        return failure();
-      int slot = newSlot(c.getResult());
+      int slot = newSlot(op.getResult(0));
       constants.resize(numSlots);
       constants[slot] = *t;
       continue;

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/QuantConfig.h"
+#include "ProtoText.h"
 
 #include "amct_config.pb.h"
 
@@ -1195,32 +1196,8 @@ std::string amct::writeQuantConfigJson(const QuantConfig &config) {
 
 namespace {
 
-/// Keeps protobuf's first error with its (1-based) line and column.
-class FirstErrorCollector : public pb::io::ErrorCollector {
-public:
-  void AddError(int line, pb::io::ColumnNumber column,
-                const std::string &message) override {
-    if (!hasError) {
-      hasError = true;
-      this->line = line;
-      this->column = column;
-      this->message = message;
-    }
-  }
-  bool hasError = false;
-  int line = -1;
-  int column = -1;
-  std::string message;
-};
-
-/// Protobuf names our messages "amct.proto.X"; the package is noise in a
-/// message about a file that never mentions it.
-std::string withoutPackage(std::string message) {
-  const std::string package = "amct.proto.";
-  for (size_t at; (at = message.find(package)) != std::string::npos;)
-    message.erase(at, package.size());
-  return message;
-}
+using detail::FirstErrorCollector;
+using detail::withoutPackage;
 
 using InfoTree = pb::TextFormat::ParseInfoTree;
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/RecordFile.h"
+#include "ProtoText.h"
 
 #include "amct/Support/QuantConfig.h"
 
@@ -242,30 +243,8 @@ std::string amct::writeRecordFile(const Record &record) {
 
 namespace {
 
-class FirstErrorCollector : public pb::io::ErrorCollector {
-public:
-  void AddError(int line, pb::io::ColumnNumber column,
-                const std::string &message) override {
-    if (!hasError) {
-      hasError = true;
-      this->line = line;
-      this->column = column;
-      this->message = message;
-    }
-  }
-  bool hasError = false;
-  int line = -1;
-  int column = -1;
-  std::string message;
-};
-
-/// Protobuf names our messages "amct.proto.X"; files never mention it.
-std::string withoutPackage(std::string message) {
-  const std::string package = "amct.proto.";
-  for (size_t at; (at = message.find(package)) != std::string::npos;)
-    message.erase(at, package.size());
-  return message;
-}
+using detail::FirstErrorCollector;
+using detail::withoutPackage;
 
 std::string fileOrPlaceholder(const std::string &fileName) {
   return fileName.empty() ? std::string("<record>") : fileName;
