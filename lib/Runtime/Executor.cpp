@@ -123,6 +123,7 @@ Executor::Executor(func::FuncOp func, const ExecutorOptions &options)
     : func(func), options(options) {
   if (this->options.threads <= 0)
     this->options.threads = std::max(1u, std::thread::hardware_concurrency());
+  setKernelThreads(this->options.threads);
 }
 
 FailureOr<std::unique_ptr<Executor>> Executor::create(func::FuncOp func,

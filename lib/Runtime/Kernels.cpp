@@ -1347,6 +1347,8 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &)) {
 
 } // namespace
 
+void setKernelThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+
 const llvm::StringMap<Kernel> &getKernels() {
   static const llvm::StringMap<Kernel> kernels = [] {
     llvm::StringMap<Kernel> k;

@@ -91,6 +91,9 @@ private:
 /// The kernel table: op name -> kernel. Kernels.cpp fills it.
 const llvm::StringMap<Kernel> &getKernels();
 
+/// Threads of the BLAS library the heavy kernels call (process-wide).
+void setKernelThreads(int threads);
+
 } // namespace amct::rt
 
 #endif // AMCT_RUNTIME_EXECUTOR_H
