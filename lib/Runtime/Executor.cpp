@@ -14,6 +14,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <malloc.h>
 #include <thread>
 
 using namespace mlir;
@@ -38,8 +39,9 @@ std::optional<DType> getDType(Type t) {
   }
 }
 
-LogicalResult KernelContext::alloc(unsigned i, DType dtype, Shape shape) {
-  std::optional<Tensor> t = Tensor::zeros(dtype, shape);
+LogicalResult KernelContext::alloc(unsigned i, DType dtype, Shape shape, bool zeroed) {
+  std::optional<Tensor> t =
+      zeroed ? Tensor::zeros(dtype, shape) : Tensor::uninitialized(dtype, shape);
   if (!t)
     return error() << "cannot allocate a " << formatShape(shape) << " "
                    << dtypeName(dtype) << " result";
@@ -124,6 +126,11 @@ Executor::Executor(func::FuncOp func, const ExecutorOptions &options)
   if (this->options.threads <= 0)
     this->options.threads = std::max(1u, std::thread::hardware_concurrency());
   setKernelThreads(this->options.threads);
+  // Activations are large and short-lived: keep freed buffers in the heap
+  // for the next op instead of returning them to the OS, whose fresh pages
+  // cost a fault each to touch again.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 FailureOr<std::unique_ptr<Executor>> Executor::create(func::FuncOp func,
@@ -176,6 +183,8 @@ LogicalResult Executor::prepare() {
       int slot = newSlot(op.getResult(0));
       constants.resize(numSlots);
       constants[slot] = *t;
+      isConstant.resize(numSlots, false);
+      isConstant[slot] = true;
       continue;
     }
     StringRef name = op.getName().getStringRef();
@@ -200,6 +209,7 @@ LogicalResult Executor::prepare() {
   if (missing)
     return failure();
   constants.resize(numSlots);
+  isConstant.resize(numSlots, false);
 
   // Free each slot after the step that uses it last (never graph outputs or
   // constants, which outlive a run).
@@ -211,7 +221,7 @@ LogicalResult Executor::prepare() {
   for (int s : resultSlots)
     lastUse[s] = -1;
   for (int s = 0; s < numSlots; ++s)
-    if (lastUse[s] >= 0 && !constants[s].valid())
+    if (lastUse[s] >= 0 && !isConstant[s])
       steps[lastUse[s]].freeAfter.push_back(s);
   return success();
 }
@@ -256,9 +266,18 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
     for (int s : step.freeAfter)
       slots[s] = Tensor();
   }
+  // Outputs that view a constant would die with the module: copy them.
   std::vector<Tensor> results;
-  for (int s : resultSlots)
-    results.push_back(slots[s]);
+  for (int s : resultSlots) {
+    if (slots[s].ownsData()) {
+      results.push_back(slots[s]);
+      continue;
+    }
+    std::optional<Tensor> copy = slots[s].clone();
+    if (!copy)
+      return func.emitError("cannot allocate an output");
+    results.push_back(std::move(*copy));
+  }
   return results;
 }
 

@@ -430,7 +430,7 @@ LogicalResult convKernel(KernelContext &ctx) {
       failed(ctx.alloc(0, DType::F32, outputShape(x.dim(0), m, g, n))))
     return failure();
   int64_t k = cPerGroup * g.kernelSize(), outSize = g.outSize(), mPerGroup = m / group;
-  std::optional<Tensor> col = Tensor::zeros(DType::F32, {k, outSize});
+  std::optional<Tensor> col = Tensor::uninitialized(DType::F32, {k, outSize});
   if (!col)
     return ctx.error() << "cannot allocate the im2col buffer";
   float *out = ctx.outputs[0].mutableData<float>();
@@ -496,10 +496,11 @@ LogicalResult convTransposeKernel(KernelContext &ctx) {
   Shape outShape{x.dim(0), m};
   for (size_t i = off; i < 3; ++i)
     outShape.push_back(g.in[i]);
-  if (failed(ctx.alloc(0, DType::F32, outShape)))
+  // col2im accumulates into the output.
+  if (failed(ctx.alloc(0, DType::F32, outShape, /*zeroed=*/true)))
     return failure();
   int64_t kRows = mPerGroup * g.kernelSize(), inSize = g.outSize(), imgSize = g.inSize();
-  std::optional<Tensor> col = Tensor::zeros(DType::F32, {kRows, inSize});
+  std::optional<Tensor> col = Tensor::uninitialized(DType::F32, {kRows, inSize});
   if (!col)
     return ctx.error() << "cannot allocate the col2im buffer";
   float *out = ctx.outputs[0].mutableData<float>();
@@ -1321,7 +1322,7 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &)) {
         fctx.inputs.push_back(nullptr);
         continue;
       }
-      std::optional<Tensor> f = Tensor::zeros(DType::F32, t->shape());
+      std::optional<Tensor> f = Tensor::uninitialized(DType::F32, t->shape());
       if (!f)
         return ctx.error() << "cannot allocate";
       float *dst = f->mutableData<float>();

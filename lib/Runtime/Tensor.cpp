@@ -48,6 +48,13 @@ std::string formatShape(const Shape &shape) {
 }
 
 std::optional<Tensor> Tensor::zeros(DType dtype, Shape shape) {
+  std::optional<Tensor> t = uninitialized(dtype, std::move(shape));
+  if (t && t->byteSize())
+    std::memset(t->mutableRaw(), 0, t->byteSize());
+  return t;
+}
+
+std::optional<Tensor> Tensor::uninitialized(DType dtype, Shape shape) {
   std::optional<int64_t> n = numElementsOf(shape);
   size_t bytes;
   if (!n || __builtin_mul_overflow((size_t)*n, dtypeSize(dtype), &bytes))
@@ -57,8 +64,6 @@ std::optional<Tensor> Tensor::zeros(DType dtype, Shape shape) {
   void *p = allocBytes ? std::aligned_alloc(64, allocBytes) : nullptr;
   if (allocBytes && !p)
     return std::nullopt;
-  if (p)
-    std::memset(p, 0, allocBytes);
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
@@ -76,6 +81,13 @@ Tensor Tensor::view(DType dtype, Shape shape, std::shared_ptr<const void> owner,
   t.shape_ = std::move(shape);
   t.owner_ = std::move(owner);
   t.data_ = data;
+  return t;
+}
+
+std::optional<Tensor> Tensor::clone() const {
+  std::optional<Tensor> t = uninitialized(dtype_, shape_);
+  if (t && byteSize())
+    std::memcpy(t->mutableRaw(), data_, byteSize());
   return t;
 }
 

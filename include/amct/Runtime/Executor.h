@@ -37,8 +37,10 @@ struct KernelContext {
 
   const Tensor &in(unsigned i) const { return *inputs[i]; }
   bool has(unsigned i) const { return i < inputs.size() && inputs[i]; }
-  /// Allocates output `i`; fails with a diagnostic if it cannot.
-  mlir::LogicalResult alloc(unsigned i, DType dtype, Shape shape);
+  /// Allocates output `i`, uninitialised unless `zeroed` (kernels write
+  /// every element; only accumulating kernels ask for zeros). Fails with a
+  /// diagnostic if it cannot.
+  mlir::LogicalResult alloc(unsigned i, DType dtype, Shape shape, bool zeroed = false);
   /// Emits an error on the op (its node name is the location).
   mlir::InFlightDiagnostic error();
 };
@@ -82,7 +84,8 @@ private:
     std::vector<int> freeAfter;   // slots whose last use is this step
   };
   std::vector<Step> steps;
-  std::vector<Tensor> constants; // by slot; invalid for non-constants
+  std::vector<Tensor> constants; // by slot; empty for non-constants
+  std::vector<bool> isConstant;
   int numSlots = 0;
   std::vector<int> argSlots, resultSlots;
   std::function<void(mlir::Operation *, const Tensor &)> observerCallback;

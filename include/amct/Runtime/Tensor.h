@@ -42,6 +42,9 @@ public:
 
   /// A new zero-filled tensor. Returns nullopt if the size overflows.
   static std::optional<Tensor> zeros(DType dtype, Shape shape);
+  /// A new tensor whose contents are unspecified (for outputs a kernel
+  /// writes completely: zero-filling large buffers costs a page fault each).
+  static std::optional<Tensor> uninitialized(DType dtype, Shape shape);
   /// A tensor over `data` kept alive by `owner` (no copy).
   static Tensor view(DType dtype, Shape shape, std::shared_ptr<const void> owner,
                      const void *data);
@@ -61,6 +64,11 @@ public:
 
   /// Same buffer, another shape with the same element count.
   Tensor reshaped(Shape shape) const;
+  /// Whether the buffer's lifetime is tied to this tensor (false for views
+  /// of memory owned elsewhere, such as a model's weights).
+  bool ownsData() const { return owner_ != nullptr || numElements_ == 0; }
+  /// A copy in a buffer of its own.
+  std::optional<Tensor> clone() const;
 
 private:
   DType dtype_ = DType::F32;
