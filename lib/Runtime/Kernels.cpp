@@ -430,6 +430,45 @@ LogicalResult convKernel(KernelContext &ctx) {
       failed(ctx.alloc(0, DType::F32, outputShape(x.dim(0), m, g, n))))
     return failure();
   int64_t k = cPerGroup * g.kernelSize(), outSize = g.outSize(), mPerGroup = m / group;
+  if (cPerGroup == 1 && mPerGroup == 1) {
+    // Depthwise: a direct loop per channel; im2col + a 1-row sgemm would
+    // spend its time building the column buffer.
+    float *out = ctx.outputs[0].mutableData<float>();
+    const float *w = ctx.in(1).data<float>();
+    const float *bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+    int64_t planes = x.dim(0) * m, kSize = g.kernelSize();
+    for (int64_t p = 0; p < planes; ++p) {
+      int64_t c = p % m;
+      const float *img = x.data<float>() + p * g.inSize();
+      const float *wc = w + c * kSize;
+      float *dst = out + p * outSize;
+      float b = bias ? bias[c] : 0.0f;
+      for (int64_t od = 0; od < g.out[0]; ++od)
+        for (int64_t oh = 0; oh < g.out[1]; ++oh)
+          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+            float acc = b;
+            for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+              int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+              if (id < 0 || id >= g.in[0])
+                continue;
+              for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+                int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+                if (ih < 0 || ih >= g.in[1])
+                  continue;
+                const float *row = img + (id * g.in[1] + ih) * g.in[2];
+                const float *wr = wc + (kd * g.kernel[1] + kh) * g.kernel[2];
+                for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+                  int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
+                  if (iw >= 0 && iw < g.in[2])
+                    acc += row[iw] * wr[kw];
+                }
+              }
+            }
+            dst[(od * g.out[1] + oh) * g.out[2] + ow] = acc;
+          }
+    }
+    return success();
+  }
   std::optional<Tensor> col = Tensor::uninitialized(DType::F32, {k, outSize});
   if (!col)
     return ctx.error() << "cannot allocate the im2col buffer";
