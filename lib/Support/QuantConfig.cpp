@@ -1768,16 +1768,8 @@ std::optional<QuantConfig> amct::loadQuantConfig(const std::string &text,
 std::optional<QuantConfig> amct::loadQuantConfigFile(const std::string &path,
                                                      const LayerList &layers,
                                                      std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
+  std::string contents;
+  if (!detail::readWholeFile(path, contents, error))
     return std::nullopt;
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    error = path + ": cannot read: " + std::strerror(errno);
-    return std::nullopt;
-  }
-  return loadQuantConfig(contents.str(), path, layers, error);
+  return loadQuantConfig(contents, path, layers, error);
 }

@@ -391,16 +391,8 @@ std::optional<Record> amct::parseRecordFile(const std::string &text,
 
 std::optional<Record> amct::readRecordFile(const std::string &path,
                                            std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
+  std::string contents;
+  if (!detail::readWholeFile(path, contents, error))
     return std::nullopt;
-  }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    error = path + ": cannot read: " + std::strerror(errno);
-    return std::nullopt;
-  }
-  return parseRecordFile(contents.str(), path, error);
+  return parseRecordFile(contents, path, error);
 }
