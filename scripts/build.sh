@@ -14,16 +14,22 @@ done
 /usr/bin/python3 -c "import onnx, numpy" 2>/dev/null || need_setup=1
 if [ "$need_setup" = 1 ]; then "$root/scripts/setup.sh"; fi
 
+# The sanitizer build uses clang so the same build also carries the
+# libFuzzer targets (fuzz/, scripts/fuzz.sh).
+cc=gcc cxx=g++
 extra=()
 if [ -n "${AMCT_SANITIZE:-}" ]; then
-  extra+=(-DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer")
+  cc=clang-19 cxx=clang++-19
+  extra+=(-DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+          -DAMCT_ENABLE_FUZZERS=ON)
+  command -v clang++-19 >/dev/null || "$root/scripts/setup.sh"
 fi
 if [ ! -f "$build/build.ninja" ]; then
   cmake -G Ninja -S "$root" -B "$build" \
     -DCMAKE_BUILD_TYPE="${AMCT_BUILD_TYPE:-Release}" \
     -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
     -DLLVM_DIR=/usr/lib/llvm-19/lib/cmake/llvm \
-    -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+    -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx \
     -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
     -DPython3_EXECUTABLE=/usr/bin/python3 \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-19/build/utils/lit/lit.py \

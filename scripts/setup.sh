@@ -11,6 +11,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
   libonnx-testdata python3-onnx python3-numpy python3-torch
   python3-sklearn
+  clang-19 libclang-rt-19-dev
 )
 
 missing=()

@@ -35,9 +35,15 @@
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/onnx_pb.h>
+#include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <cerrno>
 #include <cstring>
+#include <csignal>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace mlir;
@@ -101,6 +107,12 @@ struct Scope {
   }
 };
 
+/// Subgraph nesting the importer follows. Protobuf's default recursion
+/// limit (100 messages, three per subgraph level) already stops a parse at
+/// about 32 levels; this keeps the importer's own recursion bounded should
+/// that limit change.
+constexpr int kMaxSubgraphDepth = 32;
+
 class Importer {
 public:
   Importer(MLIRContext *ctx, StringRef fileName, const ImportOptions &options)
@@ -112,12 +124,17 @@ public:
 private:
   InFlightDiagnostic error() { return emitError(fileLoc) << fileName << ": "; }
   InFlightDiagnostic nodeError(const onnx::NodeProto &node) {
+    // Names are optional in ONNX: an unnamed node is named by its output.
+    if (node.name().empty() && node.output_size())
+      return error() << "unnamed node (" << node.op_type() << ") producing '"
+                     << node.output(0) << "': ";
     return error() << "node '" << node.name() << "' (" << node.op_type() << "): ";
   }
 
   LogicalResult importGraph(onnx::GraphProto &graph, Block *block, Scope &scope,
                             bool isMain);
   LogicalResult collectValueTypes(onnx::GraphProto &graph);
+  LogicalResult verifyNodeSchemas(const onnx::GraphProto &graph, int depth);
   LogicalResult sortNodes(const onnx::GraphProto &graph,
                           const llvm::StringSet<> &outerNames,
                           SmallVectorImpl<int> &order);
@@ -142,6 +159,10 @@ private:
   OpBuilder builder;
   Location fileLoc;
   int64_t defaultOpset = 1;
+  /// Opset version per imported domain ("" for the default one).
+  llvm::StringMap<int64_t> opsetVersions;
+  /// False when a node does not match the schema ONNX's inference would use.
+  bool onnxInferenceSafe = true;
   Value noneValue;
   Block *mainBlock = nullptr;
   /// Declared types of named values (graph inputs/outputs, value_info).
@@ -846,8 +867,175 @@ LogicalResult Importer::importNode(onnx::NodeProto &node, Scope &scope) {
 }
 
 //===----------------------------------------------------------------------===//
+// ONNX shape inference, isolated
+//===----------------------------------------------------------------------===//
+
+static void runOnnxInference(onnx::ModelProto &model) {
+  try {
+    onnx::ShapeInferenceOptions inferOptions(/*check_type=*/false,
+                                             /*error_mode=*/0,
+                                             /*data_prop=*/false);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       inferOptions);
+  } catch (const std::exception &) {
+  }
+}
+
+/// Visits `graph` and its subgraphs depth first, in a fixed order.
+template <typename GraphT, typename Fn>
+static void forEachGraph(GraphT &graph, Fn &&fn) {
+  fn(graph);
+  for (auto &node : *graph.mutable_node())
+    for (auto &attr : *node.mutable_attribute()) {
+      if (attr.has_g())
+        forEachGraph(*attr.mutable_g(), fn);
+      for (auto &g : *attr.mutable_graphs())
+        forEachGraph(g, fn);
+    }
+}
+
+/// ONNX's shape inference (libonnx) trusts its input: on a malformed model
+/// (a ConvTranspose with a scalar weight, say) it reads through null
+/// pointers. It runs in a forked child, which sends back only the value_info
+/// and output types it found for each graph; a crash there costs the
+/// types, and the importer's own checks then report what is wrong.
+static void inferShapesIsolated(onnx::ModelProto &model) {
+  (void)onnx::OpSchemaRegistry::Instance(); // initialized before forking
+  int fds[2];
+  if (pipe(fds) != 0) {
+    runOnnxInference(model);
+    return;
+  }
+  pid_t child = fork();
+  if (child < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    runOnnxInference(model);
+    return;
+  }
+  if (child == 0) {
+    close(fds[0]);
+    // A crash here is expected on bad models: no crash report from LLVM's
+    // or a sanitizer's handlers, no core file.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT})
+      signal(sig, SIG_DFL);
+    struct rlimit noCore = {0, 0};
+    setrlimit(RLIMIT_CORE, &noCore);
+    int devNull = open("/dev/null", O_WRONLY);
+    if (devNull >= 0)
+      dup2(devNull, STDERR_FILENO);
+    runOnnxInference(model);
+    onnx::AttributeProto carrier;
+    forEachGraph(*model.mutable_graph(), [&](onnx::GraphProto &g) {
+      onnx::GraphProto *types = carrier.add_graphs();
+      *types->mutable_value_info() = g.value_info();
+      *types->mutable_output() = g.output();
+    });
+    std::string bytes;
+    int status = carrier.SerializeToString(&bytes) ? 0 : 1;
+    for (size_t done = 0; status == 0 && done < bytes.size();) {
+      ssize_t n = write(fds[1], bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        status = 1;
+      else
+        done += n;
+    }
+    close(fds[1]);
+    _exit(status); // no destructors or atexit handlers of the parent's state
+  }
+  close(fds[1]);
+  std::string bytes;
+  char buffer[65536];
+  for (;;) {
+    ssize_t n = read(fds[0], buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    bytes.append(buffer, n);
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  onnx::AttributeProto carrier;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      !carrier.ParseFromString(bytes))
+    return;
+  int index = 0;
+  forEachGraph(*model.mutable_graph(), [&](onnx::GraphProto &g) {
+    if (index >= carrier.graphs_size())
+      return;
+    onnx::GraphProto &types = *carrier.mutable_graphs(index++);
+    // Inference only adds types; anything else means the walk went astray.
+    if (types.output_size() != g.output_size())
+      return;
+    g.mutable_value_info()->Swap(types.mutable_value_info());
+    g.mutable_output()->Swap(types.mutable_output());
+  });
+}
+
+//===----------------------------------------------------------------------===//
 // Model
 //===----------------------------------------------------------------------===//
+
+LogicalResult Importer::verifyNodeSchemas(const onnx::GraphProto &graph,
+                                          int depth) {
+  if (depth > kMaxSubgraphDepth)
+    return error() << "subgraphs nested deeper than " << kMaxSubgraphDepth;
+  const auto &knownVersions =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map();
+  for (const onnx::NodeProto &node : graph.node()) {
+    std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
+    auto version = opsetVersions.find(domain);
+    const onnx::OpSchema *schema = nullptr;
+    if (version != opsetVersions.end())
+      schema = onnx::OpSchemaRegistry::Schema(
+          node.op_type(), static_cast<int>(version->second), domain);
+    if (schema) {
+      // Attributes the schema does not know are kept as they are (vendor
+      // hints survive a round trip); everything else must match.
+      const onnx::NodeProto *checked = &node;
+      onnx::NodeProto known;
+      auto isKnown = [&](const onnx::AttributeProto &a) {
+        return schema->attributes().count(a.name()) != 0;
+      };
+      if (!llvm::all_of(node.attribute(), isKnown)) {
+        known = node;
+        known.clear_attribute();
+        for (const onnx::AttributeProto &a : node.attribute())
+          if (isKnown(a))
+            *known.add_attribute() = a;
+        checked = &known;
+      }
+      try {
+        schema->Verify(*checked);
+      } catch (const std::exception &e) {
+        auto range = knownVersions.find(domain);
+        bool authoritative =
+            range != knownVersions.end() && version->second <= range->second.second;
+        if (authoritative)
+          return nodeError(node) << "does not match the ONNX schema of "
+                                 << node.op_type() << " (opset "
+                                 << version->second << "): " << e.what();
+        // The opset is newer than the ONNX library: the schema found may be
+        // an older version of the op, so the mismatch proves nothing, but
+        // ONNX's inference must not run on it either.
+        onnxInferenceSafe = false;
+      }
+    }
+    for (const onnx::AttributeProto &attr : node.attribute()) {
+      if (attr.has_g() && failed(verifyNodeSchemas(attr.g(), depth + 1)))
+        return failure();
+      for (const onnx::GraphProto &g : attr.graphs())
+        if (failed(verifyNodeSchemas(g, depth + 1)))
+          return failure();
+    }
+  }
+  return success();
+}
 
 FailureOr<OwningOpRef<ModuleOp>> Importer::importModel(onnx::ModelProto &model) {
   if (!model.has_graph())
@@ -858,6 +1046,7 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::importModel(onnx::ModelProto &model) 
   bool hasDefault = false;
   for (const auto &op : model.opset_import()) {
     std::string domain = op.domain() == "ai.onnx" ? "" : op.domain();
+    opsetVersions[domain] = op.version();
     if (domain.empty()) {
       hasDefault = true;
       defaultOpset = op.version();
@@ -871,18 +1060,16 @@ FailureOr<OwningOpRef<ModuleOp>> Importer::importModel(onnx::ModelProto &model) 
   if (!hasDefault && model.ir_version() >= 3)
     return error() << "model imports no default-domain opset";
 
-  if (options.inferShapes) {
-    // ONNX's own inference fills value_info; failures leave types unknown,
-    // which the typed ops' own inference then covers.
-    try {
-      onnx::ShapeInferenceOptions inferOptions(/*check_type=*/false,
-                                               /*error_mode=*/0,
-                                               /*data_prop=*/false);
-      onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                         inferOptions);
-    } catch (const std::exception &) {
-    }
-  }
+  // ONNX's inference functions trust the node (a Scan without
+  // num_scan_inputs crashes libonnx), and ONNX Runtime refuses such a node
+  // anyway: check every node with a known schema first.
+  if (failed(verifyNodeSchemas(model.graph(), 0)))
+    return failure();
+
+  // ONNX's own inference fills value_info; failures leave types unknown,
+  // which the typed ops' own inference then covers.
+  if (options.inferShapes && onnxInferenceSafe)
+    inferShapesIsolated(model);
 
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
   auto setStr = [&](StringRef name, const std::string &value) {

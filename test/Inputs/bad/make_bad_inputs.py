@@ -53,6 +53,12 @@ negative_dims.onnx                     Initializer with dims [-5].  "invalid (ne
                                        dimension".
 opset_too_new.onnx                     Default-domain opset 99.  "unsupported opset
                                        version 99".
+scan_missing_attribute.onnx            Scan (opset 9) without num_scan_inputs.  Found
+                                       by the importer fuzzer: ONNX's own shape
+                                       inference crashed on it.
+convtranspose_scalar_weight.onnx       ConvTranspose whose weight input is a scalar.
+                                       Found by the importer fuzzer: ONNX's shape
+                                       inference crashed on it.
 
 The script also writes expected_errors.tsv (file name, short error category) so
 tests can iterate over the corpus without duplicating this table.
@@ -211,6 +217,26 @@ def build():
         "negative dimension")
 
     add("opset_too_new.onnx", relu_model(opset=99), "unsupported opset 99")
+
+    # Found by amct-onnx-import-fuzzer: libonnx's Scan-9 shape inference
+    # dereferences the missing num_scan_inputs attribute and crashes.
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "xi"], ["s_out"], name="acc"),
+         helper.make_node("Identity", ["s_out"], ["yi"], name="id")],
+        "body", [vi("s", [2]), vi("xi", [2])], [vi("s_out", [2]), vi("yi", [2])])
+    add("scan_missing_attribute.onnx",
+        make_model([helper.make_node("Scan", ["init", "X"], ["S", "Y"], name="scan",
+                                     body=body)],
+                   [vi("init", [2]), vi("X", [3, 2])], [vi("S", [2]), vi("Y", [3, 2])],
+                   opset=9),
+        "node does not match its ONNX schema (required attribute missing)")
+
+    # Found by amct-onnx-import-fuzzer: libonnx's ConvTranspose inference
+    # reads the weight's dims without checking its rank and crashes.
+    add("convtranspose_scalar_weight.onnx",
+        make_model([helper.make_node("ConvTranspose", ["X", "W"], ["Y"], name="deconv")],
+                   [vi("X", [1, 1, 3, 3]), vi("W", [])], [vi("Y", None)], opset=11),
+        "weight rank 0 differs from the input rank 4")
     return out
 
 
