@@ -62,6 +62,29 @@ def AmctInsertCalibration : Pass<"amct-insert-calibration", "mlir::func::FuncOp"
   let dependentDialects = ["::amct::AmctDialect"];
 }
 
+def AmctDmqBalance : Pass<"amct-dmq-balance", "mlir::func::FuncOp"> {
+  let summary = "Apply the DMQ balance factors of a record file";
+  let description = [{
+    For every quantizable layer whose record entry has a
+    `tensor_balance_factor` (one positive value f_c per input channel, as
+    `amct quantize` computes them when the config enables DMQ:
+    `dmq_balancer_param` / `dmq_balancer`), multiplies the weights of input
+    channel c by f_c and divides the layer's input by f_c, so the layer
+    computes the same function with activations that quantize better. The
+    division is folded into the producing Conv or BatchNormalization when
+    the input comes from one (directly or through Relu / MaxPool) and is
+    used only by this layer; otherwise an `amct.Mul` by 1/f (named
+    `<layer>_dmq_balance`) is inserted. Run it before
+    `--amct-insert-calibration`. A factor count that differs from the input
+    channel count is an error naming the layer.
+  }];
+  let options = [
+    Option<"recordPath", "record", "std::string", "\"\"",
+           "record file with the layers' tensor_balance_factor">,
+  ];
+  let dependentDialects = ["::amct::AmctDialect"];
+}
+
 def AmctFoldObservers : Pass<"amct-fold-observers", "mlir::func::FuncOp"> {
   let summary = "Replace observers by fake-quant ops with the recorded parameters";
   let description = [{
