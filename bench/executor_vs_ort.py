@@ -171,7 +171,8 @@ def bench_model(name, args, node_js):
     ours_dir = base + "_ours"
     ours_cmd = [args.amct, "run", "--model", model, "--input", f"{in_name}={base}_input.npy",
                 "--output-dir", ours_dir, "--threads", str(args.threads)]
-    # Our kernels get their threads from OpenBLAS; pin it to --threads as well.
+    # Our kernels thread themselves (--threads) and call OpenBLAS single-threaded;
+    # the variable only sizes OpenBLAS's own (idle) pool, as a user would set it.
     ours_env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
     ours_env.update(kv.split("=", 1) for kv in args.ours_env)
     ort_cmd = lambda runs: ["node", node_js, args.ort_dir, model, base + "_input.bin", dims,

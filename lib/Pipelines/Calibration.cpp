@@ -10,7 +10,9 @@
 
 #include "llvm/ADT/StringMap.h"
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 using namespace mlir;
 
@@ -35,21 +37,34 @@ std::vector<float> toChannelMajor(const std::vector<float> &weights, ArrayRef<in
 }
 
 namespace {
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
 /// One layer's activation statistics.
 struct LayerStats {
   ObserverOp observer;
   std::optional<quant::IfmrObserver> ifmr;
   std::optional<quant::HfmgObserver> hfmg;
+  int bits = 8;
+  bool asymmetric = false;
+  /// Observer ops with this layer's key, and how many have fired in the
+  /// current batch: the last one of the last batch completes the data.
+  int observersPerRun = 0;
+  int seenThisRun = 0;
+  int64_t nonFinite = 0;
+  /// Set once the layer's parameters are computed (or failed to be).
+  std::optional<quant::QuantParams> params;
+  std::string error;
+
   void observe(const float *data, int64_t n) {
     if (ifmr)
       ifmr->observe(data, n);
     else
       hfmg->observe(data, n);
   }
-  std::optional<quant::QuantParams> finalize(int bits, bool asymmetric, std::string &error) {
-    return ifmr ? ifmr->finalize(bits, asymmetric, error) : hfmg->finalize(bits, asymmetric, error);
-  }
-  int64_t nonFinite = 0;
 };
 
 double getF64(DictionaryAttr params, StringRef key, double def) {
@@ -63,17 +78,29 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
                         const CalibrationOptions &options, Record &record) {
   if (batches.empty())
     return func.emitError("the calibration set is empty: give at least one batch");
+  CalibrationTimes times;
+  int threads = options.threads > 0 ? options.threads
+                                    : std::max(1u, std::thread::hardware_concurrency());
   llvm::StringMap<std::unique_ptr<LayerStats>> layers;
   std::vector<std::string> order;
+  int64_t observersPerRun = 0;
   bool bad = false;
   func.walk([&](ObserverOp observer) {
+    ++observersPerRun;
     std::string name = observer.getLayer().str();
-    if (layers.count(name))
+    if (auto it = layers.find(name); it != layers.end()) {
+      ++it->second->observersPerRun;
       return;
+    }
     DictionaryAttr params = observer.getParams();
     std::string error;
     auto stats = std::make_unique<LayerStats>();
     stats->observer = observer;
+    stats->observersPerRun = 1;
+    if (auto p = params.getAs<IntegerAttr>("num_bits"))
+      stats->bits = p.getInt();
+    if (auto p = params.getAs<BoolAttr>("asymmetric"))
+      stats->asymmetric = p.getValue();
     if (observer.getAlgo() == "hfmg") {
       int64_t bins = 4096;
       if (auto b = params.getAs<IntegerAttr>("num_of_bins"))
@@ -118,50 +145,73 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
   auto executor = rt::Executor::create(func, execOptions);
   if (failed(executor))
     return failure();
+  bool lastBatch = false;
+  int64_t step = 0, totalSteps = observersPerRun * static_cast<int64_t>(batches.size());
+  double searchInRun = 0;
   (*executor)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
     LayerStats &stats = *layers[cast<ObserverOp>(op).getLayer()];
     const float *data = t.data<float>();
     int64_t n = t.numElements();
-    for (int64_t i = 0; i < n; ++i)
-      stats.nonFinite += !std::isfinite(data[i]);
-    stats.observe(data, n);
+    stats.nonFinite += quant::countNonFinite(data, n);
+    bool complete = lastBatch && ++stats.seenThisRun == stats.observersPerRun;
+    if (complete && stats.ifmr && !stats.nonFinite) {
+      // The data is complete: search now, on the executor's buffer, rather
+      // than keep a copy of every layer's activations until the end.
+      auto t0 = Clock::now();
+      stats.params = stats.ifmr->finalizeWithLast(data, n, stats.bits, stats.asymmetric,
+                                                  stats.error, threads);
+      searchInRun += secondsSince(t0);
+    } else {
+      stats.observe(data, n);
+    }
+    if (options.progress)
+      options.progress(++step, totalSteps);
   });
   for (size_t b = 0; b < batches.size(); ++b) {
+    lastBatch = b + 1 == batches.size();
+    searchInRun = 0;
+    auto t0 = Clock::now();
     if (failed((*executor)->run(batches[b])))
       return failure();
-    if (options.progress)
-      options.progress(b + 1, batches.size());
+    times.executor += secondsSince(t0) - searchInRun;
+    times.activationSearch += searchInRun;
   }
 
-  // Activation parameters, then ARQ on each layer's constant weight.
+  // Activation parameters (the ones not computed during the last batch),
+  // then ARQ on each layer's constant weight.
+  auto t0 = Clock::now();
+  for (const std::string &name : order) {
+    LayerStats &stats = *layers[name];
+    if (stats.nonFinite)
+      return stats.observer.emitError()
+             << "layer '" << name << "': the calibration data gives " << stats.nonFinite
+             << " NaN or Inf values at this layer's input";
+    if (!stats.params && stats.error.empty())
+      stats.params = stats.ifmr ? stats.ifmr->finalize(stats.bits, stats.asymmetric,
+                                                       stats.error, threads)
+                                : stats.hfmg->finalize(stats.bits, stats.asymmetric, stats.error);
+    if (!stats.params)
+      return stats.observer.emitError() << "layer '" << name << "': " << stats.error;
+  }
+  times.activationSearch += secondsSince(t0);
+
+  t0 = Clock::now();
   llvm::StringMap<QuantizableLayer> byName;
   for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr))
     byName[layer.name] = layer;
   for (const std::string &name : order) {
     LayerStats &stats = *layers[name];
-    ObserverOp observer = stats.observer;
-    DictionaryAttr params = observer.getParams();
-    if (stats.nonFinite)
-      return observer.emitError() << "layer '" << name << "': the calibration data gives "
-                                  << stats.nonFinite
-                                  << " NaN or Inf values at this layer's input";
-    int64_t bits = 8, wtsBits = 8;
-    if (auto p = params.getAs<IntegerAttr>("num_bits"))
-      bits = p.getInt();
+    DictionaryAttr params = stats.observer.getParams();
+    int64_t wtsBits = 8;
     if (auto p = params.getAs<IntegerAttr>("wts_num_bits"))
       wtsBits = p.getInt();
-    bool asymmetric = false, channelWise = true;
-    if (auto p = params.getAs<BoolAttr>("asymmetric"))
-      asymmetric = p.getValue();
+    bool channelWise = true;
     if (auto p = params.getAs<BoolAttr>("channel_wise"))
       channelWise = p.getValue();
-    std::string error;
-    std::optional<quant::QuantParams> act = stats.finalize(bits, asymmetric, error);
-    if (!act)
-      return observer.emitError() << "layer '" << name << "': " << error;
-    LayerRecord entry;
-    entry.scaleD = act->scale;
-    entry.offsetD = act->offset;
+    // The entry may exist already (DMQ's tensor_balance_factor).
+    LayerRecord &entry = record.getOrAdd(name);
+    entry.scaleD = stats.params->scale;
+    entry.offsetD = stats.params->offset;
 
     auto it = byName.find(name);
     if (it != byName.end() && it->second.weightOperand >= 0) {
@@ -173,6 +223,7 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
         return layer.op->emitError() << "layer '" << name << "': the weight is not constant";
       std::vector<float> major = toChannelMajor(*w, type.getShape(), layer.weightChannelAxis);
       int64_t channels = type.getDimSize(layer.weightChannelAxis);
+      std::string error;
       std::optional<quant::WeightQuant> wq = quant::arqQuantize(
           major.data(), channels, major.size() / std::max<int64_t>(1, channels), wtsBits,
           channelWise, error);
@@ -181,8 +232,10 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
       entry.scaleW = wq->scale;
       entry.offsetW = wq->offset;
     }
-    record.layers.emplace_back(name, std::move(entry));
   }
+  times.weights += secondsSince(t0);
+  if (options.times)
+    *options.times = times;
   return success();
 }
 

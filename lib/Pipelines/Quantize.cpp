@@ -3,16 +3,21 @@
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Pipelines/Calibration.h"
+#include "amct/Pipelines/DmqCalibration.h"
 #include "amct/Runtime/Executor.h"
+#include "amct/Support/Progress.h"
 #include "amct/Support/QuantConfig.h"
+#include "amct/Transforms/DmqBalance.h"
 #include "amct/Transforms/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <cmath>
 
 using namespace mlir;
@@ -51,59 +56,134 @@ std::vector<rt::Tensor> sliceBatch(const std::vector<rt::Tensor> &inputs, int64_
   return out;
 }
 
-/// Cosine similarity of two equally long float buffers.
-double cosine(const rt::Tensor &a, const rt::Tensor &b) {
+/// Cosine similarity, accumulated in double over pieces of two buffers.
+struct Cosine {
   double dot = 0, na = 0, nb = 0;
-  const float *pa = a.data<float>(), *pb = b.data<float>();
-  for (int64_t i = 0, n = std::min(a.numElements(), b.numElements()); i < n; ++i) {
-    dot += (double)pa[i] * pb[i];
-    na += (double)pa[i] * pa[i];
-    nb += (double)pb[i] * pb[i];
+  void add(const rt::Tensor &a, const rt::Tensor &b) {
+    const float *pa = a.data<float>(), *pb = b.data<float>();
+    for (int64_t i = 0, n = std::min(a.numElements(), b.numElements()); i < n; ++i) {
+      dot += (double)pa[i] * pb[i];
+      na += (double)pa[i] * pa[i];
+      nb += (double)pb[i] * pb[i];
+    }
   }
-  if (na == 0 && nb == 0)
-    return 1.0;
-  return dot / std::sqrt(na * nb + 1e-300);
+  double value() const {
+    if (na == 0 && nb == 0)
+      return 1.0;
+    return dot / std::sqrt(na * nb + 1e-300);
+  }
+};
+
+/// Puts an observer (algo "output") on the result of each layer of `names`,
+/// so that the executor hands the layer's output to its observer callback.
+void tapLayerOutputs(func::FuncOp main, const std::vector<std::string> &names) {
+  llvm::StringSet<> wanted;
+  for (const std::string &name : names)
+    wanted.insert(name);
+  SmallVector<Operation *> layers;
+  main.walk([&](Operation *op) {
+    if (op->getNumResults() == 1 && !isa<ConstOp, FakeQuantOp, ObserverOp>(op) &&
+        isa<RankedTensorType>(op->getResult(0).getType()) &&
+        cast<RankedTensorType>(op->getResult(0).getType()).getElementType().isF32() &&
+        wanted.erase(getNodeName(op)))
+      layers.push_back(op);
+  });
+  OpBuilder b(main.getContext());
+  MLIRContext *ctx = main.getContext();
+  for (Operation *op : layers) {
+    b.setInsertionPointAfter(op);
+    Value out = op->getResult(0);
+    auto tap = b.create<ObserverOp>(op->getLoc(), out.getType(), out,
+                                    b.getStringAttr(getNodeName(op)), b.getStringAttr("output"),
+                                    DictionaryAttr::get(ctx));
+    out.replaceAllUsesExcept(tap, tap);
+  }
 }
 
-/// Outputs of the named layers on `inputs`: the function is cloned with the
-/// layer results appended to its returns.
-FailureOr<std::map<std::string, rt::Tensor>>
-layerOutputs(ModuleOp module, const std::vector<std::string> &names,
-             const std::vector<rt::Tensor> &inputs, int threads) {
-  OwningOpRef<ModuleOp> copy = module.clone();
-  func::FuncOp main = getMain(*copy);
-  auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
-  SmallVector<Value> results(ret.getOperands());
-  std::vector<std::string> found;
-  main.walk([&](Operation *op) {
-    if (op->getNumResults() == 1 && llvm::is_contained(names, getNodeName(op).str()) &&
-        !isa<ConstOp, FakeQuantOp, ObserverOp>(op)) {
-      results.push_back(op->getResult(0));
-      found.push_back(getNodeName(op).str());
-    }
-  });
-  ret->setOperands(results);
-  main.setType(FunctionType::get(main.getContext(), main.getArgumentTypes(),
-                                 ValueRange(results).getTypes()));
+/// Runs the fp32 model and the fake-quant model on `inputs` and fills the
+/// result's layer and output cosines. The fp32 layer outputs are held until
+/// the fake-quant run reaches the same layer, then compared and dropped.
+LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
+                              const std::vector<std::string> &names,
+                              const std::vector<rt::Tensor> &inputs, int threads,
+                              bool showProgress, QuantizeResult &result) {
+  OwningOpRef<ModuleOp> ref = fp32.clone(), quant = fakeQuant.clone();
+  tapLayerOutputs(getMain(*ref), names);
+  tapLayerOutputs(getMain(*quant), names);
   rt::ExecutorOptions options;
   options.threads = threads;
-  auto exec = rt::Executor::create(main, options);
-  if (failed(exec))
+  auto refExec = rt::Executor::create(getMain(*ref), options);
+  auto quantExec = rt::Executor::create(getMain(*quant), options);
+  if (failed(refExec) || failed(quantExec))
     return failure();
-  auto outs = (*exec)->run(inputs);
-  if (failed(outs))
+
+  ProgressBar bar("comparing layers", showProgress ? 2 * names.size() : 0);
+  int64_t step = 0;
+  std::map<std::string, rt::Tensor> refOutputs;
+  (*refExec)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
+    refOutputs[cast<ObserverOp>(op).getLayer().str()] = t;
+    bar.update(++step);
+  });
+  (*quantExec)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
+    auto it = refOutputs.find(cast<ObserverOp>(op).getLayer().str());
+    if (it != refOutputs.end() && it->second.shape() == t.shape()) {
+      Cosine cos;
+      cos.add(it->second, t);
+      result.layerCosine[it->first] = cos.value();
+      refOutputs.erase(it);
+    }
+    bar.update(++step);
+  });
+  auto refOut = (*refExec)->run(inputs);
+  if (failed(refOut))
     return failure();
-  std::map<std::string, rt::Tensor> byName;
-  size_t base = outs->size() - found.size();
-  for (size_t i = 0; i < found.size(); ++i)
-    byName[found[i]] = (*outs)[base + i];
-  return byName;
+  auto quantOut = (*quantExec)->run(inputs);
+  if (failed(quantOut))
+    return failure();
+  const std::vector<std::string> &outNames = (*refExec)->outputNames();
+  for (size_t i = 0; i < refOut->size() && i < quantOut->size(); ++i) {
+    const rt::Tensor &a = (*refOut)[i], &b = (*quantOut)[i];
+    if (a.dtype() != rt::DType::F32 || a.shape() != b.shape() || b.dtype() != rt::DType::F32)
+      continue;
+    Cosine cos;
+    cos.add(a, b);
+    result.outputCosine.emplace_back(i < outNames.size() ? outNames[i] : "output" + std::to_string(i),
+                                     cos.value());
+  }
+  return success();
+}
+
+/// Wall time of successive steps.
+class PhaseClock {
+public:
+  explicit PhaseClock(std::vector<PhaseTime> &phases) : phases(phases) {}
+  /// Ends the running step as `name`; the next one starts now.
+  void lap(StringRef name) {
+    auto now = std::chrono::steady_clock::now();
+    phases.push_back({name.str(), std::chrono::duration<double>(now - start).count()});
+    start = now;
+  }
+  void add(StringRef name, double seconds) { phases.push_back({name.str(), seconds}); }
+  void restart() { start = std::chrono::steady_clock::now(); }
+
+private:
+  std::vector<PhaseTime> &phases;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+/// Why a layer the model could quantize is left out by the config.
+std::string configSkipReason(const QuantConfig &config, const std::string &name) {
+  const LayerQuantConfig *entry = config.find(name);
+  if (!entry)
+    return "not in the config";
+  return "quant_enable is false in the config (skip_layers, skip_layer_types)";
 }
 
 } // namespace
 
 FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &options) {
   QuantizeResult result;
+  PhaseClock clock(result.phases);
   OwningOpRef<ModuleOp> module = model.clone();
   func::FuncOp main = getMain(*module);
   if (!main)
@@ -133,11 +213,13 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
 
   // Calibration batches: batch_num batches of batch_size samples.
   main = getMain(*module);
-  rt::ExecutorOptions probe;
   std::vector<std::string> inputNames;
+  bool staticBatch = false;
   for (unsigned i = 0; i < main.getNumArguments(); ++i) {
     auto name = main.getArgAttrOfType<StringAttr>(i, "amct.name");
     inputNames.push_back(name ? name.str() : "input" + std::to_string(i));
+    auto type = dyn_cast<RankedTensorType>(main.getArgument(i).getType());
+    staticBatch |= type && type.getRank() > 0 && !type.isDynamicDim(0);
   }
   std::vector<rt::Tensor> inputs;
   for (const std::string &name : inputNames) {
@@ -172,16 +254,41 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   for (int b = 0; b < batchNum; ++b)
     batches.push_back(sliceBatch(inputs, b, batchSize));
 
+  // DMQ (AMCT's quantize_preprocess): balance factors from the data, applied
+  // before the activation calibration sees it.
+  if (failed(computeDmqFactors(getMain(*module), *config, batches, options.threads,
+                               result.record)) ||
+      failed(applyDmqBalance(getMain(*module), result.record)))
+    return failure();
+  bool balanced = !result.record.layers.empty();
+  if (balanced)
+    clock.lap("fold constants, fuse, DMQ balance factors");
+
   // Observers, calibration, record.
   AmctInsertCalibrationOptions insertOptions;
   insertOptions.configPath = options.configPath;
   if (failed(runFuncPass(*module, createAmctInsertCalibration(insertOptions))))
     return failure();
+  clock.lap(balanced ? "insert observers" : "fold constants, fuse, insert observers");
   CalibrationOptions calibOptions;
   calibOptions.threads = options.threads;
-  calibOptions.progress = options.progress;
-  if (failed(calibrate(getMain(*module), batches, calibOptions, result.record)))
-    return failure();
+  CalibrationTimes calibTimes;
+  calibOptions.times = &calibTimes;
+  {
+    // Steps are known only inside calibrate(); the bar is sized on the first one.
+    std::optional<ProgressBar> bar;
+    calibOptions.progress = [&](int64_t done, int64_t total) {
+      if (!bar)
+        bar.emplace("calibrating", options.showProgress ? total : 0);
+      bar->update(done);
+    };
+    if (failed(calibrate(getMain(*module), batches, calibOptions, result.record)))
+      return failure();
+  }
+  clock.add("calibration: executor runs", calibTimes.executor);
+  clock.add("calibration: IFMR/HFMG search", calibTimes.activationSearch);
+  clock.add("calibration: ARQ weights", calibTimes.weights);
+  clock.restart();
 
   // Fold: the record goes through a file, exactly as --amct-fold-observers reads it.
   SmallString<128> recordPath;
@@ -198,6 +305,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   llvm::sys::fs::remove(recordPath);
   if (failed(folded))
     return failure();
+  clock.lap("fold observers");
 
   // What was quantized and what was not, and how close each layer stayed.
   std::vector<SkippedLayer> skipped;
@@ -208,20 +316,33 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
       result.quantized.push_back(layer);
       names.push_back(layer.name);
     } else {
-      skipped.push_back({layer.op, layer.name, "disabled by the config (quant_enable false or skip_layers)"});
+      skipped.push_back({layer.op, layer.name, configSkipReason(*config, layer.name), layer.type});
     }
   }
+  // In graph order, whatever the reason.
+  std::vector<Operation *> opOrder;
+  getMain(*result.fused).walk([&](Operation *op) { opOrder.push_back(op); });
+  llvm::DenseMap<Operation *, size_t> position;
+  for (auto [i, op] : llvm::enumerate(opOrder))
+    position[op] = i;
+  llvm::stable_sort(skipped, [&](const SkippedLayer &a, const SkippedLayer &b) {
+    return position.lookup(a.op) < position.lookup(b.op);
+  });
   result.skipped = std::move(skipped);
-  auto fp32 = layerOutputs(*result.fused, names, batches[0], options.threads);
-  auto fq = layerOutputs(*module, names, batches[0], options.threads);
-  if (failed(fp32) || failed(fq))
-    return failure();
-  for (const std::string &name : names)
-    if (fp32->count(name) && fq->count(name))
-      result.layerCosine[name] = cosine(fp32->at(name), fq->at(name));
+
+  if (options.cosineSamples > 0) {
+    // A prefix of the first batch, unless the model fixes the batch size.
+    result.cosineSamples = staticBatch ? batchSize : std::min(options.cosineSamples, batchSize);
+    if (failed(compareWithFp32(*result.fused, *module, names,
+                               sliceBatch(inputs, 0, result.cosineSamples), options.threads,
+                               options.showProgress, result)))
+      return failure();
+    clock.lap("layer cosine (fp32 and fake-quant runs)");
+  }
   result.deploy = module->clone();
   if (failed(runFuncPass(*result.deploy, createAmctConvert())))
     return failure();
+  clock.lap("convert to the deploy model");
   result.fakeQuant = std::move(module);
   return result;
 }

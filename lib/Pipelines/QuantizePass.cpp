@@ -30,6 +30,9 @@ struct AmctQuantizePass : amct::impl::AmctQuantizeBase<AmctQuantizePass> {
     options.configPath = configPath;
     options.batchNum = batchNum;
     options.batchSize = batchSize;
+    // The pass reports no summary, so the fp32 comparison would be wasted.
+    options.cosineSamples = 0;
+    options.showProgress = true;
     if (calibData.empty()) {
       module.emitError("--amct-quantize needs calib-data=NAME=FILE.npy");
       return signalPassFailure();

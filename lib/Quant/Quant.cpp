@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
+#include <thread>
 
 using namespace amct::quant;
 
@@ -84,6 +86,115 @@ double amct::quant::fakeQuantMse(const float *values, int64_t count,
     sum += d * d;
   }
   return sum / static_cast<double>(count);
+}
+
+namespace {
+
+/// Adding and subtracting 1.5 * 2^23 rounds a float of magnitude below 2^22
+/// to an integer, half to even (the default rounding mode), as rint does but
+/// in a form that vectorises. Larger magnitudes give a value at least as far
+/// out, which the clamp to [qmin, qmax] (|q| < 2^16) treats alike.
+constexpr float kRoundMagic = 12582912.0f;
+
+/// Candidates per kernel call: a fixed count lets the candidate loop unroll
+/// into whole vectors with the sums kept in registers.
+constexpr int64_t kBlock = 32;
+
+/// Sums of squared fake-quant errors of kBlock candidates over `values`.
+/// The candidate loop is innermost, so each candidate's sum still adds the
+/// values in order; every step is exact or one IEEE rounding, the same as
+/// fakeQuant's (and compiled without FMA contraction, see CMakeLists.txt), so
+/// every ISA gives the bits of the scalar code. Zeros are skipped: 0 fake-
+/// quantizes to 0 (the offset lies in [qmin, qmax]) and adding +0 to a sum
+/// changes no bit, and activations after ReLU are about half zeros.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#endif
+void squaredErrorSums(const float *values, int64_t count, const float *scaleIn,
+                      const float *offsetIn, float qmin, float qmax,
+                      double *sums) {
+  double acc[kBlock] = {};
+  float scale[kBlock], offset[kBlock];
+  std::copy(scaleIn, scaleIn + kBlock, scale);
+  std::copy(offsetIn, offsetIn + kBlock, offset);
+  constexpr int64_t kChunk = 2048;
+  float chunk[kChunk];
+  for (int64_t begin = 0; begin < count; begin += kChunk) {
+    int64_t length = std::min(kChunk, count - begin), nonZero = 0;
+    for (int64_t i = 0; i < length; ++i) {
+      float x = values[begin + i];
+      chunk[nonZero] = x;
+      nonZero += x != 0.0f;
+    }
+    for (int64_t i = 0; i < nonZero; ++i) {
+      float x = chunk[i];
+      double xd = x;
+      for (int64_t c = 0; c < kBlock; ++c) {
+        float v = x / scale[c];
+        float q = ((v + kRoundMagic) - kRoundMagic) + offset[c];
+        q = q < qmin ? qmin : q;
+        q = q > qmax ? qmax : q;
+        double d = static_cast<double>((q - offset[c]) * scale[c]) - xd;
+        acc[c] += d * d;
+      }
+    }
+  }
+  std::copy(acc, acc + kBlock, sums);
+}
+
+} // namespace
+
+int64_t amct::quant::countNonFinite(const float *values, int64_t count) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, values + i, sizeof(bits));
+    n += (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  return n;
+}
+
+void amct::quant::fakeQuantMses(const float *values, int64_t count,
+                                const QuantParams *params, int64_t numParams,
+                                int numBits, double *mse, int threads) {
+  fakeQuantErrorSums(values, count, params, numParams, numBits, mse, threads);
+  if (count > 0)
+    for (int64_t c = 0; c < numParams; ++c)
+      mse[c] /= static_cast<double>(count);
+}
+
+void amct::quant::fakeQuantErrorSums(const float *values, int64_t count,
+                                     const QuantParams *params, int64_t numParams,
+                                     int numBits, double *sumsOut, int threads) {
+  assert(validBits(numBits) && "numBits must be in [2, 16]");
+  std::fill(sumsOut, sumsOut + numParams, 0.0);
+  if (count <= 0 || numParams <= 0)
+    return;
+  // Whole blocks; the padding candidates (scale 1) are computed and dropped.
+  int64_t blocks = (numParams + kBlock - 1) / kBlock;
+  std::vector<float> scale(blocks * kBlock, 1.0f), offset(blocks * kBlock, 0.0f);
+  std::vector<double> sums(blocks * kBlock, 0.0);
+  for (int64_t c = 0; c < numParams; ++c) {
+    assert(params[c].scale > 0.0f && "scale must be positive");
+    scale[c] = params[c].scale;
+    offset[c] = static_cast<float>(params[c].offset);
+  }
+  auto qmin = static_cast<float>(amct::quant::qmin(numBits));
+  auto qmax = static_cast<float>(amct::quant::qmax(numBits));
+  // Each thread takes whole blocks, each over all values.
+  int64_t parts = std::clamp<int64_t>(threads, 1, blocks);
+  auto run = [&](int64_t part) {
+    for (int64_t b = blocks * part / parts; b < blocks * (part + 1) / parts; ++b)
+      squaredErrorSums(values, count, scale.data() + b * kBlock, offset.data() + b * kBlock,
+                       qmin, qmax, sums.data() + b * kBlock);
+  };
+  std::vector<std::thread> workers;
+  for (int64_t part = 1; part < parts; ++part)
+    workers.emplace_back(run, part);
+  run(0);
+  for (std::thread &t : workers)
+    t.join();
+  std::copy(sums.begin(), sums.begin() + numParams, sumsOut);
 }
 
 //===----------------------------------------------------------------------===//

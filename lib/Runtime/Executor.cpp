@@ -51,6 +51,21 @@ LogicalResult KernelContext::alloc(unsigned i, DType dtype, Shape shape, bool ze
   return success();
 }
 
+bool KernelContext::canOverwrite(unsigned in, DType dtype, const Shape &shape) const {
+  return in < lastUse.size() && lastUse[in] && inputs[in] && inputs[in]->hasUniqueBuffer() &&
+         inputs[in]->dtype() == dtype && numElementsOf(shape) == inputs[in]->numElements();
+}
+
+LogicalResult KernelContext::allocInPlace(unsigned i, unsigned in, DType dtype, Shape shape) {
+  if (canOverwrite(in, dtype, shape)) {
+    if (outputs.size() <= i)
+      outputs.resize(i + 1);
+    outputs[i] = inputs[in]->reshaped(std::move(shape));
+    return success();
+  }
+  return alloc(i, dtype, std::move(shape));
+}
+
 InFlightDiagnostic KernelContext::error() { return op->emitError(); }
 
 /// A constant's data as a tensor: blobs are viewed in place, dense
@@ -253,8 +268,12 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
   }
   for (Step &step : steps) {
     KernelContext ctx{step.op, {}, {}, options.threads};
-    for (int s : step.inputSlots)
+    for (int s : step.inputSlots) {
       ctx.inputs.push_back(s < 0 ? nullptr : &slots[s]);
+      // Graph inputs belong to the caller: never overwritten.
+      ctx.lastUse.push_back(s >= 0 && llvm::is_contained(step.freeAfter, s) &&
+                            !llvm::is_contained(argSlots, s));
+    }
     if (failed((*step.kernel)(ctx)))
       return failure();
     if (ctx.outputs.size() < step.outputSlots.size())

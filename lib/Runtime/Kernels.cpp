@@ -2,7 +2,12 @@
 //
 // One kernel per typed op, following the ONNX operator specification.
 // Convolutions and matrix products go through OpenBLAS (im2col / col2im plus
-// sgemm); the rest are plain loops. Data-movement kernels (Concat, Gather,
+// single-threaded sgemm); the rest are plain loops. The heavy kernels split
+// their work into items (planes, blocks of images x columns, element ranges)
+// that parallelFor spreads over ctx.threads; every output element is
+// computed by one item, in an order fixed by the shapes, so results do not
+// depend on the thread count. Elementwise kernels write over their input
+// when the executor allows it. Data-movement kernels (Concat, Gather,
 // Transpose, Slice, Pad) work on raw bytes, so they serve every dtype;
 // reshaping kernels return views of their input.
 //
@@ -12,6 +17,7 @@
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
 #include "amct/Runtime/Executor.h"
+#include "Parallel.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -154,6 +160,32 @@ LogicalResult requireInts(KernelContext &ctx, const Tensor &t, StringRef what) {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+/// Elements per work item of the memory-bound kernels: enough to hide the
+/// cost of handing a range to another thread.
+constexpr int64_t kElementGrain = 1 << 15;
+
+/// fn(begin, end) over [0, n) in parallel; for kernels whose element i
+/// depends on input element i only, so any split gives the same bytes.
+template <typename Fn>
+void parallelElements(const KernelContext &ctx, int64_t n, Fn &&fn) {
+  int64_t grain = std::max(kElementGrain, (n + 4 * ctx.threads - 1) / (4 * ctx.threads));
+  parallelFor(ctx.threads, n, grain, [&](int64_t b, int64_t e, int) { fn(b, e); });
+}
+
+/// Scratch buffers of `size` floats, one per thread of a parallelFor over
+/// `items` items with grain 1 (it uses at most that many threads).
+FailureOr<std::vector<Tensor>> scratchBuffers(KernelContext &ctx, int64_t items,
+                                              int64_t size) {
+  std::vector<Tensor> buffers;
+  for (int64_t i = 0, n = std::min<int64_t>(ctx.threads, items); i < n; ++i) {
+    std::optional<Tensor> t = Tensor::uninitialized(DType::F32, {size});
+    if (!t)
+      return ctx.error() << "cannot allocate a " << size << "-element scratch buffer";
+    buffers.push_back(std::move(*t));
+  }
+  return buffers;
+}
+
 template <typename Fn>
 Kernel unaryFloat(Fn fn) {
   return [fn](KernelContext &ctx) -> LogicalResult {
@@ -162,12 +194,16 @@ Kernel unaryFloat(Fn fn) {
         ctx, x.dtype(),
         [&](auto tag) -> LogicalResult {
           using T = decltype(tag);
-          if (failed(ctx.alloc(0, x.dtype(), x.shape())))
+          if (failed(ctx.allocInPlace(0, 0, x.dtype(), x.shape())))
             return failure();
           const T *in = x.data<T>();
           T *out = ctx.outputs[0].mutableData<T>();
-          for (int64_t i = 0, n = x.numElements(); i < n; ++i)
-            out[i] = fn(in[i]);
+          parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+            // `out` may be `in` (in place): no dependence across iterations.
+#pragma GCC ivdep
+            for (int64_t i = b; i < e; ++i)
+              out[i] = fn(in[i]);
+          });
           return success();
         },
         /*allowInt=*/false);
@@ -188,9 +224,37 @@ LogicalResult binaryKernel(KernelContext &ctx) {
     return ctx.error() << "operand types differ: " << dtypeName(a.dtype()) << " vs "
                        << dtypeName(b.dtype());
   FailureOr<Shape> shape = broadcastShapes(ctx, a.shape(), b.shape());
-  if (failed(shape) || failed(ctx.alloc(0, a.dtype(), *shape)))
+  if (failed(shape))
     return failure();
   StringRef name = ctx.op->getName().getStringRef();
+  if (a.shape() == b.shape() && a.dtype() == DType::F32 && name != "amct.Div") {
+    // Same shapes (residual adds): a flat loop, in place when allowed.
+    unsigned over = !ctx.canOverwrite(0, a.dtype(), *shape) &&
+                    ctx.canOverwrite(1, a.dtype(), *shape);
+    if (failed(ctx.allocInPlace(0, over, a.dtype(), *shape)))
+      return failure();
+    const float *pa = a.data<float>(), *pb = b.data<float>();
+    float *out = ctx.outputs[0].mutableData<float>();
+    parallelElements(ctx, a.numElements(), [&](int64_t lo, int64_t hi) {
+      // `out` may be `pa` or `pb` (in place): no dependence across iterations.
+      if (name == "amct.Add") {
+#pragma GCC ivdep
+        for (int64_t i = lo; i < hi; ++i)
+          out[i] = pa[i] + pb[i];
+      } else if (name == "amct.Sub") {
+#pragma GCC ivdep
+        for (int64_t i = lo; i < hi; ++i)
+          out[i] = pa[i] - pb[i];
+      } else {
+#pragma GCC ivdep
+        for (int64_t i = lo; i < hi; ++i)
+          out[i] = pa[i] * pb[i];
+      }
+    });
+    return success();
+  }
+  if (failed(ctx.alloc(0, a.dtype(), *shape)))
+    return failure();
   std::array<std::vector<int64_t>, 2> strides{broadcastStrides(a.shape(), *shape),
                                               broadcastStrides(b.shape(), *shape)};
   // Fixed operator per loop, so the compiler vectorises it.
@@ -251,7 +315,7 @@ LogicalResult powKernel(KernelContext &ctx) {
 
 LogicalResult clipKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
-  if (failed(ctx.alloc(0, x.dtype(), x.shape())))
+  if (failed(ctx.allocInPlace(0, 0, x.dtype(), x.shape())))
     return failure();
   return dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
     using T = decltype(tag);
@@ -262,8 +326,12 @@ LogicalResult clipKernel(KernelContext &ctx) {
       hi = ctx.in(2).data<T>()[0];
     const T *in = x.data<T>();
     T *out = ctx.outputs[0].mutableData<T>();
-    for (int64_t i = 0, n = x.numElements(); i < n; ++i)
-      out[i] = std::min(std::max(in[i], lo), hi);
+    parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+      // `out` may be `in` (in place): no dependence across iterations.
+#pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i)
+        out[i] = std::min(std::max(in[i], lo), hi);
+    });
     return success();
   });
 }
@@ -335,30 +403,46 @@ LogicalResult makeGeometry(KernelContext &ctx, const Shape &x, ArrayRef<int64_t>
   return success();
 }
 
-/// col[(c*K + k) * OUT + o] = x[c][input position of window k at output o].
-void im2col(const float *x, int64_t channels, const Geometry &g, float *col) {
-  int64_t outSize = g.outSize(), inSize = g.inSize();
+/// Output positions [n0, n1) (flattened od, oh, ow) of the im2col matrix:
+/// col[(c*K + k) * (n1 - n0) + o - n0] = x[c][input position of window k at
+/// output o], 0 in the padding.
+void im2colRange(const float *x, int64_t channels, const Geometry &g, int64_t n0,
+                 int64_t n1, float *col) {
+  int64_t inSize = g.inSize(), width = g.in[2], sw = g.stride[2];
+  float *dst = col;
   for (int64_t c = 0; c < channels; ++c) {
     const float *xc = x + c * inSize;
     for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
       for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-          float *row = col + (((c * g.kernel[0] + kd) * g.kernel[1] + kh) * g.kernel[2] + kw) * outSize;
-          for (int64_t od = 0; od < g.out[0]; ++od) {
+          // Input column of output column ow: ow * sw + shift; [lo, hi) are
+          // the output columns that read inside the row.
+          int64_t shift = kw * g.dilation[2] - g.padBegin[2];
+          int64_t lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
+          int64_t hi = width - 1 - shift < 0 ? 0 : (width - 1 - shift) / sw + 1;
+          hi = std::min(hi, g.out[2]);
+          lo = std::min(lo, hi);
+          for (int64_t o = n0; o < n1;) {
+            int64_t ow0 = o % g.out[2], r = o / g.out[2];
+            int64_t oh = r % g.out[1], od = r / g.out[1];
+            int64_t len = std::min(g.out[2] - ow0, n1 - o), end = ow0 + len;
             int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
-            for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-              int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
-              float *dst = row + (od * g.out[1] + oh) * g.out[2];
-              if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
-                std::fill(dst, dst + g.out[2], 0.0f);
-                continue;
-              }
-              const float *src = xc + (id * g.in[1] + ih) * g.in[2];
-              for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-                int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
-                dst[ow] = (iw >= 0 && iw < g.in[2]) ? src[iw] : 0.0f;
-              }
+            int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+            if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
+              std::fill(dst, dst + len, 0.0f);
+            } else {
+              const float *row = xc + (id * g.in[1] + ih) * width;
+              int64_t a = std::clamp(lo, ow0, end), b = std::clamp(hi, a, end);
+              std::fill(dst, dst + (a - ow0), 0.0f);
+              if (sw == 1)
+                std::copy(row + a + shift, row + b + shift, dst + (a - ow0));
+              else
+                for (int64_t ow = a; ow < b; ++ow)
+                  dst[ow - ow0] = row[ow * sw + shift];
+              std::fill(dst + (b - ow0), dst + len, 0.0f);
             }
+            dst += len;
+            o += len;
           }
         }
   }
@@ -413,6 +497,107 @@ Shape outputShape(int64_t n, int64_t c, const Geometry &g, size_t spatial) {
   return s;
 }
 
+/// One output of a depthwise conv: the bias, then the taps inside the input
+/// in (kd, kh, kw) order.
+float depthwisePoint(const float *img, const float *wc, float bias, const Geometry &g,
+                     int64_t od, int64_t oh, int64_t ow) {
+  float acc = bias;
+  for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+    int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+    if (id < 0 || id >= g.in[0])
+      continue;
+    for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+      int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+      if (ih < 0 || ih >= g.in[1])
+        continue;
+      const float *row = img + (id * g.in[1] + ih) * g.in[2];
+      const float *wr = wc + (kd * g.kernel[1] + kh) * g.kernel[2];
+      for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+        int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
+        if (iw >= 0 && iw < g.in[2])
+          acc += row[iw] * wr[kw];
+      }
+    }
+  }
+  return acc;
+}
+
+/// Output columns [lo, hi) of one row of a 3x3 depthwise conv whose taps
+/// are all inside the input, with R kernel rows inside it. The same sums in
+/// the same order as depthwisePoint, unrolled so that the loop over columns
+/// vectorises.
+template <int R, int SW>
+void depthwiseRow3x3(float *dst, const float *const *rows, const float *const *wrows,
+                     float bias, int64_t lo, int64_t hi, int64_t pad) {
+  const float *r0 = rows[0], *r1 = rows[R > 1 ? 1 : 0], *r2 = rows[R > 2 ? 2 : 0];
+  float a0 = wrows[0][0], a1 = wrows[0][1], a2 = wrows[0][2];
+  float b0 = wrows[R > 1 ? 1 : 0][0], b1 = wrows[R > 1 ? 1 : 0][1], b2 = wrows[R > 1 ? 1 : 0][2];
+  float c0 = wrows[R > 2 ? 2 : 0][0], c1 = wrows[R > 2 ? 2 : 0][1], c2 = wrows[R > 2 ? 2 : 0][2];
+  for (int64_t ow = lo; ow < hi; ++ow) {
+    int64_t iw = ow * SW - pad;
+    float acc = bias;
+    acc += r0[iw] * a0;
+    acc += r0[iw + 1] * a1;
+    acc += r0[iw + 2] * a2;
+    if constexpr (R > 1) {
+      acc += r1[iw] * b0;
+      acc += r1[iw + 1] * b1;
+      acc += r1[iw + 2] * b2;
+    }
+    if constexpr (R > 2) {
+      acc += r2[iw] * c0;
+      acc += r2[iw + 1] * c1;
+      acc += r2[iw + 2] * c2;
+    }
+    dst[ow] = acc;
+  }
+}
+
+/// One plane of a 2-d depthwise conv with a 3x3 kernel, dilation 1 and
+/// width stride SW (MobileNet's): the border columns take depthwisePoint.
+template <int SW>
+void depthwisePlane3x3(const float *img, const float *wc, float bias, const Geometry &g,
+                       float *dst) {
+  int64_t height = g.in[1], width = g.in[2], outW = g.out[2], pad = g.padBegin[2];
+  // Columns whose three taps are inside the row: 0 <= ow*SW - pad and
+  // ow*SW - pad + 2 <= width - 1.
+  int64_t lo = std::min(outW, pad > 0 ? (pad + SW - 1) / SW : 0);
+  int64_t hi = width - 3 + pad < 0 ? 0 : (width - 3 + pad) / SW + 1;
+  hi = std::clamp(hi, lo, outW);
+  for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+    const float *rows[3], *wrows[3];
+    int n = 0;
+    for (int64_t kh = 0; kh < 3; ++kh) {
+      int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh;
+      if (ih >= 0 && ih < height) {
+        rows[n] = img + ih * width;
+        wrows[n++] = wc + kh * 3;
+      }
+    }
+    float *d = dst + oh * outW;
+    for (int64_t ow = 0; ow < lo; ++ow)
+      d[ow] = depthwisePoint(img, wc, bias, g, 0, oh, ow);
+    switch (n) {
+    case 3: depthwiseRow3x3<3, SW>(d, rows, wrows, bias, lo, hi, pad); break;
+    case 2: depthwiseRow3x3<2, SW>(d, rows, wrows, bias, lo, hi, pad); break;
+    case 1: depthwiseRow3x3<1, SW>(d, rows, wrows, bias, lo, hi, pad); break;
+    default: std::fill(d + lo, d + hi, bias); break;
+    }
+    for (int64_t ow = hi; ow < outW; ++ow)
+      d[ow] = depthwisePoint(img, wc, bias, g, 0, oh, ow);
+  }
+}
+
+/// Output columns per work item of a conv: the item's im2col block (K x
+/// columns floats) should stay in L2 between im2col and sgemm. It depends
+/// on the geometry only, so the sgemm calls are the same for any thread count.
+int64_t convColumns(int64_t k, int64_t outSize) {
+  int64_t maxCols = std::max<int64_t>(256, (int64_t(1) << 20) / (4 * std::max<int64_t>(1, k)));
+  int64_t chunks = (outSize + maxCols - 1) / maxCols;
+  int64_t cols = ((outSize + chunks - 1) / chunks + 15) / 16 * 16;
+  return std::max<int64_t>(1, std::min(outSize, cols));
+}
+
 LogicalResult convKernel(KernelContext &ctx) {
   auto op = cast<ConvOp>(ctx.op);
   const Tensor &x = ctx.in(0), &w = ctx.in(1);
@@ -430,59 +615,85 @@ LogicalResult convKernel(KernelContext &ctx) {
       failed(ctx.alloc(0, DType::F32, outputShape(x.dim(0), m, g, n))))
     return failure();
   int64_t k = cPerGroup * g.kernelSize(), outSize = g.outSize(), mPerGroup = m / group;
+  const float *xd = x.data<float>(), *wd = w.data<float>();
+  const float *bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+  float *out = ctx.outputs[0].mutableData<float>();
+  if (outSize == 0 || m == 0)
+    return success();
   if (cPerGroup == 1 && mPerGroup == 1) {
-    // Depthwise: a direct loop per channel; im2col + a 1-row sgemm would
+    // Depthwise: a direct loop per plane; im2col + a 1-row sgemm would
     // spend its time building the column buffer.
-    float *out = ctx.outputs[0].mutableData<float>();
-    const float *w = ctx.in(1).data<float>();
-    const float *bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
     int64_t planes = x.dim(0) * m, kSize = g.kernelSize();
-    for (int64_t p = 0; p < planes; ++p) {
-      int64_t c = p % m;
-      const float *img = x.data<float>() + p * g.inSize();
-      const float *wc = w + c * kSize;
-      float *dst = out + p * outSize;
-      float b = bias ? bias[c] : 0.0f;
-      for (int64_t od = 0; od < g.out[0]; ++od)
-        for (int64_t oh = 0; oh < g.out[1]; ++oh)
-          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-            float acc = b;
-            for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-              int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
-              if (id < 0 || id >= g.in[0])
-                continue;
-              for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-                int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
-                if (ih < 0 || ih >= g.in[1])
-                  continue;
-                const float *row = img + (id * g.in[1] + ih) * g.in[2];
-                const float *wr = wc + (kd * g.kernel[1] + kh) * g.kernel[2];
-                for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-                  int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
-                  if (iw >= 0 && iw < g.in[2])
-                    acc += row[iw] * wr[kw];
-                }
-              }
-            }
-            dst[(od * g.out[1] + oh) * g.out[2] + ow] = acc;
-          }
-    }
+    bool flat = g.in[0] == 1 && g.kernel[0] == 1 && g.padBegin[0] == 0 && g.out[0] == 1;
+    bool is3x3 = flat && g.kernel[1] == 3 && g.kernel[2] == 3 && g.dilation[1] == 1 &&
+                 g.dilation[2] == 1 && g.padBegin[2] >= 0;
+    parallelFor(ctx.threads, planes, std::max<int64_t>(1, 4096 / outSize),
+                [&](int64_t begin, int64_t end, int) {
+      for (int64_t p = begin; p < end; ++p) {
+        int64_t c = p % m;
+        const float *img = xd + p * g.inSize(), *wc = wd + c * kSize;
+        float *dst = out + p * outSize, b = bias ? bias[c] : 0.0f;
+        if (is3x3 && g.stride[2] == 1) {
+          depthwisePlane3x3<1>(img, wc, b, g, dst);
+        } else if (is3x3 && g.stride[2] == 2) {
+          depthwisePlane3x3<2>(img, wc, b, g, dst);
+        } else {
+          for (int64_t od = 0; od < g.out[0]; ++od)
+            for (int64_t oh = 0; oh < g.out[1]; ++oh)
+              for (int64_t ow = 0; ow < g.out[2]; ++ow)
+                dst[(od * g.out[1] + oh) * g.out[2] + ow] =
+                    depthwisePoint(img, wc, b, g, od, oh, ow);
+        }
+      }
+    });
     return success();
   }
-  std::optional<Tensor> col = Tensor::uninitialized(DType::F32, {k, outSize});
-  if (!col)
-    return ctx.error() << "cannot allocate the im2col buffer";
-  float *out = ctx.outputs[0].mutableData<float>();
-  for (int64_t b = 0; b < x.dim(0); ++b)
-    for (int64_t gi = 0; gi < group; ++gi) {
-      const float *xg = x.data<float>() + (b * x.dim(1) + gi * cPerGroup) * g.inSize();
-      im2col(xg, cPerGroup, g, col->mutableData<float>());
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, mPerGroup, outSize, k, 1.0f,
-                  w.data<float>() + gi * mPerGroup * k, k, col->data<float>(), outSize,
-                  0.0f, out + (b * m + gi * mPerGroup) * outSize, outSize);
+  // Work items: (image, group, block of output columns, block of output
+  // channels), each one sgemm of the block's weights by the block's im2col
+  // columns. A 1x1 conv with stride 1 and no padding reads its input
+  // directly: that is the matrix. Channels are split only when there are
+  // few items otherwise (small batches), since each channel block repeats
+  // the im2col. The split depends on the shapes only, never on the thread
+  // count.
+  bool direct = g.kernelSize() == 1 && g.in == g.out && g.padBegin == std::array<int64_t, 3>{} &&
+                g.stride == std::array<int64_t, 3>{1, 1, 1};
+  int64_t cols = convColumns(k, outSize), chunks = (outSize + cols - 1) / cols;
+  int64_t items = x.dim(0) * group * chunks, rowBlocks = 1;
+  constexpr int64_t kMinItems = 8, kMinRows = 16, kMinWork = int64_t(1) << 20;
+  if (items < kMinItems && mPerGroup * k * outSize >= kMinWork)
+    rowBlocks = std::min((kMinItems + items - 1) / items, (mPerGroup + kMinRows - 1) / kMinRows);
+  int64_t rows = (mPerGroup + rowBlocks - 1) / rowBlocks;
+  rowBlocks = (mPerGroup + rows - 1) / rows;
+  items *= rowBlocks;
+  FailureOr<std::vector<Tensor>> scratch = scratchBuffers(ctx, direct ? 0 : items, k * cols);
+  if (failed(scratch))
+    return failure();
+  parallelFor(ctx.threads, items, 1, [&](int64_t begin, int64_t end, int worker) {
+    for (int64_t item = begin; item < end; ++item) {
+      int64_t r0 = item % rowBlocks * rows, nr = std::min(mPerGroup - r0, rows);
+      int64_t rest = item / rowBlocks, chunk = rest % chunks, gi = rest / chunks % group,
+              b = rest / chunks / group;
+      int64_t n0 = chunk * cols, nc = std::min(outSize, n0 + cols) - n0;
+      const float *xg = xd + (b * x.dim(1) + gi * cPerGroup) * g.inSize();
+      const float *mat = xg + n0;
+      int64_t ld = outSize;
+      if (!direct) {
+        float *col = (*scratch)[worker].mutableData<float>();
+        im2colRange(xg, cPerGroup, g, n0, n0 + nc, col);
+        mat = col;
+        ld = nc;
+      }
+      // The bias goes in first and sgemm adds to it (beta 1): it would
+      // otherwise zero the block itself.
+      int64_t m0 = gi * mPerGroup + r0;
+      float *c = out + (b * m + m0) * outSize + n0;
+      if (bias)
+        for (int64_t r = 0; r < nr; ++r)
+          std::fill(c + r * outSize, c + r * outSize + nc, bias[m0 + r]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, k, 1.0f, wd + m0 * k, k,
+                  mat, ld, bias ? 1.0f : 0.0f, c, outSize);
     }
-  if (ctx.has(2))
-    addBias(out, ctx.in(2).data<float>(), x.dim(0), m, outSize);
+  });
   return success();
 }
 
@@ -539,20 +750,27 @@ LogicalResult convTransposeKernel(KernelContext &ctx) {
   if (failed(ctx.alloc(0, DType::F32, outShape, /*zeroed=*/true)))
     return failure();
   int64_t kRows = mPerGroup * g.kernelSize(), inSize = g.outSize(), imgSize = g.inSize();
-  std::optional<Tensor> col = Tensor::uninitialized(DType::F32, {kRows, inSize});
-  if (!col)
-    return ctx.error() << "cannot allocate the col2im buffer";
   float *out = ctx.outputs[0].mutableData<float>();
-  for (int64_t b = 0; b < x.dim(0); ++b)
-    for (int64_t gi = 0; gi < group; ++gi) {
+  const float *bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+  // Work items: (image, group), each with its own output planes.
+  int64_t items = x.dim(0) * group;
+  FailureOr<std::vector<Tensor>> cols = scratchBuffers(ctx, items, kRows * inSize);
+  if (failed(cols))
+    return failure();
+  parallelFor(ctx.threads, items, 1, [&](int64_t begin, int64_t end, int worker) {
+    float *col = (*cols)[worker].mutableData<float>();
+    for (int64_t item = begin; item < end; ++item) {
+      int64_t b = item / group, gi = item % group;
       const float *xg = x.data<float>() + (b * cIn + gi * cPerGroup) * inSize;
       const float *wg = w.data<float>() + gi * cPerGroup * kRows;
+      float *img = out + (b * m + gi * mPerGroup) * imgSize;
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kRows, inSize, cPerGroup, 1.0f,
-                  wg, kRows, xg, inSize, 0.0f, col->mutableData<float>(), inSize);
-      col2im(col->data<float>(), mPerGroup, g, out + (b * m + gi * mPerGroup) * imgSize);
+                  wg, kRows, xg, inSize, 0.0f, col, inSize);
+      col2im(col, mPerGroup, g, img);
+      if (bias)
+        addBias(img, bias + gi * mPerGroup, 1, mPerGroup, imgSize);
     }
-  if (ctx.has(2))
-    addBias(out, ctx.in(2).data<float>(), x.dim(0), m, imgSize);
+  });
   return success();
 }
 
@@ -579,50 +797,72 @@ LogicalResult poolKernel(KernelContext &ctx, ArrayRef<int64_t> kernel,
   int64_t planes = x.dim(0) * x.dim(1), inSize = g.inSize(), outSize = g.outSize();
   float *out = ctx.outputs[0].mutableData<float>();
   int64_t *indices = wantIndices ? ctx.outputs[1].mutableData<int64_t>() : nullptr;
-  for (int64_t pl = 0; pl < planes; ++pl) {
-    const float *img = x.data<float>() + pl * inSize;
-    for (int64_t od = 0; od < g.out[0]; ++od)
-      for (int64_t oh = 0; oh < g.out[1]; ++oh)
-        for (int64_t ow = 0; ow < g.out[2]; ++ow) {
-          std::array<int64_t, 3> o{od, oh, ow};
-          float acc = IsMax ? -std::numeric_limits<float>::infinity() : 0.0f;
-          int64_t best = -1, count = 0, padded = 0;
-          for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
-            for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
-              for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-                std::array<int64_t, 3> k{kd, kh, kw}, pos;
-                bool inside = true, inPadded = true;
-                for (int i = 0; i < 3; ++i) {
-                  pos[i] = o[i] * g.stride[i] - g.padBegin[i] + k[i] * g.dilation[i];
-                  inside &= pos[i] >= 0 && pos[i] < g.in[i];
-                  inPadded &= pos[i] >= -g.padBegin[i] && pos[i] < g.in[i] + g.padEnd[i];
-                }
-                padded += inPadded;
-                if (!inside)
-                  continue;
-                int64_t idx = (pos[0] * g.in[1] + pos[1]) * g.in[2] + pos[2];
-                float v = img[idx];
-                ++count;
-                if (IsMax) {
-                  if (v > acc || best < 0) {
-                    acc = v;
-                    best = idx;
+  // Per axis and output index: the window taps inside the input, [lo, hi)
+  // (positions grow with the tap, so they are a run), and how many taps are
+  // inside the padded input.
+  struct Taps {
+    int64_t lo, hi, padded;
+  };
+  std::array<std::vector<Taps>, 3> taps;
+  for (int i = 0; i < 3; ++i)
+    for (int64_t o = 0; o < g.out[i]; ++o) {
+      Taps t{g.kernel[i], 0, 0};
+      for (int64_t k = 0; k < g.kernel[i]; ++k) {
+        int64_t pos = o * g.stride[i] - g.padBegin[i] + k * g.dilation[i];
+        if (pos >= 0 && pos < g.in[i]) {
+          t.lo = std::min(t.lo, k);
+          t.hi = k + 1;
+        }
+        t.padded += pos >= -g.padBegin[i] && pos < g.in[i] + g.padEnd[i];
+      }
+      t.hi = std::max(t.hi, t.lo);
+      taps[i].push_back(t);
+    }
+  // Visits the inside taps in (kd, kh, kw) order, as the operator's
+  // definition does.
+  parallelFor(ctx.threads, planes, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, outSize)),
+              [&](int64_t begin, int64_t end, int) {
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float *img = x.data<float>() + pl * inSize;
+      for (int64_t od = 0; od < g.out[0]; ++od)
+        for (int64_t oh = 0; oh < g.out[1]; ++oh)
+          for (int64_t ow = 0; ow < g.out[2]; ++ow) {
+            const Taps &td = taps[0][od], &th = taps[1][oh], &tw = taps[2][ow];
+            float acc = IsMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+            int64_t best = -1;
+            for (int64_t kd = td.lo; kd < td.hi; ++kd) {
+              int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
+              for (int64_t kh = th.lo; kh < th.hi; ++kh) {
+                int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
+                int64_t rowBase = (id * g.in[1] + ih) * g.in[2];
+                for (int64_t kw = tw.lo; kw < tw.hi; ++kw) {
+                  int64_t idx = rowBase + ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
+                  float v = img[idx];
+                  if (IsMax) {
+                    if (v > acc || best < 0) {
+                      acc = v;
+                      best = idx;
+                    }
+                  } else {
+                    acc += v;
                   }
-                } else {
-                  acc += v;
                 }
               }
-          int64_t oi = pl * outSize + (od * g.out[1] + oh) * g.out[2] + ow;
-          if (IsMax) {
-            out[oi] = acc;
-            if (indices)
-              indices[oi] = pl * inSize + std::max<int64_t>(best, 0);
-          } else {
-            int64_t div = countIncludePad ? padded : count;
-            out[oi] = div ? acc / div : 0.0f;
+            }
+            int64_t oi = pl * outSize + (od * g.out[1] + oh) * g.out[2] + ow;
+            if (IsMax) {
+              out[oi] = acc;
+              if (indices)
+                indices[oi] = pl * inSize + std::max<int64_t>(best, 0);
+            } else {
+              int64_t div = countIncludePad
+                                ? td.padded * th.padded * tw.padded
+                                : (td.hi - td.lo) * (th.hi - th.lo) * (tw.hi - tw.lo);
+              out[oi] = div ? acc / div : 0.0f;
+            }
           }
-        }
-  }
+    }
+  });
   return success();
 }
 
@@ -652,19 +892,47 @@ LogicalResult globalAvgPoolKernel(KernelContext &ctx) {
   if (failed(ctx.alloc(0, DType::F32, s)))
     return failure();
   int64_t planes = x.dim(0) * x.dim(1);
-  for (int64_t p = 0; p < planes; ++p) {
-    double acc = 0;
-    const float *src = x.data<float>() + p * spatial;
-    for (int64_t i = 0; i < spatial; ++i)
-      acc += src[i];
-    ctx.outputs[0].mutableData<float>()[p] = spatial ? acc / spatial : 0.0f;
-  }
+  float *out = ctx.outputs[0].mutableData<float>();
+  parallelFor(ctx.threads, planes, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(1, spatial)),
+              [&](int64_t begin, int64_t end, int) {
+    for (int64_t p = begin; p < end; ++p) {
+      double acc = 0;
+      const float *src = x.data<float>() + p * spatial;
+      for (int64_t i = 0; i < spatial; ++i)
+        acc += src[i];
+      out[p] = spatial ? acc / spatial : 0.0f;
+    }
+  });
   return success();
 }
 
 //===----------------------------------------------------------------------===//
 // Matrix products and normalization
 //===----------------------------------------------------------------------===//
+
+/// Splits `batches` products of (m x k) by (k x n) into tiles, one sgemm
+/// call each, and runs fn(batch, row0, rows, col0, cols) in parallel. Tile
+/// sizes depend on the shapes only, so the calls (and their rounding) are
+/// the same for any thread count.
+template <typename Fn>
+void forEachGemmTile(KernelContext &ctx, int64_t batches, int64_t m, int64_t n, int64_t k,
+                     Fn &&fn) {
+  // Below this many multiply-adds a product is one call: splitting would
+  // cost more than it gains.
+  constexpr int64_t kSplitWork = int64_t(1) << 22, kTile = 256;
+  bool split = m * n * k >= kSplitWork;
+  int64_t rowTiles = split ? (m + kTile - 1) / kTile : 1,
+          colTiles = split ? (n + kTile - 1) / kTile : 1;
+  int64_t rows = (m + rowTiles - 1) / std::max<int64_t>(1, rowTiles),
+          cols = (n + colTiles - 1) / std::max<int64_t>(1, colTiles);
+  int64_t tiles = rowTiles * colTiles;
+  parallelFor(ctx.threads, batches * tiles, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t item = begin; item < end; ++item) {
+      int64_t t = item % tiles, r0 = t / colTiles * rows, c0 = t % colTiles * cols;
+      fn(item / tiles, r0, std::min(rows, m - r0), c0, std::min(cols, n - c0));
+    }
+  });
+}
 
 LogicalResult gemmKernel(KernelContext &ctx) {
   auto op = cast<GemmOp>(ctx.op);
@@ -695,9 +963,18 @@ LogicalResult gemmKernel(KernelContext &ctx) {
     forEachBroadcast<1>(out, strides, [&](int64_t o, auto &offs) { y[o] = pc[offs[0]]; });
     beta = op.getBeta().convertToFloat();
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              m, n, k, op.getAlpha().convertToFloat(), a.data<float>(), a.dim(1),
-              b.data<float>(), b.dim(1), beta, y, n);
+  if (m == 0 || n == 0)
+    return success();
+  float alpha = op.getAlpha().convertToFloat();
+  int64_t lda = a.dim(1), ldb = b.dim(1);
+  forEachGemmTile(ctx, 1, m, n, k, [&](int64_t, int64_t r0, int64_t rows, int64_t c0,
+                                       int64_t cols) {
+    // Rows of op(A) are columns of A when transposed; likewise for B.
+    const float *pa = a.data<float>() + (ta ? r0 : r0 * lda);
+    const float *pb = b.data<float>() + (tb ? c0 * ldb : c0);
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                rows, cols, k, alpha, pa, lda, pb, ldb, beta, y + r0 * n + c0, n);
+  });
   return success();
 }
 
@@ -730,10 +1007,18 @@ LogicalResult matMulKernel(KernelContext &ctx) {
   std::array<std::vector<int64_t>, 2> strides{broadcastStrides(aBatch, *batch),
                                               broadcastStrides(bBatch, *batch)};
   float *y = ctx.outputs[0].mutableData<float>();
-  forEachBroadcast<2>(*batch, strides, [&](int64_t o, auto &offs) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
-                a.data<float>() + offs[0] * m * k, k, b.data<float>() + offs[1] * k * n, n,
-                0.0f, y + o * m * n, n);
+  if (m == 0 || n == 0)
+    return success();
+  // Operand offsets of each product of the batch.
+  std::vector<std::array<int64_t, 2>> offsets;
+  forEachBroadcast<2>(*batch, strides,
+                      [&](int64_t, auto &offs) { offsets.push_back({offs[0], offs[1]}); });
+  forEachGemmTile(ctx, offsets.size(), m, n, k, [&](int64_t o, int64_t r0, int64_t rows,
+                                                    int64_t c0, int64_t cols) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, k, 1.0f,
+                a.data<float>() + offsets[o][0] * m * k + r0 * k, k,
+                b.data<float>() + offsets[o][1] * k * n + c0, n, 0.0f,
+                y + o * m * n + r0 * n + c0, n);
   });
   return success();
 }
@@ -744,7 +1029,8 @@ LogicalResult batchNormKernel(KernelContext &ctx) {
   if (op.getTrainingMode() != 0)
     return ctx.error() << "BatchNormalization with training_mode=1 (batch statistics) "
                           "is not supported; export the model in eval mode";
-  if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
+  if (failed(requireF32(ctx, x, "input")) ||
+      failed(ctx.allocInPlace(0, 0, DType::F32, x.shape())))
     return failure();
   int64_t c = x.dim(1), spatial = product(x.shape(), 2);
   for (unsigned i = 1; i < 5; ++i)
@@ -755,14 +1041,25 @@ LogicalResult batchNormKernel(KernelContext &ctx) {
   const float *scale = ctx.in(1).data<float>(), *bias = ctx.in(2).data<float>(),
               *mean = ctx.in(3).data<float>(), *var = ctx.in(4).data<float>();
   float *y = ctx.outputs[0].mutableData<float>();
-  for (int64_t n = 0; n < x.dim(0); ++n)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      float mul = scale[ch] / std::sqrt(var[ch] + eps), add = bias[ch] - mean[ch] * mul;
-      const float *src = x.data<float>() + (n * c + ch) * spatial;
-      float *dst = y + (n * c + ch) * spatial;
+  std::vector<float> muls(c), adds(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    muls[ch] = scale[ch] / std::sqrt(var[ch] + eps);
+    adds[ch] = bias[ch] - mean[ch] * muls[ch];
+  }
+  // Work items are runs of whole planes.
+  int64_t planes = x.dim(0) * c;
+  int64_t grain = std::max<int64_t>(1, kElementGrain / std::max<int64_t>(1, spatial));
+  parallelFor(ctx.threads, planes, grain, [&](int64_t begin, int64_t end, int) {
+    for (int64_t p = begin; p < end; ++p) {
+      float mul = muls[p % c], add = adds[p % c];
+      const float *src = x.data<float>() + p * spatial;
+      float *dst = y + p * spatial;
+      // `dst` may be `src` (in place): no dependence across iterations.
+#pragma GCC ivdep
       for (int64_t i = 0; i < spatial; ++i)
         dst[i] = src[i] * mul + add;
     }
+  });
   return success();
 }
 
@@ -1223,7 +1520,8 @@ LogicalResult castKernel(KernelContext &ctx) {
 LogicalResult fakeQuantKernel(KernelContext &ctx) {
   auto op = cast<FakeQuantOp>(ctx.op);
   const Tensor &x = ctx.in(0);
-  if (failed(requireF32(ctx, x, "input")) || failed(ctx.alloc(0, DType::F32, x.shape())))
+  if (failed(requireF32(ctx, x, "input")) ||
+      failed(ctx.allocInPlace(0, 0, DType::F32, x.shape())))
     return failure();
   ArrayRef<float> scale = op.getScale();
   ArrayRef<int64_t> offset = op.getOffset();
@@ -1238,16 +1536,17 @@ LogicalResult fakeQuantKernel(KernelContext &ctx) {
   }
   const float *in = x.data<float>();
   float *out = ctx.outputs[0].mutableData<float>();
-  int64_t outer = x.numElements() / std::max<int64_t>(1, channels * inner);
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t c = 0; c < channels; ++c) {
-      float s = scale[c], off = offset[c];
-      int64_t base = (o * channels + c) * inner;
-      for (int64_t i = 0; i < inner; ++i) {
-        float q = std::nearbyint(in[base + i] / s) + off;
-        out[base + i] = (std::min(std::max(q, lo), hi) - off) * s;
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    // Runs of one channel: element i is in channel (i / inner) % channels.
+    for (int64_t i = b; i < e;) {
+      int64_t row = i / inner, stop = std::min(e, (row + 1) * inner);
+      float s = scale[row % channels], off = offset[row % channels];
+      for (; i < stop; ++i) {
+        float q = std::nearbyint(in[i] / s) + off;
+        out[i] = (std::min(std::max(q, lo), hi) - off) * s;
       }
     }
+  });
   return success();
 }
 
@@ -1278,9 +1577,11 @@ LogicalResult ascendQuantKernel(KernelContext &ctx) {
   StringRef mode = op.getRoundMode();
   const float *in = x.data<float>();
   int8_t *out = ctx.outputs[0].mutableData<int8_t>();
-  for (int64_t i = 0, n = x.numElements(); i < n; ++i)
-    out[i] = static_cast<int8_t>(
-        std::clamp(roundAscend(in[i] * scale + offset, mode), -128.0f, 127.0f));
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      out[i] = static_cast<int8_t>(
+          std::clamp(roundAscend(in[i] * scale + offset, mode), -128.0f, 127.0f));
+  });
   return success();
 }
 
@@ -1316,10 +1617,12 @@ LogicalResult ascendDequantKernel(KernelContext &ctx) {
   const int32_t *in = x.data<int32_t>();
   float *out = ctx.outputs[0].mutableData<float>();
   bool relu = op.getReluFlag();
-  for (int64_t i = 0, total = x.numElements(); i < total; ++i) {
-    float v = static_cast<float>(in[i]) * scales[n > 1 ? (i / inner) % channels : 0];
-    out[i] = relu ? std::max(v, 0.0f) : v;
-  }
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      float v = static_cast<float>(in[i]) * scales[n > 1 ? (i / inner) % channels : 0];
+      out[i] = relu ? std::max(v, 0.0f) : v;
+    }
+  });
   return success();
 }
 
@@ -1335,8 +1638,10 @@ LogicalResult ascendAntiQuantKernel(KernelContext &ctx) {
     scale *= scale;
   const int8_t *in = x.data<int8_t>();
   float *out = ctx.outputs[0].mutableData<float>();
-  for (int64_t i = 0, n = x.numElements(); i < n; ++i)
-    out[i] = (static_cast<float>(in[i]) + offset) * scale;
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      out[i] = (static_cast<float>(in[i]) + offset) * scale;
+  });
   return success();
 }
 
@@ -1366,10 +1671,12 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &)) {
         return ctx.error() << "cannot allocate";
       float *dst = f->mutableData<float>();
       float shift = fctx.inputs.empty() ? offsetX : 0.0f;
-      for (int64_t i = 0, n = t->numElements(); i < n; ++i)
-        dst[i] = t->dtype() == DType::I8 ? t->data<int8_t>()[i] - shift
-               : t->dtype() == DType::I32 ? (float)t->data<int32_t>()[i]
-                                          : t->data<float>()[i];
+      parallelElements(ctx, t->numElements(), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i)
+          dst[i] = t->dtype() == DType::I8 ? t->data<int8_t>()[i] - shift
+                 : t->dtype() == DType::I32 ? (float)t->data<int32_t>()[i]
+                                            : t->data<float>()[i];
+      });
       converted.push_back(std::move(*f));
       fctx.inputs.push_back(&converted.back());
     }
@@ -1378,16 +1685,23 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &)) {
     const Tensor &y = fctx.outputs[0];
     if (failed(ctx.alloc(0, DType::I32, y.shape())))
       return failure();
-    for (int64_t i = 0, n = y.numElements(); i < n; ++i)
-      ctx.outputs[0].mutableData<int32_t>()[i] =
-          static_cast<int32_t>(std::nearbyint(y.data<float>()[i]));
+    const float *src = y.data<float>();
+    int32_t *dst = ctx.outputs[0].mutableData<int32_t>();
+    parallelElements(ctx, y.numElements(), [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        dst[i] = static_cast<int32_t>(std::nearbyint(src[i]));
+    });
     return success();
   };
 }
 
 } // namespace
 
-void setKernelThreads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
+void setKernelThreads(int) {
+  // The kernels split their work themselves (Parallel.h) and call BLAS from
+  // inside their work items.
+  openblas_set_num_threads(1);
+}
 
 const llvm::StringMap<Kernel> &getKernels() {
   static const llvm::StringMap<Kernel> kernels = [] {

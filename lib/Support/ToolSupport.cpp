@@ -1,6 +1,7 @@
 //===- ToolSupport.cpp - shared plumbing of the command-line tools --------===//
 
 #include "amct/Support/ToolSupport.h"
+#include "amct/Support/Progress.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Location.h"
@@ -21,6 +22,8 @@ ToolDiagnostics::ToolDiagnostics(MLIRContext &context, StringRef toolName)
   // first: locations without a line (whole-file errors, ONNX node names)
   // print as a plain message; the rest go to the source manager handler.
   id = context.getDiagEngine().registerHandler([this](Diagnostic &diag) {
+    // A progress bar on the line would run into the message.
+    ProgressBar::clearCurrent();
     Location loc = diag.getLocation();
     if (auto fused = dyn_cast<FusedLoc>(loc))
       loc = fused.getLocations().front();

@@ -121,7 +121,7 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
     if (reason.empty())
       layers.push_back(layer);
     else if (skipped)
-      skipped->push_back({layer.op, layer.name, reason});
+      skipped->push_back({layer.op, layer.name, reason, layer.type});
   }
   return layers;
 }

@@ -39,6 +39,9 @@ def main():
     ap.add_argument("--min-cosine", type=float, default=0.9995)
     ap.add_argument("--min-agreement", type=float, default=0.995)
     ap.add_argument("--max-deploy-steps", type=float, default=4.0)
+    ap.add_argument("--config", type=Path, help="quant config for amct quantize (default: its own)")
+    ap.add_argument("--expect-record-field", default="",
+                    help="fail unless every record has this field (e.g. tensor_balance_factor)")
     ap.add_argument("models", nargs="+", type=Path)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="amct-fq-"))
@@ -54,6 +57,8 @@ def main():
         prefix = work / name / name
         cmd = [args.amct, "quantize", "--model", str(model), "--save-path", str(prefix),
                "--batch-num", "2"] + [f"--calib-data={k}={v}" for k, v in calib.items()]
+        if args.config:
+            cmd += ["--config", str(args.config)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         print(proc.stdout, end="")
         if proc.returncode != 0:
@@ -116,6 +121,8 @@ def main():
             else:
                 dep = np.load(sorted(dep_dir.glob("*.npy"))[0])
                 record = (Path(str(prefix) + "_record.txt")).read_text()
+                if args.expect_record_field and args.expect_record_field not in record:
+                    problems.append(f"the record has no {args.expect_record_field}")
                 step = float(record.split("scale_d:")[-1].split()[0])
                 d = np.abs(dep.astype(np.float64) - noopt)
                 dagree = float(np.mean(dep.argmax(-1) == noopt.argmax(-1)))

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
@@ -408,6 +409,178 @@ TEST(Ifmr, ObserverErrors) {
   float v[] = {1, kInf};
   EXPECT_FALSE(ifmrSearch(v, 2, IfmrConfig(), 8, false, error));
   EXPECT_NE(error.find("non-finite"), std::string::npos);
+}
+
+/// The search as it was written first, one fakeQuantMse pass per candidate
+/// and selection by nth_element on a copy: the fast search must give the
+/// same bits.
+IfmrResult referenceIfmr(std::vector<float> v, const IfmrConfig &c, int bits,
+                         bool asym) {
+  IfmrResult r;
+  auto n = static_cast<int64_t>(v.size());
+  int64_t kHi = ifmrStartRank(n, c.maxPercentile);
+  std::nth_element(v.begin(), v.begin() + (kHi - 1), v.end(),
+                   std::greater<float>());
+  float hi = v[kHi - 1];
+  int64_t kLo = ifmrStartRank(n, c.minPercentile);
+  std::nth_element(v.begin(), v.begin() + (kLo - 1), v.end());
+  float lo = v[kLo - 1];
+  r.start = {std::min(lo, 0.0f), std::max(hi, 0.0f)};
+  r.multipliers = ifmrMultipliers(c);
+  double absMax = std::max(-static_cast<double>(r.start.lo),
+                           static_cast<double>(r.start.hi));
+  for (size_t i = 0; i < r.multipliers.size(); ++i) {
+    double m = r.multipliers[i];
+    auto cm = static_cast<float>(absMax * m);
+    ClipRange clip = asym ? ClipRange{r.start.lo, static_cast<float>(r.start.hi * m)}
+                          : ClipRange{-cm, cm};
+    QuantParams p = paramsFromRange(clip.lo, clip.hi, bits, asym);
+    r.mse.push_back(fakeQuantMse(v.data(), n, p, bits));
+    if (i == 0 || r.mse[i] < r.mse[r.best]) {
+      r.best = i;
+      r.clip = clip;
+      r.params = p;
+    }
+  }
+  return r;
+}
+
+TEST(Ifmr, FastSearchIsBitExact) {
+  // Values spanning many binades, duplicates, zeros of both signs, values
+  // far outside the clip range (they saturate) and exact .5 ties.
+  std::vector<float> data = dataset(11, 50000, 0, 8.0f, 331);
+  for (int i = 0; i < 200; ++i) {
+    data[i * 7] = 0.0f;
+    data[i * 7 + 1] = -0.0f;
+    data[i * 7 + 2] = 0.5f * static_cast<float>(i - 100);
+  }
+  data[3] = 1e30f;
+  data[5] = -3e-30f;
+  for (int bits : {2, 4, 8, 16}) {
+    for (bool asym : {false, true}) {
+      for (double p : {0.999999, 0.9999, 0.9}) {
+        SCOPED_TRACE(testing::Message()
+                     << bits << " bits, asym " << asym << ", percentile " << p);
+        IfmrConfig c;
+        c.maxPercentile = c.minPercentile = p;
+        IfmrResult ref = referenceIfmr(data, c, bits, asym);
+        for (int threads : {1, 2, 3}) {
+          std::string error;
+          std::optional<IfmrResult> r = ifmrSearch(
+              data.data(), data.size(), c, bits, asym, error, threads);
+          ASSERT_TRUE(r) << error;
+          EXPECT_EQ(r->start.lo, ref.start.lo);
+          EXPECT_EQ(r->start.hi, ref.start.hi);
+          ASSERT_EQ(r->mse.size(), ref.mse.size());
+          for (size_t i = 0; i < ref.mse.size(); ++i)
+            ASSERT_EQ(r->mse[i], ref.mse[i]) << "candidate " << i;
+          EXPECT_EQ(r->best, ref.best);
+          EXPECT_EQ(r->params.scale, ref.params.scale);
+          EXPECT_EQ(r->params.offset, ref.params.offset);
+        }
+      }
+    }
+  }
+}
+
+TEST(Ifmr, SearchLeavesValuesAlone) {
+  const std::vector<float> data = dataset(1, 4000, 512, 512.0f);
+  std::vector<float> v = data;
+  std::string error;
+  ASSERT_TRUE(ifmrSearch(v.data(), 4000, IfmrConfig(), 8, true, error));
+  EXPECT_EQ(v, data);
+}
+
+TEST(Ifmr, ObserverElidesZerosExactly) {
+  // ReLU-like batches: the zeros are counted, not kept, and the result is
+  // bit for bit the search over all the values.
+  std::vector<float> data = dataset(5, 40000, 0, 16.0f, 211);
+  for (float &x : data)
+    x = std::max(x, 0.0f);
+  data[17] = -0.0f;
+  for (double p : {0.999999, 0.9}) { // heap and radix selections
+    SCOPED_TRACE(p);
+    IfmrConfig c;
+    c.maxPercentile = c.minPercentile = p;
+    for (bool asym : {false, true}) {
+      std::string error;
+      std::optional<IfmrResult> whole =
+          ifmrSearch(data.data(), data.size(), c, 8, asym, error);
+      ASSERT_TRUE(whole) << error;
+      std::optional<IfmrObserver> obs = IfmrObserver::create(c, error);
+      ASSERT_TRUE(obs) << error;
+      for (int b = 0; b < 4; ++b)
+        obs->observe(data.data() + b * 10000, 10000);
+      EXPECT_EQ(obs->count(), 40000);
+      int64_t zeros = std::count(data.begin(), data.end(), 0.0f);
+      EXPECT_GT(zeros, 10000);
+      EXPECT_LE(obs->bytesKept(), (40000 - zeros + 1) * sizeof(float) * 2);
+      std::optional<IfmrResult> r = obs->search(8, asym, error);
+      ASSERT_TRUE(r) << error;
+      EXPECT_EQ(r->start.lo, whole->start.lo);
+      EXPECT_EQ(r->start.hi, whole->start.hi);
+      ASSERT_EQ(r->mse.size(), whole->mse.size());
+      for (size_t i = 0; i < r->mse.size(); ++i)
+        ASSERT_EQ(r->mse[i], whole->mse[i]) << "candidate " << i;
+      EXPECT_EQ(r->params.scale, whole->params.scale);
+      EXPECT_EQ(r->params.offset, whole->params.offset);
+      // The same through finalizeWithLast, with kept values and without.
+      std::optional<IfmrObserver> last = IfmrObserver::create(c, error);
+      ASSERT_TRUE(last) << error;
+      for (int b = 0; b < 3; ++b)
+        last->observe(data.data() + b * 10000, 10000);
+      std::optional<QuantParams> p2 =
+          last->finalizeWithLast(data.data() + 30000, 10000, 8, asym, error);
+      ASSERT_TRUE(p2) << error;
+      EXPECT_EQ(p2->scale, whole->params.scale);
+      EXPECT_EQ(p2->offset, whole->params.offset);
+    }
+  }
+  // Only zeros before the last batch: nothing kept, the zeros still count.
+  std::string error;
+  std::optional<IfmrObserver> obs = IfmrObserver::create(IfmrConfig(), error);
+  ASSERT_TRUE(obs) << error;
+  std::vector<float> zeros(1000, 0.0f);
+  obs->observe(zeros.data(), 1000);
+  EXPECT_EQ(obs->bytesKept(), 0u);
+  std::vector<float> all = zeros;
+  all.insert(all.end(), data.begin(), data.begin() + 1000);
+  std::optional<IfmrResult> whole =
+      ifmrSearch(all.data(), all.size(), IfmrConfig(), 8, true, error);
+  ASSERT_TRUE(whole) << error;
+  std::optional<QuantParams> p =
+      obs->finalizeWithLast(data.data(), 1000, 8, true, error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_EQ(p->scale, whole->params.scale);
+  EXPECT_EQ(p->offset, whole->params.offset);
+}
+
+TEST(Ifmr, FinalizeWithLastBatch) {
+  const std::vector<float> data = dataset(1, 4000, 512, 512.0f);
+  std::string error;
+  // One batch: searched in the caller's buffer.
+  std::optional<IfmrObserver> one = IfmrObserver::create(IfmrConfig(), error);
+  ASSERT_TRUE(one) << error;
+  std::optional<QuantParams> p =
+      one->finalizeWithLast(data.data(), 4000, 8, false, error, 2);
+  ASSERT_TRUE(p) << error;
+  EXPECT_EQ(p->scale, 0.056186024099588394f); // "sym8 defaults"
+  EXPECT_EQ(one->count(), 0);
+  // Several: the kept values and the last batch, then nothing kept.
+  std::optional<IfmrObserver> four = IfmrObserver::create(IfmrConfig(), error);
+  ASSERT_TRUE(four) << error;
+  for (int b = 0; b < 3; ++b)
+    four->observe(data.data() + b * 1000, 1000);
+  p = four->finalizeWithLast(data.data() + 3000, 1000, 8, false, error);
+  ASSERT_TRUE(p) << error;
+  EXPECT_EQ(p->scale, 0.056186024099588394f);
+  EXPECT_EQ(four->count(), 0);
+  // A non-finite value in the last batch is an error.
+  std::optional<IfmrObserver> bad = IfmrObserver::create(IfmrConfig(), error);
+  ASSERT_TRUE(bad) << error;
+  const float b[] = {1, kInf, kNaN};
+  EXPECT_FALSE(bad->finalizeWithLast(b, 3, 8, false, error));
+  EXPECT_EQ(error, "2 non-finite values in the calibration data");
 }
 
 //===----------------------------------------------------------------------===//

@@ -31,7 +31,18 @@ struct QuantizeOptions {
   int batchNum = 0;
   int64_t batchSize = 0;
   int threads = 0;
-  std::function<void(int, int)> progress;
+  /// Samples of the first calibration batch on which each layer's output is
+  /// compared, fp32 against fake-quant (QuantizeResult::layerCosine); 0
+  /// skips the comparison. Two extra runs of the model on that many samples.
+  int64_t cosineSamples = 8;
+  /// Draw progress bars on stderr (only when it is a terminal).
+  bool showProgress = false;
+};
+
+/// One step of the job and its wall time.
+struct PhaseTime {
+  std::string name;
+  double seconds;
 };
 
 struct QuantizeResult {
@@ -41,9 +52,17 @@ struct QuantizeResult {
   Record record;
   std::vector<QuantizableLayer> quantized;
   std::vector<SkippedLayer> skipped;
-  /// Per quantized layer: cosine similarity of the layer's output, fp32 vs
-  /// fake-quant, on the first calibration batch.
+  /// Per quantized layer: cosine similarity of the layer's output in the
+  /// fused fp32 model and in the fake-quant model, each run on its own
+  /// (errors accumulate as they do in the quantized model), over the first
+  /// `cosineSamples` samples of the first calibration batch.
   std::map<std::string, double> layerCosine;
+  /// The same for each graph output, by output name, in output order.
+  std::vector<std::pair<std::string, double>> outputCosine;
+  /// How many samples the cosines were computed on (0: not computed).
+  int64_t cosineSamples = 0;
+  /// Where the time went, step by step, in order.
+  std::vector<PhaseTime> phases;
 };
 
 /// Runs the job on `model` (not modified). Emits diagnostics on failure.

@@ -104,22 +104,28 @@ struct IfmrResult {
   QuantParams params;
 };
 
-/// IFMR on `values` (reordered in place; the order does not matter). For each
-/// multiplier m the candidate clip range is
+/// IFMR on `values` (not modified). For each multiplier m the candidate clip
+/// range is
 ///   symmetric:  c = max(|start.lo|, |start.hi|) * m, range [-c, c];
 ///   asymmetric: [start.lo, start.hi * m] -- only the upper bound is searched,
 ///               as in AMCT's IFMR (both its C++ kernel and its PyTorch code);
 /// its parameters come from paramsFromRange and its score is the MSE of
-/// fakeQuant over all values. The k-th values are found with nth_element
-/// (O(n)); the search is O(n * candidates). Fails on an empty span or a
+/// fakeQuant over all values. The k-th values are found by an exact radix
+/// selection (two passes, no copy); the MSEs of all candidates come from one
+/// pass (fakeQuantMses, its candidates split over `threads` threads, the
+/// result independent of that number). Fails on an empty span or a
 /// non-finite value. Requires a valid config.
-std::optional<IfmrResult> ifmrSearch(float *values, int64_t count,
+std::optional<IfmrResult> ifmrSearch(const float *values, int64_t count,
                                      const IfmrConfig &config, int numBits,
-                                     bool asymmetric, std::string &error);
+                                     bool asymmetric, std::string &error,
+                                     int threads = 1);
 
-/// Keeps every finite observed value (4 bytes each: a [32, 64, 112, 112]
-/// activation over 4 batches holds ~411 MB) because the percentiles and the
-/// MSE need them all, as in AMCT.
+/// Keeps every finite non-zero observed value until the search (4 bytes
+/// each: a [32, 64, 112, 112] activation over 4 batches holds up to ~411 MB)
+/// because the percentiles and the MSE need them all, as in AMCT; zeros (half
+/// of a ReLU output) are only counted, as they add nothing to an error sum.
+/// finalizeWithLast() takes the last batch without copying it, so a layer
+/// calibrated in one batch keeps nothing, and frees the kept values.
 class IfmrObserver {
 public:
   /// Fails with validateIfmrConfig's message.
@@ -129,22 +135,34 @@ public:
   /// Appends one batch.
   void observe(const float *data, int64_t count);
 
-  /// Runs ifmrSearch on the kept values (reordering them).
+  /// Runs ifmrSearch on the kept values.
   std::optional<IfmrResult> search(int numBits, bool asymmetric,
-                                   std::string &error);
+                                   std::string &error, int threads = 1);
   /// search()'s parameters.
   std::optional<QuantParams> finalize(int numBits, bool asymmetric,
-                                      std::string &error);
+                                      std::string &error, int threads = 1);
+  /// observe(data) then finalize() and release(), without copying `data`
+  /// when nothing was kept before.
+  std::optional<QuantParams> finalizeWithLast(const float *data, int64_t count,
+                                              int numBits, bool asymmetric,
+                                              std::string &error,
+                                              int threads = 1);
+  /// Frees the kept values.
+  void release();
 
-  /// Finite values kept so far.
-  int64_t count() const { return static_cast<int64_t>(values.size()); }
+  /// Finite values observed so far (zeros included).
+  int64_t count() const { return static_cast<int64_t>(values.size()) + zeros; }
+  /// Bytes held for the search.
+  size_t bytesKept() const { return values.capacity() * sizeof(float); }
   const IfmrConfig &config() const { return cfg; }
 
 private:
   explicit IfmrObserver(const IfmrConfig &config) : cfg(config) {}
 
   IfmrConfig cfg;
+  /// The finite non-zero values, in order, and the count of zeros.
   std::vector<float> values;
+  int64_t zeros = 0;
   int64_t numNonFinite = 0;
 };
 

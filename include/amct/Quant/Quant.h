@@ -77,6 +77,20 @@ float fakeQuant(float x, QuantParams params, int numBits);
 double fakeQuantMse(const float *values, int64_t count, QuantParams params,
                     int numBits);
 
+/// The number of NaN and infinite values among `count` (a vectorised test of
+/// the exponent bits).
+int64_t countNonFinite(const float *values, int64_t count);
+
+/// fakeQuantMse for each of `numParams` parameter sets, bit for bit the same
+/// numbers, in one pass over `values` (vectorised across the parameter
+/// sets; each sum still runs over the values in order). `threads` > 1
+/// splits the parameter sets, so the result does not depend on it.
+void fakeQuantMses(const float *values, int64_t count, const QuantParams *params,
+                   int64_t numParams, int numBits, double *mse, int threads = 1);
+/// fakeQuantMses before the division by `count`: the sums of squared errors.
+void fakeQuantErrorSums(const float *values, int64_t count, const QuantParams *params,
+                        int64_t numParams, int numBits, double *sums, int threads = 1);
+
 //===----------------------------------------------------------------------===//
 // ARQ: weights
 //===----------------------------------------------------------------------===//

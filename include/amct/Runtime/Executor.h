@@ -5,7 +5,9 @@
 // kernel (an error names the op and its node otherwise); `run` binds inputs
 // by position, checks their dtype and rank against the function's argument
 // types, runs the ops in order and frees each intermediate buffer after its
-// last use. Shapes come from the data, so the batch size is free.
+// last use (elementwise kernels may write their result over it instead).
+// Shapes come from the data, so the batch size is free. Kernels use
+// `ExecutorOptions::threads` threads and give the same bytes for any count.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +25,8 @@
 namespace amct::rt {
 
 struct ExecutorOptions {
-  /// Threads for the heavy kernels (0: all cores).
+  /// Threads for the kernels, the caller's included (0: all cores; 1: no
+  /// other thread).
   int threads = 0;
 };
 
@@ -33,7 +36,11 @@ struct KernelContext {
   mlir::Operation *op;
   std::vector<const Tensor *> inputs;
   std::vector<Tensor> outputs;
+  /// Threads the kernel may use (>= 1); kernels split their work so that
+  /// the result does not depend on it.
   int threads;
+  /// Inputs this step uses last, whose buffer the kernel may overwrite.
+  std::vector<bool> lastUse = {};
 
   const Tensor &in(unsigned i) const { return *inputs[i]; }
   bool has(unsigned i) const { return i < inputs.size() && inputs[i]; }
@@ -41,6 +48,13 @@ struct KernelContext {
   /// every element; only accumulating kernels ask for zeros). Fails with a
   /// diagnostic if it cannot.
   mlir::LogicalResult alloc(unsigned i, DType dtype, Shape shape, bool zeroed = false);
+  /// Like `alloc`, but output `i` takes input `in`'s buffer when this is the
+  /// input's last use, nothing else refers to it and dtype and size match.
+  /// For kernels whose output element j depends on input element j only:
+  /// they then read and write the same buffer, and touch no new memory.
+  mlir::LogicalResult allocInPlace(unsigned i, unsigned in, DType dtype, Shape shape);
+  /// Whether `allocInPlace` would reuse input `in`'s buffer.
+  bool canOverwrite(unsigned in, DType dtype, const Shape &shape) const;
   /// Emits an error on the op (its node name is the location).
   mlir::InFlightDiagnostic error();
 };
@@ -94,7 +108,8 @@ private:
 /// The kernel table: op name -> kernel. Kernels.cpp fills it.
 const llvm::StringMap<Kernel> &getKernels();
 
-/// Threads of the BLAS library the heavy kernels call (process-wide).
+/// Sets up the BLAS library for the kernels (process-wide): it runs
+/// single-threaded, inside the kernels' own parallel work items.
 void setKernelThreads(int threads);
 
 } // namespace amct::rt

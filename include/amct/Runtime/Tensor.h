@@ -67,6 +67,9 @@ public:
   /// Whether the buffer's lifetime is tied to this tensor (false for views
   /// of memory owned elsewhere, such as a model's weights).
   bool ownsData() const { return owner_ != nullptr || numElements_ == 0; }
+  /// Whether this tensor holds the only reference to a buffer it owns (a
+  /// kernel may then write its output over it).
+  bool hasUniqueBuffer() const { return owner_ && owner_.use_count() == 1; }
   /// A copy in a buffer of its own.
   std::optional<Tensor> clone() const;
 

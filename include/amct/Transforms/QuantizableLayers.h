@@ -35,6 +35,9 @@ struct SkippedLayer {
   mlir::Operation *op;
   std::string name;
   std::string reason;
+  /// The layer kind, as QuantizableLayer::type (or "Conv" for a conv AMCT
+  /// has no type for).
+  std::string type;
 };
 
 /// Finds the layers of `func` AMCT can quantize, in IR order; layers of a

@@ -1,0 +1,381 @@
+//===- QuantKernelsTest.cpp - fake_quant, Ascend ops, int8 layers ---------===//
+//
+// Edge values of the quantization arithmetic: ties (half to even), clamping
+// at the int8 limits, the zero point, per-channel parameters, each Ascend
+// rounding mode and sqrt_mode; int8 layers with int32 accumulation, an
+// int32 bias and offset_x (whose padding is the real zero), checked
+// against integer reference loops in int64.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelTest.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace amct::rt;
+using namespace amct::rt::test;
+
+namespace {
+
+/// deq_scale encoding: the fp32 bit pattern in the low 32 bits.
+uint64_t deqBits(float scale) {
+  uint32_t bits;
+  std::memcpy(&bits, &scale, 4);
+  return bits;
+}
+
+std::vector<int8_t> int8Data(int64_t n, uint64_t seed) {
+  std::vector<int8_t> v;
+  for (float f : smallInts(n, seed, -128, 127))
+    v.push_back(static_cast<int8_t>(f));
+  return v;
+}
+
+class QuantKernelsTest : public KernelTest {
+protected:
+  /// Runs `amct.fake_quant` (custom assembly: one operand, one type).
+  Tensor fakeQuant(const Tensor &x, const std::string &attrs) {
+    std::string t = tensorType(x);
+    std::string src = "func.func @main(%x: " + t + ") -> " + t + " {\n  %y = amct.fake_quant %x {" +
+                      attrs + "} : " + t + "\n  return %y : " + t + "\n}\n";
+    auto r = runFunc(src, {x});
+    if (failed(r)) {
+      ADD_FAILURE() << diagnostics << src;
+      return Tensor();
+    }
+    return r->front();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// fake_quant
+//===----------------------------------------------------------------------===//
+
+TEST_F(QuantKernelsTest, FakeQuantRoundsHalfToEven) {
+  // x / 0.5 = 0.5 1.5 2.5 -0.5 -1.5 0.4 0.6 -> 0 2 2 -0 -2 0 1.
+  Tensor y = fakeQuant(f32({7}, {0.25, 0.75, 1.25, -0.25, -0.75, 0.2f, 0.3f}),
+                       "scale = array<f32: 0.5>, offset = array<i64: 0>");
+  EXPECT_TRUE(matches<float>(y, {7}, {0, 1, 1, 0, -1, 0, 0.5}));
+}
+
+TEST_F(QuantKernelsTest, FakeQuantClampsAtInt8Limits) {
+  // 127.5 rounds to 128 (even) and clamps to 127; -128.5 rounds to -128.
+  Tensor y = fakeQuant(f32({8}, {127.4f, 127.5f, 128, 1e9f, -128.4f, -128.5f, -129, -1e9f}),
+                       "scale = array<f32: 1.0>, offset = array<i64: 0>");
+  EXPECT_TRUE(matches<float>(y, {8}, {127, 127, 127, 127, -128, -128, -128, -128}));
+}
+
+TEST_F(QuantKernelsTest, FakeQuantOffsetShiftsRepresentableRange) {
+  // scale 0.25, offset -128: q = rint(x / 0.25) - 128 in [-128, 127], so
+  // the range is [0, 63.75]; 0.375 / 0.25 = 1.5 rounds to 2.
+  Tensor y = fakeQuant(f32({6}, {-1, 0, 0.125, 0.375, 63.75, 100}),
+                       "scale = array<f32: 0.25>, offset = array<i64: -128>");
+  EXPECT_TRUE(matches<float>(y, {6}, {0, 0, 0, 0.5, 63.75, 63.75}));
+}
+
+TEST_F(QuantKernelsTest, FakeQuantPerChannelOnAxis1) {
+  // Channel 0: scale 0.5, offset 0. Channel 1: scale 2, offset 1, so q =
+  // rint(x / 2) + 1 clamps to [-128, 127] and the range is [-258, 252].
+  Tensor y = fakeQuant(f32({2, 2, 2}, {0.25, 0.3f, 3, -255, 1, -1000, 300, -257}),
+                       "axis = 1 : i64, scale = array<f32: 0.5, 2.0>, offset = array<i64: 0, 1>");
+  EXPECT_TRUE(matches<float>(y, {2, 2, 2}, {0, 0.5, 4, -256, 1, -64, 252, -256}));
+}
+
+TEST_F(QuantKernelsTest, FakeQuantFourBitsClampsAtMinus8And7) {
+  Tensor y = fakeQuant(f32({4}, {7.5, -8.5, 3.5, -9}),
+                       "num_bits = 4 : i64, scale = array<f32: 1.0>, offset = array<i64: 0>");
+  EXPECT_TRUE(matches<float>(y, {4}, {7, -8, 4, -8}));
+}
+
+//===----------------------------------------------------------------------===//
+// AscendQuant, AscendDequant, AscendAntiQuant
+//===----------------------------------------------------------------------===//
+
+TEST_F(QuantKernelsTest, AscendQuantRoundsHalfToEvenAndSaturates) {
+  Tensor y = runOne("ascend.AscendQuant",
+                    {f32({10}, {0.5, 1.5, 2.5, -0.5, -1.5, 126.5, 127.5, 1000, -128.5, -1000})},
+                    "offset = 0.0 : f32, scale = 1.0 : f32", tensorType({10}, DType::I8));
+  EXPECT_TRUE(matches<int8_t>(y, {10}, {0, 2, 2, 0, -2, 126, 127, 127, -128, -128}));
+}
+
+TEST_F(QuantKernelsTest, AscendQuantAddsOffsetBeforeRounding) {
+  // round(x * 2 + 3): 3.5 -> 4, -0.5 -> -0, 4.5 -> 4. Rounding first and
+  // adding 3 after would give 3, -1, 5.
+  Tensor y = runOne("ascend.AscendQuant", {f32({3}, {0.25, -1.75, 0.75})},
+                    "offset = 3.0 : f32, scale = 2.0 : f32", tensorType({3}, DType::I8));
+  EXPECT_TRUE(matches<int8_t>(y, {3}, {4, 0, 4}));
+}
+
+TEST_F(QuantKernelsTest, AscendQuantOffsetSaturatesAtBothEnds) {
+  // offset -128 moves [0, 255] onto [-128, 127].
+  Tensor y = runOne("ascend.AscendQuant", {f32({4}, {-1, 0, 255, 256})},
+                    "offset = -128.0 : f32, scale = 1.0 : f32", tensorType({4}, DType::I8));
+  EXPECT_TRUE(matches<int8_t>(y, {4}, {-128, -128, 127, 127}));
+}
+
+TEST_F(QuantKernelsTest, AscendQuantRoundModes) {
+  Tensor x = f32({4}, {-1.5, -0.5, 0.5, 1.5});
+  struct {
+    const char *mode;
+    std::vector<int8_t> want;
+  } cases[] = {{"Floor", {-2, -1, 0, 1}}, {"Ceil", {-1, 0, 1, 2}}, {"Trunc", {-1, 0, 0, 1}}};
+  for (auto &c : cases) {
+    Tensor y = runOne("ascend.AscendQuant", {x},
+                      std::string("offset = 0.0 : f32, round_mode = \"") + c.mode +
+                          "\", scale = 1.0 : f32",
+                      tensorType({4}, DType::I8));
+    EXPECT_TRUE(matches<int8_t>(y, {4}, c.want)) << c.mode;
+  }
+}
+
+TEST_F(QuantKernelsTest, AscendQuantSqrtModeAppliesScaleTwice) {
+  // scale 3 squared is 9: 1 -> 9, 14.2 -> 127.8 -> 127, -0.5 -> -4.5 -> -4.
+  Tensor y =
+      runOne("ascend.AscendQuant", {f32({3}, {1, 14.2f, -0.5})},
+             "offset = 0.0 : f32, scale = 3.0 : f32, sqrt_mode = true", tensorType({3}, DType::I8));
+  EXPECT_TRUE(matches<int8_t>(y, {3}, {9, 127, -4}));
+}
+
+TEST_F(QuantKernelsTest, AscendDequantPerTensorWithRelu) {
+  // float(INT32_MAX) is 2^31, times 0.5.
+  Tensor y =
+      runOne("ascend.AscendDequant",
+             {make<int32_t>({4}, {-3, 0, 5, 2147483647}), make<uint64_t>({1}, {deqBits(0.5f)})},
+             "relu_flag = true", f32Type({4}));
+  EXPECT_TRUE(matches<float>(y, {4}, {0, 0, 2.5, 1073741824.0f}));
+}
+
+TEST_F(QuantKernelsTest, AscendDequantPerChannelOnDim1) {
+  // NCHW [1, 2, 1, 2]: channel 0 times 0.5, channel 1 times 0.25; negative kept.
+  Tensor y = runOne("ascend.AscendDequant",
+                    {make<int32_t>({1, 2, 1, 2}, {2, -4, 8, -16}),
+                     make<uint64_t>({2}, {deqBits(0.5f), deqBits(0.25f)})},
+                    "", f32Type({1, 2, 1, 2}));
+  EXPECT_TRUE(matches<float>(y, {1, 2, 1, 2}, {1, -2, 2, -4}));
+}
+
+TEST_F(QuantKernelsTest, AscendDequantPerChannelOnLastDimOfLinear) {
+  // [1, 2, 3] with 3 scales: the channels are the last dim.
+  Tensor y = runOne("ascend.AscendDequant",
+                    {make<int32_t>({1, 2, 3}, {4, 4, 4, 8, 8, 8}),
+                     make<uint64_t>({3}, {deqBits(1.0f), deqBits(0.5f), deqBits(0.25f)})},
+                    "", f32Type({1, 2, 3}));
+  EXPECT_TRUE(matches<float>(y, {1, 2, 3}, {4, 2, 1, 8, 4, 2}));
+}
+
+TEST_F(QuantKernelsTest, AscendDequantSqrtModeSquaresScale) {
+  Tensor y = runOne("ascend.AscendDequant",
+                    {make<int32_t>({2}, {8, -8}), make<uint64_t>({1}, {deqBits(0.5f)})},
+                    "sqrt_mode = true", f32Type({2}));
+  EXPECT_TRUE(matches<float>(y, {2}, {2, -2}));
+}
+
+TEST_F(QuantKernelsTest, AscendAntiQuantAddsOffsetThenScales) {
+  Tensor y = runOne("ascend.AscendAntiQuant", {make<int8_t>({3}, {-128, 0, 127})},
+                    "offset = 3.0 : f32, scale = 5.000000e-01 : f32", f32Type({3}));
+  EXPECT_TRUE(matches<float>(y, {3}, {-62.5, 1.5, 65}));
+}
+
+//===----------------------------------------------------------------------===//
+// int8 layers (int32 accumulation)
+//===----------------------------------------------------------------------===//
+
+/// int8 Conv (2-d, group 1) by definition in int64: bias[m] + sum over the
+/// taps on the image of (x - offsetX) * w; padding adds nothing.
+std::vector<int32_t> refInt8Conv2D(const std::vector<int8_t> &x, const Shape &xs, int64_t offsetX,
+                                   const std::vector<int8_t> &w, const Shape &ws,
+                                   const std::vector<int32_t> &bias, int64_t pad, int64_t stride,
+                                   Shape &outShape) {
+  int64_t c = xs[1], h = xs[2], wd = xs[3], m = ws[0], k = ws[2];
+  int64_t oh = (h + 2 * pad - k) / stride + 1, ow = (wd + 2 * pad - k) / stride + 1;
+  outShape = {xs[0], m, oh, ow};
+  std::vector<int32_t> y;
+  for (int64_t n = 0; n < xs[0]; ++n)
+    for (int64_t om = 0; om < m; ++om)
+      for (int64_t y0 = 0; y0 < oh; ++y0)
+        for (int64_t x0 = 0; x0 < ow; ++x0) {
+          int64_t acc = bias.empty() ? 0 : bias[om];
+          for (int64_t ic = 0; ic < c; ++ic)
+            for (int64_t a = 0; a < k; ++a)
+              for (int64_t e = 0; e < k; ++e) {
+                int64_t iy = y0 * stride - pad + a, ix = x0 * stride - pad + e;
+                if (iy < 0 || iy >= h || ix < 0 || ix >= wd)
+                  continue;
+                acc += (x[((n * c + ic) * h + iy) * wd + ix] - offsetX) *
+                       int64_t(w[((om * c + ic) * k + a) * k + e]);
+              }
+          y.push_back(static_cast<int32_t>(acc));
+        }
+  return y;
+}
+
+TEST_F(QuantKernelsTest, Int8ConvPaddingIsTheZeroPoint) {
+  // offset_x -128: x - offset_x = [2, 0]. Kernel [1, 10, 100], pads 1:
+  // y0 = pad*1 + 2*10 + 0*100 = 20, y1 = 2*1 + 0*10 + pad*100 = 2, where a
+  // pad is a real zero (not the raw int8 0, which would be 128).
+  Tensor y = runOne(
+      "amct.Conv",
+      {make<int8_t>({1, 1, 1, 2}, {-126, -128}), make<int8_t>({1, 1, 1, 3}, {1, 10, 100}), kNone},
+      "offset_x = -128 : i64, pads = array<i64: 0, 1, 0, 1>", tensorType({1, 1, 1, 2}, DType::I32));
+  EXPECT_TRUE(matches<int32_t>(y, {1, 1, 1, 2}, {20, 2}));
+}
+
+TEST_F(QuantKernelsTest, Int8ConvWithOffsetXAndBiasMatchesIntegerReference) {
+  // Full-range data (the limits included), stride 2, pads 1.
+  Shape xs{2, 3, 5, 5}, ws{4, 3, 3, 3};
+  std::vector<int8_t> x = int8Data(numel(xs), 81), w = int8Data(numel(ws), 82);
+  x[0] = -128, x[1] = 127, w[0] = -128, w[1] = 127;
+  std::vector<int32_t> bias = {-100000, 0, 7, 123456};
+  Shape outShape;
+  std::vector<int32_t> want = refInt8Conv2D(x, xs, 13, w, ws, bias, 1, 2, outShape);
+  Tensor y =
+      runOne("amct.Conv", {make<int8_t>(xs, x), make<int8_t>(ws, w), make<int32_t>({4}, bias)},
+             "offset_x = 13 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>",
+             tensorType(outShape, DType::I32));
+  EXPECT_TRUE(matches(y, outShape, want));
+}
+
+// Disabled: fails today. The int8 layers run the float kernel (sgemm) on
+// converted data, so sums past 2^24 round: output 0 is 33879308, not
+// 33879306. Enable once int8 layers accumulate in integers.
+TEST_F(QuantKernelsTest, DISABLED_Int8ConvAccumulatesExactlyPast2To24) {
+  // 256 channels x 3x3 taps of products up to 255 * 127: partial sums pass
+  // 2^24, where float can no longer hold every integer; int32 accumulation
+  // (the NPU's) is exact.
+  Shape xs{1, 256, 3, 3}, ws{2, 256, 3, 3};
+  std::vector<int8_t> x = int8Data(numel(xs), 83), w(numel(ws));
+  std::vector<float> r = smallInts(numel(ws), 89, 100, 127);
+  // Filter 0 all positive (a large sum), filter 1 alternating signs.
+  for (int64_t i = 0; i < numel(ws); ++i)
+    w[i] = i < numel(ws) / 2 ? static_cast<int8_t>(r[i]) : (i % 2 ? 127 : -128);
+  Shape outShape;
+  std::vector<int32_t> want = refInt8Conv2D(x, xs, -128, w, ws, {}, 0, 1, outShape);
+  ASSERT_GT(std::abs((int64_t)want[0]), int64_t(1) << 24);
+  Tensor y = runOne("amct.Conv", {make<int8_t>(xs, x), make<int8_t>(ws, w), kNone},
+                    "offset_x = -128 : i64", tensorType(outShape, DType::I32));
+  EXPECT_TRUE(matches(y, outShape, want));
+}
+
+// Disabled: fails today. The int32 bias is converted to float before it is
+// added: 16777217 comes out as 16777216 and -2147483647 as -2147483648.
+TEST_F(QuantKernelsTest, DISABLED_Int8ConvAddsLargeInt32BiasExactly) {
+  // Data at the zero point contribute nothing: the output is the bias, which
+  // an int32 adder keeps exactly (2^24 + 1 and -(2^31 - 1) are not floats).
+  std::vector<int32_t> bias = {16777217, -2147483647, 123};
+  Tensor y = runOne("amct.Conv",
+                    {make<int8_t>({1, 1, 1, 1}, {5}), make<int8_t>({3, 1, 1, 1}, {1, -1, 127}),
+                     make<int32_t>({3}, bias)},
+                    "offset_x = 5 : i64", tensorType({1, 3, 1, 1}, DType::I32));
+  EXPECT_TRUE(matches<int32_t>(y, {1, 3, 1, 1}, bias));
+}
+
+TEST_F(QuantKernelsTest, Int8GemmTransBWithOffsetXAndInt32C) {
+  // y[i][j] = sum_k (a[i][k] - 5) * b[j][k] + c[j].
+  std::vector<int8_t> a = {-128, 127, 5, 0, 1, -1}, b = int8Data(12, 84);
+  std::vector<int32_t> c = {1, -2, 1000, -70000}, want;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      int64_t acc = c[j];
+      for (int k = 0; k < 3; ++k)
+        acc += (a[i * 3 + k] - 5) * int64_t(b[j * 3 + k]);
+      want.push_back(acc);
+    }
+  Tensor y =
+      runOne("amct.Gemm", {make<int8_t>({2, 3}, a), make<int8_t>({4, 3}, b), make<int32_t>({4}, c)},
+             "offset_x = 5 : i64, transB = 1 : i64", tensorType({2, 4}, DType::I32));
+  EXPECT_TRUE(matches(y, {2, 4}, want));
+}
+
+TEST_F(QuantKernelsTest, Int8MatMulWithOffsetXShiftsOnlyA) {
+  // [2, 2, 3] x [3, 2]; the zero point applies to A, not to the weights.
+  std::vector<int8_t> a = int8Data(12, 85), b = int8Data(6, 86);
+  std::vector<int32_t> want;
+  for (int bi = 0; bi < 2; ++bi)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j) {
+        int64_t acc = 0;
+        for (int k = 0; k < 3; ++k)
+          acc += (a[(bi * 2 + i) * 3 + k] - (-7)) * int64_t(b[k * 2 + j]);
+        want.push_back(acc);
+      }
+  Tensor y = runOne("amct.MatMul", {make<int8_t>({2, 2, 3}, a), make<int8_t>({3, 2}, b)},
+                    "offset_x = -7 : i64", tensorType({2, 2, 2}, DType::I32));
+  EXPECT_TRUE(matches(y, {2, 2, 2}, want));
+}
+
+TEST_F(QuantKernelsTest, Int8ConvTransposeWithOffsetX) {
+  // x - 1 = [0, 1, 2] through kernel [1, 2] at stride 2.
+  Tensor y =
+      runOne("amct.ConvTranspose",
+             {make<int8_t>({1, 1, 3}, {1, 2, 3}), make<int8_t>({1, 1, 2}, {1, 2}), kNone},
+             "offset_x = 1 : i64, strides = array<i64: 2>", tensorType({1, 1, 6}, DType::I32));
+  EXPECT_TRUE(matches<int32_t>(y, {1, 1, 6}, {0, 0, 1, 2, 2, 4}));
+}
+
+//===----------------------------------------------------------------------===//
+// Deploy chains
+//===----------------------------------------------------------------------===//
+
+TEST_F(QuantKernelsTest, QuantConvDequantChainMatchesIntegerDefinition) {
+  // AscendQuant(scale 4, offset -3) -> int8 Conv (offset_x -3, int32 bias,
+  // pads 1) -> AscendDequant per channel: the deploy model's arithmetic.
+  Shape xs{1, 2, 3, 3}, ws{2, 2, 3, 3};
+  std::vector<float> x = smallInts(numel(xs), 87, -40, 40);
+  for (float &v : x)
+    v /= 8; // Multiples of 1/8: x * 4 lands on halves, so ties occur.
+  std::vector<int8_t> w = int8Data(numel(ws), 88);
+  std::vector<int32_t> bias = {500, -500};
+  float deq[2] = {0.015625f, 0.001953125f};
+  std::vector<int8_t> q;
+  for (float v : x)
+    q.push_back(static_cast<int8_t>(std::clamp(std::nearbyint(v * 4.0f + -3.0f), -128.0f, 127.0f)));
+  Shape outShape;
+  std::vector<int32_t> acc = refInt8Conv2D(q, xs, -3, w, ws, bias, 1, 1, outShape);
+  std::vector<float> want;
+  for (size_t i = 0; i < acc.size(); ++i)
+    want.push_back(static_cast<float>(acc[i]) * deq[i / 9]);
+  std::string src = R"(
+func.func @main(%x: tensor<1x2x3x3xf32>, %w: tensor<2x2x3x3xi8>, %b: tensor<2xi32>,
+                %s: tensor<2xui64>) -> tensor<1x2x3x3xf32> {
+  %q = ascend.AscendQuant %x {offset = -3.0 : f32, scale = 4.0 : f32}
+      : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xi8>
+  %c = amct.Conv %q, %w, %b {offset_x = -3 : i64, pads = array<i64: 1, 1, 1, 1>}
+      : (tensor<1x2x3x3xi8>, tensor<2x2x3x3xi8>, tensor<2xi32>) -> tensor<1x2x3x3xi32>
+  %y = ascend.AscendDequant %c, %s
+      : (tensor<1x2x3x3xi32>, tensor<2xui64>) -> tensor<1x2x3x3xf32>
+  return %y : tensor<1x2x3x3xf32>
+})";
+  auto r = runFunc(src, {f32(xs, x), make<int8_t>(ws, w), make<int32_t>({2}, bias),
+                         make<uint64_t>({2}, {deqBits(deq[0]), deqBits(deq[1])})});
+  ASSERT_TRUE(succeeded(r)) << diagnostics;
+  EXPECT_TRUE(matches(r->front(), outShape, want));
+}
+
+// Disabled: fails today. AscendDequant takes the channels on dim 1 whenever
+// dim 1 has as many entries as deq_scale, so here it scales rows, not
+// columns (y[0][1] is 2, expected 1). Enable once the channel axis is
+// recorded on the op (or the kernel is told otherwise).
+TEST_F(QuantKernelsTest, DISABLED_LinearOnRank3DequantizesLastDimWhenSeqLenEqualsFeatures) {
+  // --amct-convert turns a Linear (MatMul by a [K, N] weight) on a [B, T, K]
+  // input into int8 MatMul -> AscendDequant with N per-channel scales for the
+  // last dim. With T == N the channel dim must still be the last one.
+  std::vector<int8_t> a = {1, 2, 3, 4, 5, 6}, b = {1, 0, 2, 0, 1, 3};
+  std::vector<float> scales = {1.0f, 0.5f, 0.25f};
+  std::vector<float> want;
+  for (int t = 0; t < 3; ++t)
+    for (int n = 0; n < 3; ++n)
+      want.push_back((a[t * 2] * b[n] + a[t * 2 + 1] * b[3 + n]) * scales[n]);
+  std::string src = R"(
+func.func @main(%x: tensor<1x3x2xi8>, %w: tensor<2x3xi8>, %s: tensor<3xui64>) -> tensor<1x3x3xf32> {
+  %c = amct.MatMul %x, %w : (tensor<1x3x2xi8>, tensor<2x3xi8>) -> tensor<1x3x3xi32>
+  %y = ascend.AscendDequant %c, %s : (tensor<1x3x3xi32>, tensor<3xui64>) -> tensor<1x3x3xf32>
+  return %y : tensor<1x3x3xf32>
+})";
+  auto r = runFunc(src, {make<int8_t>({1, 3, 2}, a), make<int8_t>({2, 3}, b),
+                         make<uint64_t>({3}, {deqBits(1.0f), deqBits(0.5f), deqBits(0.25f)})});
+  ASSERT_TRUE(succeeded(r)) << diagnostics;
+  EXPECT_TRUE(matches(r->front(), {1, 3, 3}, want));
+}
+
+} // namespace
