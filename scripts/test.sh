@@ -7,7 +7,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "${1:-}" = "--sanitize" ]; then
   export AMCT_BUILD_DIR="$root/build-sanitize" AMCT_SANITIZE=1 AMCT_BUILD_TYPE=RelWithDebInfo
-  export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  # allow_user_poisoning=0: see scripts/fuzz.sh (LLVM allocator poisoning vs
+  # the uninstrumented Debian MLIR libraries).
+  export ASAN_OPTIONS=detect_leaks=0:allow_user_poisoning=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   shift
 fi
 build="${AMCT_BUILD_DIR:-$root/build}"

@@ -2,7 +2,8 @@
 //
 // One kernel per typed op, following the ONNX operator specification.
 // Convolutions and matrix products go through OpenBLAS (im2col / col2im plus
-// single-threaded sgemm); the rest are plain loops. The heavy kernels split
+// single-threaded sgemm; int8 layers: dgemm on exact integers, see
+// integerCapable); the rest are plain loops. The heavy kernels split
 // their work into items (planes, blocks of images x columns, element ranges)
 // that parallelFor spreads over ctx.threads; every output element is
 // computed by one item, in an order fixed by the shapes, so results do not
@@ -74,6 +75,33 @@ LogicalResult requireF32(KernelContext &ctx, const Tensor &t, StringRef what) {
     return success();
   return ctx.error() << what << " is " << dtypeName(t.dtype())
                      << "; this kernel runs float32";
+}
+
+/// The DType of float or double.
+template <typename T> constexpr DType realDType() {
+  return std::is_same_v<T, double> ? DType::F64 : DType::F32;
+}
+
+/// requireF32 for the kernels instantiated on float and double (double runs
+/// the int8 layers: see integerCapable).
+template <typename T>
+LogicalResult requireReal(KernelContext &ctx, const Tensor &t, StringRef what) {
+  if (t.dtype() == realDType<T>())
+    return success();
+  return ctx.error() << what << " is " << dtypeName(t.dtype()) << "; this kernel runs "
+                     << dtypeName(realDType<T>());
+}
+
+/// Row-major BLAS gemm on float (sgemm) or double (dgemm).
+inline void blasGemm(decltype(CblasNoTrans) ta, decltype(CblasNoTrans) tb, int64_t m,
+                     int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                     const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+inline void blasGemm(decltype(CblasNoTrans) ta, decltype(CblasNoTrans) tb, int64_t m,
+                     int64_t n, int64_t k, double alpha, const double *a, int64_t lda,
+                     const double *b, int64_t ldb, double beta, double *c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// Numpy broadcasting of two shapes.
@@ -172,13 +200,14 @@ void parallelElements(const KernelContext &ctx, int64_t n, Fn &&fn) {
   parallelFor(ctx.threads, n, grain, [&](int64_t b, int64_t e, int) { fn(b, e); });
 }
 
-/// Scratch buffers of `size` floats, one per thread of a parallelFor over
-/// `items` items with grain 1 (it uses at most that many threads).
+/// Scratch buffers of `size` elements of `dtype`, one per thread of a
+/// parallelFor over `items` items with grain 1 (it uses at most that many
+/// threads).
 FailureOr<std::vector<Tensor>> scratchBuffers(KernelContext &ctx, int64_t items,
-                                              int64_t size) {
+                                              int64_t size, DType dtype = DType::F32) {
   std::vector<Tensor> buffers;
   for (int64_t i = 0, n = std::min<int64_t>(ctx.threads, items); i < n; ++i) {
-    std::optional<Tensor> t = Tensor::uninitialized(DType::F32, {size});
+    std::optional<Tensor> t = Tensor::uninitialized(dtype, {size});
     if (!t)
       return ctx.error() << "cannot allocate a " << size << "-element scratch buffer";
     buffers.push_back(std::move(*t));
@@ -406,12 +435,13 @@ LogicalResult makeGeometry(KernelContext &ctx, const Shape &x, ArrayRef<int64_t>
 /// Output positions [n0, n1) (flattened od, oh, ow) of the im2col matrix:
 /// col[(c*K + k) * (n1 - n0) + o - n0] = x[c][input position of window k at
 /// output o], 0 in the padding.
-void im2colRange(const float *x, int64_t channels, const Geometry &g, int64_t n0,
-                 int64_t n1, float *col) {
+template <typename T>
+void im2colRange(const T *x, int64_t channels, const Geometry &g, int64_t n0,
+                 int64_t n1, T *col) {
   int64_t inSize = g.inSize(), width = g.in[2], sw = g.stride[2];
-  float *dst = col;
+  T *dst = col;
   for (int64_t c = 0; c < channels; ++c) {
-    const float *xc = x + c * inSize;
+    const T *xc = x + c * inSize;
     for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
       for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
@@ -429,17 +459,17 @@ void im2colRange(const float *x, int64_t channels, const Geometry &g, int64_t n0
             int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
             int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
             if (id < 0 || id >= g.in[0] || ih < 0 || ih >= g.in[1]) {
-              std::fill(dst, dst + len, 0.0f);
+              std::fill(dst, dst + len, T(0));
             } else {
-              const float *row = xc + (id * g.in[1] + ih) * width;
+              const T *row = xc + (id * g.in[1] + ih) * width;
               int64_t a = std::clamp(lo, ow0, end), b = std::clamp(hi, a, end);
-              std::fill(dst, dst + (a - ow0), 0.0f);
+              std::fill(dst, dst + (a - ow0), T(0));
               if (sw == 1)
                 std::copy(row + a + shift, row + b + shift, dst + (a - ow0));
               else
                 for (int64_t ow = a; ow < b; ++ow)
                   dst[ow - ow0] = row[ow * sw + shift];
-              std::fill(dst + (b - ow0), dst + len, 0.0f);
+              std::fill(dst + (b - ow0), dst + len, T(0));
             }
             dst += len;
             o += len;
@@ -449,15 +479,16 @@ void im2colRange(const float *x, int64_t channels, const Geometry &g, int64_t n0
 }
 
 /// Inverse of im2col with accumulation (ConvTranspose): out[c][pos] += col.
-void col2im(const float *col, int64_t channels, const Geometry &g, float *out) {
+template <typename T>
+void col2im(const T *col, int64_t channels, const Geometry &g, T *out) {
   // Here g.in is the transposed conv's output (the image), g.out its input.
   int64_t colSize = g.outSize(), imgSize = g.inSize();
   for (int64_t c = 0; c < channels; ++c) {
-    float *img = out + c * imgSize;
+    T *img = out + c * imgSize;
     for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
       for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-          const float *row = col + (((c * g.kernel[0] + kd) * g.kernel[1] + kh) * g.kernel[2] + kw) * colSize;
+          const T *row = col + (((c * g.kernel[0] + kd) * g.kernel[1] + kh) * g.kernel[2] + kw) * colSize;
           for (int64_t od = 0; od < g.out[0]; ++od) {
             int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
             if (id < 0 || id >= g.in[0])
@@ -466,8 +497,8 @@ void col2im(const float *col, int64_t channels, const Geometry &g, float *out) {
               int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
               if (ih < 0 || ih >= g.in[1])
                 continue;
-              const float *src = row + (od * g.out[1] + oh) * g.out[2];
-              float *dst = img + (id * g.in[1] + ih) * g.in[2];
+              const T *src = row + (od * g.out[1] + oh) * g.out[2];
+              T *dst = img + (id * g.in[1] + ih) * g.in[2];
               for (int64_t ow = 0; ow < g.out[2]; ++ow) {
                 int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
                 if (iw >= 0 && iw < g.in[2])
@@ -479,12 +510,13 @@ void col2im(const float *col, int64_t channels, const Geometry &g, float *out) {
   }
 }
 
-void addBias(float *out, const float *bias, int64_t batches, int64_t channels,
+template <typename T>
+void addBias(T *out, const T *bias, int64_t batches, int64_t channels,
              int64_t spatial) {
   for (int64_t n = 0; n < batches; ++n)
     for (int64_t c = 0; c < channels; ++c) {
-      float *p = out + (n * channels + c) * spatial;
-      float b = bias[c];
+      T *p = out + (n * channels + c) * spatial;
+      T b = bias[c];
       for (int64_t i = 0; i < spatial; ++i)
         p[i] += b;
     }
@@ -499,9 +531,10 @@ Shape outputShape(int64_t n, int64_t c, const Geometry &g, size_t spatial) {
 
 /// One output of a depthwise conv: the bias, then the taps inside the input
 /// in (kd, kh, kw) order.
-float depthwisePoint(const float *img, const float *wc, float bias, const Geometry &g,
+template <typename T>
+T depthwisePoint(const T *img, const T *wc, T bias, const Geometry &g,
                      int64_t od, int64_t oh, int64_t ow) {
-  float acc = bias;
+  T acc = bias;
   for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
     int64_t id = od * g.stride[0] - g.padBegin[0] + kd * g.dilation[0];
     if (id < 0 || id >= g.in[0])
@@ -510,8 +543,8 @@ float depthwisePoint(const float *img, const float *wc, float bias, const Geomet
       int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh * g.dilation[1];
       if (ih < 0 || ih >= g.in[1])
         continue;
-      const float *row = img + (id * g.in[1] + ih) * g.in[2];
-      const float *wr = wc + (kd * g.kernel[1] + kh) * g.kernel[2];
+      const T *row = img + (id * g.in[1] + ih) * g.in[2];
+      const T *wr = wc + (kd * g.kernel[1] + kh) * g.kernel[2];
       for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
         int64_t iw = ow * g.stride[2] - g.padBegin[2] + kw * g.dilation[2];
         if (iw >= 0 && iw < g.in[2])
@@ -526,16 +559,16 @@ float depthwisePoint(const float *img, const float *wc, float bias, const Geomet
 /// are all inside the input, with R kernel rows inside it. The same sums in
 /// the same order as depthwisePoint, unrolled so that the loop over columns
 /// vectorises.
-template <int R, int SW>
-void depthwiseRow3x3(float *dst, const float *const *rows, const float *const *wrows,
-                     float bias, int64_t lo, int64_t hi, int64_t pad) {
-  const float *r0 = rows[0], *r1 = rows[R > 1 ? 1 : 0], *r2 = rows[R > 2 ? 2 : 0];
-  float a0 = wrows[0][0], a1 = wrows[0][1], a2 = wrows[0][2];
-  float b0 = wrows[R > 1 ? 1 : 0][0], b1 = wrows[R > 1 ? 1 : 0][1], b2 = wrows[R > 1 ? 1 : 0][2];
-  float c0 = wrows[R > 2 ? 2 : 0][0], c1 = wrows[R > 2 ? 2 : 0][1], c2 = wrows[R > 2 ? 2 : 0][2];
+template <typename T, int R, int SW>
+void depthwiseRow3x3(T *dst, const T *const *rows, const T *const *wrows,
+                     T bias, int64_t lo, int64_t hi, int64_t pad) {
+  const T *r0 = rows[0], *r1 = rows[R > 1 ? 1 : 0], *r2 = rows[R > 2 ? 2 : 0];
+  T a0 = wrows[0][0], a1 = wrows[0][1], a2 = wrows[0][2];
+  T b0 = wrows[R > 1 ? 1 : 0][0], b1 = wrows[R > 1 ? 1 : 0][1], b2 = wrows[R > 1 ? 1 : 0][2];
+  T c0 = wrows[R > 2 ? 2 : 0][0], c1 = wrows[R > 2 ? 2 : 0][1], c2 = wrows[R > 2 ? 2 : 0][2];
   for (int64_t ow = lo; ow < hi; ++ow) {
     int64_t iw = ow * SW - pad;
-    float acc = bias;
+    T acc = bias;
     acc += r0[iw] * a0;
     acc += r0[iw + 1] * a1;
     acc += r0[iw + 2] * a2;
@@ -555,9 +588,9 @@ void depthwiseRow3x3(float *dst, const float *const *rows, const float *const *w
 
 /// One plane of a 2-d depthwise conv with a 3x3 kernel, dilation 1 and
 /// width stride SW (MobileNet's): the border columns take depthwisePoint.
-template <int SW>
-void depthwisePlane3x3(const float *img, const float *wc, float bias, const Geometry &g,
-                       float *dst) {
+template <typename T, int SW>
+void depthwisePlane3x3(const T *img, const T *wc, T bias, const Geometry &g,
+                       T *dst) {
   int64_t height = g.in[1], width = g.in[2], outW = g.out[2], pad = g.padBegin[2];
   // Columns whose three taps are inside the row: 0 <= ow*SW - pad and
   // ow*SW - pad + 2 <= width - 1.
@@ -565,7 +598,7 @@ void depthwisePlane3x3(const float *img, const float *wc, float bias, const Geom
   int64_t hi = width - 3 + pad < 0 ? 0 : (width - 3 + pad) / SW + 1;
   hi = std::clamp(hi, lo, outW);
   for (int64_t oh = 0; oh < g.out[1]; ++oh) {
-    const float *rows[3], *wrows[3];
+    const T *rows[3], *wrows[3];
     int n = 0;
     for (int64_t kh = 0; kh < 3; ++kh) {
       int64_t ih = oh * g.stride[1] - g.padBegin[1] + kh;
@@ -574,13 +607,13 @@ void depthwisePlane3x3(const float *img, const float *wc, float bias, const Geom
         wrows[n++] = wc + kh * 3;
       }
     }
-    float *d = dst + oh * outW;
+    T *d = dst + oh * outW;
     for (int64_t ow = 0; ow < lo; ++ow)
       d[ow] = depthwisePoint(img, wc, bias, g, 0, oh, ow);
     switch (n) {
-    case 3: depthwiseRow3x3<3, SW>(d, rows, wrows, bias, lo, hi, pad); break;
-    case 2: depthwiseRow3x3<2, SW>(d, rows, wrows, bias, lo, hi, pad); break;
-    case 1: depthwiseRow3x3<1, SW>(d, rows, wrows, bias, lo, hi, pad); break;
+    case 3: depthwiseRow3x3<T, 3, SW>(d, rows, wrows, bias, lo, hi, pad); break;
+    case 2: depthwiseRow3x3<T, 2, SW>(d, rows, wrows, bias, lo, hi, pad); break;
+    case 1: depthwiseRow3x3<T, 1, SW>(d, rows, wrows, bias, lo, hi, pad); break;
     default: std::fill(d + lo, d + hi, bias); break;
     }
     for (int64_t ow = hi; ow < outW; ++ow)
@@ -598,10 +631,11 @@ int64_t convColumns(int64_t k, int64_t outSize) {
   return std::max<int64_t>(1, std::min(outSize, cols));
 }
 
+template <typename T>
 LogicalResult convKernel(KernelContext &ctx) {
   auto op = cast<ConvOp>(ctx.op);
   const Tensor &x = ctx.in(0), &w = ctx.in(1);
-  if (failed(requireF32(ctx, x, "input")) || failed(requireF32(ctx, w, "weight")))
+  if (failed(requireReal<T>(ctx, x, "input")) || failed(requireReal<T>(ctx, w, "weight")))
     return failure();
   size_t n = x.rank() - 2;
   ArrayRef<int64_t> kernel(w.shape().data() + 2, w.rank() - 2);
@@ -612,12 +646,12 @@ LogicalResult convKernel(KernelContext &ctx) {
   Geometry g;
   if (failed(makeGeometry(ctx, x.shape(), kernel, op.getStrides(), op.getDilations(),
                           op.getPads(), op.getAutoPad(), false, g)) ||
-      failed(ctx.alloc(0, DType::F32, outputShape(x.dim(0), m, g, n))))
+      failed(ctx.alloc(0, realDType<T>(), outputShape(x.dim(0), m, g, n))))
     return failure();
   int64_t k = cPerGroup * g.kernelSize(), outSize = g.outSize(), mPerGroup = m / group;
-  const float *xd = x.data<float>(), *wd = w.data<float>();
-  const float *bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
-  float *out = ctx.outputs[0].mutableData<float>();
+  const T *xd = x.data<T>(), *wd = w.data<T>();
+  const T *bias = ctx.has(2) ? ctx.in(2).data<T>() : nullptr;
+  T *out = ctx.outputs[0].mutableData<T>();
   if (outSize == 0 || m == 0)
     return success();
   if (cPerGroup == 1 && mPerGroup == 1) {
@@ -631,12 +665,12 @@ LogicalResult convKernel(KernelContext &ctx) {
                 [&](int64_t begin, int64_t end, int) {
       for (int64_t p = begin; p < end; ++p) {
         int64_t c = p % m;
-        const float *img = xd + p * g.inSize(), *wc = wd + c * kSize;
-        float *dst = out + p * outSize, b = bias ? bias[c] : 0.0f;
+        const T *img = xd + p * g.inSize(), *wc = wd + c * kSize;
+        T *dst = out + p * outSize, b = bias ? bias[c] : T(0);
         if (is3x3 && g.stride[2] == 1) {
-          depthwisePlane3x3<1>(img, wc, b, g, dst);
+          depthwisePlane3x3<T, 1>(img, wc, b, g, dst);
         } else if (is3x3 && g.stride[2] == 2) {
-          depthwisePlane3x3<2>(img, wc, b, g, dst);
+          depthwisePlane3x3<T, 2>(img, wc, b, g, dst);
         } else {
           for (int64_t od = 0; od < g.out[0]; ++od)
             for (int64_t oh = 0; oh < g.out[1]; ++oh)
@@ -665,7 +699,7 @@ LogicalResult convKernel(KernelContext &ctx) {
   int64_t rows = (mPerGroup + rowBlocks - 1) / rowBlocks;
   rowBlocks = (mPerGroup + rows - 1) / rows;
   items *= rowBlocks;
-  FailureOr<std::vector<Tensor>> scratch = scratchBuffers(ctx, direct ? 0 : items, k * cols);
+  FailureOr<std::vector<Tensor>> scratch = scratchBuffers(ctx, direct ? 0 : items, k * cols, realDType<T>());
   if (failed(scratch))
     return failure();
   parallelFor(ctx.threads, items, 1, [&](int64_t begin, int64_t end, int worker) {
@@ -674,11 +708,11 @@ LogicalResult convKernel(KernelContext &ctx) {
       int64_t rest = item / rowBlocks, chunk = rest % chunks, gi = rest / chunks % group,
               b = rest / chunks / group;
       int64_t n0 = chunk * cols, nc = std::min(outSize, n0 + cols) - n0;
-      const float *xg = xd + (b * x.dim(1) + gi * cPerGroup) * g.inSize();
-      const float *mat = xg + n0;
+      const T *xg = xd + (b * x.dim(1) + gi * cPerGroup) * g.inSize();
+      const T *mat = xg + n0;
       int64_t ld = outSize;
       if (!direct) {
-        float *col = (*scratch)[worker].mutableData<float>();
+        T *col = (*scratch)[worker].mutableData<T>();
         im2colRange(xg, cPerGroup, g, n0, n0 + nc, col);
         mat = col;
         ld = nc;
@@ -686,21 +720,22 @@ LogicalResult convKernel(KernelContext &ctx) {
       // The bias goes in first and sgemm adds to it (beta 1): it would
       // otherwise zero the block itself.
       int64_t m0 = gi * mPerGroup + r0;
-      float *c = out + (b * m + m0) * outSize + n0;
+      T *c = out + (b * m + m0) * outSize + n0;
       if (bias)
         for (int64_t r = 0; r < nr; ++r)
           std::fill(c + r * outSize, c + r * outSize + nc, bias[m0 + r]);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, nc, k, 1.0f, wd + m0 * k, k,
-                  mat, ld, bias ? 1.0f : 0.0f, c, outSize);
+      blasGemm(CblasNoTrans, CblasNoTrans, nr, nc, k, T(1), wd + m0 * k, k, mat, ld,
+               bias ? T(1) : T(0), c, outSize);
     }
   });
   return success();
 }
 
+template <typename T>
 LogicalResult convTransposeKernel(KernelContext &ctx) {
   auto op = cast<ConvTransposeOp>(ctx.op);
   const Tensor &x = ctx.in(0), &w = ctx.in(1);
-  if (failed(requireF32(ctx, x, "input")) || failed(requireF32(ctx, w, "weight")))
+  if (failed(requireReal<T>(ctx, x, "input")) || failed(requireReal<T>(ctx, w, "weight")))
     return failure();
   size_t n = x.rank() - 2;
   if (n < 1 || n > 3 || w.rank() != x.rank())
@@ -747,25 +782,25 @@ LogicalResult convTransposeKernel(KernelContext &ctx) {
   for (size_t i = off; i < 3; ++i)
     outShape.push_back(g.in[i]);
   // col2im accumulates into the output.
-  if (failed(ctx.alloc(0, DType::F32, outShape, /*zeroed=*/true)))
+  if (failed(ctx.alloc(0, realDType<T>(), outShape, /*zeroed=*/true)))
     return failure();
   int64_t kRows = mPerGroup * g.kernelSize(), inSize = g.outSize(), imgSize = g.inSize();
-  float *out = ctx.outputs[0].mutableData<float>();
-  const float *bias = ctx.has(2) ? ctx.in(2).data<float>() : nullptr;
+  T *out = ctx.outputs[0].mutableData<T>();
+  const T *bias = ctx.has(2) ? ctx.in(2).data<T>() : nullptr;
   // Work items: (image, group), each with its own output planes.
   int64_t items = x.dim(0) * group;
-  FailureOr<std::vector<Tensor>> cols = scratchBuffers(ctx, items, kRows * inSize);
+  FailureOr<std::vector<Tensor>> cols = scratchBuffers(ctx, items, kRows * inSize, realDType<T>());
   if (failed(cols))
     return failure();
   parallelFor(ctx.threads, items, 1, [&](int64_t begin, int64_t end, int worker) {
-    float *col = (*cols)[worker].mutableData<float>();
+    T *col = (*cols)[worker].mutableData<T>();
     for (int64_t item = begin; item < end; ++item) {
       int64_t b = item / group, gi = item % group;
-      const float *xg = x.data<float>() + (b * cIn + gi * cPerGroup) * inSize;
-      const float *wg = w.data<float>() + gi * cPerGroup * kRows;
-      float *img = out + (b * m + gi * mPerGroup) * imgSize;
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, kRows, inSize, cPerGroup, 1.0f,
-                  wg, kRows, xg, inSize, 0.0f, col, inSize);
+      const T *xg = x.data<T>() + (b * cIn + gi * cPerGroup) * inSize;
+      const T *wg = w.data<T>() + gi * cPerGroup * kRows;
+      T *img = out + (b * m + gi * mPerGroup) * imgSize;
+      blasGemm(CblasTrans, CblasNoTrans, kRows, inSize, cPerGroup, T(1), wg, kRows, xg,
+               inSize, T(0), col, inSize);
       col2im(col, mPerGroup, g, img);
       if (bias)
         addBias(img, bias + gi * mPerGroup, 1, mPerGroup, imgSize);
@@ -934,10 +969,11 @@ void forEachGemmTile(KernelContext &ctx, int64_t batches, int64_t m, int64_t n, 
   });
 }
 
+template <typename T>
 LogicalResult gemmKernel(KernelContext &ctx) {
   auto op = cast<GemmOp>(ctx.op);
   const Tensor &a = ctx.in(0), &b = ctx.in(1);
-  if (failed(requireF32(ctx, a, "A")) || failed(requireF32(ctx, b, "B")))
+  if (failed(requireReal<T>(ctx, a, "A")) || failed(requireReal<T>(ctx, b, "B")))
     return failure();
   if (a.rank() != 2 || b.rank() != 2)
     return ctx.error() << "A and B must be matrices, found " << formatShape(a.shape())
@@ -947,10 +983,10 @@ LogicalResult gemmKernel(KernelContext &ctx) {
   int64_t kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
   if (k != kb)
     return ctx.error() << "inner dimensions differ: " << k << " vs " << kb;
-  if (failed(ctx.alloc(0, DType::F32, {m, n})))
+  if (failed(ctx.alloc(0, realDType<T>(), {m, n})))
     return failure();
-  float *y = ctx.outputs[0].mutableData<float>();
-  float beta = 0.0f;
+  T *y = ctx.outputs[0].mutableData<T>();
+  T beta = T(0);
   if (ctx.has(2)) {
     const Tensor &c = ctx.in(2);
     Shape out{m, n};
@@ -959,28 +995,29 @@ LogicalResult gemmKernel(KernelContext &ctx) {
       return ctx.error() << "C of shape " << formatShape(c.shape())
                          << " does not broadcast to " << formatShape(out);
     std::array<std::vector<int64_t>, 1> strides{broadcastStrides(c.shape(), out)};
-    const float *pc = c.data<float>();
+    const T *pc = c.data<T>();
     forEachBroadcast<1>(out, strides, [&](int64_t o, auto &offs) { y[o] = pc[offs[0]]; });
-    beta = op.getBeta().convertToFloat();
+    beta = op.getBeta().convertToDouble();
   }
   if (m == 0 || n == 0)
     return success();
-  float alpha = op.getAlpha().convertToFloat();
+  T alpha = op.getAlpha().convertToDouble();
   int64_t lda = a.dim(1), ldb = b.dim(1);
   forEachGemmTile(ctx, 1, m, n, k, [&](int64_t, int64_t r0, int64_t rows, int64_t c0,
                                        int64_t cols) {
     // Rows of op(A) are columns of A when transposed; likewise for B.
-    const float *pa = a.data<float>() + (ta ? r0 : r0 * lda);
-    const float *pb = b.data<float>() + (tb ? c0 * ldb : c0);
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                rows, cols, k, alpha, pa, lda, pb, ldb, beta, y + r0 * n + c0, n);
+    const T *pa = a.data<T>() + (ta ? r0 : r0 * lda);
+    const T *pb = b.data<T>() + (tb ? c0 * ldb : c0);
+    blasGemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, rows, cols, k,
+             alpha, pa, lda, pb, ldb, beta, y + r0 * n + c0, n);
   });
   return success();
 }
 
+template <typename T>
 LogicalResult matMulKernel(KernelContext &ctx) {
   const Tensor &a = ctx.in(0), &b = ctx.in(1);
-  if (failed(requireF32(ctx, a, "A")) || failed(requireF32(ctx, b, "B")))
+  if (failed(requireReal<T>(ctx, a, "A")) || failed(requireReal<T>(ctx, b, "B")))
     return failure();
   if (a.rank() == 0 || b.rank() == 0)
     return ctx.error() << "operands must have rank >= 1";
@@ -1002,11 +1039,11 @@ LogicalResult matMulKernel(KernelContext &ctx) {
     out.push_back(m);
   if (b.rank() > 1)
     out.push_back(n);
-  if (failed(ctx.alloc(0, DType::F32, out)))
+  if (failed(ctx.alloc(0, realDType<T>(), out)))
     return failure();
   std::array<std::vector<int64_t>, 2> strides{broadcastStrides(aBatch, *batch),
                                               broadcastStrides(bBatch, *batch)};
-  float *y = ctx.outputs[0].mutableData<float>();
+  T *y = ctx.outputs[0].mutableData<T>();
   if (m == 0 || n == 0)
     return success();
   // Operand offsets of each product of the batch.
@@ -1015,10 +1052,9 @@ LogicalResult matMulKernel(KernelContext &ctx) {
                       [&](int64_t, auto &offs) { offsets.push_back({offs[0], offs[1]}); });
   forEachGemmTile(ctx, offsets.size(), m, n, k, [&](int64_t o, int64_t r0, int64_t rows,
                                                     int64_t c0, int64_t cols) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, k, 1.0f,
-                a.data<float>() + offsets[o][0] * m * k + r0 * k, k,
-                b.data<float>() + offsets[o][1] * k * n + c0, n, 0.0f,
-                y + o * m * n + r0 * n + c0, n);
+    blasGemm(CblasNoTrans, CblasNoTrans, rows, cols, k, T(1),
+             a.data<T>() + offsets[o][0] * m * k + r0 * k, k,
+             b.data<T>() + offsets[o][1] * k * n + c0, n, T(0), y + o * m * n + r0 * n + c0, n);
   });
   return success();
 }
@@ -1585,6 +1621,42 @@ LogicalResult ascendQuantKernel(KernelContext &ctx) {
   return success();
 }
 
+/// The axis of `data` (AscendDequant's input, of shape `x`) that its `n` > 1
+/// deq_scale values run along, decided by the layer producing the input:
+/// Conv and ConvTranspose put their output channels on dim 1, Gemm and
+/// MatMul (Linear) on the last dim, whatever the other dims are (a Linear
+/// on [B, T, N] with T == N). For any other producer (or a function
+/// argument) the shapes decide, and a shape where both dim 1 and the last
+/// dim have n entries is reported as ambiguous.
+FailureOr<int64_t> dequantChannelAxis(KernelContext &ctx, ascend::DequantOp op, const Shape &x,
+                                      int64_t n) {
+  int64_t rank = x.size(), last = rank - 1;
+  std::optional<int64_t> axis;
+  Operation *producer = op->getOperand(0).getDefiningOp();
+  if (isa_and_nonnull<ConvOp, ConvTransposeOp>(producer)) {
+    axis = 1;
+  } else if (isa_and_nonnull<GemmOp, MatMulOp>(producer)) {
+    axis = last;
+  } else {
+    bool onDim1 = rank >= 2 && x[1] == n, onLast = rank >= 1 && x[last] == n;
+    if (onDim1 && onLast && last != 1)
+      return ctx.error() << "deq_scale has " << n << " values and data "
+                         << formatShape(x)
+                         << " has that many on both dim 1 and the last dim; the channel "
+                            "axis is ambiguous when the input is not produced by a Conv, "
+                            "ConvTranspose, Gemm or MatMul";
+    if (onDim1)
+      axis = 1;
+    else if (onLast)
+      axis = last;
+  }
+  if (!axis || *axis < 0 || *axis >= rank || x[*axis] != n)
+    return ctx.error() << "deq_scale has " << n << " values for data " << formatShape(x)
+                       << (axis ? " (channels on dim " + std::to_string(*axis) + ")"
+                                : std::string());
+  return *axis;
+}
+
 LogicalResult ascendDequantKernel(KernelContext &ctx) {
   auto op = cast<ascend::DequantOp>(ctx.op);
   const Tensor &x = ctx.in(0), &deq = ctx.in(1);
@@ -1603,16 +1675,11 @@ LogicalResult ascendDequantKernel(KernelContext &ctx) {
   }
   int64_t n = scales.size(), inner = 1, channels = 1;
   if (n > 1) {
-    // Channels on dim 1 (NCHW layers) or on the last dim (Linear on N-d).
-    if (x.rank() >= 2 && x.dim(1) == n && !(x.rank() > 2 && x.dim(x.rank() - 1) == n && x.dim(1) != n)) {
-      channels = n;
-      inner = product(x.shape(), 2);
-    } else if (x.dim(x.rank() - 1) == n) {
-      channels = n;
-      inner = 1;
-    } else {
-      return ctx.error() << "deq_scale has " << n << " values for data " << formatShape(x.shape());
-    }
+    FailureOr<int64_t> axis = dequantChannelAxis(ctx, op, x.shape(), n);
+    if (failed(axis))
+      return failure();
+    channels = n;
+    inner = product(x.shape(), *axis + 1);
   }
   const int32_t *in = x.data<int32_t>();
   float *out = ctx.outputs[0].mutableData<float>();
@@ -1646,50 +1713,109 @@ LogicalResult ascendAntiQuantKernel(KernelContext &ctx) {
 }
 
 /// A product layer (Conv, ConvTranspose, Gemm, MatMul) on int8 data and
-/// weights with int32 bias: computed in float, which is exact while partial
-/// sums stay below 2^24 (int8 products of up to ~1000-term dot products at
-/// full scale), then stored as int32.
-Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &)) {
-  return [floatKernel](KernelContext &ctx) -> LogicalResult {
+/// weights with an int32 bias, as the NPU computes it: exact integer
+/// arithmetic with int32 accumulation. The products run in double (the
+/// kernel instantiated on double, dgemm): each product of (q - offset_x) by
+/// an int8 weight is below 2^16 in magnitude, so every partial sum is an
+/// integer well inside double's 2^53 and the result is exact, whatever the
+/// summation order or the thread count. The bias stays out of the double
+/// kernel and is added in int64 afterwards; the sum is stored as int32
+/// (wrapping like an int32 adder, exact whenever the result fits).
+Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),
+                      LogicalResult (*doubleKernel)(KernelContext &)) {
+  return [floatKernel, doubleKernel](KernelContext &ctx) -> LogicalResult {
     if (ctx.inputs.empty() || !ctx.inputs[0] || ctx.in(0).dtype() != DType::I8)
       return floatKernel(ctx);
+    Operation *op = ctx.op;
+    bool perChannelBias = isa<ConvOp, ConvTransposeOp>(op), isGemm = isa<GemmOp>(op);
+    if (auto gemm = dyn_cast<GemmOp>(op))
+      if (gemm.getAlpha().convertToDouble() != 1.0 ||
+          (ctx.has(2) && gemm.getBeta().convertToDouble() != 1.0))
+        return ctx.error() << "an int8 Gemm needs alpha = beta = 1";
+    // Input 2 of Conv, ConvTranspose and Gemm is the int32 bias (C).
+    const Tensor *bias = (perChannelBias || isGemm) && ctx.has(2) ? ctx.inputs[2] : nullptr;
     std::vector<Tensor> converted;
     converted.reserve(ctx.inputs.size());
-    KernelContext fctx{ctx.op, {}, {}, ctx.threads};
+    KernelContext dctx{ctx.op, {}, {}, ctx.threads};
     // The data input's zero point: computing on (q - offset_x) makes the
-    // float kernel's zero padding the real zero.
-    float offsetX = 0.0f;
+    // kernel's zero padding the real zero.
+    double offsetX = 0.0;
     if (auto attr = ctx.op->getAttrOfType<IntegerAttr>("offset_x"))
       offsetX = attr.getInt();
-    for (const Tensor *t : ctx.inputs) {
-      if (!t) {
-        fctx.inputs.push_back(nullptr);
+    for (size_t i = 0; i < ctx.inputs.size(); ++i) {
+      const Tensor *t = ctx.inputs[i];
+      if (!t || t == bias) {
+        dctx.inputs.push_back(nullptr);
         continue;
       }
-      std::optional<Tensor> f = Tensor::uninitialized(DType::F32, t->shape());
+      if (t->dtype() != DType::I8 && t->dtype() != DType::F32)
+        return ctx.error() << "operand " << i << " of an int8 layer is "
+                           << dtypeName(t->dtype()) << "; expected int8";
+      std::optional<Tensor> f = Tensor::uninitialized(DType::F64, t->shape());
       if (!f)
-        return ctx.error() << "cannot allocate";
-      float *dst = f->mutableData<float>();
-      float shift = fctx.inputs.empty() ? offsetX : 0.0f;
+        return ctx.error() << "cannot allocate a " << t->numElements()
+                           << "-element conversion buffer";
+      double *dst = f->mutableData<double>();
+      double shift = i == 0 ? offsetX : 0.0;
+      bool isInt8 = t->dtype() == DType::I8;
       parallelElements(ctx, t->numElements(), [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i)
-          dst[i] = t->dtype() == DType::I8 ? t->data<int8_t>()[i] - shift
-                 : t->dtype() == DType::I32 ? (float)t->data<int32_t>()[i]
-                                            : t->data<float>()[i];
+        for (int64_t j = b; j < e; ++j)
+          dst[j] = isInt8 ? t->data<int8_t>()[j] - shift : double(t->data<float>()[j]);
       });
       converted.push_back(std::move(*f));
-      fctx.inputs.push_back(&converted.back());
+      dctx.inputs.push_back(&converted.back());
     }
-    if (failed(floatKernel(fctx)))
+    if (failed(doubleKernel(dctx)))
       return failure();
-    const Tensor &y = fctx.outputs[0];
-    if (failed(ctx.alloc(0, DType::I32, y.shape())))
+    const Tensor &y = dctx.outputs[0];
+    const Shape &ys = y.shape();
+    // The bias as int64, one value per output channel (Conv, ConvTranspose:
+    // dim 1) or broadcast to the [M, N] output (Gemm's C).
+    std::vector<int64_t> biasValues;
+    int64_t inner = 1, channels = 1;
+    if (bias) {
+      std::vector<int64_t> values(bias->numElements());
+      for (int64_t i = 0; i < bias->numElements(); ++i) {
+        switch (bias->dtype()) {
+        case DType::I32: values[i] = bias->data<int32_t>()[i]; break;
+        case DType::I64: values[i] = bias->data<int64_t>()[i]; break;
+        case DType::F32: values[i] = std::llround(bias->data<float>()[i]); break;
+        default:
+          return ctx.error() << "bias of an int8 layer is " << dtypeName(bias->dtype())
+                             << "; expected int32";
+        }
+      }
+      if (perChannelBias) {
+        channels = ys.size() >= 2 ? ys[1] : 1;
+        inner = product(ys, 2);
+        if ((int64_t)values.size() != channels)
+          return ctx.error() << "bias has " << values.size() << " values for "
+                             << channels << " output channels";
+        biasValues = std::move(values);
+      } else {
+        FailureOr<Shape> bs = broadcastShapes(ctx, bias->shape(), ys);
+        if (failed(bs) || *bs != ys)
+          return ctx.error() << "C of shape " << formatShape(bias->shape())
+                             << " does not broadcast to " << formatShape(ys);
+        biasValues.resize(y.numElements());
+        std::array<std::vector<int64_t>, 1> strides{broadcastStrides(bias->shape(), ys)};
+        forEachBroadcast<1>(ys, strides,
+                            [&](int64_t o, auto &offs) { biasValues[o] = values[offs[0]]; });
+        channels = y.numElements();
+      }
+    }
+    if (failed(ctx.alloc(0, DType::I32, ys)))
       return failure();
-    const float *src = y.data<float>();
+    const double *src = y.data<double>();
     int32_t *dst = ctx.outputs[0].mutableData<int32_t>();
     parallelElements(ctx, y.numElements(), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        dst[i] = static_cast<int32_t>(std::nearbyint(src[i]));
+      for (int64_t i = b; i < e; ++i) {
+        int64_t v = static_cast<int64_t>(src[i]);
+        if (!biasValues.empty())
+          v += biasValues[(i / inner) % channels];
+        // int32 accumulation: wraps modulo 2^32 past the int32 range.
+        dst[i] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+      }
     });
     return success();
   };
@@ -1716,10 +1842,11 @@ const llvm::StringMap<Kernel> &getKernels() {
       k[name] = binaryKernel;
     k["amct.Pow"] = powKernel;
     k["amct.Clip"] = clipKernel;
-    k["amct.Conv"] = integerCapable(convKernel);
-    k["amct.ConvTranspose"] = integerCapable(convTransposeKernel);
-    k["amct.Gemm"] = integerCapable(gemmKernel);
-    k["amct.MatMul"] = integerCapable(matMulKernel);
+    k["amct.Conv"] = integerCapable(convKernel<float>, convKernel<double>);
+    k["amct.ConvTranspose"] =
+        integerCapable(convTransposeKernel<float>, convTransposeKernel<double>);
+    k["amct.Gemm"] = integerCapable(gemmKernel<float>, gemmKernel<double>);
+    k["amct.MatMul"] = integerCapable(matMulKernel<float>, matMulKernel<double>);
     k["ascend.AscendQuant"] = ascendQuantKernel;
     k["ascend.AscendDequant"] = ascendDequantKernel;
     k["ascend.AscendAntiQuant"] = ascendAntiQuantKernel;

@@ -147,12 +147,43 @@ TEST_F(QuantKernelsTest, AscendDequantPerTensorWithRelu) {
 }
 
 TEST_F(QuantKernelsTest, AscendDequantPerChannelOnDim1) {
-  // NCHW [1, 2, 1, 2]: channel 0 times 0.5, channel 1 times 0.25; negative kept.
+  // NCHW [1, 2, 2, 1]: channel 0 times 0.5, channel 1 times 0.25; negative kept.
   Tensor y = runOne("ascend.AscendDequant",
-                    {make<int32_t>({1, 2, 1, 2}, {2, -4, 8, -16}),
+                    {make<int32_t>({1, 2, 2, 1}, {2, -4, 8, -16}),
                      make<uint64_t>({2}, {deqBits(0.5f), deqBits(0.25f)})},
-                    "", f32Type({1, 2, 1, 2}));
-  EXPECT_TRUE(matches<float>(y, {1, 2, 1, 2}, {1, -2, 2, -4}));
+                    "", f32Type({1, 2, 2, 1}));
+  EXPECT_TRUE(matches<float>(y, {1, 2, 2, 1}, {1, -2, 2, -4}));
+}
+
+TEST_F(QuantKernelsTest, AscendDequantAmbiguousChannelAxisIsAnError) {
+  // [1, 2, 1, 2] with 2 scales and no layer producing the data: dim 1 and
+  // the last dim both fit, so the kernel refuses to guess.
+  std::string src = R"(
+func.func @main(%x: tensor<1x2x1x2xi32>, %s: tensor<2xui64>) -> tensor<1x2x1x2xf32> {
+  %y = ascend.AscendDequant %x, %s : (tensor<1x2x1x2xi32>, tensor<2xui64>) -> tensor<1x2x1x2xf32>
+  return %y : tensor<1x2x1x2xf32>
+})";
+  auto r = runFunc(src, {make<int32_t>({1, 2, 1, 2}, {2, -4, 8, -16}),
+                         make<uint64_t>({2}, {deqBits(0.5f), deqBits(0.25f)})});
+  EXPECT_TRUE(failed(r));
+  EXPECT_NE(diagnostics.find("ambiguous"), std::string::npos) << diagnostics;
+}
+
+TEST_F(QuantKernelsTest, AscendDequantAfterConvUsesDim1EvenWhenLastDimMatches) {
+  // An int8 1x1 Conv giving [1, 2, 1, 2]: the channels are dim 1 although
+  // the last dim has as many entries as deq_scale.
+  std::string src = R"(
+func.func @main(%x: tensor<1x1x1x2xi8>, %w: tensor<2x1x1x1xi8>, %s: tensor<2xui64>)
+    -> tensor<1x2x1x2xf32> {
+  %n = amct.none
+  %c = amct.Conv %x, %w, %n : (tensor<1x1x1x2xi8>, tensor<2x1x1x1xi8>, none) -> tensor<1x2x1x2xi32>
+  %y = ascend.AscendDequant %c, %s : (tensor<1x2x1x2xi32>, tensor<2xui64>) -> tensor<1x2x1x2xf32>
+  return %y : tensor<1x2x1x2xf32>
+})";
+  auto r = runFunc(src, {make<int8_t>({1, 1, 1, 2}, {2, -4}), make<int8_t>({2, 1, 1, 1}, {1, 4}),
+                         make<uint64_t>({2}, {deqBits(0.5f), deqBits(0.25f)})});
+  ASSERT_TRUE(succeeded(r)) << diagnostics;
+  EXPECT_TRUE(matches<float>(r->front(), {1, 2, 1, 2}, {1, -2, 2, -4}));
 }
 
 TEST_F(QuantKernelsTest, AscendDequantPerChannelOnLastDimOfLinear) {
@@ -236,10 +267,10 @@ TEST_F(QuantKernelsTest, Int8ConvWithOffsetXAndBiasMatchesIntegerReference) {
   EXPECT_TRUE(matches(y, outShape, want));
 }
 
-// Disabled: fails today. The int8 layers run the float kernel (sgemm) on
-// converted data, so sums past 2^24 round: output 0 is 33879308, not
-// 33879306. Enable once int8 layers accumulate in integers.
-TEST_F(QuantKernelsTest, DISABLED_Int8ConvAccumulatesExactlyPast2To24) {
+// Regression: the int8 layers used to run the float kernel (sgemm) on
+// converted data, so sums past 2^24 rounded (output 0 came out 33879308,
+// not 33879306).
+TEST_F(QuantKernelsTest, Int8ConvAccumulatesExactlyPast2To24) {
   // 256 channels x 3x3 taps of products up to 255 * 127: partial sums pass
   // 2^24, where float can no longer hold every integer; int32 accumulation
   // (the NPU's) is exact.
@@ -257,9 +288,9 @@ TEST_F(QuantKernelsTest, DISABLED_Int8ConvAccumulatesExactlyPast2To24) {
   EXPECT_TRUE(matches(y, outShape, want));
 }
 
-// Disabled: fails today. The int32 bias is converted to float before it is
-// added: 16777217 comes out as 16777216 and -2147483647 as -2147483648.
-TEST_F(QuantKernelsTest, DISABLED_Int8ConvAddsLargeInt32BiasExactly) {
+// Regression: the int32 bias used to be converted to float before it was
+// added (16777217 came out as 16777216, -2147483647 as -2147483648).
+TEST_F(QuantKernelsTest, Int8ConvAddsLargeInt32BiasExactly) {
   // Data at the zero point contribute nothing: the output is the bias, which
   // an int32 adder keeps exactly (2^24 + 1 and -(2^31 - 1) are not floats).
   std::vector<int32_t> bias = {16777217, -2147483647, 123};
@@ -285,6 +316,17 @@ TEST_F(QuantKernelsTest, Int8GemmTransBWithOffsetXAndInt32C) {
       runOne("amct.Gemm", {make<int8_t>({2, 3}, a), make<int8_t>({4, 3}, b), make<int32_t>({4}, c)},
              "offset_x = 5 : i64, transB = 1 : i64", tensorType({2, 4}, DType::I32));
   EXPECT_TRUE(matches(y, {2, 4}, want));
+}
+
+TEST_F(QuantKernelsTest, Int8GemmAddsLargeInt32CExactly) {
+  // A at the zero point: the output is C broadcast over the rows, kept
+  // exactly (not a float's 2^24 or -2^31).
+  std::vector<int32_t> c = {16777217, -2147483647};
+  Tensor y = runOne("amct.Gemm",
+                    {make<int8_t>({2, 1}, {3, 3}), make<int8_t>({1, 2}, {127, -128}),
+                     make<int32_t>({1, 2}, c)},
+                    "offset_x = 3 : i64", tensorType({2, 2}, DType::I32));
+  EXPECT_TRUE(matches<int32_t>(y, {2, 2}, {c[0], c[1], c[0], c[1]}));
 }
 
 TEST_F(QuantKernelsTest, Int8MatMulWithOffsetXShiftsOnlyA) {
@@ -352,11 +394,11 @@ func.func @main(%x: tensor<1x2x3x3xf32>, %w: tensor<2x2x3x3xi8>, %b: tensor<2xi3
   EXPECT_TRUE(matches(r->front(), outShape, want));
 }
 
-// Disabled: fails today. AscendDequant takes the channels on dim 1 whenever
-// dim 1 has as many entries as deq_scale, so here it scales rows, not
-// columns (y[0][1] is 2, expected 1). Enable once the channel axis is
-// recorded on the op (or the kernel is told otherwise).
-TEST_F(QuantKernelsTest, DISABLED_LinearOnRank3DequantizesLastDimWhenSeqLenEqualsFeatures) {
+// Regression: AscendDequant used to take the channels on dim 1 whenever dim
+// 1 had as many entries as deq_scale, so here it scaled rows, not columns
+// (y[0][1] came out 2, expected 1). The channel axis now follows the layer
+// producing the data (MatMul: the last dim).
+TEST_F(QuantKernelsTest, LinearOnRank3DequantizesLastDimWhenSeqLenEqualsFeatures) {
   // --amct-convert turns a Linear (MatMul by a [K, N] weight) on a [B, T, K]
   // input into int8 MatMul -> AscendDequant with N per-channel scales for the
   // last dim. With T == N the channel dim must still be the last one.
