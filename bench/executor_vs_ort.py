@@ -29,6 +29,9 @@ import tempfile
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchproc import timed  # noqa: E402
 import onnx
 from onnx import shape_inference
 
@@ -126,31 +129,7 @@ def analyse(path, batch):
 
 # ----------------------------------------------------------------------------- running
 
-def timed(cmd, env=None):
-    """Runs cmd in a fresh process: wall s, peak RSS bytes, user+sys s, stdout.
-
-    Peak RSS and CPU come from `/usr/bin/time -v` if present, else from wait4()'s
-    rusage of that child.
-    """
-    gnu_time = os.path.exists("/usr/bin/time")
-    full = (["/usr/bin/time", "-v"] + cmd) if gnu_time else cmd
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        p = subprocess.Popen(full, env=env, stdout=out, stderr=err)
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, tell Popen
-        out.seek(0), err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if p.returncode:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{stderr[-3000:]}")
-    if gnu_time:
-        rss = 1024 * int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)[1])
-        cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", stderr)[1])
-                  for k in ("User", "System"))
-    else:
-        rss, cpu = 1024 * ru.ru_maxrss, ru.ru_utime + ru.ru_stime
-    return wall, rss, cpu, stdout
+# timed(): bench/benchproc.py
 
 
 def bench_model(name, args, node_js):
@@ -181,7 +160,7 @@ def bench_model(name, args, node_js):
     ours, ort = [], []  # (wall, rss, cpu, parsed node JSON)
     for _ in range(args.reps):  # interleaved
         ours.append(timed(ours_cmd, ours_env)[:3])
-        w, rss, cpu, out = timed(ort_cmd(1))
+        w, rss, cpu, out, _ = timed(ort_cmd(1))
         ort.append((w, rss, cpu, json.loads(out)))
     # ORT steady state: one process, several runs (the first one is warm-up).
     steady = json.loads(timed(ort_cmd(args.ort_runs + 1))[3])["runMs"][1:]

@@ -37,6 +37,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchproc import timed  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO, "test/models")
 
@@ -106,23 +109,7 @@ print(json.dumps({"fp32": ref.tolist(), "mean_cosine": float(np.mean(cos)),
 """
 
 
-def timed(cmd, env=None):
-    """Runs cmd in a fresh process: wall s, peak RSS bytes, user+sys s, stdout, stderr."""
-    full = ["/usr/bin/time", "-v"] + cmd
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t = time.perf_counter()
-        p = subprocess.Popen(full, env=env, stdout=out, stderr=err)
-        _, status, _ = os.wait4(p.pid, 0)
-        wall = time.perf_counter() - t
-        p.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, tell Popen
-        out.seek(0), err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    if p.returncode:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{stderr[-3000:]}")
-    rss = 1024 * int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)[1])
-    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", stderr)[1])
-              for k in ("User", "System"))
-    return wall, rss, cpu, stdout, stderr
+# timed(): bench/benchproc.py
 
 
 def cpu_seconds():
