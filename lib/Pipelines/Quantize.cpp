@@ -44,15 +44,8 @@ LogicalResult runFuncPass(ModuleOp module, std::unique_ptr<Pass> pass) {
 std::vector<rt::Tensor> sliceBatch(const std::vector<rt::Tensor> &inputs, int64_t b,
                                    int64_t batchSize) {
   std::vector<rt::Tensor> out;
-  for (const rt::Tensor &t : inputs) {
-    rt::Shape shape = t.shape();
-    int64_t row = t.numElements() / std::max<int64_t>(1, shape[0]);
-    shape[0] = batchSize;
-    auto owner = std::make_shared<rt::Tensor>(t);
-    out.push_back(rt::Tensor::view(
-        t.dtype(), shape, std::shared_ptr<const void>(owner, owner->raw()),
-        t.data<char>() + b * batchSize * row * rt::dtypeSize(t.dtype())));
-  }
+  for (const rt::Tensor &t : inputs)
+    out.push_back(t.rows(b * batchSize, (b + 1) * batchSize));
   return out;
 }
 

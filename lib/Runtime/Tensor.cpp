@@ -2,6 +2,8 @@
 
 #include "amct/Runtime/Tensor.h"
 
+#include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -120,6 +122,16 @@ std::optional<Tensor> Tensor::clone() const {
   if (t && byteSize())
     std::memcpy(t->mutableRaw(), data_, byteSize());
   return t;
+}
+
+Tensor Tensor::rows(int64_t begin, int64_t end) const {
+  assert(rank() >= 1 && 0 <= begin && begin <= end && end <= dim(0) && "rows out of range");
+  Shape shape = shape_;
+  int64_t row = numElements_ / std::max<int64_t>(1, shape[0]);
+  shape[0] = end - begin;
+  auto owner = std::make_shared<Tensor>(*this);
+  return view(dtype_, shape, std::shared_ptr<const void>(owner, owner->raw()),
+              static_cast<const char *>(data_) + begin * row * dtypeSize(dtype_));
 }
 
 Tensor Tensor::reshaped(Shape shape) const {

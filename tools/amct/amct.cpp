@@ -123,16 +123,6 @@ static std::string outputFileName(StringRef name) {
   return s + ".npy";
 }
 
-/// Rows [begin, end) of dim 0, as a view.
-static rt::Tensor sliceBatch(const rt::Tensor &t, int64_t begin, int64_t end) {
-  rt::Shape shape = t.shape();
-  int64_t row = t.numElements() / std::max<int64_t>(1, shape[0]);
-  shape[0] = end - begin;
-  auto owner = std::make_shared<rt::Tensor>(t);
-  return rt::Tensor::view(t.dtype(), shape, std::shared_ptr<const void>(owner, owner->raw()),
-                          t.data<char>() + begin * row * rt::dtypeSize(t.dtype()));
-}
-
 /// Loads a model, binds NAME=FILE inputs (by graph input name), runs it on
 /// the executor (in batches along dim 0 if `batchSize` > 0) and returns every
 /// graph output, concatenated back. Returns an exit status (0: success).
@@ -248,7 +238,7 @@ static int executeModel(StringRef tool, StringRef modelPath, ArrayRef<std::strin
     int64_t end = std::min(total, begin + batch);
     std::vector<rt::Tensor> batchInputs;
     for (const rt::Tensor &t : inputs)
-      batchInputs.push_back(batchSize > 0 ? sliceBatch(t, begin, end) : t);
+      batchInputs.push_back(batchSize > 0 ? t.rows(begin, end) : t);
     auto outputs = (*executor)->run(batchInputs);
     if (failed(outputs))
       return kExitUserError;

@@ -64,6 +64,10 @@ public:
 
   /// Same buffer, another shape with the same element count.
   Tensor reshaped(Shape shape) const;
+  /// Rows [begin, end) of dim 0 (rank >= 1, 0 <= begin <= end <= dim(0)) as
+  /// a view that shares this tensor's buffer and keeps it alive: batches of
+  /// a calibration set or of `amct run` input without a copy.
+  Tensor rows(int64_t begin, int64_t end) const;
   /// Whether the buffer's lifetime is tied to this tensor (false for views
   /// of memory owned elsewhere, such as a model's weights).
   bool ownsData() const { return owner_ != nullptr || numElements_ == 0; }
