@@ -237,6 +237,11 @@ std::string checkPercentile(double value) {
 }
 
 std::string checkSearchRange(double start, double end) {
+  // A .cfg float overflows to inf (found by amct-simple-config-fuzzer);
+  // JSON cannot even write it.
+  if (!std::isfinite(start) || !std::isfinite(end))
+    return "the start and end must be finite numbers, got " +
+           formatDoubleRepr(start) + " and " + formatDoubleRepr(end);
   if (!(start > 0))
     return "the start must be greater than 0, got " + formatDoubleRepr(start);
   if (!(start < end))
