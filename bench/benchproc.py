@@ -1,6 +1,7 @@
 """Whole-process timing shared by the benchmark scripts."""
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -32,3 +33,20 @@ def timed(cmd, env=None):
     else:
         rss, cpu = 1024 * ru.ru_maxrss, ru.ru_utime + ru.ru_stime
     return wall, rss, cpu, stdout, stderr
+
+
+def cpu_seconds():
+    """(busy CPU s of the whole machine, CPU s of this script and its finished children)."""
+    with open("/proc/stat") as f:
+        j = [int(v) for v in f.readline().split()[1:]]
+    busy = (sum(j[:8]) - j[3] - j[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return busy, sum(r.ru_utime + r.ru_stime for r in ru)
+
+
+def publish(text, markdown_path):
+    """Prints the report and, if asked, writes it to a markdown file."""
+    print(text, end="")
+    if markdown_path:
+        with open(markdown_path, "w") as f:
+            f.write(text)

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchproc import timed  # noqa: E402
+from benchproc import cpu_seconds, publish, timed  # noqa: E402
 import onnx
 from onnx import shape_inference
 
@@ -195,15 +194,6 @@ def bench_model(name, args, node_js):
 
 # ----------------------------------------------------------------------------- report
 
-def cpu_seconds():
-    """(busy CPU s of the whole machine, CPU s of this script and its finished children)."""
-    with open("/proc/stat") as f:
-        j = [int(v) for v in f.readline().split()[1:]]
-    busy = (sum(j[:8]) - j[3] - j[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
-    ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return busy, sum(r.ru_utime + r.ru_stime for r in ru)
-
-
 def report(rows, args):
     mb = lambda b: f"{b / 2**20:.0f}"
     ok = lambda c: "yes" if c else "**no**"
@@ -265,10 +255,7 @@ def main():
 
     # Other processes skew a 2-core machine: keep their CPU time with the numbers.
     text = report(rows, args) + f"\nCPU time of other processes meanwhile: {', '.join(noise)}\n"
-    print(text, end="")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text)
+    publish(text, args.markdown)
 
 
 if __name__ == "__main__":

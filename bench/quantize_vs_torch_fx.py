@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -38,7 +37,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchproc import timed  # noqa: E402
+from benchproc import cpu_seconds, publish, timed  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS_DIR = os.path.join(REPO, "test/models")
@@ -110,15 +109,6 @@ print(json.dumps({"fp32": ref.tolist(), "mean_cosine": float(np.mean(cos)),
 
 
 # timed(): bench/benchproc.py
-
-
-def cpu_seconds():
-    """(busy CPU s of the whole machine, CPU s of this script and its finished children)."""
-    with open("/proc/stat") as f:
-        j = [int(v) for v in f.readline().split()[1:]]
-    busy = (sum(j[:8]) - j[3] - j[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
-    ru = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return busy, sum(r.ru_utime + r.ru_stime for r in ru)
 
 
 def parse_time_report(stderr):
@@ -259,10 +249,7 @@ def main():
     out.append(f"CPU time of other processes meanwhile: {noise:.1f} CPU s in {wall:.0f} s")
     shutil.rmtree(out_dir)
     text = "\n".join(out) + "\n"
-    print(text, end="")
-    if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(text)
+    publish(text, args.markdown)
 
 
 if __name__ == "__main__":
