@@ -62,16 +62,23 @@ static cl::SubCommand runCmd("run", "Run a model on the CPU executor: .npy input
 static cl::opt<std::string> runModel("model", cl::desc("ONNX model or amct .mlir"),
                                      cl::Required, cl::value_desc("M.onnx|M.mlir"),
                                      cl::sub(runCmd));
-static cl::list<std::string> runInputs("input",
-                                       cl::desc("graph input NAME=FILE (.npy, or raw .bin "
-                                                "with --input-shape and --input-dtype)"),
-                                       cl::value_desc("NAME=FILE"), cl::sub(runCmd));
-static cl::list<std::string> runInputShapes("input-shape",
-                                            cl::desc("shape of a .bin input, NAME=1x3x224x224"),
-                                            cl::value_desc("NAME=DIMS"), cl::sub(runCmd));
-static cl::list<std::string> runInputDtypes("input-dtype",
-                                            cl::desc("dtype of a .bin input, NAME=float32"),
-                                            cl::value_desc("NAME=DTYPE"), cl::sub(runCmd));
+// Declared here so that run and evaluate share one set of input options.
+static cl::SubCommand evaluateCmd("evaluate",
+                                  "Accuracy of a model: top-1 against labels, agreement and "
+                                  "cosine similarity against a reference output");
+static cl::list<std::string> modelInputs("input",
+                                         cl::desc("graph input NAME=FILE (.npy, or raw .bin "
+                                                  "with --input-shape and --input-dtype)"),
+                                         cl::value_desc("NAME=FILE"), cl::sub(runCmd),
+                                         cl::sub(evaluateCmd));
+static cl::list<std::string> modelInputShapes("input-shape",
+                                              cl::desc("shape of a .bin input, NAME=1x3x224x224"),
+                                              cl::value_desc("NAME=DIMS"), cl::sub(runCmd),
+                                              cl::sub(evaluateCmd));
+static cl::list<std::string> modelInputDtypes("input-dtype",
+                                              cl::desc("dtype of a .bin input, NAME=float32"),
+                                              cl::value_desc("NAME=DTYPE"), cl::sub(runCmd),
+                                              cl::sub(evaluateCmd));
 static cl::opt<std::string> runOutputDir("output-dir", cl::desc("folder for the outputs"),
                                          cl::Required, cl::value_desc("DIR"), cl::sub(runCmd));
 static cl::opt<int> runThreads("threads", cl::desc("threads (default: all cores)"),
@@ -273,7 +280,7 @@ static int executeModel(StringRef tool, StringRef modelPath, ArrayRef<std::strin
 static int runRun() {
   std::vector<std::string> outNames;
   std::vector<rt::Tensor> results;
-  if (int status = executeModel("amct run", runModel, runInputs, runInputShapes, runInputDtypes,
+  if (int status = executeModel("amct run", runModel, modelInputs, modelInputShapes, modelInputDtypes,
                                 runThreads, runBatchSize, outNames, results))
     return status;
   if (std::error_code ec = llvm::sys::fs::create_directories(runOutputDir)) {
@@ -306,17 +313,8 @@ static int runRun() {
 // amct evaluate (AMCT's ModelEvaluator)
 //===----------------------------------------------------------------------===//
 
-static cl::SubCommand evaluateCmd("evaluate",
-                                  "Accuracy of a model: top-1 against labels, agreement and "
-                                  "cosine similarity against a reference output");
 static cl::opt<std::string> evModel("model", cl::desc("ONNX model or amct .mlir"), cl::Required,
                                     cl::value_desc("M.onnx"), cl::sub(evaluateCmd));
-static cl::list<std::string> evInputs("input", cl::desc("graph input NAME=FILE.npy"),
-                                      cl::value_desc("NAME=FILE"), cl::sub(evaluateCmd));
-static cl::list<std::string> evInputShapes("input-shape", cl::desc("shape of a .bin input"),
-                                           cl::sub(evaluateCmd));
-static cl::list<std::string> evInputDtypes("input-dtype", cl::desc("dtype of a .bin input"),
-                                           cl::sub(evaluateCmd));
 static cl::opt<std::string> evLabels("labels", cl::desc("int labels, one per sample (.npy)"),
                                      cl::value_desc("y.npy"), cl::sub(evaluateCmd));
 static cl::opt<std::string> evReference("reference",
@@ -351,7 +349,7 @@ static int runEvaluate() {
   const char *tool = "amct evaluate";
   std::vector<std::string> names;
   std::vector<rt::Tensor> outputs;
-  if (int status = executeModel(tool, evModel, evInputs, evInputShapes, evInputDtypes, evThreads,
+  if (int status = executeModel(tool, evModel, modelInputs, modelInputShapes, modelInputDtypes, evThreads,
                                 evBatchSize, names, outputs))
     return status;
   size_t which = 0;
@@ -404,7 +402,7 @@ static int runEvaluate() {
   } else if (!evReferenceModel.empty()) {
     std::vector<std::string> refNames;
     std::vector<rt::Tensor> refOutputs;
-    if (int status = executeModel(tool, evReferenceModel, evInputs, evInputShapes, evInputDtypes,
+    if (int status = executeModel(tool, evReferenceModel, modelInputs, modelInputShapes, modelInputDtypes,
                                   evThreads, evBatchSize, refNames, refOutputs))
       return status;
     reference = refOutputs[std::min(which, refOutputs.size() - 1)];
