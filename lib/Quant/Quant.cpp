@@ -10,7 +10,9 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <climits>
 #include <cstring>
+#include <sstream>
 #include <thread>
 
 using namespace amct::quant;
@@ -320,4 +322,41 @@ std::optional<std::vector<float>> amct::quant::dmqBalanceFactors(
     factors[c] = static_cast<float>(fc);
   }
   return factors;
+}
+
+//===----------------------------------------------------------------------===//
+// The int32 accumulator and the bias
+//===----------------------------------------------------------------------===//
+
+std::vector<float> amct::quant::accumulatorScales(float scaleD, const float *scaleW,
+                                                  int64_t numScaleW, int64_t channels) {
+  assert(scaleW && numScaleW > 0 && channels > 0);
+  std::vector<float> scales(numScaleW == 1 ? 1 : channels);
+  for (size_t c = 0; c < scales.size(); ++c)
+    scales[c] = scaleD * scaleW[c % numScaleW];
+  return scales;
+}
+
+std::optional<std::vector<int32_t>> amct::quant::quantizeBias(const float *bias, int64_t count,
+                                                              const float *scales,
+                                                              int64_t numScales,
+                                                              std::string &error) {
+  assert((bias || count == 0) && scales && (numScales == 1 || numScales == count));
+  std::vector<int32_t> q(count);
+  for (int64_t c = 0; c < count; ++c) {
+    float scale = scales[numScales == 1 ? 0 : c];
+    double v = std::nearbyint(static_cast<double>(bias[c]) / scale);
+    if (!(v >= INT32_MIN && v <= INT32_MAX)) {
+      std::ostringstream os;
+      os << "bias[" << c << "] = " << bias[c];
+      if (std::isfinite(bias[c]))
+        os << " overflows int32 at scale " << scale;
+      else
+        os << " is not finite";
+      error = os.str();
+      return std::nullopt;
+    }
+    q[c] = static_cast<int32_t>(v);
+  }
+  return q;
 }

@@ -1552,7 +1552,9 @@ LogicalResult castKernel(KernelContext &ctx) {
 //===----------------------------------------------------------------------===//
 
 /// (clamp(rint(x / s) + o, qmin, qmax) - o) * s, per tensor or per channel;
-/// x / s (not x * (1/s)) and rint, as ONNX QuantizeLinear computes it.
+/// x / s (not x * (1/s)) and rint, as ONNX QuantizeLinear computes it. A
+/// 32-bit fake_quant (an int32 bias) divides in double and returns
+/// float(q - o) * s, as amct.fake_quant defines it.
 LogicalResult fakeQuantKernel(KernelContext &ctx) {
   auto op = cast<FakeQuantOp>(ctx.op);
   const Tensor &x = ctx.in(0);
@@ -1577,6 +1579,16 @@ LogicalResult fakeQuantKernel(KernelContext &ctx) {
     for (int64_t i = b; i < e;) {
       int64_t row = i / inner, stop = std::min(e, (row + 1) * inner);
       float s = scale[row % channels], off = offset[row % channels];
+      if (bits > 16) {
+        double dlo = -std::ldexp(1.0, bits - 1), dhi = std::ldexp(1.0, bits - 1) - 1;
+        int64_t o = offset[row % channels];
+        for (; i < stop; ++i) {
+          double q = std::nearbyint(static_cast<double>(in[i]) / s) + o;
+          q = std::isnan(q) ? o : std::clamp(q, dlo, dhi); // int64_t(NaN) is undefined
+          out[i] = static_cast<float>(static_cast<int64_t>(q) - o) * s;
+        }
+        continue;
+      }
       for (; i < stop; ++i) {
         float q = std::nearbyint(in[i] / s) + off;
         out[i] = (std::min(std::max(q, lo), hi) - off) * s;
@@ -1633,6 +1645,11 @@ FailureOr<int64_t> dequantChannelAxis(KernelContext &ctx, ascend::DequantOp op, 
   int64_t rank = x.size(), last = rank - 1;
   std::optional<int64_t> axis;
   Operation *producer = op->getOperand(0).getDefiningOp();
+  // The int32 bias Add after an int8 MatMul keeps the MatMul's channels.
+  if (auto add = dyn_cast_or_null<AddOp>(producer))
+    for (Value operand : add->getOperands())
+      if (isa_and_nonnull<GemmOp, MatMulOp>(operand.getDefiningOp()))
+        producer = operand.getDefiningOp();
   if (isa_and_nonnull<ConvOp, ConvTransposeOp>(producer)) {
     axis = 1;
   } else if (isa_and_nonnull<GemmOp, MatMulOp>(producer)) {

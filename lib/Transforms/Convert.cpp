@@ -7,10 +7,12 @@
 
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/Quant/Quant.h"
 #include "amct/Transforms/Passes.h"
 #include "amct/Transforms/QuantizableLayers.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <cmath>
 #include <cstring>
@@ -69,13 +71,73 @@ std::vector<int8_t> quantizeWeight(const std::vector<float> &w, ArrayRef<int64_t
   return q;
 }
 
+/// The layer's int32 bias. The fake-quant model carries it as a 32-bit
+/// fake_quant with the accumulator scales (fold-observers puts it there),
+/// whose scales must be `deq`; a plain float constant (a hand-written
+/// fake-quant model) is quantized with `deq` here.
+FailureOr<Value> convertBias(OpBuilder &b, const QuantizableLayer &layer,
+                             ArrayRef<float> deq, SmallVectorImpl<Operation *> &replaced) {
+  Value bias = layer.biasOp->getOperand(layer.biasOperand);
+  if (auto fq = bias.getDefiningOp<FakeQuantOp>()) {
+    ArrayRef<float> scales = fq.getScale();
+    bool sameScales = fq.getNumBits() == 32 &&
+                      llvm::all_of(fq.getOffset(), [](int64_t o) { return o == 0; }) &&
+                      (scales.size() == deq.size() || (deq.size() == 1 && !fq.getAxis()));
+    for (size_t c = 0; sameScales && c < scales.size(); ++c)
+      sameScales = scales[c] == deq[deq.size() == 1 ? 0 : c];
+    if (!sameScales) {
+      InFlightDiagnostic diag = layer.op->emitError()
+                                << "layer '" << layer.name
+                                << "': the bias must be fake-quantized to 32 bits with offset 0 "
+                                   "and the accumulator scales scale_d * scale_w (";
+      llvm::interleaveComma(deq, diag);
+      diag << "), found " << fq.getNumBits() << " bits and scales (";
+      llvm::interleaveComma(scales, diag);
+      return diag << ")";
+    }
+    bias = fq.getInput();
+  }
+  std::optional<std::vector<float>> values = getConstantFloats(bias);
+  auto type = dyn_cast<RankedTensorType>(bias.getType());
+  if (!values || !type || (values->size() != deq.size() && values->size() != 1 &&
+                           deq.size() != 1)) {
+    return layer.op->emitError() << "layer '" << layer.name << "': the bias must be a float32 "
+                                 << "constant of one value per output channel ("
+                                 << layer.outputChannels() << ") to become int32";
+  }
+  if (values->size() == 1 && deq.size() > 1)
+    values->assign(deq.size(), values->front());
+  std::string error;
+  std::optional<std::vector<int32_t>> q =
+      quant::quantizeBias(values->data(), values->size(), deq.data(), deq.size(), error);
+  if (!q)
+    return layer.op->emitError() << "layer '" << layer.name << "': " << error;
+  SmallVector<int64_t> dims(std::max<int64_t>(type.getRank(), 1), 1);
+  dims.back() = q->size();
+  replaced.push_back(bias.getDefiningOp());
+  return createConstant(b, bias.getLoc(), RankedTensorType::get(dims, b.getIntegerType(32)),
+                        ArrayRef<char>(reinterpret_cast<const char *>(q->data()), q->size() * 4),
+                        (getNodeName(bias.getDefiningOp()) + "_int32").str());
+}
+
 void AmctConvertPass::runOnOperation() {
   func::FuncOp func = getOperation();
   quantCache.clear(); // values of another function are not this one's
   SmallVector<Operation *> replacedConstants;
   OpBuilder b(func.getContext());
   bool failedAny = false;
-  for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr)) {
+  std::vector<SkippedLayer> skipped;
+  std::vector<QuantizableLayer> layers = findQuantizableLayers(func, &skipped);
+  // A fake-quantized layer with no int8 form is an error, not a float layer.
+  for (const SkippedLayer &layer : skipped)
+    if (layer.op->getNumOperands() > 0 && layer.op->getOperand(0).getDefiningOp<FakeQuantOp>()) {
+      layer.op->emitError() << "layer '" << layer.name
+                            << "': the activation is fake-quantized but the layer has no int8 "
+                               "form: "
+                            << layer.reason;
+      failedAny = true;
+    }
+  for (const QuantizableLayer &layer : layers) {
     Operation *op = layer.op;
     auto act = op->getOperand(layer.dataOperand).getDefiningOp<FakeQuantOp>();
     if (!act || act.getAxis() || act.getNumBits() != 8)
@@ -119,60 +181,24 @@ void AmctConvertPass::runOnOperation() {
         (getNodeName(wConst) + "_int8").str());
 
     // Per output channel: deq = scale_d * scale_w[c]; bias -> int32.
-    int64_t channels = wType.getDimSize(layer.weightChannelAxis);
-    if (layer.type == "ConvTranspose2d")
-      channels *= cast<ConvTransposeOp>(op).getGroup();
     ArrayRef<float> scaleW = wq.getScale();
-    std::vector<float> deq(scaleW.size() == 1 ? 1 : channels);
-    for (size_t c = 0; c < deq.size(); ++c)
-      deq[c] = scaleD * scaleW[scaleW.size() == 1 ? 0 : c % scaleW.size()];
+    std::vector<float> deq = quant::accumulatorScales(scaleD, scaleW.data(), scaleW.size(),
+                                                      layer.outputChannels());
 
     SmallVector<Value> operands(op->getOperands());
     operands[layer.dataOperand] = q;
     operands[layer.weightOperand] = wNew;
-    int biasOperand = layer.type == "Linear" && isa<MatMulOp>(op) ? -1 : 2;
-    if (biasOperand >= 0 && !isa<NoneType>(op->getOperand(biasOperand).getType())) {
-      Value biasValue = op->getOperand(biasOperand);
-      std::optional<std::vector<float>> bias = getConstantFloats(biasValue);
-      auto biasShape = cast<ShapedType>(biasValue.getType());
-      // One value per output channel ([C], or Gemm's [1, N]); a single value
-      // is broadcast to every channel since the deq scales differ.
-      bool perChannelShape =
-          biasShape.hasRank() &&
-          (biasShape.getRank() == 1 ||
-           (biasShape.getRank() == 2 && biasShape.getDimSize(0) == 1));
-      if (!bias || !perChannelShape ||
-          (bias->size() != (size_t)channels && bias->size() != 1)) {
-        op->emitError() << "layer '" << layer.name << "': the bias must be a constant of "
-                        << channels << " values ([C] or [1, C]) to become int32";
+    Value biasInt;
+    if (layer.biasOp) {
+      FailureOr<Value> converted = convertBias(b, layer, deq, replacedConstants);
+      if (failed(converted)) {
         failedAny = true;
         continue;
       }
-      if (bias->size() == 1 && deq.size() > 1)
-        bias->assign(deq.size(), bias->front());
-      std::vector<int32_t> biasInt(bias->size());
-      for (size_t c = 0; c < bias->size(); ++c) {
-        double v = std::nearbyint((double)(*bias)[c] / deq[deq.size() == 1 ? 0 : c]);
-        if (!(v >= INT32_MIN && v <= INT32_MAX)) {
-          op->emitError() << "layer '" << layer.name << "': bias[" << c << "] = " << (*bias)[c]
-                          << " overflows int32 at scale " << deq[deq.size() == 1 ? 0 : c];
-          failedAny = true;
-          break;
-        }
-        biasInt[c] = static_cast<int32_t>(v);
-      }
-      if (failedAny)
-        continue;
-      SmallVector<int64_t> biasDims(biasShape.getShape());
-      biasDims.back() = biasInt.size();
-      replacedConstants.push_back(biasValue.getDefiningOp());
-      operands[biasOperand] = createConstant(
-          b, biasValue.getDefiningOp()->getLoc(),
-          RankedTensorType::get(biasDims, b.getIntegerType(32)),
-          ArrayRef<char>(reinterpret_cast<const char *>(biasInt.data()), biasInt.size() * 4),
-          (getNodeName(op->getOperand(biasOperand).getDefiningOp()) + "_int32").str());
+      biasInt = *converted;
+      if (layer.biasOp == op)
+        operands[layer.biasOperand] = biasInt;
     }
-
     auto resultType = cast<TensorType>(op->getResult(0).getType());
     OperationState state(loc, op->getName());
     state.addOperands(operands);
@@ -195,30 +221,46 @@ void AmctConvertPass::runOnOperation() {
         RankedTensorType::get({(int64_t)deqBits.size()}, b.getIntegerType(64, false)),
         ArrayRef<char>(reinterpret_cast<const char *>(deqBits.data()), deqBits.size() * 8),
         layer.name + "_deq_scale");
+    intOp->setLoc(NameLoc::get(b.getStringAttr(layer.name)));
+    // MatMul + Add(bias): the bias joins the accumulator in an int32 Add,
+    // AscendDequant comes after it.
+    Operation *last = op, *accumulator = intOp;
+    if (layer.biasOp && layer.biasOp != op) {
+      Operation *add = layer.biasOp;
+      b.setInsertionPoint(add);
+      SmallVector<Value> addOperands(add->getOperands());
+      addOperands[layer.biasOperand] = biasInt;
+      addOperands[1 - layer.biasOperand] = intOp->getResult(0);
+      accumulator = b.create<AddOp>(
+          NameLoc::get(b.getStringAttr(getNodeName(add))), resultType.clone(b.getIntegerType(32)),
+          addOperands[0], addOperands[1]);
+      last = add;
+    }
     auto dequant = b.create<ascend::DequantOp>(
         NameLoc::get(b.getStringAttr(layer.name + "_dequant")), resultType,
-        intOp->getResult(0), deqScale, b.getBoolAttr(false), b.getBoolAttr(false),
+        accumulator->getResult(0), deqScale, b.getBoolAttr(false), b.getBoolAttr(false),
         b.getI64IntegerAttr(0));
-    // The dequantized value keeps the layer's output tensor name.
+    // The dequantized value keeps the layer's (or bias Add's) output name.
     SmallVector<std::string> outNames;
-    for (StringRef n : getOutputNames(op))
+    for (StringRef n : getOutputNames(last))
       outNames.push_back(n.str());
     dequant->setLoc(makeNodeLoc(b.getContext(), layer.name + "_dequant", outNames, loc));
-    intOp->setLoc(NameLoc::get(b.getStringAttr(layer.name)));
-    op->getResult(0).replaceAllUsesWith(dequant.getResult());
+    last->getResult(0).replaceAllUsesWith(dequant.getResult());
+    if (last != op)
+      last->erase();
     op->erase();
   }
-  // Fake-quant ops now unused (and their float weights) go.
-  SmallVector<Operation *> dead;
-  func.walk([&](FakeQuantOp fq) { dead.push_back(fq); });
-  for (Operation *fq : dead)
+  // Fake-quant ops now unused (and their float weights and biases) go.
+  SmallVector<Operation *> fakeQuants;
+  func.walk([&](FakeQuantOp fq) { fakeQuants.push_back(fq); });
+  llvm::SetVector<Operation *> constants(replacedConstants.begin(), replacedConstants.end());
+  for (Operation *fq : fakeQuants)
     if (fq->use_empty()) {
-      Operation *in = fq->getOperand(0).getDefiningOp();
+      if (Operation *in = fq->getOperand(0).getDefiningOp(); isa_and_nonnull<ConstOp>(in))
+        constants.insert(in);
       fq->erase();
-      if (in && isa<ConstOp>(in) && in->use_empty())
-        in->erase();
     }
-  for (Operation *c : replacedConstants)
+  for (Operation *c : constants)
     if (c->use_empty())
       c->erase();
   if (failedAny)

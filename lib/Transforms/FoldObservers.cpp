@@ -6,12 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "amct/Dialect/Amct/IR/ConstantUtils.h"
+#include "amct/Quant/Quant.h"
 #include "amct/Support/RecordFile.h"
 #include "amct/Transforms/Passes.h"
 #include "amct/Transforms/QuantizableLayers.h"
 
 #include "mlir/IR/Builders.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 #include <cmath>
 
@@ -25,6 +26,44 @@ using namespace amct;
 
 namespace {
 
+/// The layer's bias as the int32 the deploy model adds to its accumulator:
+/// a 32-bit fake_quant with the accumulator scale scale_d * scale_w[c], so
+/// the fake-quant model computes what the NPU computes (a float bias differs
+/// from it by up to half an accumulator unit per layer, which moves
+/// activations across the next layer's rounding boundaries). A single bias
+/// value shared by per-channel scales is first broadcast to every channel.
+LogicalResult fakeQuantizeBias(OpBuilder &b, const QuantizableLayer &layer, float scaleD,
+                               ArrayRef<float> scaleW) {
+  Operation *biasOp = layer.biasOp;
+  Value bias = biasOp->getOperand(layer.biasOperand);
+  std::optional<std::vector<float>> values = getConstantFloats(bias);
+  auto type = dyn_cast<RankedTensorType>(bias.getType());
+  if (!values || !type)
+    return layer.op->emitError() << "layer '" << layer.name
+                                 << "': the bias is not a float32 constant";
+  std::vector<float> scales =
+      quant::accumulatorScales(scaleD, scaleW.data(), scaleW.size(), layer.outputChannels());
+  b.setInsertionPoint(biasOp);
+  if (values->size() == 1 && scales.size() > 1) {
+    values->assign(scales.size(), values->front());
+    SmallVector<int64_t> dims(std::max<int64_t>(type.getRank(), 1), 1);
+    dims.back() = scales.size();
+    type = RankedTensorType::get(dims, type.getElementType());
+    bias = createFloatConstant(b, bias.getLoc(), type, *values,
+                               (getNodeName(bias.getDefiningOp()) + "_broadcast").str());
+  }
+  std::string error;
+  if (!quant::quantizeBias(values->data(), values->size(), scales.data(), scales.size(), error))
+    return layer.op->emitError() << "layer '" << layer.name << "': " << error;
+  bool perChannel = scales.size() > 1;
+  auto fq = b.create<FakeQuantOp>(
+      NameLoc::get(b.getStringAttr(layer.name + "_bias_quant")), type, bias,
+      b.getDenseF32ArrayAttr(scales), b.getDenseI64ArrayAttr(SmallVector<int64_t>(scales.size(), 0)),
+      b.getI64IntegerAttr(32), perChannel ? b.getI64IntegerAttr(type.getRank() - 1) : IntegerAttr());
+  biasOp->setOperand(layer.biasOperand, fq);
+  return success();
+}
+
 struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserversPass> {
   using AmctFoldObserversBase::AmctFoldObserversBase;
 
@@ -34,15 +73,8 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
       func.emitError("--amct-fold-observers needs record=<record file>");
       return signalPassFailure();
     }
-    auto buffer = llvm::MemoryBuffer::getFile(recordPath, /*IsText=*/true);
-    if (!buffer) {
-      func.emitError() << recordPath << ": cannot read the record file: "
-                       << buffer.getError().message();
-      return signalPassFailure();
-    }
     std::string error;
-    std::optional<Record> record =
-        parseRecordFile((*buffer)->getBuffer().str(), recordPath, error);
+    std::optional<Record> record = readRecordFile(recordPath, error);
     if (!record) {
       func.emitError() << error;
       return signalPassFailure();
@@ -120,6 +152,8 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
           b.getI64IntegerAttr(8),
           perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
       layer.op->setOperand(layer.weightOperand, wq);
+      if (layer.biasOp && failed(fakeQuantizeBias(b, layer, *entry->scaleD, entry->scaleW)))
+        failedAny = true;
     });
     if (failedAny)
       signalPassFailure();

@@ -21,6 +21,69 @@ Value weightSource(Value w) {
   return w;
 }
 
+/// Whether `type` holds one value per output channel of a layer with
+/// `channels` of them, along its last dim: [], [1], [C], [1, .., 1, C].
+bool isPerChannelShape(Type type, int64_t channels) {
+  auto ranked = dyn_cast<RankedTensorType>(type);
+  if (!ranked || !ranked.hasStaticShape())
+    return false;
+  ArrayRef<int64_t> shape = ranked.getShape();
+  if (shape.empty())
+    return true;
+  if (llvm::any_of(shape.drop_back(), [](int64_t d) { return d != 1; }))
+    return false;
+  return shape.back() == 1 || shape.back() == channels;
+}
+
+/// Finds the bias of a classified weighted layer; a bias the layer has but
+/// that cannot become int32 is a reason to skip the layer.
+void findBias(QuantizableLayer &layer, std::string &reason) {
+  Operation *op = layer.op;
+  auto weightType = dyn_cast<RankedTensorType>(op->getOperand(layer.weightOperand).getType());
+  if (!weightType || !weightType.hasStaticShape())
+    return; // skipped for its weight
+  int64_t channels = layer.outputChannels();
+  auto isFloatConstant = [](Value v) {
+    Value source = weightSource(v);
+    return source.getDefiningOp<ConstOp>() && getConstantFloats(source).has_value();
+  };
+  if (isa<MatMulOp>(op)) {
+    // MatMul + Add(constant): the Add is the bias when it is the only user
+    // and adds one value per output channel without broadcasting further.
+    Value result = op->getResult(0);
+    if (!result.hasOneUse())
+      return;
+    auto add = dyn_cast<AddOp>(*result.getUsers().begin());
+    if (!add || add.getType() != result.getType())
+      return;
+    int other = add->getOperand(0) == result ? 1 : 0;
+    Value bias = add->getOperand(other);
+    if (add->getOperand(1 - other) != result || !isFloatConstant(bias) ||
+        !isPerChannelShape(weightSource(bias).getType(), channels))
+      return;
+    layer.biasOp = add;
+    layer.biasOperand = other;
+    return;
+  }
+  if (op->getNumOperands() < 3 || isa<NoneType>(op->getOperand(2).getType()))
+    return;
+  Value bias = op->getOperand(2);
+  if (!isFloatConstant(bias)) {
+    reason = "the bias is not a float32 constant (it cannot become int32)";
+    return;
+  }
+  if (!isPerChannelShape(weightSource(bias).getType(), channels)) {
+    std::string shape;
+    llvm::raw_string_ostream os(shape);
+    os << weightSource(bias).getType();
+    reason = "the bias " + shape + " is not one value per output channel (" +
+             std::to_string(channels) + "), so it cannot become int32";
+    return;
+  }
+  layer.biasOp = op;
+  layer.biasOperand = 2;
+}
+
 /// Classifies one op; returns false if it is not a layer kind at all.
 bool classify(Operation *op, QuantizableLayer &layer, std::string &reason) {
   auto rankOf = [](Value v) {
@@ -101,6 +164,8 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
         reason = "the weight is not a float32 constant";
       else if (!type || !type.hasStaticShape())
         reason = "the weight shape is not static";
+      else
+        findBias(layer, reason);
     }
     auto dataType = dyn_cast<TensorType>(op->getOperand(layer.dataOperand).getType());
     if (reason.empty() && (!dataType || !dataType.getElementType().isF32()))
@@ -124,6 +189,15 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
       skipped->push_back({layer.op, layer.name, reason, layer.type});
   }
   return layers;
+}
+
+int64_t QuantizableLayer::outputChannels() const {
+  assert(weightOperand >= 0 && "a layer without weight has no output channels");
+  auto type = cast<RankedTensorType>(op->getOperand(weightOperand).getType());
+  int64_t channels = type.getDimSize(weightChannelAxis);
+  if (auto convT = dyn_cast<ConvTransposeOp>(op))
+    channels *= convT.getGroup();
+  return channels;
 }
 
 std::vector<std::pair<std::string, std::string>>

@@ -3,7 +3,7 @@
 // Errors name the layer; they are reported on it.
 
 // bias[1] / (scale_d * scale_w[1]) = -3e6 / (0.05 * 0.02) = -3e9 < INT32_MIN.
-// CHECK: error: loc("conv_big"): layer 'conv_big': bias[1] = -3.000000e+06 overflows int32 at scale 1.000000e-03
+// CHECK: error: loc("conv_big"): layer 'conv_big': bias[1] = -3e+06 overflows int32 at scale 0.001
 func.func @bias_overflow(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
   %b = amct.const dense<[0.5, -3.0e6]> : tensor<2xf32>
@@ -28,11 +28,27 @@ func.func @weight_not_fake_quantized(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4x
 // -----
 
 // The bias is a graph input: it cannot be made int32.
-// CHECK: error: loc("conv_bias_arg"): layer 'conv_bias_arg': the bias must be a constant of 2 values ([C] or [1, C]) to become int32
+// CHECK: error: loc("conv_bias_arg"): layer 'conv_bias_arg': the activation is fake-quantized but the layer has no int8 form: the bias is not a float32 constant (it cannot become int32)
 func.func @bias_not_constant(%x: tensor<1x1x4x4xf32>, %b: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
   %xq = amct.fake_quant %x {offset = array<i64: 0>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
   %wq = amct.fake_quant %w {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.01, 0.02>} : tensor<2x1x1x1xf32>
   %c = amct.Conv %xq, %wq, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_bias_arg")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// The bias is fake-quantized with a scale other than the accumulator's
+// (0.05 * [0.01, 0.02]): the int32 values would not be what the fake-quant
+// model adds.
+// CHECK: error: loc("conv_bias_scale"): layer 'conv_bias_scale': the bias must be fake-quantized to 32 bits with offset 0 and the accumulator scales scale_d * scale_w (5.000000e-04, 1.000000e-03), found 32 bits and scales (1.000000e-03, 1.000000e-03)
+func.func @bias_scale_mismatch(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %b = amct.const dense<[0.5, -0.25]> : tensor<2xf32>
+  %xq = amct.fake_quant %x {offset = array<i64: 0>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
+  %wq = amct.fake_quant %w {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.01, 0.02>} : tensor<2x1x1x1xf32>
+  %bq = amct.fake_quant %b {axis = 0 : i64, num_bits = 32 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.001, 0.001>} : tensor<2xf32>
+  %c = amct.Conv %xq, %wq, %bq : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_bias_scale")
   return %c : tensor<1x2x4x4xf32>
 }

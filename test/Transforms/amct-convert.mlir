@@ -205,3 +205,49 @@ func.func @gemm_trans_b(%a: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %g = amct.Gemm %aq, %wq, %b {transB = 1 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<3x2xf32> loc("fc")
   return %g : tensor<3x2xf32>
 }
+
+// -----
+
+// The bias as fold-observers leaves it, a 32-bit fake_quant with the
+// accumulator scales: its int32 values are the deploy model's bias.
+// b = [0.5, -0.25] / [0.0005, 0.001] = [1000, -250].
+// CHECK-LABEL: func.func @fake_quantized_bias
+// CHECK-NOT: amct.fake_quant
+// CHECK-DAG: %[[B:.*]] = amct.const dense<[1000, -250]> : tensor<2xi32>
+// CHECK: amct.Conv %{{.*}}, %{{.*}}, %[[B]] {offset_x = -3 : i64} : (tensor<1x1x4x4xi8>, tensor<2x1x1x1xi8>, tensor<2xi32>) -> tensor<1x2x4x4xi32>
+// CHECK-NOT: tensor<2xf32>
+func.func @fake_quantized_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %b = amct.const dense<[0.5, -0.25]> : tensor<2xf32>
+  %xq = amct.fake_quant %x {offset = array<i64: -3>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
+  %wq = amct.fake_quant %w {axis = 0 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.01, 0.02>} : tensor<2x1x1x1xf32>
+  %bq = amct.fake_quant %b {axis = 0 : i64, num_bits = 32 : i64, offset = array<i64: 0, 0>, scale = array<f32: 5.000000e-04, 1.000000e-03>} : tensor<2xf32>
+  %c = amct.Conv %xq, %wq, %bq : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// N-d MatMul + Add(bias): the bias joins the int32 accumulator in an int32
+// Add, AscendDequant comes after the Add. scale_d = 0.5, scale_w = 0.25:
+// w = 0.5 / 0.25 = 2, accumulator scale 0.125 = 0x3E000000 = 1040187392,
+// b = [1, 2, 3] / 0.125 = [8, 16, 24].
+// CHECK-LABEL: func.func @matmul_add_bias
+// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {offset = 0.000000e+00 : f32, scale = 2.000000e+00 : f32} : (tensor<2x3x4xf32>) -> tensor<2x3x4xi8>
+// CHECK-DAG: %[[W:.*]] = amct.const {{.*}} : tensor<4x3xi8>
+// CHECK-DAG: %[[B:.*]] = amct.const dense<{{\[\[}}8, 16, 24]]> : tensor<1x3xi32>
+// CHECK: %[[M:.*]] = amct.MatMul %[[Q]], %[[W]] : (tensor<2x3x4xi8>, tensor<4x3xi8>) -> tensor<2x3x3xi32>
+// CHECK-NEXT: %[[D:.*]] = amct.const dense<1040187392> : tensor<1xui64>
+// CHECK-NEXT: %[[A:.*]] = amct.Add %[[B]], %[[M]] : (tensor<1x3xi32>, tensor<2x3x3xi32>) -> tensor<2x3x3xi32>
+// CHECK-NEXT: %[[R:.*]] = ascend.AscendDequant %[[A]], %[[D]] : (tensor<2x3x3xi32>, tensor<1xui64>) -> tensor<2x3x3xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @matmul_add_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
+  %w = amct.const dense<0.5> : tensor<4x3xf32>
+  %b = amct.const dense<[[1.0, 2.0, 3.0]]> : tensor<1x3xf32>
+  %aq = amct.fake_quant %a {offset = array<i64: 0>, scale = array<f32: 0.5>} : tensor<2x3x4xf32>
+  %wq = amct.fake_quant %w {offset = array<i64: 0>, scale = array<f32: 0.25>} : tensor<4x3xf32>
+  %bq = amct.fake_quant %b {num_bits = 32 : i64, offset = array<i64: 0>, scale = array<f32: 0.125>} : tensor<1x3xf32>
+  %m = amct.MatMul %aq, %wq : (tensor<2x3x4xf32>, tensor<4x3xf32>) -> tensor<2x3x3xf32> loc("mm")
+  %y = amct.Add %bq, %m : (tensor<1x3xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  return %y : tensor<2x3x3xf32>
+}

@@ -5,7 +5,7 @@
 
 // Record errors (Inputs/fold-record-invalid.txt) name the file and the layer.
 // The file-level errors are reported on the function (once per split).
-// UNREADABLE: error: {{.*}}/Inputs/no-such-record.txt: cannot read the record file: No such file or directory
+// UNREADABLE: error: {{.*}}/Inputs/no-such-record.txt: cannot open: No such file or directory
 // MALFORMED: error: {{.*}}/Inputs/fold-record-malformed.txt:5:5: scale_h (GRU/LSTM records) is not supported
 // NO-RECORD: error: --amct-fold-observers needs record=<record file>
 
@@ -65,5 +65,18 @@ func.func @no_scale_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
   %o = amct.observer %x {algo = "ifmr", layer = "conv_no_w", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_w")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// bias[1] / (scale_d * scale_w[1]) = -3e6 / (0.05 * 0.02) = -3e9 < INT32_MIN:
+// the bias has no int32 form; the error is on the layer.
+// CHECK: error: loc("conv_big_bias"): layer 'conv_big_bias': bias[1] = -3e+06 overflows int32 at scale 0.001
+func.func @bias_overflow(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %b = amct.const dense<[0.5, -3.0e6]> : tensor<2xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_big_bias", params = {num_bits = 8 : i64}} : tensor<1x1x4x4xf32>
+  %c = amct.Conv %o, %w, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_big_bias")
   return %c : tensor<1x2x4x4xf32>
 }

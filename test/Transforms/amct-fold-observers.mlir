@@ -139,3 +139,86 @@ func.func @unobserved_layer(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, te
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_pt")
   return %c1, %c : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// The bias becomes the int32 the deploy model adds to its accumulator: a
+// 32-bit fake_quant with offset 0 and scale scale_d * scale_w[c] (float
+// products): conv1 0.05 * [0.01, 0.02].
+// CHECK-LABEL: func.func @conv_bias
+// CHECK: %[[B:.*]] = amct.const dense<[5.000000e-01, -2.500000e-01]> : tensor<2xf32>
+// CHECK: %[[WQ:.*]] = amct.fake_quant %{{.*}} {axis
+// CHECK-NEXT: %[[BQ:.*]] = amct.fake_quant %[[B]] {axis = 0 : i64, num_bits = 32 : i64, offset = array<i64: 0, 0>, scale = array<f32: 5.000000e-04, 1.000000e-03>} : tensor<2xf32>
+// CHECK-NEXT: amct.Conv %{{.*}}, %[[WQ]], %[[BQ]] :
+func.func @conv_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %b = amct.const dense<[0.5, -0.25]> : tensor<2xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv1", params = {num_bits = 8 : i64}} : tensor<1x1x4x4xf32>
+  %c = amct.Conv %o, %w, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// One scale_w: one accumulator scale, 0.05 * 0.03, no axis.
+// CHECK-LABEL: func.func @per_tensor_bias
+// CHECK: amct.fake_quant %{{.*}} {num_bits = 32 : i64, offset = array<i64: 0>, scale = array<f32: 1.500000e-03>} : tensor<2xf32>
+func.func @per_tensor_bias(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %b = amct.const dense<[0.5, -0.25]> : tensor<2xf32>
+  %o = amct.observer %x {algo = "ifmr", layer = "conv_pt", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %b : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_pt")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Gemm's C of one value with per-channel weight scales is broadcast to one
+// value per channel first: 0.5 * [0.25, 0.5, 0.75].
+// CHECK-LABEL: func.func @gemm_scalar_bias
+// CHECK: %[[C:.*]] = amct.const dense<1.000000e+00> : tensor<3xf32>
+// CHECK-NEXT: %[[CQ:.*]] = amct.fake_quant %[[C]] {axis = 0 : i64, num_bits = 32 : i64, offset = array<i64: 0, 0, 0>, scale = array<f32: 1.250000e-01, 2.500000e-01, 3.750000e-01>} : tensor<3xf32>
+// CHECK-NEXT: amct.Gemm %{{.*}}, %{{.*}}, %[[CQ]] :
+func.func @gemm_scalar_bias(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
+  %w = amct.const dense<0.5> : tensor<4x3xf32>
+  %c = amct.const dense<1.0> : tensor<1xf32>
+  %o = amct.observer %a {algo = "ifmr", layer = "fc_n", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %g = amct.Gemm %o, %w, %c : (tensor<3x4xf32>, tensor<4x3xf32>, tensor<1xf32>) -> tensor<3x3xf32> loc("fc_n")
+  return %g : tensor<3x3xf32>
+}
+
+// -----
+
+// N-d MatMul + Add of one constant per output channel (an N-d Linear's
+// bias): the Add's constant is the bias, 0.125 * [1, 2, 4], along its last
+// axis.
+// CHECK-LABEL: func.func @matmul_add_bias
+// CHECK: %[[B:.*]] = amct.const dense<{{\[\[}}1.000000e+00, 2.000000e+00, 3.000000e+00]]> : tensor<1x3xf32>
+// CHECK: %[[M:.*]] = amct.MatMul
+// CHECK-NEXT: %[[BQ:.*]] = amct.fake_quant %[[B]] {axis = 1 : i64, num_bits = 32 : i64, offset = array<i64: 0, 0, 0>, scale = array<f32: 1.250000e-01, 2.500000e-01, 5.000000e-01>} : tensor<1x3xf32>
+// CHECK-NEXT: amct.Add %[[BQ]], %[[M]] :
+func.func @matmul_add_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
+  %w = amct.const dense<0.5> : tensor<4x3xf32>
+  %b = amct.const dense<[[1.0, 2.0, 3.0]]> : tensor<1x3xf32>
+  %o = amct.observer %a {algo = "hfmg", layer = "mm", params = {num_bits = 8 : i64}} : tensor<2x3x4xf32>
+  %m = amct.MatMul %o, %w : (tensor<2x3x4xf32>, tensor<4x3xf32>) -> tensor<2x3x3xf32> loc("mm")
+  %y = amct.Add %b, %m : (tensor<1x3xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
+  return %y : tensor<2x3x3xf32>
+}
+
+// -----
+
+// An Add that is not one value per output channel (here [3, 3], varying
+// along T) is not a bias: it stays float.
+// CHECK-LABEL: func.func @matmul_add_not_bias
+// CHECK-COUNT-2: amct.fake_quant
+// CHECK-NOT: amct.fake_quant
+// CHECK: amct.Add %{{.*}}, %{{.*}} : (tensor<2x3x3xf32>, tensor<3x3xf32>)
+func.func @matmul_add_not_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
+  %w = amct.const dense<0.5> : tensor<4x3xf32>
+  %b = amct.const dense<1.0> : tensor<3x3xf32>
+  %o = amct.observer %a {algo = "hfmg", layer = "mm", params = {num_bits = 8 : i64}} : tensor<2x3x4xf32>
+  %m = amct.MatMul %o, %w : (tensor<2x3x4xf32>, tensor<4x3xf32>) -> tensor<2x3x3xf32> loc("mm")
+  %y = amct.Add %m, %b : (tensor<2x3x3xf32>, tensor<3x3xf32>) -> tensor<2x3x3xf32>
+  return %y : tensor<2x3x3xf32>
+}

@@ -7,8 +7,12 @@ samples, with graph optimisations on (int8 QDQ kernels) and off. Asserts mean
 output cosine similarity >= --min-cosine and top-1 agreement >= --min-agreement
 against fp32, and that ORT's two optimisation levels agree with each other.
 The deploy model (Ascend ops) is simulated by `amct run`; against ORT's
-fake-quant output its median difference must be within one quantization step
-of the last layer's input (scale_d), its maximum within --max-deploy-steps.
+(unoptimised) fake-quant output every difference must be within
+--max-deploy-steps (default 1) quantization steps of the last layer's input
+(scale_d). The two models compute the same integers (the fake-quant model
+carries the int32 bias too); what is left is float summation order in ORT,
+which now and then moves a value across a rounding boundary of the next
+layer's quantizer.
 Prints `fake-quant-accuracy: P passed, F failed`.
 """
 
@@ -38,7 +42,7 @@ def main():
     ap.add_argument("--amct", required=True)
     ap.add_argument("--min-cosine", type=float, default=0.9995)
     ap.add_argument("--min-agreement", type=float, default=0.995)
-    ap.add_argument("--max-deploy-steps", type=float, default=4.0)
+    ap.add_argument("--max-deploy-steps", type=float, default=1.0)
     ap.add_argument("--config", type=Path, help="quant config for amct quantize (default: its own)")
     ap.add_argument("--expect-record-field", default="",
                     help="fail unless every record has this field (e.g. tensor_balance_factor)")
@@ -128,7 +132,8 @@ def main():
                 dagree = float(np.mean(dep.argmax(-1) == noopt.argmax(-1)))
                 print(f"  {name}: deploy simulation vs ORT fake-quant: median |diff| "
                       f"{np.median(d) / step:.2f} steps, max {d.max() / step:.2f} steps "
-                      f"(step {step:.3g}), top-1 agreement {dagree * 100:.1f}%")
+                      f"(step {step:.3g}), {np.mean(d <= 0.5 * step) * 100:.2f}% within "
+                      f"half a step, top-1 agreement {dagree * 100:.1f}%")
                 if np.median(d) > step or d.max() > args.max_deploy_steps * step or dagree < args.min_agreement:
                     problems.append(f"deploy simulation differs: median {np.median(d):.3g}, "
                                     f"max {d.max():.3g}, step {step:.3g}, top-1 {dagree:.3f}")

@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 
 #include <cfloat>
+#include <climits>
 #include <cmath>
 #include <limits>
 
@@ -288,6 +289,53 @@ TEST(Arq, RejectsNonFiniteWeights) {
   error.clear();
   EXPECT_FALSE(arqQuantize(w, 2, 2, 8, false, error));
   EXPECT_NE(error.find("non-finite"), std::string::npos) << error;
+}
+
+//===----------------------------------------------------------------------===//
+// The int32 accumulator and the bias
+//===----------------------------------------------------------------------===//
+
+TEST(Bias, AccumulatorScalesAreFloatProducts) {
+  const float scaleW[] = {0.01f, 0.02f};
+  EXPECT_EQ(accumulatorScales(0.05f, scaleW, 2, 2),
+            (std::vector<float>{0.05f * 0.01f, 0.05f * 0.02f}));
+  // One weight scale: one accumulator scale, whatever the channel count.
+  EXPECT_EQ(accumulatorScales(0.05f, scaleW, 1, 8), (std::vector<float>{0.05f * 0.01f}));
+  // A grouped ConvTranspose has scale_w per channel of one group: the
+  // output channels repeat them.
+  EXPECT_EQ(accumulatorScales(0.5f, scaleW, 2, 4),
+            (std::vector<float>{0.005f, 0.01f, 0.005f, 0.01f}));
+}
+
+TEST(Bias, QuantizeBiasRoundsHalfToEvenInDouble) {
+  std::string error;
+  const float bias[] = {0.5f, 1.5f, -2.5f, 0.3f, 1000.25f};
+  const float one = 1.0f;
+  std::optional<std::vector<int32_t>> q = quantizeBias(bias, 5, &one, 1, error);
+  ASSERT_TRUE(q) << error;
+  EXPECT_EQ(*q, (std::vector<int32_t>{0, 2, -2, 0, 1000}));
+  // Per channel: [0.5, -0.25] / [0.0005, 0.001] = [1000, -250].
+  const float b2[] = {0.5f, -0.25f}, s2[] = {0.05f * 0.01f, 0.05f * 0.02f};
+  q = quantizeBias(b2, 2, s2, 2, error);
+  ASSERT_TRUE(q) << error;
+  EXPECT_EQ(*q, (std::vector<int32_t>{1000, -250}));
+  // 2^31 - 128 (the largest float below 2^31) fits; 2^31 does not.
+  const float edge[] = {2147483520.0f, -2147483648.0f};
+  q = quantizeBias(edge, 2, &one, 1, error);
+  ASSERT_TRUE(q) << error;
+  EXPECT_EQ(*q, (std::vector<int32_t>{2147483520, INT32_MIN}));
+}
+
+TEST(Bias, QuantizeBiasFailsOnOverflowAndNaN) {
+  std::string error;
+  const float one = 1.0f;
+  const float over[] = {1.0f, 2147483648.0f};
+  EXPECT_FALSE(quantizeBias(over, 2, &one, 1, error));
+  EXPECT_NE(error.find("bias[1] = 2.14748e+09 overflows int32 at scale 1"), std::string::npos)
+      << error;
+  const float nan[] = {std::nanf("")};
+  EXPECT_FALSE(quantizeBias(nan, 1, &one, 1, error));
+  EXPECT_NE(error.find("bias[0] = nan is not finite"), std::string::npos) << error;
 }
 
 //===----------------------------------------------------------------------===//

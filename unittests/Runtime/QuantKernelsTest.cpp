@@ -88,6 +88,23 @@ TEST_F(QuantKernelsTest, FakeQuantFourBitsClampsAtMinus8And7) {
   EXPECT_TRUE(matches<float>(y, {4}, {7, -8, 4, -8}));
 }
 
+TEST_F(QuantKernelsTest, FakeQuant32BitsIsTheInt32Bias) {
+  // No int8 clamp; half to even; int32 limits: rint(+-1e10 / 0.5) saturates
+  // at 2147483647 and -2147483648, whose float values are +-2^31, times 0.5.
+  Tensor y = fakeQuant(f32({5}, {1000, 0.25, 0.75, 1e10f, -1e10f}),
+                       "num_bits = 32 : i64, scale = array<f32: 0.5>, offset = array<i64: 0>");
+  EXPECT_TRUE(matches<float>(y, {5}, {1000, 0, 1, 1073741824.0f, -1073741824.0f}));
+}
+
+TEST_F(QuantKernelsTest, FakeQuant32BitsPerChannelIsFloatOfQTimesScale) {
+  // [0.5, -0.25] / [0.0005, 0.001] = [1000, -250]; the result is float(q) *
+  // scale in float, as DequantizeLinear computes it from the int32 value.
+  Tensor y = fakeQuant(f32({2}, {0.5, -0.25}), "axis = 0 : i64, num_bits = 32 : i64, "
+                                               "scale = array<f32: 0.0005, 0.001>, "
+                                               "offset = array<i64: 0, 0>");
+  EXPECT_TRUE(matches<float>(y, {2}, {1000.0f * 0.0005f, -250.0f * 0.001f}));
+}
+
 //===----------------------------------------------------------------------===//
 // AscendQuant, AscendDequant, AscendAntiQuant
 //===----------------------------------------------------------------------===//

@@ -122,6 +122,30 @@ void quantizeWeights(const float *weights, int64_t numChannels,
                      const WeightQuant &params, int8_t *out);
 
 //===----------------------------------------------------------------------===//
+// The int32 accumulator of an int8 layer and its bias
+//===----------------------------------------------------------------------===//
+
+/// The value of one unit of an int8 layer's int32 accumulator for each
+/// output channel: the float product scaleD * scaleW[c % numScaleW], for
+/// `channels` channels, or a single value when numScaleW is 1. This is the
+/// deploy model's deq_scale and the scale of the int32 bias, in both the
+/// fake-quant and the deploy model.
+std::vector<float> accumulatorScales(float scaleD, const float *scaleW, int64_t numScaleW,
+                                     int64_t channels);
+
+/// The int32 bias of an int8 layer: rint(bias[c] / scale[c]) computed in
+/// double (one scale for every channel when numScales is 1, else one per
+/// bias value). Fails, naming the channel, when a value is not finite or
+/// overflows int32.
+std::optional<std::vector<int32_t>> quantizeBias(const float *bias, int64_t count,
+                                                 const float *scales, int64_t numScales,
+                                                 std::string &error);
+
+/// What the int32 bias value `q` stands for in float: float(q) * scale, as
+/// ONNX DequantizeLinear computes it for an int32 input.
+inline float dequantizeBias(int32_t q, float scale) { return static_cast<float>(q) * scale; }
+
+//===----------------------------------------------------------------------===//
 // DMQ balancer
 //===----------------------------------------------------------------------===//
 

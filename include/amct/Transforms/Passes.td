@@ -92,8 +92,12 @@ def AmctFoldObservers : Pass<"amct-fold-observers", "mlir::func::FuncOp"> {
     observer becomes `amct.fake_quant` with the layer's scale_d / offset_d,
     and the layer's weight gets an `amct.fake_quant` with scale_w / offset_w
     (one value: per tensor; one per output channel: along the weight's
-    channel axis). The result is the fake-quant model. A layer missing from
-    the record is an error naming it.
+    channel axis). The layer's bias (Conv / ConvTranspose bias, Gemm C, or
+    the constant of an Add that is a MatMul's only user) gets a 32-bit
+    `amct.fake_quant` with the accumulator scales scale_d * scale_w[c], so
+    the fake-quant model adds the int32 bias the deploy model adds. The
+    result is the fake-quant model. A layer missing from the record, or a
+    bias that overflows int32, is an error naming the layer.
   }];
   let options = [
     Option<"recordPath", "record", "std::string", "\"\"",
@@ -111,7 +115,10 @@ def AmctConvert : Pass<"amct-convert", "mlir::func::FuncOp"> {
     (rint(b / (scale_d * scale_w[c])); overflow is an error naming the
     layer), the layer on int8 with int32 results, and `ascend.AscendDequant`
     after it with deq_scale = scale_d * scale_w[c] as the low 32 bits of a
-    uint64. AvgPool2d becomes AscendQuant -> AscendAntiQuant -> AveragePool.
+    uint64. A MatMul's bias Add becomes an int32 Add before the
+    AscendDequant. AvgPool2d becomes AscendQuant -> AscendAntiQuant ->
+    AveragePool. A fake-quantized layer with no int8 form (say, a bias that
+    is a graph input) is an error naming the layer and the reason.
   }];
   let dependentDialects = ["::amct::AmctDialect", "::amct::ascend::AscendDialect"];
 }

@@ -29,6 +29,16 @@ struct QuantizableLayer {
   int weightOperand;
   /// Weight dimension that indexes output channels.
   int64_t weightChannelAxis;
+  /// The layer's bias, which becomes int32 when the layer is quantized:
+  /// operand `biasOperand` of `biasOp`, which is the layer itself (Conv,
+  /// ConvTranspose, Gemm's C) or, for a MatMul, the Add of a constant that
+  /// is its only user (the bias of an N-d Linear, which fusion cannot turn
+  /// into a Gemm). biasOp is null when there is no bias.
+  mlir::Operation *biasOp = nullptr;
+  int biasOperand = -1;
+
+  /// Output channels (the int32 accumulator's channels), for a weighted layer.
+  int64_t outputChannels() const;
 };
 
 struct SkippedLayer {

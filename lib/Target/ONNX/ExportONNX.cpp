@@ -13,6 +13,7 @@
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/Quant/Quant.h"
 #include "amct/Support/ToolSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -291,10 +292,16 @@ int64_t Exporter::defaultOpset() const {
 /// amct.fake_quant as ONNX QuantizeLinear + DequantizeLinear (int8). A
 /// constant input (a weight) is quantized here and written as an int8
 /// initializer with a DequantizeLinear, the form ONNX Runtime's QDQ
-/// optimizer turns into integer kernels.
+/// optimizer turns into integer kernels; a 32-bit fake_quant (a layer's
+/// bias) is always on a constant and becomes an int32 initializer.
 LogicalResult Exporter::exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph) {
-  if (op.getNumBits() != 8)
-    return op.emitError() << "only 8-bit fake_quant exports to QuantizeLinear/DequantizeLinear";
+  bool isBias = op.getNumBits() == 32;
+  if (op.getNumBits() != 8 && !isBias)
+    return op.emitError() << "only 8-bit and 32-bit fake_quant export to "
+                             "QuantizeLinear/DequantizeLinear, found "
+                          << op.getNumBits() << " bits";
+  if (isBias && !op.getInput().getDefiningOp<ConstOp>())
+    return op.emitError() << "a 32-bit fake_quant exports only on a constant (an int32 bias)";
   std::optional<int64_t> axis = op.getAxis();
   if (axis && defaultOpset() < 13)
     return op.emitError() << "per-channel QuantizeLinear/DequantizeLinear needs opset 13, the "
@@ -319,12 +326,20 @@ LogicalResult Exporter::exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph)
     for (float s : scale)
       t.add_float_data(s);
   });
-  std::string zpName = addParam("_zero_point", onnx::TensorProto::INT8, [&](onnx::TensorProto &t) {
-    std::string raw;
-    for (int64_t o : offset)
-      raw.push_back(static_cast<char>(static_cast<int8_t>(o)));
-    t.set_raw_data(raw);
-  });
+  std::string zpName = addParam(
+      "_zero_point", isBias ? onnx::TensorProto::INT32 : onnx::TensorProto::INT8,
+      [&](onnx::TensorProto &t) {
+        std::string raw;
+        for (int64_t o : offset) {
+          if (isBias) {
+            int32_t v = static_cast<int32_t>(o);
+            raw.append(reinterpret_cast<const char *>(&v), 4);
+          } else {
+            raw.push_back(static_cast<char>(static_cast<int8_t>(o)));
+          }
+        }
+        t.set_raw_data(raw);
+      });
   auto setAxis = [&](onnx::NodeProto *node) {
     if (!axis)
       return;
@@ -347,17 +362,32 @@ LogicalResult Exporter::exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph)
     else
       inner = w->size();
     onnx::TensorProto *t = graph.add_initializer();
-    quantized = uniqueName(base + "_int8");
+    quantized = uniqueName(base + (isBias ? "_int32" : "_int8"));
     t->set_name(quantized);
-    t->set_data_type(onnx::TensorProto::INT8);
+    t->set_data_type(isBias ? onnx::TensorProto::INT32 : onnx::TensorProto::INT8);
     for (int64_t d : type.getShape())
       t->add_dims(d);
     std::string *raw = t->mutable_raw_data();
-    raw->resize(w->size());
-    for (size_t i = 0; i < w->size(); ++i) {
-      int64_t c = axis ? (i / inner) % channels : 0;
-      float q = std::nearbyint((*w)[i] / scale[c]) + offset[c];
-      (*raw)[i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f)));
+    if (isBias) {
+      // The same int32 values --amct-convert writes into the deploy model.
+      if (llvm::any_of(offset, [](int64_t o) { return o != 0; }))
+        return op.emitError() << "a 32-bit fake_quant (an int32 bias) needs offset 0";
+      std::vector<float> scales(w->size());
+      for (size_t i = 0; i < w->size(); ++i)
+        scales[i] = scale[axis ? (i / inner) % channels : 0];
+      std::string error;
+      std::optional<std::vector<int32_t>> q =
+          quant::quantizeBias(w->data(), w->size(), scales.data(), scales.size(), error);
+      if (!q)
+        return op.emitError() << error;
+      raw->assign(reinterpret_cast<const char *>(q->data()), q->size() * 4);
+    } else {
+      raw->resize(w->size());
+      for (size_t i = 0; i < w->size(); ++i) {
+        int64_t c = axis ? (i / inner) % channels : 0;
+        float q = std::nearbyint((*w)[i] / scale[c]) + offset[c];
+        (*raw)[i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f)));
+      }
     }
   } else {
     onnx::NodeProto *q = graph.add_node();

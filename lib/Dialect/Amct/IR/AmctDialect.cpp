@@ -122,8 +122,8 @@ LogicalResult NodeOp::verify() {
 
 LogicalResult FakeQuantOp::verify() {
   int64_t bits = getNumBits();
-  if (bits < 2 || bits > 16)
-    return emitOpError() << "num_bits is " << bits << ", expected 2..16";
+  if ((bits < 2 || bits > 16) && bits != 32)
+    return emitOpError() << "num_bits is " << bits << ", expected 2..16 or 32";
   ArrayRef<float> scale = getScale();
   ArrayRef<int64_t> offset = getOffset();
   if (scale.empty() || scale.size() != offset.size())

@@ -29,7 +29,15 @@ def Amct_FakeQuantOp : Amct_Op<"fake_quant", [Pure, SameOperandsAndResultType]> 
   let summary = "quantize then dequantize: (clamp(rint(x / s) + o, qmin, qmax) - o) * s";
   let description = [{
     Per tensor (one scale and offset) or per channel along `axis`. int8 by
-    default (`num_bits`). Exported as ONNX QuantizeLinear + DequantizeLinear.
+    default (`num_bits`, 2..16 or 32). Exported as ONNX QuantizeLinear +
+    DequantizeLinear; on a constant, as the quantized initializer and a
+    DequantizeLinear.
+
+    With 2..16 bits x / s is a float division, as QuantizeLinear does it.
+    32 bits is the int32 bias of an int8 layer (s = scale_d * scale_w): the
+    quotient is taken in double, rint(double(x) / s), and the result is
+    float(q - o) * s, exactly the value DequantizeLinear gives for the int32
+    initializer the deploy model adds to its accumulator.
   }];
   let arguments = (ins TensorOf<[F32]>:$input, DenseF32ArrayAttr:$scale,
                    DenseI64ArrayAttr:$offset,
