@@ -75,9 +75,13 @@ void findBias(QuantizableLayer &layer, std::string &reason) {
   if (!isPerChannelShape(weightSource(bias).getType(), channels)) {
     std::string shape;
     llvm::raw_string_ostream os(shape);
-    os << weightSource(bias).getType();
-    reason = "the bias " + shape + " is not one value per output channel (" +
-             std::to_string(channels) + "), so it cannot become int32";
+    if (auto ranked = dyn_cast<RankedTensorType>(weightSource(bias).getType())) {
+      os << "[";
+      llvm::interleaveComma(ranked.getShape(), os);
+      os << "]";
+    }
+    reason = "the bias of shape " + shape + " is not one value per output channel (" +
+             std::to_string(channels) + " channels), so it cannot become int32";
     return;
   }
   layer.biasOp = op;

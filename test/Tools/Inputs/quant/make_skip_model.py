@@ -9,6 +9,10 @@ reason the quantizer knows, and seeded calibration data for it:
   fc      Gemm, quantizable
 
     make_skip_model.py OUT.onnx OUT.npy
+
+With --matrix-bias it writes instead a static-batch model whose Gemm fc_m
+has a C of shape [batch, N] (one value per sample, not per channel: it has
+no int32 form, so the layer is skipped) next to a Gemm fc with C [N].
 """
 
 import sys
@@ -23,6 +27,23 @@ rng = np.random.default_rng(7)
 def weight(name, shape):
     return numpy_helper.from_array(rng.standard_normal(shape).astype(np.float32) * 0.3, name)
 
+
+if sys.argv[1] == "--matrix-bias":
+    out_model, out_data = sys.argv[2:4]
+    nodes = [
+        helper.make_node("Gemm", ["x", "wm", "bm"], ["ym"], name="fc_m", transB=1),
+        helper.make_node("Gemm", ["x", "wf", "bf"], ["y"], name="fc", transB=1),
+    ]
+    inits = [weight("wm", [3, 4]), weight("bm", [2, 3]), weight("wf", [3, 4]), weight("bf", [3])]
+    graph = helper.make_graph(
+        nodes, "matrix_bias", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+        [helper.make_tensor_value_info("ym", TensorProto.FLOAT, [2, 3]),
+         helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, out_model)
+    np.save(out_data, rng.standard_normal((2, 4)).astype(np.float32))
+    sys.exit(0)
 
 nodes = [
     helper.make_node("Conv", ["x", "wa", "ba"], ["a"], name="conv_a", pads=[1, 1, 1, 1]),
