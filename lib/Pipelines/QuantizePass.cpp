@@ -8,8 +8,11 @@
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
 #include "amct/Support/Npy.h"
+#include "amct/Support/Progress.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Transforms/Passes.h"
+
+#include "mlir/IR/Diagnostics.h"
 
 namespace amct {
 #define GEN_PASS_DEF_AMCTQUANTIZE
@@ -65,6 +68,12 @@ struct AmctQuantizePass : amct::impl::AmctQuantizeBase<AmctQuantizePass> {
       }
       options.calibData[name] = std::move(*t);
     }
+    // A diagnostic raised while the calibration bar is drawn must not land
+    // on its line: erase the bar, then let amct-opt's handler print it.
+    ScopedDiagnosticHandler clearBar(&getContext(), [](Diagnostic &) {
+      ProgressBar::clearCurrent();
+      return failure();
+    });
     FailureOr<QuantizeResult> result = quantizeModel(module, options);
     if (failed(result))
       return signalPassFailure();
