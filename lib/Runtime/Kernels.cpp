@@ -1599,6 +1599,115 @@ LogicalResult fakeQuantKernel(KernelContext &ctx) {
 }
 
 
+/// Per tensor or per axis parameters of QuantizeLinear / DequantizeLinear
+/// over `x`: element i uses parameter (i / inner) % channels.
+struct QdqLayout {
+  int64_t channels = 1, inner = 1;
+};
+
+FailureOr<QdqLayout> qdqLayout(KernelContext &ctx, const Tensor &x, const Tensor &scale,
+                               std::optional<int64_t> axisAttr) {
+  QdqLayout layout;
+  layout.inner = x.numElements();
+  if (scale.dtype() != DType::F32)
+    return ctx.error() << "the scale is " << dtypeName(scale.dtype()) << "; expected float32";
+  if (scale.rank() > 1)
+    return ctx.error() << "the scale has shape " << formatShape(scale.shape())
+                       << "; expected a scalar or 1-D";
+  if (scale.rank() == 0 || scale.numElements() == 1)
+    return layout;
+  int64_t rank = x.rank(), axis = normAxis(axisAttr.value_or(1), rank);
+  if (axis < 0 || axis >= rank || x.dim(axis) != scale.numElements())
+    return ctx.error() << scale.numElements() << " scales for axis " << axisAttr.value_or(1)
+                       << " of " << formatShape(x.shape());
+  layout.channels = scale.numElements();
+  layout.inner = product(x.shape(), axis + 1);
+  return layout;
+}
+
+/// ONNX QuantizeLinear: saturate(rint(x / scale) + zero_point), x / scale a
+/// float division as ONNX Runtime computes it; NaN (undefined in ONNX)
+/// becomes the zero point.
+LogicalResult quantizeLinearKernel(KernelContext &ctx) {
+  auto op = cast<QuantizeLinearOp>(ctx.op);
+  const Tensor &x = ctx.in(0), &scale = ctx.in(1);
+  if (failed(requireF32(ctx, x, "input")))
+    return failure();
+  FailureOr<QdqLayout> layout = qdqLayout(ctx, x, scale, op.getAxis());
+  if (failed(layout))
+    return failure();
+  const Tensor *zp = ctx.has(2) ? ctx.inputs[2] : nullptr;
+  DType out = zp ? zp->dtype() : DType::U8;
+  if (out != DType::I8 && out != DType::U8)
+    return ctx.error() << "the zero point is " << dtypeName(out) << "; expected int8 or uint8";
+  if (zp && zp->numElements() != scale.numElements())
+    return ctx.error() << "the zero point has " << zp->numElements() << " values, the scale "
+                       << scale.numElements();
+  if (failed(ctx.alloc(0, out, x.shape())))
+    return failure();
+  return dispatch(ctx, out, [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>) {
+      float lo = std::numeric_limits<T>::min(), hi = std::numeric_limits<T>::max();
+      const float *in = x.data<float>(), *s = scale.data<float>();
+      const T *z = zp ? zp->data<T>() : nullptr;
+      T *dst = ctx.outputs[0].mutableData<T>();
+      int64_t channels = layout->channels, inner = layout->inner;
+      parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          int64_t c = (i / inner) % channels;
+          float zero = z ? static_cast<float>(z[c]) : 0.0f;
+          float q = std::nearbyint(in[i] / s[c]) + zero;
+          dst[i] = static_cast<T>(std::isnan(q) ? zero : std::clamp(q, lo, hi));
+        }
+      });
+      return success();
+    }
+    return ctx.error() << "unreachable output type";
+  });
+}
+
+/// ONNX DequantizeLinear: (x - zero_point) * scale, the difference taken in
+/// integers and converted to float once (exact for int8, as ONNX Runtime
+/// computes it for int32).
+LogicalResult dequantizeLinearKernel(KernelContext &ctx) {
+  auto op = cast<DequantizeLinearOp>(ctx.op);
+  const Tensor &x = ctx.in(0), &scale = ctx.in(1);
+  FailureOr<QdqLayout> layout = qdqLayout(ctx, x, scale, op.getAxis());
+  if (failed(layout))
+    return failure();
+  const Tensor *zp = ctx.has(2) ? ctx.inputs[2] : nullptr;
+  if (x.dtype() != DType::I8 && x.dtype() != DType::U8 && x.dtype() != DType::I32)
+    return ctx.error() << "the input is " << dtypeName(x.dtype())
+                       << "; expected int8, uint8 or int32";
+  if (zp && (zp->dtype() != x.dtype() || zp->numElements() != scale.numElements()))
+    return ctx.error() << "the zero point (" << dtypeName(zp->dtype()) << ", "
+                       << zp->numElements() << " values) does not match the input type "
+                       << dtypeName(x.dtype()) << " and the scale's " << scale.numElements()
+                       << " values";
+  if (failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  return dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t> ||
+                  std::is_same_v<T, int32_t>) {
+      const T *in = x.data<T>(), *z = zp ? zp->data<T>() : nullptr;
+      const float *s = scale.data<float>();
+      float *dst = ctx.outputs[0].mutableData<float>();
+      int64_t channels = layout->channels, inner = layout->inner;
+      parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          int64_t c = (i / inner) % channels;
+          int64_t v = static_cast<int64_t>(in[i]) - (z ? static_cast<int64_t>(z[c]) : 0);
+          dst[i] = static_cast<float>(v) * s[c];
+        }
+      });
+      return success();
+    }
+    return ctx.error() << "unreachable input type";
+  });
+}
+
 //===----------------------------------------------------------------------===//
 // Ascend deploy ops and integer layers (bit-exact simulation of the NPU)
 //===----------------------------------------------------------------------===//
@@ -1887,6 +1996,8 @@ const llvm::StringMap<Kernel> &getKernels() {
     k["amct.Cast"] = castKernel;
     k["amct.observer"] = identityKernel;
     k["amct.fake_quant"] = fakeQuantKernel;
+    k["amct.QuantizeLinear"] = quantizeLinearKernel;
+    k["amct.DequantizeLinear"] = dequantizeLinearKernel;
     return k;
   }();
   return kernels;

@@ -6,7 +6,10 @@ samples; ONNX Runtime then runs the fp32 model and the fake-quant model on all
 samples, with graph optimisations on (int8 QDQ kernels) and off. Asserts mean
 output cosine similarity >= --min-cosine and top-1 agreement >= --min-agreement
 against fp32, and that ORT's two optimisation levels agree with each other.
-The deploy model (Ascend ops) is simulated by `amct run`; against ORT's
+The executor (`amct run`) runs the fake-quant model too (it has
+QuantizeLinear / DequantizeLinear kernels); its output must be within
+--max-deploy-steps of ORT's. The deploy model (Ascend ops) is simulated by
+`amct run`; against ORT's
 (unoptimised) fake-quant output every difference must be within
 --max-deploy-steps (default 1) quantization steps of the last layer's input
 (scale_d). The two models compute the same integers (the fake-quant model
@@ -113,21 +116,34 @@ def main():
             scale = max(1.0, float(np.abs(ref).max()))
             if opt_diff > 0.05 * scale:
                 problems.append(f"ORT optimised and unoptimised fake-quant differ by {opt_diff:.3e}")
-            # Deploy model on the executor vs the fake-quant model in ORT.
+            # The deploy model and the fake-quant model on the executor vs
+            # the fake-quant model in ORT.
             prefix = work / name / name
-            dep_dir = work / name / "deploy"
-            cmd = [args.amct, "run", "--model", str(prefix) + "_deploy_model.onnx",
-                   "--output-dir", str(dep_dir)]
-            cmd += [f"--input={p.stem}={p}" for p in sorted(model.with_suffix(".inputs").glob("*.npy"))]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                problems.append(f"deploy simulation failed: {proc.stderr.strip()[:300]}")
-            else:
-                dep = np.load(sorted(dep_dir.glob("*.npy"))[0])
-                record = (Path(str(prefix) + "_record.txt")).read_text()
-                if args.expect_record_field and args.expect_record_field not in record:
-                    problems.append(f"the record has no {args.expect_record_field}")
-                step = float(record.split("scale_d:")[-1].split()[0])
+            for kind in ("fake_quant", "deploy"):
+                out_dir = work / name / f"amct-{kind}"
+                cmd = [args.amct, "run", "--model", f"{prefix}_{kind}_model.onnx",
+                       "--output-dir", str(out_dir)]
+                cmd += [f"--input={p.stem}={p}"
+                        for p in sorted(model.with_suffix(".inputs").glob("*.npy"))]
+                proc = subprocess.run(cmd, capture_output=True, text=True)
+                if proc.returncode != 0:
+                    problems.append(f"amct run on the {kind} model failed: "
+                                    f"{proc.stderr.strip()[:300]}")
+            record = (Path(str(prefix) + "_record.txt")).read_text()
+            step = float(record.split("scale_d:")[-1].split()[0])
+            if args.expect_record_field and args.expect_record_field not in record:
+                problems.append(f"the record has no {args.expect_record_field}")
+            fq_files = sorted((work / name / "amct-fake_quant").glob("*.npy"))
+            if fq_files:
+                d = np.abs(np.load(fq_files[0]).astype(np.float64) - noopt)
+                print(f"  {name}: fake-quant model on the executor vs ORT: max |diff| "
+                      f"{d.max() / step:.2f} steps")
+                if d.max() > args.max_deploy_steps * step:
+                    problems.append(f"the executor's fake-quant output differs from ORT's by "
+                                    f"{d.max():.3g} (step {step:.3g})")
+            dep_files = sorted((work / name / "amct-deploy").glob("*.npy"))
+            if dep_files:
+                dep = np.load(dep_files[0])
                 d = np.abs(dep.astype(np.float64) - noopt)
                 dagree = float(np.mean(dep.argmax(-1) == noopt.argmax(-1)))
                 print(f"  {name}: deploy simulation vs ORT fake-quant: median |diff| "

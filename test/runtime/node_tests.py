@@ -62,6 +62,8 @@ KERNELS = {
     "ReduceMean": (1, 17, 1),
     "Pad": (11, 10**9, 1),
     "Slice": (10, 10**9, 1),
+    "QuantizeLinear": (10, 20, 1),
+    "DequantizeLinear": (10, 20, 1),
 }
 
 

@@ -106,6 +106,61 @@ TEST_F(QuantKernelsTest, FakeQuant32BitsPerChannelIsFloatOfQTimesScale) {
 }
 
 //===----------------------------------------------------------------------===//
+// ONNX QuantizeLinear / DequantizeLinear (a QDQ model on the executor)
+//===----------------------------------------------------------------------===//
+
+TEST_F(QuantKernelsTest, QuantizeLinearWithoutZeroPointIsUint8) {
+  // x / 2 = 0 1 1.5 2.5 500 -2 -> 0 1 2 2 (half to even), 255 and 0 saturated.
+  Tensor y = runOne("amct.QuantizeLinear", {f32({6}, {0, 2, 3, 5, 1000, -4}), f32({}, {2}), kNone},
+                    "", "tensor<6xui8>");
+  EXPECT_TRUE(matches<uint8_t>(y, {6}, {0, 1, 2, 2, 255, 0}));
+}
+
+TEST_F(QuantKernelsTest, QuantizeLinearInt8PerAxisAddsZeroPointThenSaturates) {
+  // Axis 1: channel 0 scale 1, zero point 0: 1.4 -> 1, -200 -> -128;
+  // channel 1 scale 0.5, zero point -10: 1.25 -> 2.5 -> 2 - 10 = -8,
+  // 100 -> 200 - 10 = 190 -> 127.
+  Tensor y = runOne("amct.QuantizeLinear",
+                    {f32({1, 2, 2}, {1.4f, -200, 1.25f, 100}), f32({2}, {1, 0.5f}),
+                     make<int8_t>({2}, {0, -10})},
+                    "axis = 1 : i64", "tensor<1x2x2xi8>");
+  EXPECT_TRUE(matches<int8_t>(y, {1, 2, 2}, {1, -128, -8, 127}));
+}
+
+TEST_F(QuantKernelsTest, QuantizeLinearNaNIsTheZeroPoint) {
+  Tensor y = runOne("amct.QuantizeLinear",
+                    {f32({2}, {std::nanf(""), 1}), f32({}, {1}), make<int8_t>({}, {5})}, "",
+                    "tensor<2xi8>");
+  EXPECT_TRUE(matches<int8_t>(y, {2}, {5, 6}));
+}
+
+TEST_F(QuantKernelsTest, DequantizeLinearUint8SubtractsZeroPoint) {
+  Tensor y = runOne("amct.DequantizeLinear",
+                    {make<uint8_t>({3}, {0, 128, 255}), f32({}, {0.5f}), make<uint8_t>({}, {128})},
+                    "", "tensor<3xf32>");
+  EXPECT_TRUE(matches<float>(y, {3}, {-64, 0, 63.5f}));
+}
+
+TEST_F(QuantKernelsTest, DequantizeLinearInt32PerAxisIsFloatOfQTimesScale) {
+  // The int32 bias of a QDQ model: float(q) * scale in float.
+  Tensor y = runOne("amct.DequantizeLinear",
+                    {make<int32_t>({2}, {1000, -250}), f32({2}, {0.0005f, 0.001f}),
+                     make<int32_t>({2}, {0, 0})},
+                    "axis = 0 : i64", "tensor<2xf32>");
+  EXPECT_TRUE(matches<float>(y, {2}, {1000.0f * 0.0005f, -250.0f * 0.001f}));
+}
+
+TEST_F(QuantKernelsTest, QuantizeLinearScaleCountMustMatchAxis) {
+  // The dim is dynamic, so the verifier cannot see it; the kernel does.
+  std::string src = "func.func @main(%x: tensor<?x3xf32>, %s: tensor<2xf32>) -> tensor<?x3xui8> {\n"
+                    "  %n = amct.none\n"
+                    "  %y = amct.QuantizeLinear %x, %s, %n {axis = 0 : i64} : (tensor<?x3xf32>, tensor<2xf32>, none)"
+                    " -> tensor<?x3xui8>\n  return %y : tensor<?x3xui8>\n}\n";
+  EXPECT_TRUE(failed(runFunc(src, {f32({4, 3}, iota(12)), f32({2}, {1, 1})})));
+  EXPECT_NE(diagnostics.find("2 scales for axis 0 of 4x3"), std::string::npos) << diagnostics;
+}
+
+//===----------------------------------------------------------------------===//
 // AscendQuant, AscendDequant, AscendAntiQuant
 //===----------------------------------------------------------------------===//
 

@@ -86,7 +86,8 @@ static const llvm::StringMap<TypedOpInfo> &getTypedOps() {
              typed<SqueezeOp>(2), typed<UnsqueezeOp>(2), typed<GatherOp>(2),
              typed<SoftmaxOp>(1), typed<LayerNormalizationOp>(3),
              typed<ReduceMeanOp>(1), typed<PadOp>(4), typed<ConstantOp>(0),
-             typed<ShapeOp>(1), typed<SliceOp>(5), typed<CastOp>(1)})
+             typed<ShapeOp>(1), typed<SliceOp>(5), typed<CastOp>(1),
+             typed<QuantizeLinearOp>(3), typed<DequantizeLinearOp>(3)})
       t[name] = info;
     return t;
   }();

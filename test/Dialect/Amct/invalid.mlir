@@ -228,3 +228,46 @@ func.func @node_regions(%c: tensor<i1>) {
   } : (tensor<i1>) -> ()
   return
 }
+
+// -----
+
+func.func @quantize_linear_scale_count(%x: tensor<2x3xf32>, %s: tensor<2xf32>) {
+  %none = amct.none
+  // expected-error @+1 {{has 2 scales for axis 1 of size 3}}
+  %q = amct.QuantizeLinear %x, %s, %none : (tensor<2x3xf32>, tensor<2xf32>, none) -> tensor<2x3xui8>
+  return
+}
+
+// -----
+
+func.func @quantize_linear_zero_point_type(%x: tensor<2xf32>, %s: tensor<f32>, %zp: tensor<i32>) {
+  // expected-error @+1 {{the zero point must be int8 or uint8, found 'i32'}}
+  %q = amct.QuantizeLinear %x, %s, %zp : (tensor<2xf32>, tensor<f32>, tensor<i32>) -> tensor<2xi32>
+  return
+}
+
+// -----
+
+func.func @quantize_linear_matrix_scale(%x: tensor<2x3xf32>, %s: tensor<2x3xf32>) {
+  %none = amct.none
+  // expected-error @+1 {{the scale must be a scalar or 1-D, found shape [2, 3]}}
+  %q = amct.QuantizeLinear %x, %s, %none : (tensor<2x3xf32>, tensor<2x3xf32>, none) -> tensor<2x3xui8>
+  return
+}
+
+// -----
+
+func.func @dequantize_linear_float_input(%x: tensor<2xf32>, %s: tensor<f32>) {
+  %none = amct.none
+  // expected-error @+1 {{the input must be int8, uint8 or int32, found 'f32'}}
+  %d = amct.DequantizeLinear %x, %s, %none : (tensor<2xf32>, tensor<f32>, none) -> tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @dequantize_linear_zero_point_type(%x: tensor<2xi8>, %s: tensor<f32>, %zp: tensor<ui8>) {
+  // expected-error @+1 {{the zero point's type 'ui8' differs from the input's 'i8'}}
+  %d = amct.DequantizeLinear %x, %s, %zp : (tensor<2xi8>, tensor<f32>, tensor<ui8>) -> tensor<2xf32>
+  return
+}

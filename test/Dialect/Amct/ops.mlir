@@ -46,3 +46,20 @@ func.func @types(%s: !amct.seq<tensor<?xf32>>, %o: !amct.opt<tensor<2xi64>>, %t:
   %u = amct.node "SequenceLength"(%s) {} : (!amct.seq<tensor<?xf32>>) -> !amct.unknown
   return %u : !amct.unknown
 }
+
+// ONNX's QDQ ops: the output type of QuantizeLinear is the zero point's
+// (uint8 without one); DequantizeLinear gives the scale's float type and
+// takes int8, uint8 or int32 (a QDQ model's bias).
+// CHECK-LABEL: func.func @qdq
+func.func @qdq(%x: tensor<2x3xf32>, %s: tensor<f32>, %zp: tensor<i8>, %sc: tensor<3xf32>, %b: tensor<3xi32>) -> (tensor<2x3xf32>, tensor<2x3xui8>, tensor<3xf32>) {
+  %none = amct.none
+  // CHECK: amct.QuantizeLinear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x3xf32>, tensor<f32>, tensor<i8>) -> tensor<2x3xi8>
+  %q = amct.QuantizeLinear %x, %s, %zp : (tensor<2x3xf32>, tensor<f32>, tensor<i8>) -> tensor<2x3xi8>
+  // CHECK: amct.DequantizeLinear %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x3xf32>
+  %d = amct.DequantizeLinear %q, %s, %zp : (tensor<2x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x3xf32>
+  // CHECK: amct.QuantizeLinear %{{.*}}, %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3xf32>, none) -> tensor<2x3xui8>
+  %u = amct.QuantizeLinear %x, %sc, %none {axis = 1 : i64} : (tensor<2x3xf32>, tensor<3xf32>, none) -> tensor<2x3xui8>
+  // CHECK: amct.DequantizeLinear %{{.*}}, %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<3xi32>, tensor<3xf32>, none) -> tensor<3xf32>
+  %bf = amct.DequantizeLinear %b, %sc, %none {axis = 0 : i64} : (tensor<3xi32>, tensor<3xf32>, none) -> tensor<3xf32>
+  return %d, %u, %bf : tensor<2x3xf32>, tensor<2x3xui8>, tensor<3xf32>
+}

@@ -256,6 +256,8 @@ AMCT_VERIFY_BY_INFERENCE(ConstantOp)
 AMCT_VERIFY_BY_INFERENCE(ShapeOp)
 AMCT_VERIFY_BY_INFERENCE(SliceOp)
 AMCT_VERIFY_BY_INFERENCE(CastOp)
+AMCT_VERIFY_BY_INFERENCE(QuantizeLinearOp)
+AMCT_VERIFY_BY_INFERENCE(DequantizeLinearOp)
 #undef AMCT_VERIFY_BY_INFERENCE
 
 //===----------------------------------------------------------------------===//
@@ -1118,6 +1120,64 @@ LogicalResult ShapeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   int64_t start = getStart() ? clampAxis(*getStart()) : 0;
   int64_t end = getEnd() ? clampAxis(*getEnd()) : rank;
   types.push_back(RankedTensorType::get({std::max<int64_t>(0, end - start)}, i64));
+  return success();
+}
+
+/// The scale and zero point of QuantizeLinear / DequantizeLinear: a float
+/// scalar (per tensor) or 1-D scale (per axis, as long as `x`'s dim `axis`
+/// when known), and a zero point of the same shape.
+static LogicalResult verifyQdqParams(Operation *op, Value x, Value scale, Value zeroPoint,
+                                     std::optional<int64_t> axisAttr) {
+  auto scaleType = dyn_cast<TensorType>(scale.getType());
+  if (!scaleType || !isa<FloatType>(scaleType.getElementType()))
+    return op->emitOpError() << "the scale must be a float tensor, found " << scale.getType();
+  if (scaleType.hasRank() && scaleType.getRank() > 1)
+    return op->emitOpError() << "the scale must be a scalar or 1-D, found shape "
+                             << formatDims(scaleType.getShape());
+  if (auto zpType = dyn_cast<TensorType>(zeroPoint.getType()))
+    if (zpType.hasRank() && scaleType.hasRank() && zpType.getShape() != scaleType.getShape())
+      return op->emitOpError() << "the zero point's shape " << formatDims(zpType.getShape())
+                               << " differs from the scale's "
+                               << formatDims(scaleType.getShape());
+  auto xType = dyn_cast<RankedTensorType>(x.getType());
+  if (!xType || !scaleType.hasRank() || scaleType.getRank() != 1)
+    return success();
+  int64_t rank = xType.getRank(), axis = axisAttr.value_or(1);
+  if (axis < -rank || axis >= rank)
+    return op->emitOpError() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  int64_t n = scaleType.getDimSize(0), dim = xType.getDimSize(axis);
+  if (!ShapedType::isDynamic(n) && !ShapedType::isDynamic(dim) && n != dim && n != 1)
+    return op->emitOpError() << "has " << n << " scales for axis " << axis << " of size " << dim;
+  return success();
+}
+
+LogicalResult QuantizeLinearOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  if (failed(verifyQdqParams(*this, getX(), getYScale(), getYZeroPoint(), getAxis())))
+    return failure();
+  Type element = IntegerType::get(getContext(), 8, IntegerType::Unsigned);
+  if (auto zp = dyn_cast<TensorType>(getYZeroPoint().getType())) {
+    element = zp.getElementType();
+    if (!element.isInteger(8))
+      return emitOpError() << "the zero point must be int8 or uint8, found " << element;
+  }
+  types.push_back(cast<TensorType>(getX().getType()).clone(element));
+  return success();
+}
+
+LogicalResult DequantizeLinearOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  if (failed(verifyQdqParams(*this, getX(), getXScale(), getXZeroPoint(), getAxis())))
+    return failure();
+  auto xType = cast<TensorType>(getX().getType());
+  Type element = xType.getElementType();
+  if (!element.isInteger(8) && !element.isInteger(32))
+    return emitOpError() << "the input must be int8, uint8 or int32, found " << element;
+  if (auto zp = dyn_cast<TensorType>(getXZeroPoint().getType()))
+    if (zp.getElementType() != element)
+      return emitOpError() << "the zero point's type " << zp.getElementType()
+                           << " differs from the input's " << element;
+  types.push_back(xType.clone(cast<TensorType>(getXScale().getType()).getElementType()));
   return success();
 }
 

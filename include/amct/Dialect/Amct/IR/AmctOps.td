@@ -337,6 +337,32 @@ def Amct_CastOp : Amct_OnnxOp<"Cast", 6, 999> {
   let results = (outs AnyTensor:$output);
 }
 
+// ONNX's own quantization ops, as a QDQ model (our fake-quant model, or one
+// quantized elsewhere) has them. Opset 21 adds block quantization and more
+// types; those models keep amct.node.
+def Amct_QuantizeLinearOp : Amct_OnnxOp<"QuantizeLinear", 10, 20> {
+  let summary = "ONNX QuantizeLinear: saturate(rint(x / y_scale) + y_zero_point)";
+  let description = [{
+    Per tensor (scalar scale) or per axis (1-D scale along `axis`, default
+    1). The output type is the zero point's (int8 or uint8), uint8 without
+    one; rint rounds half to even.
+  }];
+  let arguments = (ins AnyTensor:$x, AnyTensor:$y_scale, Amct_TensorOrNone:$y_zero_point,
+      OptionalAttr<I64Attr>:$axis, OptionalAttr<I64Attr>:$saturate);
+  let results = (outs AnyTensor:$y);
+}
+
+def Amct_DequantizeLinearOp : Amct_OnnxOp<"DequantizeLinear", 10, 20> {
+  let summary = "ONNX DequantizeLinear: (x - x_zero_point) * x_scale";
+  let description = [{
+    int8, uint8 or int32 input (an int32 input, a QDQ model's bias, has
+    zero point 0); per tensor or per axis as QuantizeLinear.
+  }];
+  let arguments = (ins AnyTensor:$x, AnyTensor:$x_scale, Amct_TensorOrNone:$x_zero_point,
+      OptionalAttr<I64Attr>:$axis);
+  let results = (outs AnyTensor:$y);
+}
+
 include "amct/Dialect/Amct/IR/AmctQuantOps.td"
 
 #endif // AMCT_DIALECT_AMCT_IR_AMCTOPS_TD
