@@ -241,7 +241,7 @@ func.func @quantize_linear_scale_count(%x: tensor<2x3xf32>, %s: tensor<2xf32>) {
 // -----
 
 func.func @quantize_linear_zero_point_type(%x: tensor<2xf32>, %s: tensor<f32>, %zp: tensor<i32>) {
-  // expected-error @+1 {{the zero point must be int8 or uint8, found 'i32'}}
+  // expected-error @+1 {{the zero point must be int8, uint8 or float8, found 'i32'}}
   %q = amct.QuantizeLinear %x, %s, %zp : (tensor<2xf32>, tensor<f32>, tensor<i32>) -> tensor<2xi32>
   return
 }
@@ -259,7 +259,7 @@ func.func @quantize_linear_matrix_scale(%x: tensor<2x3xf32>, %s: tensor<2x3xf32>
 
 func.func @dequantize_linear_float_input(%x: tensor<2xf32>, %s: tensor<f32>) {
   %none = amct.none
-  // expected-error @+1 {{the input must be int8, uint8 or int32, found 'f32'}}
+  // expected-error @+1 {{the input must be int8, uint8, int32 or float8, found 'f32'}}
   %d = amct.DequantizeLinear %x, %s, %none : (tensor<2xf32>, tensor<f32>, none) -> tensor<2xf32>
   return
 }

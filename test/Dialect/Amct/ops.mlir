@@ -63,3 +63,14 @@ func.func @qdq(%x: tensor<2x3xf32>, %s: tensor<f32>, %zp: tensor<i8>, %sc: tenso
   %bf = amct.DequantizeLinear %b, %sc, %none {axis = 0 : i64} : (tensor<3xi32>, tensor<3xf32>, none) -> tensor<3xf32>
   return %d, %u, %bf : tensor<2x3xf32>, tensor<2x3xui8>, tensor<3xf32>
 }
+
+// float8 QDQ (opset 19) is valid ONNX: it verifies (the executor has no
+// kernel for it).
+// CHECK-LABEL: func.func @qdq_float8
+// CHECK: amct.QuantizeLinear {{.*}} -> tensor<2xf8E4M3FN>
+// CHECK: amct.DequantizeLinear {{.*}} -> tensor<2xf32>
+func.func @qdq_float8(%x: tensor<2xf32>, %s: tensor<f32>, %zp: tensor<f8E4M3FN>) -> tensor<2xf32> {
+  %q = amct.QuantizeLinear %x, %s, %zp : (tensor<2xf32>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<2xf8E4M3FN>
+  %d = amct.DequantizeLinear %q, %s, %zp : (tensor<2xf8E4M3FN>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<2xf32>
+  return %d : tensor<2xf32>
+}

@@ -1159,8 +1159,9 @@ LogicalResult QuantizeLinearOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   Type element = IntegerType::get(getContext(), 8, IntegerType::Unsigned);
   if (auto zp = dyn_cast<TensorType>(getYZeroPoint().getType())) {
     element = zp.getElementType();
-    if (!element.isInteger(8))
-      return emitOpError() << "the zero point must be int8 or uint8, found " << element;
+    // float8 (opset 19) is valid ONNX; the executor has no kernel for it.
+    if (!element.isInteger(8) && !(isa<FloatType>(element) && element.getIntOrFloatBitWidth() == 8))
+      return emitOpError() << "the zero point must be int8, uint8 or float8, found " << element;
   }
   types.push_back(cast<TensorType>(getX().getType()).clone(element));
   return success();
@@ -1171,8 +1172,9 @@ LogicalResult DequantizeLinearOp::inferResultTypes(SmallVectorImpl<Type> &types)
     return failure();
   auto xType = cast<TensorType>(getX().getType());
   Type element = xType.getElementType();
-  if (!element.isInteger(8) && !element.isInteger(32))
-    return emitOpError() << "the input must be int8, uint8 or int32, found " << element;
+  if (!element.isInteger(8) && !element.isInteger(32) &&
+      !(isa<FloatType>(element) && element.getIntOrFloatBitWidth() == 8))
+    return emitOpError() << "the input must be int8, uint8, int32 or float8, found " << element;
   if (auto zp = dyn_cast<TensorType>(getXZeroPoint().getType()))
     if (zp.getElementType() != element)
       return emitOpError() << "the zero point's type " << zp.getElementType()

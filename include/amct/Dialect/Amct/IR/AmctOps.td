@@ -344,8 +344,9 @@ def Amct_QuantizeLinearOp : Amct_OnnxOp<"QuantizeLinear", 10, 20> {
   let summary = "ONNX QuantizeLinear: saturate(rint(x / y_scale) + y_zero_point)";
   let description = [{
     Per tensor (scalar scale) or per axis (1-D scale along `axis`, default
-    1). The output type is the zero point's (int8 or uint8), uint8 without
-    one; rint rounds half to even.
+    1). The output type is the zero point's (int8 or uint8; float8 from
+    opset 19 imports but has no kernel), uint8 without one; rint rounds half
+    to even.
   }];
   let arguments = (ins AnyTensor:$x, AnyTensor:$y_scale, Amct_TensorOrNone:$y_zero_point,
       OptionalAttr<I64Attr>:$axis, OptionalAttr<I64Attr>:$saturate);
