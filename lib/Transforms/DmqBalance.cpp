@@ -13,6 +13,7 @@
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Transforms/Passes.h"
+#include "PassRecord.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -231,16 +232,9 @@ struct AmctDmqBalancePass : amct::impl::AmctDmqBalanceBase<AmctDmqBalancePass> {
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (recordPath.empty()) {
-      func.emitError("--amct-dmq-balance needs record=<record file>");
+    std::optional<Record> record = readPassRecord(func, recordPath, "--amct-dmq-balance");
+    if (!record)
       return signalPassFailure();
-    }
-    std::string error;
-    std::optional<Record> record = readRecordFile(recordPath, error);
-    if (!record) {
-      func.emitError() << error;
-      return signalPassFailure();
-    }
     if (failed(applyDmqBalance(func, *record)))
       signalPassFailure();
   }

@@ -11,6 +11,7 @@
 #include "amct/Support/RecordFile.h"
 #include "amct/Transforms/Passes.h"
 #include "amct/Transforms/QuantizableLayers.h"
+#include "PassRecord.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -69,16 +70,9 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (recordPath.empty()) {
-      func.emitError("--amct-fold-observers needs record=<record file>");
+    std::optional<Record> record = readPassRecord(func, recordPath, "--amct-fold-observers");
+    if (!record)
       return signalPassFailure();
-    }
-    std::string error;
-    std::optional<Record> record = readRecordFile(recordPath, error);
-    if (!record) {
-      func.emitError() << error;
-      return signalPassFailure();
-    }
     // Layers by name, to find each observer's weight.
     llvm::StringMap<QuantizableLayer> layers;
     for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr))
