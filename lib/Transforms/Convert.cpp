@@ -52,23 +52,16 @@ struct AmctConvertPass : amct::impl::AmctConvertBase<AmctConvertPass> {
   std::map<std::tuple<void *, float, int64_t>, Value> quantCache;
 };
 
-/// Quantizes a constant weight with per-channel (or per-tensor) parameters.
-std::vector<int8_t> quantizeWeight(const std::vector<float> &w, ArrayRef<int64_t> shape,
-                                   FakeQuantOp fq) {
-  std::optional<int64_t> axis = fq.getAxis();
-  int64_t inner = 1, channels = axis ? shape[*axis] : 1;
-  if (axis)
-    for (size_t i = *axis + 1; i < shape.size(); ++i)
-      inner *= shape[i];
-  else
-    inner = w.size();
-  std::vector<int8_t> q(w.size());
-  for (size_t i = 0; i < w.size(); ++i) {
-    int64_t c = axis ? (i / inner) % channels : 0;
-    float v = std::nearbyint(w[i] / fq.getScale()[c]) + fq.getOffset()[c];
-    q[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
-  }
-  return q;
+/// The int32 constant replacing the float bias constant `bias`: its shape
+/// with the last dim holding the values ([C], or Gemm's [1, C]).
+Value createInt32Bias(OpBuilder &b, Value bias, ArrayRef<int32_t> q,
+                      SmallVectorImpl<Operation *> &replaced) {
+  SmallVector<int64_t> dims(std::max<int64_t>(cast<ShapedType>(bias.getType()).getRank(), 1), 1);
+  dims.back() = q.size();
+  replaced.push_back(bias.getDefiningOp());
+  return createConstant(b, bias.getLoc(), RankedTensorType::get(dims, b.getIntegerType(32)),
+                        ArrayRef<char>(reinterpret_cast<const char *>(q.data()), q.size() * 4),
+                        (getNodeName(bias.getDefiningOp()) + "_int32").str());
 }
 
 /// The layer's int32 bias. The fake-quant model carries it as a 32-bit
@@ -95,7 +88,11 @@ FailureOr<Value> convertBias(OpBuilder &b, const QuantizableLayer &layer,
       llvm::interleaveComma(scales, diag);
       return diag << ")";
     }
-    bias = fq.getInput();
+    std::string error;
+    std::optional<std::vector<int32_t>> q = quantizeConstantInput(fq, error);
+    if (!q)
+      return layer.op->emitError() << "layer '" << layer.name << "': " << error;
+    return createInt32Bias(b, fq.getInput(), *q, replaced);
   }
   std::optional<std::vector<float>> values = getConstantFloats(bias);
   auto type = dyn_cast<RankedTensorType>(bias.getType());
@@ -112,12 +109,7 @@ FailureOr<Value> convertBias(OpBuilder &b, const QuantizableLayer &layer,
       quant::quantizeBias(values->data(), values->size(), deq.data(), deq.size(), error);
   if (!q)
     return layer.op->emitError() << "layer '" << layer.name << "': " << error;
-  SmallVector<int64_t> dims(std::max<int64_t>(type.getRank(), 1), 1);
-  dims.back() = q->size();
-  replaced.push_back(bias.getDefiningOp());
-  return createConstant(b, bias.getLoc(), RankedTensorType::get(dims, b.getIntegerType(32)),
-                        ArrayRef<char>(reinterpret_cast<const char *>(q->data()), q->size() * 4),
-                        (getNodeName(bias.getDefiningOp()) + "_int32").str());
+  return createInt32Bias(b, bias, *q, replaced);
 }
 
 void AmctConvertPass::runOnOperation() {
@@ -158,7 +150,9 @@ void AmctConvertPass::runOnOperation() {
     }
     auto wq = op->getOperand(layer.weightOperand).getDefiningOp<FakeQuantOp>();
     auto wConst = wq ? wq.getInput().getDefiningOp<ConstOp>() : ConstOp();
-    std::optional<std::vector<float>> w = wConst ? getConstantFloats(wConst) : std::nullopt;
+    std::string error;
+    std::optional<std::vector<int32_t>> w =
+        wConst ? quantizeConstantInput(wq, error) : std::nullopt;
     if (!w) {
       op->emitError() << "layer '" << layer.name
                       << "': the activation is fake-quantized but the weight is not a "
@@ -173,8 +167,14 @@ void AmctConvertPass::runOnOperation() {
       failedAny = true;
       continue;
     }
+    if (wq.getNumBits() > 8) {
+      op->emitError() << "layer '" << layer.name << "': " << wq.getNumBits()
+                      << "-bit weights have no int8 deploy form";
+      failedAny = true;
+      continue;
+    }
     auto wType = cast<RankedTensorType>(wConst.getType());
-    std::vector<int8_t> wInt = quantizeWeight(*w, wType.getShape(), wq);
+    std::vector<int8_t> wInt(w->begin(), w->end());
     Value wNew = createConstant(
         b, wConst->getLoc(), RankedTensorType::get(wType.getShape(), b.getIntegerType(8)),
         ArrayRef<char>(reinterpret_cast<const char *>(wInt.data()), wInt.size()),

@@ -52,3 +52,17 @@ func.func @bias_scale_mismatch(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %c = amct.Conv %xq, %wq, %bq : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_bias_scale")
   return %c : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// 16-bit weights (the fake-quant model may carry them) do not fit the
+// deploy model's int8 weights.
+// CHECK: error: loc("conv_w16"): layer 'conv_w16': 16-bit weights have no int8 deploy form
+func.func @weight_16_bits(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
+  %xq = amct.fake_quant %x {offset = array<i64: 0>, scale = array<f32: 0.05>} : tensor<1x1x4x4xf32>
+  %wq = amct.fake_quant %w {axis = 0 : i64, num_bits = 16 : i64, offset = array<i64: 0, 0>, scale = array<f32: 0.01, 0.02>} : tensor<2x1x1x1xf32>
+  %c = amct.Conv %xq, %wq, %n : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_w16")
+  return %c : tensor<1x2x4x4xf32>
+}

@@ -13,7 +13,6 @@
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
-#include "amct/Quant/Quant.h"
 #include "amct/Support/ToolSupport.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -351,43 +350,24 @@ LogicalResult Exporter::exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph)
 
   std::string quantized;
   if (auto c = op.getInput().getDefiningOp<ConstOp>()) {
-    std::optional<std::vector<float>> w = getConstantFloats(c);
-    auto type = dyn_cast<RankedTensorType>(c.getType());
-    if (!w || !type)
-      return op.emitError("cannot read the constant it quantizes");
-    int64_t channels = axis ? type.getDimSize(*axis) : 1, inner = 1;
-    if (axis)
-      for (int64_t i = *axis + 1; i < type.getRank(); ++i)
-        inner *= type.getDimSize(i);
-    else
-      inner = w->size();
+    // The same integers --amct-convert writes into the deploy model.
+    std::string error;
+    std::optional<std::vector<int32_t>> q = quantizeConstantInput(op, error);
+    if (!q)
+      return op.emitError() << error;
     onnx::TensorProto *t = graph.add_initializer();
     quantized = uniqueName(base + (isBias ? "_int32" : "_int8"));
     t->set_name(quantized);
     t->set_data_type(isBias ? onnx::TensorProto::INT32 : onnx::TensorProto::INT8);
-    for (int64_t d : type.getShape())
+    for (int64_t d : cast<RankedTensorType>(c.getType()).getShape())
       t->add_dims(d);
     std::string *raw = t->mutable_raw_data();
     if (isBias) {
-      // The same int32 values --amct-convert writes into the deploy model.
-      if (llvm::any_of(offset, [](int64_t o) { return o != 0; }))
-        return op.emitError() << "a 32-bit fake_quant (an int32 bias) needs offset 0";
-      std::vector<float> scales(w->size());
-      for (size_t i = 0; i < w->size(); ++i)
-        scales[i] = scale[axis ? (i / inner) % channels : 0];
-      std::string error;
-      std::optional<std::vector<int32_t>> q =
-          quant::quantizeBias(w->data(), w->size(), scales.data(), scales.size(), error);
-      if (!q)
-        return op.emitError() << error;
       raw->assign(reinterpret_cast<const char *>(q->data()), q->size() * 4);
     } else {
-      raw->resize(w->size());
-      for (size_t i = 0; i < w->size(); ++i) {
-        int64_t c = axis ? (i / inner) % channels : 0;
-        float q = std::nearbyint((*w)[i] / scale[c]) + offset[c];
-        (*raw)[i] = static_cast<char>(static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f)));
-      }
+      raw->resize(q->size());
+      for (size_t i = 0; i < q->size(); ++i)
+        (*raw)[i] = static_cast<char>(static_cast<int8_t>((*q)[i]));
     }
   } else {
     onnx::NodeProto *q = graph.add_node();

@@ -2,10 +2,14 @@
 
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Quant/Quant.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
+
+#include <functional>
+#include <numeric>
 
 using namespace mlir;
 
@@ -63,6 +67,41 @@ Value createFloatConstant(OpBuilder &b, Location loc, RankedTensorType type,
       b, loc, type,
       ArrayRef<char>(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float)),
       name);
+}
+
+std::optional<std::vector<int32_t>> quantizeConstantInput(FakeQuantOp fq, std::string &error) {
+  std::optional<std::vector<float>> values = getConstantFloats(fq.getInput());
+  auto type = dyn_cast<RankedTensorType>(fq.getInput().getType());
+  if (!values || !type) {
+    error = "the fake-quantized value is not a float32 constant";
+    return std::nullopt;
+  }
+  ArrayRef<float> scale = fq.getScale();
+  ArrayRef<int64_t> offset = fq.getOffset();
+  std::optional<int64_t> axis = fq.getAxis();
+  int64_t channels = axis ? type.getDimSize(*axis) : 1, inner = values->size();
+  if (axis)
+    inner = std::accumulate(type.getShape().begin() + *axis + 1, type.getShape().end(),
+                            int64_t(1), std::multiplies<int64_t>());
+  auto channelOf = [&](size_t i) { return axis ? (i / inner) % channels : 0; };
+  int bits = fq.getNumBits();
+  if (bits == 32) {
+    if (llvm::any_of(offset, [](int64_t o) { return o != 0; })) {
+      error = "a 32-bit fake_quant (an int32 bias) needs offset 0";
+      return std::nullopt;
+    }
+    std::vector<float> scales(values->size());
+    for (size_t i = 0; i < values->size(); ++i)
+      scales[i] = scale[channelOf(i)];
+    return quant::quantizeBias(values->data(), values->size(), scales.data(), scales.size(),
+                               error);
+  }
+  std::vector<int32_t> q(values->size());
+  for (size_t i = 0; i < values->size(); ++i) {
+    int64_t c = channelOf(i);
+    q[i] = quant::quantize((*values)[i], {scale[c], static_cast<int32_t>(offset[c])}, bits);
+  }
+  return q;
 }
 
 } // namespace amct

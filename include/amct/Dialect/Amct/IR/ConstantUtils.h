@@ -12,7 +12,9 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Value.h"
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace amct {
@@ -31,6 +33,17 @@ mlir::Value createFloatConstant(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value createConstant(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::RankedTensorType type, llvm::ArrayRef<char> bytes,
                            llvm::StringRef name);
+
+class FakeQuantOp;
+
+/// The integers `fq` makes of its constant input, per channel along its
+/// axis: quant::quantize (x / s a float division, rint, + offset, clamped
+/// to num_bits) for 2..16 bits; for 32 bits (an int32 bias, offset 0)
+/// quant::quantizeBias (rint in double, an overflow is an error). The one
+/// definition of these values for the fake-quant export and the deploy
+/// model. nullopt and `error` when the input is not a float32 constant or
+/// the values have no int32 form.
+std::optional<std::vector<int32_t>> quantizeConstantInput(FakeQuantOp fq, std::string &error);
 
 } // namespace amct
 
