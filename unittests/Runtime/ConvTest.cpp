@@ -106,13 +106,6 @@ std::vector<float> refConvTranspose2D(const std::vector<float> &x, const Shape &
   return y;
 }
 
-std::string ints(std::initializer_list<int64_t> v) {
-  std::string s = "array<i64";
-  for (auto [i, x] : llvm::enumerate(v))
-    s += (i ? ", " : ": ") + std::to_string(x);
-  return s + ">";
-}
-
 class ConvTest : public KernelTest {
 protected:
   /// Runs amct.Conv with random small-integer data and checks it against

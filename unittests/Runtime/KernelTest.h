@@ -21,6 +21,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/raw_ostream.h"
 #include "gtest/gtest.h"
 
@@ -114,6 +115,14 @@ inline Tensor f32(const Shape &shape, const std::vector<float> &values) {
 }
 inline Tensor i64(const Shape &shape, const std::vector<int64_t> &values) {
   return make<int64_t>(shape, values);
+}
+
+/// An i64 array attribute in MLIR syntax: "array<i64: 1, 2>".
+inline std::string ints(std::initializer_list<int64_t> v) {
+  std::string s = "array<i64";
+  for (auto [i, x] : llvm::enumerate(v))
+    s += (i ? ", " : ": ") + std::to_string(x);
+  return s + ">";
 }
 
 /// 0, 1, 2, ... as floats.

@@ -58,13 +58,6 @@ std::vector<float> refPool2D(const std::vector<float> &x, const Shape &xs, const
   return y;
 }
 
-std::string ints(std::initializer_list<int64_t> v) {
-  std::string s = "array<i64";
-  for (auto [i, x] : llvm::enumerate(v))
-    s += (i ? ", " : ": ") + std::to_string(x);
-  return s + ">";
-}
-
 using PoolTest = KernelTest;
 
 //===----------------------------------------------------------------------===//
