@@ -19,6 +19,7 @@ config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.substitutions.append(("%expect_exit", config.python_executable + " " + os.path.join(config.test_source_root, "expect_exit.py")))
+config.substitutions.append(("%tools_dir", config.amct_tools_dir))
 config.substitutions.append(("%models", os.path.join(config.test_source_root, "models")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])

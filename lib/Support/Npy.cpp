@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/Npy.h"
+#include "amct/Support/FileAccess.h"
 
 #include <algorithm>
 #include <cctype>
@@ -434,67 +435,6 @@ std::optional<rt::Tensor> allocate(DType dtype, const rt::Shape &shape, uint64_t
   return t;
 }
 
-/// An open file descriptor, closed on scope exit.
-class File {
-public:
-  File() = default;
-  ~File() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-  File(const File &) = delete;
-  File &operator=(const File &) = delete;
-
-  /// Opens-and-stats, so callers know the size before reading anything.
-  bool open(const std::string &path, uint64_t &size, std::string &error) {
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      fail(error, path, std::string("cannot open: ") + std::strerror(errno));
-      return false;
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      fail(error, path, std::string("cannot stat: ") + std::strerror(errno));
-      return false;
-    }
-    if (S_ISDIR(st.st_mode)) {
-      fail(error, path, "is a directory");
-      return false;
-    }
-    // The size must be known up front to validate headers against it.
-    if (!S_ISREG(st.st_mode)) {
-      fail(error, path, "not a regular file");
-      return false;
-    }
-    size = static_cast<uint64_t>(st.st_size);
-    return true;
-  }
-
-  /// Reads exactly `len` bytes at `offset`.
-  bool read(void *buf, size_t len, uint64_t offset, const std::string &path, std::string &error) {
-    auto *p = static_cast<char *>(buf);
-    while (len > 0) {
-      ssize_t n = ::pread(fd, p, len, static_cast<off_t>(offset));
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0) {
-        fail(error, path, std::string("read failed: ") + std::strerror(errno));
-        return false;
-      }
-      if (n == 0) {
-        fail(error, path, "truncated: the file shrank while being read");
-        return false;
-      }
-      p += n;
-      len -= n;
-      offset += n;
-    }
-    return true;
-  }
-
-private:
-  int fd = -1;
-};
 
 } // namespace
 
@@ -521,19 +461,19 @@ std::optional<rt::Tensor> amct::parseNpy(const char *data, size_t size, const st
 }
 
 std::optional<rt::Tensor> amct::readNpy(const std::string &path, std::string &error) {
-  File file;
-  uint64_t size;
-  if (!file.open(path, size, error))
+  ReadableFile file;
+  if (!openRegularFile(path, file, error))
     return std::nullopt;
+  uint64_t size = file.size();
   unsigned char prefix[kMaxPreambleLen] = {};
-  if (!file.read(prefix, std::min<uint64_t>(size, kMaxPreambleLen), 0, path, error))
+  if (!file.readAt(0, std::min<uint64_t>(size, kMaxPreambleLen), prefix, error))
     return std::nullopt;
   std::optional<Preamble> pre = parsePreamble(prefix, size, path, error);
   if (!pre)
     return std::nullopt;
   // Bounded by both the file size and kMaxHeaderLen (parsePreamble).
   std::string text(pre->headerLen, '\0');
-  if (!file.read(text.data(), text.size(), pre->headerStart, path, error))
+  if (!file.readAt(pre->headerStart, text.size(), text.data(), error))
     return std::nullopt;
   std::optional<Header> h = HeaderParser(text, path, error).parse();
   if (!h)
@@ -543,7 +483,7 @@ std::optional<rt::Tensor> amct::readNpy(const std::string &path, std::string &er
     return std::nullopt;
   // Only now, with the size matching the file, is the header trusted.
   std::optional<rt::Tensor> t = allocate(h->dtype, h->shape, h->dataBytes, path, error);
-  if (!t || !file.read(t->mutableRaw(), h->dataBytes, dataStart, path, error))
+  if (!t || !file.readAt(dataStart, h->dataBytes, t->mutableRaw(), error))
     return std::nullopt;
   normalizeBools(*t);
   return t;
@@ -601,17 +541,17 @@ std::optional<rt::Tensor> amct::readRawBinary(const std::string &path, DType dty
   uint64_t bytes;
   if (!n || __builtin_mul_overflow(static_cast<uint64_t>(*n), rt::dtypeSize(dtype), &bytes))
     return fail(error, path, "invalid shape " + rt::formatShape(shape) + " for raw input");
-  File file;
-  uint64_t size;
-  if (!file.open(path, size, error))
+  ReadableFile file;
+  if (!openRegularFile(path, file, error))
     return std::nullopt;
+  uint64_t size = file.size();
   if (size != bytes)
     return fail(error, path,
                 "raw input of " + rt::formatShape(shape) + " " + rt::dtypeName(dtype) + " needs " +
                     std::to_string(bytes) + " bytes but the file has " + std::to_string(size) +
                     " bytes");
   std::optional<rt::Tensor> t = allocate(dtype, shape, bytes, path, error);
-  if (!t || !file.read(t->mutableRaw(), bytes, 0, path, error))
+  if (!t || !file.readAt(0, bytes, t->mutableRaw(), error))
     return std::nullopt;
   normalizeBools(*t);
   return t;

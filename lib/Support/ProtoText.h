@@ -10,10 +10,6 @@
 
 #include <google/protobuf/io/tokenizer.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 namespace amct::detail {
@@ -43,24 +39,6 @@ inline std::string withoutPackage(std::string message) {
   for (size_t at; (at = message.find(package)) != std::string::npos;)
     message.erase(at, package.size());
   return message;
-}
-
-/// Reads a whole text file; on failure sets `error` to "<path>: cannot ...".
-inline bool readWholeFile(const std::string &path, std::string &contents,
-                          std::string &error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open: " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) {
-    error = path + ": cannot read: " + std::strerror(errno);
-    return false;
-  }
-  contents = buffer.str();
-  return true;
 }
 
 } // namespace amct::detail

@@ -15,6 +15,7 @@
 
 #include "amct/Support/QuantConfig.h"
 #include "ProtoText.h"
+#include "amct/Support/FileAccess.h"
 
 #include "amct_config.pb.h"
 
@@ -1774,7 +1775,7 @@ std::optional<QuantConfig> amct::loadQuantConfigFile(const std::string &path,
                                                      const LayerList &layers,
                                                      std::string &error) {
   std::string contents;
-  if (!detail::readWholeFile(path, contents, error))
+  if (!readRegularFile(path, contents, error))
     return std::nullopt;
   return loadQuantConfig(contents, path, layers, error);
 }

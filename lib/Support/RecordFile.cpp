@@ -10,6 +10,7 @@
 
 #include "amct/Support/RecordFile.h"
 #include "ProtoText.h"
+#include "amct/Support/FileAccess.h"
 
 #include "amct/Support/QuantConfig.h"
 
@@ -392,7 +393,7 @@ std::optional<Record> amct::parseRecordFile(const std::string &text,
 std::optional<Record> amct::readRecordFile(const std::string &path,
                                            std::string &error) {
   std::string contents;
-  if (!detail::readWholeFile(path, contents, error))
+  if (!readRegularFile(path, contents, error))
     return std::nullopt;
   return parseRecordFile(contents, path, error);
 }

@@ -1,6 +1,7 @@
 //===- ToolSupport.cpp - shared plumbing of the command-line tools --------===//
 
 #include "amct/Support/ToolSupport.h"
+#include "amct/Support/FileAccess.h"
 #include "amct/Support/Progress.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -61,6 +62,26 @@ LogicalResult amct::writeFileAtomically(
   if (errorMessage && !writeFailed)
     *errorMessage = path.str() + ": cannot write: " + message;
   return failure();
+}
+
+std::unique_ptr<llvm::MemoryBuffer> amct::openSourceFile(StringRef path,
+                                                         std::string *errorMessage) {
+  if (path == "-") {
+    auto buffer = llvm::MemoryBuffer::getSTDIN();
+    if (!buffer) {
+      if (errorMessage)
+        *errorMessage = "<stdin>: cannot read: " + buffer.getError().message();
+      return nullptr;
+    }
+    return std::move(*buffer);
+  }
+  std::string contents, error;
+  if (!readRegularFile(path.str(), contents, error)) {
+    if (errorMessage)
+      *errorMessage = error;
+    return nullptr;
+  }
+  return llvm::MemoryBuffer::getMemBufferCopy(contents, path);
 }
 
 LogicalResult amct::writeFilesAtomically(const std::vector<OutputFile> &files,

@@ -1,6 +1,7 @@
 //===- QuantizableLayers.cpp - which layers AMCT quantizes ----------------===//
 
 #include "amct/Transforms/QuantizableLayers.h"
+#include "amct/Support/FileAccess.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 
@@ -219,12 +220,11 @@ std::optional<QuantConfig> loadQuantConfig(const std::string &path,
   if (path.empty())
     return createQuantConfig(list, /*skipLayers=*/{}, /*batchNum=*/1,
                              /*activationOffset=*/true, error);
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
-  if (!buffer) {
-    error = path + ": cannot read the quant config: " + buffer.getError().message();
+  std::string text;
+  if (!readRegularFile(path, text, error)) {
+    error = "quant config " + error;
     return std::nullopt;
   }
-  std::string text = (*buffer)->getBuffer().str();
   switch (detectConfigKind(text)) {
   case ConfigKind::LayerJson: {
     std::optional<QuantConfig> config = parseQuantConfigJson(text, path, error);

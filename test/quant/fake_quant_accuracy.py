@@ -3,9 +3,15 @@
 
 For each own model: `amct quantize` calibrates on the first half of the held-out
 samples; ONNX Runtime then runs the fp32 model and the fake-quant model on all
-samples, with graph optimisations on (int8 QDQ kernels) and off. Asserts mean
-output cosine similarity >= --min-cosine and top-1 agreement >= --min-agreement
-against fp32, and that ORT's two optimisation levels agree with each other.
+samples, with graph optimisations off (the QDQ graph as written: ONNX's exact
+semantics) and on (ORT fuses QDQ into int8 kernels). Asserts mean output
+cosine similarity >= --min-cosine and top-1 agreement >= --min-agreement of
+the unoptimised run against fp32, and that ORT's two optimisation levels
+agree with each other where ORT's int8 kernels are exact: on x86 CPUs
+without VNNI, ORT's u8s8 kernels sum pairs of products in saturating int16
+(vpmaddubsw; ORT's quantization docs name the problem and recommend
+reduce_range there), so the optimised run can differ by whole steps there;
+the difference is printed, not asserted, on such CPUs.
 The executor (`amct run`) runs the fake-quant model too (it has
 QuantizeLinear / DequantizeLinear kernels); its output must be within
 --max-deploy-steps of ORT's. The deploy model (Ascend ops) is simulated by
@@ -27,6 +33,19 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+
+def ort_int8_kernels_exact():
+    """ORT's int8 GEMM is exact on ARM and on x86 with VNNI; on x86 without
+    it the u8s8 path saturates int16 pair sums."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = f.read()
+    except OSError:
+        return True
+    if "avx2" not in info:
+        return True
+    return "avx512_vnni" in info or "avx_vnni" in info
 
 REPO = Path(__file__).resolve().parents[2]
 ORT_RUN = REPO / "test" / "ort" / "ort_run.js"
@@ -97,10 +116,11 @@ def main():
                 continue
             outs[tag] = np.load(files[0])
         if not problems:
-            ref, got, noopt = outs["fp32"], outs["fq"], outs["fq-noopt"]
+            ref, opt_on, noopt = outs["fp32"], outs["fq"], outs["fq-noopt"]
+            got = noopt
             cos = cosine_rows(ref, got)
             agree = float(np.mean(ref.argmax(-1) == got.argmax(-1)))
-            opt_diff = float(np.abs(got - noopt).max())
+            opt_diff = float(np.abs(opt_on - noopt).max())
             labels = model.with_suffix(".labels.npy")
             acc = ""
             if labels.exists():
@@ -114,7 +134,7 @@ def main():
             if agree < args.min_agreement:
                 problems.append(f"top-1 agreement {agree:.4f} < {args.min_agreement}")
             scale = max(1.0, float(np.abs(ref).max()))
-            if opt_diff > 0.05 * scale:
+            if opt_diff > 0.05 * scale and ort_int8_kernels_exact():
                 problems.append(f"ORT optimised and unoptimised fake-quant differ by {opt_diff:.3e}")
             # The deploy model and the fake-quant model on the executor vs
             # the fake-quant model in ORT.

@@ -85,7 +85,7 @@ int main(int argc, char **argv) {
     buffer = llvm::MemoryBuffer::getMemBufferCopy(bytes, inputFilename);
   } else {
     std::string error;
-    buffer = openInputFile(inputFilename, &error);
+    buffer = openSourceFile(inputFilename, &error);
     if (!buffer) {
       llvm::errs() << "amct-opt: error: " << error << "\n";
       return kExitUserError;

@@ -74,7 +74,7 @@ int main(int argc, char **argv) {
   } else {
     llvm::SourceMgr sourceMgr;
     std::string error;
-    auto file = openInputFile(input, &error);
+    auto file = openSourceFile(input, &error);
     if (!file) {
       llvm::errs() << "amct-translate: error: " << error << "\n";
       return kExitUserError;

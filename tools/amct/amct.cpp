@@ -16,6 +16,7 @@
 
 #include "mlir/Pass/PassManager.h"
 #include "amct/Support/Npy.h"
+#include "amct/Support/FileAccess.h"
 #include "amct/Support/Progress.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ImportONNX.h"
@@ -94,9 +95,16 @@ static OwningOpRef<ModuleOp> loadModel(StringRef path, MLIRContext &context) {
     auto module = importONNXFile(path, &context);
     return failed(module) ? OwningOpRef<ModuleOp>() : std::move(*module);
   }
+  std::string error;
+  std::unique_ptr<llvm::MemoryBuffer> file = openSourceFile(path, &error);
+  if (!file) {
+    emitError(FileLineColLoc::get(&context, path, 0, 0)) << error;
+    return {};
+  }
   llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
-  return parseSourceFile<ModuleOp>(path, sourceMgr, &context);
+  return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
 static func::FuncOp getMainFunction(ModuleOp module) {
@@ -519,13 +527,12 @@ static int runCreateConfig() {
   std::string error;
   std::optional<QuantConfig> config;
   if (!ccSimpleConfig.empty()) {
-    auto buffer = llvm::MemoryBuffer::getFile(ccSimpleConfig, /*IsText=*/true);
-    if (!buffer) {
-      llvm::errs() << "amct create-config: error: " << ccSimpleConfig << ": "
-                   << buffer.getError().message() << "\n";
+    std::string text;
+    if (!readRegularFile(ccSimpleConfig, text, error)) {
+      llvm::errs() << "amct create-config: error: " << error << "\n";
       return kExitUserError;
     }
-    config = parseSimpleConfig((*buffer)->getBuffer().str(), ccSimpleConfig, list, error);
+    config = parseSimpleConfig(text, ccSimpleConfig, list, error);
   } else {
     config = createQuantConfig(list, std::vector<std::string>(ccSkipLayers.begin(), ccSkipLayers.end()),
                                ccBatchNum, ccActivationOffset, error);

@@ -12,6 +12,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 
 #include <functional>
@@ -40,6 +41,13 @@ private:
   mlir::DiagnosticEngine::HandlerID id;
   std::string toolName;
 };
+
+/// Reads a source file for the parser (an .mlir file the user names): "-"
+/// is stdin; any other path must be a regular file (FileAccess.h), so a FIFO
+/// or device cannot make a tool wait. Null with `errorMessage` set on
+/// failure.
+std::unique_ptr<llvm::MemoryBuffer> openSourceFile(llvm::StringRef path,
+                                                   std::string *errorMessage);
 
 /// Writes a file atomically: `write` fills a temporary file in the target's
 /// folder, which replaces `path` only if `write` succeeds. "-" is stdout.

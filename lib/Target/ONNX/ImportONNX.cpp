@@ -16,6 +16,7 @@
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/Support/FileAccess.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -244,30 +245,27 @@ FailureOr<std::string> Importer::readExternalData(const onnx::TensorProto &tenso
   }
   if (location.empty())
     return error() << what << ": external data has no location";
-  if (llvm::sys::path::is_absolute(location) ||
-      llvm::is_contained(llvm::make_range(llvm::sys::path::begin(location),
-                                          llvm::sys::path::end(location)),
-                         ".."))
-    return error() << what << ": external data location '" << location
-                   << "' must be a relative path inside the model's folder";
-  SmallString<256> path(llvm::sys::path::parent_path(fileName));
-  llvm::sys::path::append(path, location);
-  auto buffer = llvm::MemoryBuffer::getFileSlice(
-      path, length < 0 ? expectedBytes : length, offset, /*IsVolatile=*/false);
-  uint64_t fileSize = 0;
-  if (llvm::sys::fs::file_size(path, fileSize) ||
-      (uint64_t)offset + (uint64_t)expectedBytes > fileSize)
-    return error() << what << ": external data file '" << path << "' has "
-                   << fileSize << " bytes, needs " << expectedBytes
+  // The model names the file, so the model must not be able to name one
+  // outside its folder, through a link, or one that is not a regular file
+  // (FileAccess.h states the rule).
+  ReadableFile file;
+  std::string reason;
+  if (!openFileInFolder(llvm::sys::path::parent_path(fileName).str(), location,
+                        file, reason))
+    return error() << what << ": external data " << reason;
+  if ((uint64_t)offset > file.size() ||
+      (uint64_t)expectedBytes > file.size() - (uint64_t)offset)
+    return error() << what << ": external data file '" << location << "' has "
+                   << file.size() << " bytes, needs " << expectedBytes
                    << " at offset " << offset;
-  if (!buffer)
-    return error() << what << ": cannot read external data '" << path
-                   << "': " << buffer.getError().message();
   if (length >= 0 && length != expectedBytes)
     return error() << what << ": external data length " << length
                    << " does not match the " << expectedBytes
                    << " bytes its dims and type need";
-  return (*buffer)->getBuffer().str();
+  std::string bytes;
+  if (!file.readAt(offset, expectedBytes, bytes, reason))
+    return error() << what << ": external data " << reason;
+  return bytes;
 }
 
 FailureOr<ElementsAttr> Importer::importTensor(onnx::TensorProto &tensor,
@@ -1243,24 +1241,16 @@ amct::importONNXFile(StringRef path, MLIRContext *context,
   Location loc = FileLineColLoc::get(context, path, 0, 0);
   // Streamed from the file, not mapped: the parsed model is the only copy of
   // the weights in memory.
-  int fd = -1;
-  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
-    return emitError(loc) << path << ": cannot open: " << ec.message();
-  llvm::sys::fs::file_status status;
-  if (std::error_code ec = llvm::sys::fs::status(fd, status)) {
-    ::close(fd);
-    return emitError(loc) << path << ": cannot open: " << ec.message();
-  }
-  if (status.type() == llvm::sys::fs::file_type::directory_file) {
-    ::close(fd);
-    return emitError(loc) << path << ": is a directory, expected an ONNX model file";
-  }
-  if (status.getSize() > (uint64_t)INT_MAX) {
-    ::close(fd);
+  // Not a directory, FIFO or device, and an open that cannot block.
+  ReadableFile file;
+  std::string reason;
+  if (!openRegularFile(path.str(), file, reason))
+    return emitError(loc) << reason;
+  if (file.size() > (uint64_t)INT_MAX)
     return emitError(loc) << path
                           << ": larger than 2 GiB; ONNX keeps such weights as "
                              "external data";
-  }
+  int fd = file.release();
   onnx::ModelProto model;
   LogicalResult parsed = success();
   {
