@@ -1757,20 +1757,19 @@ FailureOr<int64_t> dequantChannelAxis(KernelContext &ctx, ascend::DequantOp op, 
   // The int32 bias Add after an int8 MatMul keeps the MatMul's channels.
   if (auto add = dyn_cast_or_null<AddOp>(producer))
     for (Value operand : add->getOperands())
-      if (isa_and_nonnull<GemmOp, MatMulOp>(operand.getDefiningOp()))
+      if (isa_and_nonnull<QuantizableLayerOpInterface>(operand.getDefiningOp()))
         producer = operand.getDefiningOp();
-  if (isa_and_nonnull<ConvOp, ConvTransposeOp>(producer)) {
-    axis = 1;
-  } else if (isa_and_nonnull<GemmOp, MatMulOp>(producer)) {
-    axis = last;
+  if (auto layer = dyn_cast_or_null<QuantizableLayerOpInterface>(producer);
+      layer && layer.getWeightOperandIndex()) {
+    axis = layer.getResultChannelAxis();
   } else {
     bool onDim1 = rank >= 2 && x[1] == n, onLast = rank >= 1 && x[last] == n;
     if (onDim1 && onLast && last != 1)
       return ctx.error() << "deq_scale has " << n << " values and data "
                          << formatShape(x)
                          << " has that many on both dim 1 and the last dim; the channel "
-                            "axis is ambiguous when the input is not produced by a Conv, "
-                            "ConvTranspose, Gemm or MatMul";
+                            "axis is ambiguous when the input is not produced by a "
+                            "quantizable layer (Conv, ConvTranspose, Gemm, MatMul)";
     if (onDim1)
       axis = 1;
     else if (onLast)
@@ -1853,21 +1852,24 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),
     if (ctx.inputs.empty() || !ctx.inputs[0] || ctx.in(0).dtype() != DType::I8)
       return floatKernel(ctx);
     Operation *op = ctx.op;
-    bool perChannelBias = isa<ConvOp, ConvTransposeOp>(op), isGemm = isa<GemmOp>(op);
+    auto layer = cast<QuantizableLayerOpInterface>(op);
     if (auto gemm = dyn_cast<GemmOp>(op))
       if (gemm.getAlpha().convertToDouble() != 1.0 ||
           (ctx.has(2) && gemm.getBeta().convertToDouble() != 1.0))
         return ctx.error() << "an int8 Gemm needs alpha = beta = 1";
-    // Input 2 of Conv, ConvTranspose and Gemm is the int32 bias (C).
-    const Tensor *bias = (perChannelBias || isGemm) && ctx.has(2) ? ctx.inputs[2] : nullptr;
+    // The int32 bias on the layer (Conv / ConvTranspose B, Gemm C) stays out
+    // of the double kernel; a MatMul's bias is the Add after it.
+    OpOperand *biasOperand = layer.getBiasOperand();
+    const Tensor *bias = biasOperand && biasOperand->getOwner() == op &&
+                                 ctx.has(biasOperand->getOperandNumber())
+                             ? ctx.inputs[biasOperand->getOperandNumber()]
+                             : nullptr;
     std::vector<Tensor> converted;
     converted.reserve(ctx.inputs.size());
     KernelContext dctx{ctx.op, {}, {}, ctx.threads};
     // The data input's zero point: computing on (q - offset_x) makes the
     // kernel's zero padding the real zero.
-    double offsetX = 0.0;
-    if (auto attr = ctx.op->getAttrOfType<IntegerAttr>("offset_x"))
-      offsetX = attr.getInt();
+    double offsetX = static_cast<double>(layer.getDataOffsetX());
     for (size_t i = 0; i < ctx.inputs.size(); ++i) {
       const Tensor *t = ctx.inputs[i];
       if (!t || t == bias) {
@@ -1911,9 +1913,12 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),
                              << "; expected int32";
         }
       }
-      if (perChannelBias) {
-        channels = ys.size() >= 2 ? ys[1] : 1;
-        inner = product(ys, 2);
+      // Gemm's C broadcasts by ONNX's rules; a bias operand of any other
+      // layer holds one value per output channel (the result channel axis).
+      if (!isa<GemmOp>(op)) {
+        int64_t axis = layer.getResultChannelAxis();
+        channels = (int64_t)ys.size() > axis ? ys[axis] : 1;
+        inner = product(ys, axis + 1);
         if ((int64_t)values.size() != channels)
           return ctx.error() << "bias has " << values.size() << " values for "
                              << channels << " output channels";

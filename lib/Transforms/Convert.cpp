@@ -139,8 +139,9 @@ void AmctConvertPass::runOnOperation() {
     Value q = getQuantized(b, act, NameLoc::get(b.getStringAttr(layer.name + "_quant")));
     float scaleD = act.getScale()[0];
 
-    if (layer.type == "AvgPool2d") {
-      // Integer in, float pooling on the dequantized values.
+    if (layer.weightOperand < 0) {
+      // A layer without weight (AvgPool2d): integer in, float pooling on
+      // the dequantized values.
       auto anti = b.create<ascend::AntiQuantOp>(
           NameLoc::get(b.getStringAttr(layer.name + "_antiquant")), act.getType(), q,
           b.getF32FloatAttr(scaleD), b.getF32FloatAttr(-(float)act.getOffset()[0]),
@@ -205,10 +206,10 @@ void AmctConvertPass::runOnOperation() {
     state.addAttributes(op->getAttrs());
     // An asymmetric activation's zero point rides on the layer (Ascend's
     // offset_x), so padding and products see real zero.
-    if (int64_t offset = act.getOffset()[0])
-      state.addAttribute("offset_x", b.getI64IntegerAttr(offset));
     state.addTypes(resultType.clone(b.getIntegerType(32)));
     Operation *intOp = b.create(state);
+    if (int64_t offset = act.getOffset()[0])
+      cast<QuantizableLayerOpInterface>(intOp).setDataOffsetX(offset);
 
     std::vector<uint64_t> deqBits(deq.size());
     for (size_t c = 0; c < deq.size(); ++c) {

@@ -34,44 +34,7 @@ amct::getInputChannelLayout(const QuantizableLayer &layer, std::string &why) {
     why = "the layer has no weight";
     return std::nullopt;
   }
-  auto type = dyn_cast<RankedTensorType>(layer.op->getOperand(layer.weightOperand).getType());
-  if (!type || !type.hasStaticShape() || type.getRank() < 2) {
-    why = "the weight has no static shape of rank >= 2";
-    return std::nullopt;
-  }
-  ArrayRef<int64_t> w = type.getShape();
-  int64_t rest = type.getNumElements() / (w[0] * w[1]);
-  InputChannelLayout layout;
-  if (auto conv = dyn_cast<ConvOp>(layer.op)) {
-    layout.groups = conv.getGroup();
-    layout.outPerGroup = w[0] / layout.groups;
-    layout.channelsPerGroup = w[1];
-    layout.inner = rest;
-  } else if (isa<ConvTransposeOp>(layer.op)) {
-    layout.channelsPerGroup = w[0];
-    layout.inner = w[1] * rest;
-  } else if (auto gemm = dyn_cast<GemmOp>(layer.op)) {
-    if (gemm.getTransB()) {
-      layout.outPerGroup = w[0];
-      layout.channelsPerGroup = w[1];
-    } else {
-      layout.channelsPerGroup = w[0];
-      layout.inner = w[1];
-    }
-  } else if (isa<MatMulOp>(layer.op)) {
-    auto data = dyn_cast<RankedTensorType>(layer.op->getOperand(0).getType());
-    if (!data || type.getRank() != 2) {
-      why = "MatMul needs a ranked input and a 2-D weight";
-      return std::nullopt;
-    }
-    layout.channelsPerGroup = w[0];
-    layout.inner = w[1];
-    layout.dataAxis = data.getRank() - 1;
-  } else {
-    why = "DMQ applies to Conv, ConvTranspose, Gemm and MatMul layers";
-    return std::nullopt;
-  }
-  return layout;
+  return const_cast<QuantizableLayerOpInterface &>(layer.op).getInputChannelLayout(why);
 }
 
 std::vector<float> amct::weightAbsMaxPerInputChannel(ArrayRef<float> weights,
@@ -108,18 +71,26 @@ LogicalResult scaleOutputChannels(OpBuilder &b, Operation *op, ArrayRef<float> s
     def->erase();
   };
   int64_t channels = scale.size();
-  if (auto conv = dyn_cast<ConvOp>(op)) {
-    auto wType = dyn_cast<RankedTensorType>(conv.getW().getType());
+  // A layer whose output channels are weight dim 0 and result dim 1 (Conv,
+  // Gemm with transB): scale the weight's channel slices and the bias.
+  if (auto layer = dyn_cast<QuantizableLayerOpInterface>(op)) {
+    std::optional<unsigned> wIndex = layer.getWeightOperandIndex();
+    if (!wIndex || layer.getWeightOutputChannelAxis() != 0 || layer.getResultChannelAxis() != 1)
+      return failure();
+    Value weight = op->getOperand(*wIndex);
+    auto wType = dyn_cast<RankedTensorType>(weight.getType());
     if (!wType || !wType.hasStaticShape() || wType.getDimSize(0) != channels)
       return failure();
-    auto w = rescale(conv.getW(), wType.getNumElements() / channels);
-    bool hasBias = !isa<NoneType>(conv.getB().getType());
-    std::optional<std::vector<float>> bias;
-    if (!w || (hasBias && !(bias = rescale(conv.getB(), 1))))
+    OpOperand *biasOperand = layer.getBiasOperand();
+    if (biasOperand && biasOperand->getOwner() != op)
       return failure();
-    replace(op, 1, *w);
-    if (hasBias)
-      replace(op, 2, *bias);
+    auto w = rescale(weight, wType.getNumElements() / channels);
+    std::optional<std::vector<float>> bias;
+    if (!w || (biasOperand && !(bias = rescale(biasOperand->get(), 1))))
+      return failure();
+    replace(op, *wIndex, *w);
+    if (biasOperand)
+      replace(op, biasOperand->getOperandNumber(), *bias);
     return success();
   }
   if (auto bn = dyn_cast<BatchNormalizationOp>(op)) {

@@ -36,115 +36,58 @@ bool isPerChannelShape(Type type, int64_t channels) {
   return shape.back() == 1 || shape.back() == channels;
 }
 
-/// Finds the bias of a classified weighted layer; a bias the layer has but
+/// Records the layer's bias (the interface finds it); a bias on the layer
 /// that cannot become int32 is a reason to skip the layer.
 void findBias(QuantizableLayer &layer, std::string &reason) {
-  Operation *op = layer.op;
-  auto weightType = dyn_cast<RankedTensorType>(op->getOperand(layer.weightOperand).getType());
+  auto weightType =
+      dyn_cast<RankedTensorType>(layer.op->getOperand(layer.weightOperand).getType());
   if (!weightType || !weightType.hasStaticShape())
     return; // skipped for its weight
-  int64_t channels = layer.outputChannels();
-  auto isFloatConstant = [](Value v) {
-    Value source = weightSource(v);
-    return source.getDefiningOp<ConstOp>() && getConstantFloats(source).has_value();
-  };
-  if (isa<MatMulOp>(op)) {
-    // MatMul + Add(constant): the Add is the bias when it is the only user
-    // and adds one value per output channel without broadcasting further.
-    Value result = op->getResult(0);
-    if (!result.hasOneUse())
-      return;
-    auto add = dyn_cast<AddOp>(*result.getUsers().begin());
-    if (!add || add.getType() != result.getType())
-      return;
-    int other = add->getOperand(0) == result ? 1 : 0;
-    Value bias = add->getOperand(other);
-    if (add->getOperand(1 - other) != result || !isFloatConstant(bias) ||
-        !isPerChannelShape(weightSource(bias).getType(), channels))
-      return;
-    layer.biasOp = add;
-    layer.biasOperand = other;
+  OpOperand *biasOperand = layer.op.getBiasOperand();
+  if (!biasOperand)
     return;
-  }
-  if (op->getNumOperands() < 3 || isa<NoneType>(op->getOperand(2).getType()))
-    return;
-  Value bias = op->getOperand(2);
-  if (!isFloatConstant(bias)) {
-    reason = "the bias is not a float32 constant (it cannot become int32)";
-    return;
-  }
-  if (!isPerChannelShape(weightSource(bias).getType(), channels)) {
-    std::string shape;
-    llvm::raw_string_ostream os(shape);
-    if (auto ranked = dyn_cast<RankedTensorType>(weightSource(bias).getType())) {
-      os << "[";
-      llvm::interleaveComma(ranked.getShape(), os);
-      os << "]";
+  Value bias = weightSource(biasOperand->get());
+  if (biasOperand->getOwner() == layer.op.getOperation()) {
+    if (!bias.getDefiningOp<ConstOp>() || !getConstantFloats(bias)) {
+      reason = "the bias is not a float32 constant (it cannot become int32)";
+      return;
     }
-    reason = "the bias of shape " + shape + " is not one value per output channel (" +
-             std::to_string(channels) + " channels), so it cannot become int32";
-    return;
+    int64_t channels = layer.outputChannels();
+    if (!isPerChannelShape(bias.getType(), channels)) {
+      std::string shape;
+      llvm::raw_string_ostream os(shape);
+      if (auto ranked = dyn_cast<RankedTensorType>(bias.getType())) {
+        os << "[";
+        llvm::interleaveComma(ranked.getShape(), os);
+        os << "]";
+      }
+      reason = "the bias of shape " + shape + " is not one value per output channel (" +
+               std::to_string(channels) + " channels), so it cannot become int32";
+      return;
+    }
   }
-  layer.biasOp = op;
-  layer.biasOperand = 2;
+  layer.biasOp = biasOperand->getOwner();
+  layer.biasOperand = biasOperand->getOperandNumber();
 }
 
-/// Classifies one op; returns false if it is not a layer kind at all.
+/// Classifies one op through its QuantizableLayerOpInterface; returns false
+/// if it is not a layer at all.
 bool classify(Operation *op, QuantizableLayer &layer, std::string &reason) {
-  auto rankOf = [](Value v) {
-    auto t = dyn_cast<RankedTensorType>(v.getType());
-    return t ? t.getRank() : -1;
-  };
-  layer.op = op;
-  layer.dataOperand = 0;
-  layer.weightOperand = 1;
-  layer.weightChannelAxis = 0;
-  if (auto conv = dyn_cast<ConvOp>(op)) {
-    int64_t rank = rankOf(conv.getW());
-    if (rank == 4)
-      layer.type = "Conv2d";
-    else if (rank == 5) {
-      layer.type = "Conv3d";
-      if (auto d = conv.getDilations(); d && !d->empty() && (*d)[0] != 1)
-        reason = "Conv3d with depth dilation != 1 (AMCT constraint)";
-    } else {
-      layer.type = "Conv";
-      reason = "only Conv2d and Conv3d are quantizable (this conv has rank " +
-               std::to_string(rank) + ")";
-    }
-    return true;
-  }
-  if (auto convT = dyn_cast<ConvTransposeOp>(op)) {
-    layer.type = "ConvTranspose2d";
-    layer.weightChannelAxis = 1;
-    if (rankOf(convT.getW()) != 4)
-      reason = "only ConvTranspose2d is quantizable";
-    return true;
-  }
-  if (auto gemm = dyn_cast<GemmOp>(op)) {
-    layer.type = "Linear";
-    layer.weightChannelAxis = gemm.getTransB() ? 0 : 1;
-    if (gemm.getTransA())
-      reason = "Gemm with transA=1";
-    else if (gemm.getAlpha().convertToFloat() != 1.0f || gemm.getBeta().convertToFloat() != 1.0f)
-      reason = "Gemm with alpha or beta other than 1";
-    return true;
-  }
-  if (auto matmul = dyn_cast<MatMulOp>(op)) {
-    if (!weightSource(matmul.getB()).getDefiningOp<ConstOp>() || rankOf(matmul.getB()) != 2)
-      return false; // activation x activation: not a layer
-    layer.type = "Linear";
-    layer.weightChannelAxis = 1;
-    return true;
-  }
-  if (auto pool = dyn_cast<AveragePoolOp>(op)) {
-    layer.type = "AvgPool2d";
-    layer.weightOperand = -1;
-    if (rankOf(pool.getX()) != 4)
-      reason = "only 2-d AveragePool is quantizable";
-    return true;
-  }
-  return false;
+  auto iface = dyn_cast<QuantizableLayerOpInterface>(op);
+  if (!iface)
+    return false;
+  std::optional<LayerKind> kind = iface.getLayerKind();
+  if (!kind)
+    return false;
+  layer.op = iface;
+  layer.kind = *kind;
+  layer.type = stringifyLayerKind(*kind).str();
+  layer.dataOperand = iface.getDataOperandIndex();
+  std::optional<unsigned> weight = iface.getWeightOperandIndex();
+  layer.weightOperand = weight ? (int)*weight : -1;
+  layer.weightChannelAxis = weight ? iface.getWeightOutputChannelAxis() : 0;
+  reason = iface.getUnsupportedReason();
+  return true;
 }
 } // namespace
 
@@ -198,11 +141,7 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
 
 int64_t QuantizableLayer::outputChannels() const {
   assert(weightOperand >= 0 && "a layer without weight has no output channels");
-  auto type = cast<RankedTensorType>(op->getOperand(weightOperand).getType());
-  int64_t channels = type.getDimSize(weightChannelAxis);
-  if (auto convT = dyn_cast<ConvTransposeOp>(op))
-    channels *= convT.getGroup();
-  return channels;
+  return const_cast<QuantizableLayerOpInterface &>(op).getOutputChannelCount();
 }
 
 std::vector<std::pair<std::string, std::string>>

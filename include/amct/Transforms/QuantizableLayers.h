@@ -11,6 +11,7 @@
 #ifndef AMCT_TRANSFORMS_QUANTIZABLELAYERS_H
 #define AMCT_TRANSFORMS_QUANTIZABLELAYERS_H
 
+#include "amct/Dialect/Amct/IR/Amct.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include <optional>
@@ -19,10 +20,13 @@
 
 namespace amct {
 
+/// One layer to quantize: what QuantizableLayerOpInterface answers for its
+/// op, read once, plus its node name.
 struct QuantizableLayer {
-  mlir::Operation *op;
+  QuantizableLayerOpInterface op;
   std::string name;
-  /// AMCT's layer type: Conv2d, Conv3d, ConvTranspose2d, Linear, AvgPool2d.
+  LayerKind kind;
+  /// AMCT's layer type name (stringifyLayerKind(kind)), the config's key.
   std::string type;
   /// Operand index of the data input and of the weight (-1: no weight).
   unsigned dataOperand;

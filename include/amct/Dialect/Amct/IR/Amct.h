@@ -39,6 +39,7 @@ mlir::LogicalResult verifyInferredResultTypes(mlir::Operation *op);
 } // namespace detail
 } // namespace amct
 
+#include "amct/Dialect/Amct/IR/LayerTypes.h"
 #include "amct/Dialect/Amct/IR/AmctInterfaces.h.inc"
 
 #define GET_OP_CLASSES

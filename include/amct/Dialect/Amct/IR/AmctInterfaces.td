@@ -30,4 +30,76 @@ def Amct_ShapeInferenceOpInterface : OpInterface<"ShapeInferenceOpInterface"> {
   ];
 }
 
+def Amct_QuantizableLayerOpInterface : OpInterface<"QuantizableLayerOpInterface"> {
+  let cppNamespace = "::amct";
+  let description = [{
+    An op that can be one of AMCT's quantizable layers. Every pass that asks
+    "is this a layer, which operand is the weight, which axis holds the
+    output channels, where is the bias" asks this interface; checks that
+    span layers (a shared weight, a duplicate or missing node name, the
+    config) stay in `findQuantizableLayers` (amct/Transforms/
+    QuantizableLayers.h). A new quantizable op implements these methods
+    (`DeclareOpInterfaceMethods` in its ODS definition) and needs nothing
+    else in the passes, the executor or the summary.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+        AMCT's layer type of this op, or nothing when the op is not a layer
+        at all in this use (a MatMul of two activations).
+      }], "std::optional<::amct::LayerKind>", "getLayerKind">,
+    InterfaceMethod<[{
+        Why this op, a layer of kind getLayerKind(), cannot be quantized
+        (AMCT's constraints on shapes and attributes: Conv1d, Conv3d with
+        depth dilation, Gemm with transA, ...); empty when it can.
+      }], "std::string", "getUnsupportedReason">,
+    InterfaceMethod<"Index of the operand that carries the activations.",
+      "unsigned", "getDataOperandIndex", (ins), "", [{ return 0; }]>,
+    InterfaceMethod<"Index of the weight operand; nothing for a layer without weight (AvgPool2d).",
+      "std::optional<unsigned>", "getWeightOperandIndex", (ins), "", [{ return 1u; }]>,
+    InterfaceMethod<[{
+        The weight dimension that indexes output channels (the axis of
+        per-channel weight scales). Only for layers with a weight.
+      }], "int64_t", "getWeightOutputChannelAxis">,
+    InterfaceMethod<[{
+        Output channels of the layer: the int32 accumulator's channels, one
+        deq_scale each (a grouped ConvTranspose has group x the weight's).
+        Needs a ranked weight.
+      }], "int64_t", "getOutputChannelCount">,
+    InterfaceMethod<[{
+        The result dimension holding the output channels (where
+        AscendDequant applies its per-channel scales): 1 for convolutions
+        and Gemm, the last for MatMul.
+      }], "int64_t", "getResultChannelAxis">,
+    InterfaceMethod<[{
+        How the weight lines up with the data input's channels (the
+        channels DMQ, SmoothQuant, AWQ scale and pruning removes), or
+        nothing with the reason in `why`.
+      }], "std::optional<::amct::InputChannelLayout>", "getInputChannelLayout",
+      (ins "std::string &":$why)>,
+    InterfaceMethod<[{
+        The operand holding the layer's bias, which becomes int32 when the
+        layer is quantized: an operand of the layer itself (Conv,
+        ConvTranspose: B; Gemm: C) or, for a MatMul, the constant operand of
+        an Add that is its only user and adds one value per output channel
+        (an N-d Linear's bias, which fusion cannot turn into Gemm). Null
+        when there is none. Whether an on-layer bias can become int32 is
+        checked by the caller.
+      }], "::mlir::OpOperand *", "getBiasOperand">,
+    InterfaceMethod<[{
+        The zero point of the int8 data input (Ascend's offset_x), set by
+        --amct-convert on the int8 layer; 0 when absent. Layers without the
+        attribute (AvgPool2d) override supportsOffsetX() and these two.
+      }], "int64_t", "getDataOffsetX", (ins), "", [{
+        std::optional<uint64_t> offset = $_op.getOffsetX();
+        return offset ? static_cast<int64_t>(*offset) : 0;
+      }]>,
+    InterfaceMethod<"Whether the layer has an int8 form with a zero point (offset_x).",
+      "bool", "supportsOffsetX", (ins), "", [{ return true; }]>,
+    InterfaceMethod<"Sets offset_x (callers check supportsOffsetX()).",
+      "void", "setDataOffsetX", (ins "int64_t":$offset), "", [{
+        $_op.setOffsetX(static_cast<uint64_t>(offset));
+      }]>,
+  ];
+}
+
 #endif // AMCT_DIALECT_AMCT_IR_AMCTINTERFACES_TD

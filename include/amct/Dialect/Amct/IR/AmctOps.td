@@ -15,6 +15,7 @@
 include "amct/Dialect/Amct/IR/AmctDialect.td"
 include "amct/Dialect/Amct/IR/AmctTypes.td"
 include "amct/Dialect/Amct/IR/AmctAttrs.td"
+include "amct/Dialect/Amct/IR/AmctEnums.td"
 include "amct/Dialect/Amct/IR/AmctInterfaces.td"
 include "mlir/IR/OpBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
@@ -31,6 +32,9 @@ def Amct_TensorOrNone : AnyTypeOf<[AnyTensor, NoneType]>;
 /// input's zero point (AscendQuant's offset). The layer computes on
 /// (x - offset_x), and padding stands for x = offset_x, i.e. real zero.
 def Amct_OffsetXAttr : OptionalAttr<I64Attr>;
+
+/// An op that can be an AMCT quantizable layer with a weight.
+def Amct_QuantizableLayer : DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInterface>;
 
 /// A typed ONNX op valid for default-domain opsets [since, until]; nodes of
 /// other opsets import as `amct.node`.
@@ -141,7 +145,7 @@ def Amct_ClipOp : Amct_OnnxOp<"Clip", 11, 999> {
   let results = (outs AnyTensor:$output);
 }
 
-def Amct_ConvOp : Amct_OnnxOp<"Conv", 1, 999> {
+def Amct_ConvOp : Amct_OnnxOp<"Conv", 1, 999, [Amct_QuantizableLayer]> {
   let summary = "ONNX Conv (1d/2d/3d, grouped)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$W, Amct_TensorOrNone:$B,
       DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
@@ -154,7 +158,7 @@ def Amct_ConvOp : Amct_OnnxOp<"Conv", 1, 999> {
   let results = (outs AnyTensor:$Y);
 }
 
-def Amct_ConvTransposeOp : Amct_OnnxOp<"ConvTranspose", 1, 999> {
+def Amct_ConvTransposeOp : Amct_OnnxOp<"ConvTranspose", 1, 999, [Amct_QuantizableLayer]> {
   let summary = "ONNX ConvTranspose";
   let arguments = (ins AnyTensor:$X, AnyTensor:$W, Amct_TensorOrNone:$B,
       DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
@@ -169,7 +173,7 @@ def Amct_ConvTransposeOp : Amct_OnnxOp<"ConvTranspose", 1, 999> {
   let results = (outs AnyTensor:$Y);
 }
 
-def Amct_GemmOp : Amct_OnnxOp<"Gemm", 7, 999> {
+def Amct_GemmOp : Amct_OnnxOp<"Gemm", 7, 999, [Amct_QuantizableLayer]> {
   let summary = "ONNX Gemm: alpha * A' * B' + beta * C";
   let arguments = (ins AnyTensor:$A, AnyTensor:$B, Amct_TensorOrNone:$C,
       DefaultValuedAttr<F32Attr, "1.0f">:$alpha,
@@ -180,7 +184,7 @@ def Amct_GemmOp : Amct_OnnxOp<"Gemm", 7, 999> {
   let results = (outs AnyTensor:$Y);
 }
 
-def Amct_MatMulOp : Amct_OnnxOp<"MatMul", 1, 999> {
+def Amct_MatMulOp : Amct_OnnxOp<"MatMul", 1, 999, [Amct_QuantizableLayer]> {
   let summary = "ONNX MatMul (numpy matmul semantics)";
   let arguments = (ins AnyTensor:$A, AnyTensor:$B, Amct_OffsetXAttr:$offset_x);
   let results = (outs AnyTensor:$Y);
@@ -210,7 +214,7 @@ def Amct_MaxPoolOp : Amct_OnnxOp<"MaxPool", 8, 999> {
   let results = (outs AnyTensor:$Y, Optional<AnyTensor>:$Indices);
 }
 
-def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999> {
+def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInterface, ["getWeightOperandIndex", "supportsOffsetX", "getDataOffsetX", "setDataOffsetX"]>]> {
   let summary = "ONNX AveragePool";
   let arguments = (ins AnyTensor:$X,
       DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
