@@ -67,11 +67,6 @@ struct LayerStats {
   }
 };
 
-double getF64(DictionaryAttr params, StringRef key, double def) {
-  if (auto f = params.getAs<FloatAttr>(key))
-    return f.getValueAsDouble();
-  return def;
-}
 } // namespace
 
 LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Tensor>> &batches,
@@ -92,35 +87,29 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
       ++it->second->observersPerRun;
       return;
     }
-    DictionaryAttr params = observer.getParams();
     std::string error;
     auto stats = std::make_unique<LayerStats>();
     stats->observer = observer;
     stats->observersPerRun = 1;
-    if (auto p = params.getAs<IntegerAttr>("num_bits"))
-      stats->bits = p.getInt();
-    if (auto p = params.getAs<BoolAttr>("asymmetric"))
-      stats->asymmetric = p.getValue();
-    if (observer.getAlgo() == "hfmg") {
-      int64_t bins = 4096;
-      if (auto b = params.getAs<IntegerAttr>("num_of_bins"))
-        bins = b.getInt();
-      std::optional<quant::HfmgObserver> h = quant::HfmgObserver::create(bins, error);
+    if (auto hfmg = dyn_cast<HfmgAttr>(observer.getMethod())) {
+      stats->bits = hfmg.getNumBits();
+      stats->asymmetric = hfmg.getAsymmetric();
+      std::optional<quant::HfmgObserver> h = quant::HfmgObserver::create(hfmg.getNumOfBins(), error);
       if (!h) {
         observer.emitError() << "layer '" << name << "': " << error;
         bad = true;
         return;
       }
       stats->hfmg = std::move(*h);
-    } else if (observer.getAlgo() == "ifmr") {
+    } else if (auto ifmr = dyn_cast<IfmrAttr>(observer.getMethod())) {
+      stats->bits = ifmr.getNumBits();
+      stats->asymmetric = ifmr.getAsymmetric();
       quant::IfmrConfig config;
-      config.maxPercentile = getF64(params, "max_percentile", config.maxPercentile);
-      config.minPercentile = getF64(params, "min_percentile", config.minPercentile);
-      if (auto range = params.getAs<ArrayAttr>("search_range"); range && range.size() == 2) {
-        config.searchStart = cast<FloatAttr>(range[0]).getValueAsDouble();
-        config.searchEnd = cast<FloatAttr>(range[1]).getValueAsDouble();
-      }
-      config.searchStep = getF64(params, "search_step", config.searchStep);
+      config.maxPercentile = ifmr.getMaxPercentile().convertToDouble();
+      config.minPercentile = ifmr.getMinPercentile().convertToDouble();
+      config.searchStart = ifmr.getSearchRangeStart().convertToDouble();
+      config.searchEnd = ifmr.getSearchRangeEnd().convertToDouble();
+      config.searchStep = ifmr.getSearchStep().convertToDouble();
       std::optional<quant::IfmrObserver> i = quant::IfmrObserver::create(config, error);
       if (!i) {
         observer.emitError() << "layer '" << name << "': " << error;
@@ -129,8 +118,10 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
       }
       stats->ifmr = std::move(*i);
     } else {
-      observer.emitError() << "layer '" << name << "': unknown activation algorithm '"
-                           << observer.getAlgo() << "' (expected ifmr or hfmg)";
+      observer.emitError() << "layer '" << name << "': the observer's method "
+                           << observer.getMethod()
+                           << " does not calibrate activations (expected #amct.ifmr or "
+                              "#amct.hfmg)";
       bad = true;
       return;
     }
@@ -201,13 +192,7 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
     byName[layer.name] = layer;
   for (const std::string &name : order) {
     LayerStats &stats = *layers[name];
-    DictionaryAttr params = stats.observer.getParams();
-    int64_t wtsBits = 8;
-    if (auto p = params.getAs<IntegerAttr>("wts_num_bits"))
-      wtsBits = p.getInt();
-    bool channelWise = true;
-    if (auto p = params.getAs<BoolAttr>("channel_wise"))
-      channelWise = p.getValue();
+    std::optional<ArqAttr> arq = stats.observer.getWeights();
     // The entry may exist already (DMQ's tensor_balance_factor).
     LayerRecord &entry = record.getOrAdd(name);
     entry.scaleD = stats.params->scale;
@@ -216,6 +201,12 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
     auto it = byName.find(name);
     if (it != byName.end() && it->second.weightOperand >= 0) {
       const QuantizableLayer &layer = it->second;
+      if (!arq)
+        return stats.observer.emitError()
+               << "layer '" << name
+               << "' has a weight but its observer no weight parameters (#amct.arq)";
+      int64_t wtsBits = arq->getNumBits();
+      bool channelWise = arq->getChannelWise();
       Value weight = layer.op->getOperand(layer.weightOperand);
       auto type = cast<RankedTensorType>(weight.getType());
       std::optional<std::vector<float>> w = getConstantFloats(weight);

@@ -93,7 +93,7 @@ LogicalResult computeDmqFactors(func::FuncOp func, const QuantConfig &config,
     Value data = layer.op->getOperand(layer.dataOperand);
     auto observer = b.create<ObserverOp>(
         NameLoc::get(b.getStringAttr(name + "_dmq_observer")), data.getType(), data,
-        b.getStringAttr(name), b.getStringAttr("dmq"), b.getDictionaryAttr({}));
+        b.getStringAttr(name), DmqObserverAttr::get(b.getContext()), ArqAttr());
     layer.op->setOperand(layer.dataOperand, observer);
     observers.push_back(observer);
   }
@@ -112,7 +112,7 @@ LogicalResult computeDmqFactors(func::FuncOp func, const QuantConfig &config,
   std::string shapeError;
   (*executor)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
     auto observer = cast<ObserverOp>(op);
-    if (observer.getAlgo() != "dmq")
+    if (!isa<DmqObserverAttr>(observer.getMethod()))
       return;
     DmqLayerStats &s = stats[observer.getLayer()];
     int64_t axis = s.layout.dataAxis;

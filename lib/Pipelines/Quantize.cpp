@@ -14,7 +14,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
@@ -67,7 +66,7 @@ struct Cosine {
   }
 };
 
-/// Puts an observer (algo "output") on the result of each layer of `names`,
+/// Puts an observer (#amct.layer_output) on the result of each layer of `names`,
 /// so that the executor hands the layer's output to its observer callback.
 void tapLayerOutputs(func::FuncOp main, const std::vector<std::string> &names) {
   llvm::StringSet<> wanted;
@@ -87,8 +86,8 @@ void tapLayerOutputs(func::FuncOp main, const std::vector<std::string> &names) {
     b.setInsertionPointAfter(op);
     Value out = op->getResult(0);
     auto tap = b.create<ObserverOp>(op->getLoc(), out.getType(), out,
-                                    b.getStringAttr(getNodeName(op)), b.getStringAttr("output"),
-                                    DictionaryAttr::get(ctx));
+                                    b.getStringAttr(getNodeName(op)),
+                                    LayerOutputAttr::get(ctx), ArqAttr());
     out.replaceAllUsesExcept(tap, tap);
   }
 }
@@ -187,7 +186,9 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   main = getMain(*module);
   std::vector<QuantizableLayer> layers = findQuantizableLayers(main, nullptr);
   std::string error;
-  std::optional<QuantConfig> config = loadQuantConfig(options.configPath, layers, error);
+  // The one parse of the config; every step below gets it in memory.
+  std::optional<QuantConfig> config =
+      loadQuantConfigFile(options.configPath, getLayerList(layers), error);
   if (!config)
     return main.emitError() << error;
 
@@ -258,9 +259,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
     clock.lap("fold constants, fuse, DMQ balance factors");
 
   // Observers, calibration, record.
-  AmctInsertCalibrationOptions insertOptions;
-  insertOptions.configPath = options.configPath;
-  if (failed(runFuncPass(*module, createAmctInsertCalibration(insertOptions))))
+  if (failed(insertCalibration(getMain(*module), *config)))
     return failure();
   clock.lap(balanced ? "insert observers" : "fold constants, fuse, insert observers");
   CalibrationOptions calibOptions;
@@ -283,20 +282,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   clock.add("calibration: ARQ weights", calibTimes.weights);
   clock.restart();
 
-  // Fold: the record goes through a file, exactly as --amct-fold-observers reads it.
-  SmallString<128> recordPath;
-  int fd;
-  if (llvm::sys::fs::createTemporaryFile("amct-record", "txt", fd, recordPath))
-    return main.emitError("cannot create a temporary record file");
-  {
-    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
-    os << writeRecordFile(result.record);
-  }
-  AmctFoldObserversOptions foldOptions;
-  foldOptions.recordPath = recordPath.str().str();
-  LogicalResult folded = runFuncPass(*module, createAmctFoldObservers(foldOptions));
-  llvm::sys::fs::remove(recordPath);
-  if (failed(folded))
+  if (failed(foldObservers(getMain(*module), result.record, "the record")))
     return failure();
   clock.lap("fold observers");
 

@@ -1774,8 +1774,13 @@ std::optional<QuantConfig> amct::loadQuantConfig(const std::string &text,
 std::optional<QuantConfig> amct::loadQuantConfigFile(const std::string &path,
                                                      const LayerList &layers,
                                                      std::string &error) {
+  if (path.empty())
+    return createQuantConfig(layers, /*skipLayers=*/{}, /*batchNum=*/1,
+                             /*activationOffset=*/true, error);
   std::string contents;
-  if (!readRegularFile(path, contents, error))
+  if (!readRegularFile(path, contents, error)) {
+    error = "quant config " + error;
     return std::nullopt;
+  }
   return loadQuantConfig(contents, path, layers, error);
 }

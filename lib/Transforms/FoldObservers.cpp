@@ -65,93 +65,120 @@ LogicalResult fakeQuantizeBias(OpBuilder &b, const QuantizableLayer &layer, floa
   return success();
 }
 
+/// Activation bits of an observer's calibration method.
+std::optional<int64_t> activationBits(ObserverOp observer) {
+  Attribute method = observer.getMethod();
+  if (auto ifmr = dyn_cast<IfmrAttr>(method))
+    return ifmr.getNumBits();
+  if (auto hfmg = dyn_cast<HfmgAttr>(method))
+    return hfmg.getNumBits();
+  return std::nullopt;
+}
+
 struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserversPass> {
   using AmctFoldObserversBase::AmctFoldObserversBase;
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     std::optional<Record> record = readPassRecord(func, recordPath, "--amct-fold-observers");
-    if (!record)
-      return signalPassFailure();
-    // Layers by name, to find each observer's weight.
-    llvm::StringMap<QuantizableLayer> layers;
-    for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr))
-      layers[layer.name] = layer;
-
-    bool failedAny = false;
-    OpBuilder b(func.getContext());
-    func.walk([&](ObserverOp observer) {
-      std::string name = observer.getLayer().str();
-      const LayerRecord *entry = record->find(name);
-      if (!entry || !entry->scaleD || !entry->offsetD) {
-        observer.emitError() << recordPath << " has no scale_d/offset_d for layer '" << name
-                             << "'";
-        failedAny = true;
-        return;
-      }
-      int64_t bits = 8;
-      if (auto p = observer.getParams().getAs<IntegerAttr>("num_bits"))
-        bits = p.getInt();
-      int64_t lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
-      if (!(*entry->scaleD > 0.0f) || !std::isfinite(*entry->scaleD) || *entry->offsetD < lo ||
-          *entry->offsetD > hi) {
-        observer.emitError() << recordPath << ": layer '" << name << "' has scale_d "
-                             << *entry->scaleD << " and offset_d " << *entry->offsetD
-                             << "; expected a finite positive scale and an offset in [" << lo
-                             << ", " << hi << "]";
-        failedAny = true;
-        return;
-      }
-      b.setInsertionPoint(observer);
-      auto fq = b.create<FakeQuantOp>(
-          observer.getLoc(), observer.getType(), observer.getInput(),
-          b.getDenseF32ArrayAttr({*entry->scaleD}),
-          b.getDenseI64ArrayAttr({(int64_t)*entry->offsetD}), b.getI64IntegerAttr(bits),
-          IntegerAttr());
-      observer.replaceAllUsesWith(fq.getResult());
-      observer.erase();
-
-      auto it = layers.find(name);
-      if (it == layers.end() || it->second.weightOperand < 0)
-        return;
-      const QuantizableLayer &layer = it->second;
-      if (llvm::any_of(entry->scaleW, [](float v) { return !(v > 0.0f) || !std::isfinite(v); })) {
-        layer.op->emitError() << recordPath << ": layer '" << name
-                              << "' has a scale_w that is not finite and positive";
-        failedAny = true;
-        return;
-      }
-      if (entry->scaleW.empty() || entry->scaleW.size() != entry->offsetW.size()) {
-        layer.op->emitError() << recordPath << ": layer '" << name
-                              << "' needs as many scale_w as offset_w values (at least one)";
-        failedAny = true;
-        return;
-      }
-      Value weight = layer.op->getOperand(layer.weightOperand);
-      auto type = cast<RankedTensorType>(weight.getType());
-      int64_t channels = type.getDimSize(layer.weightChannelAxis);
-      bool perChannel = entry->scaleW.size() > 1;
-      if (perChannel && (int64_t)entry->scaleW.size() != channels) {
-        layer.op->emitError() << recordPath << ": layer '" << name << "' has "
-                              << entry->scaleW.size() << " scale_w values, expected 1 or "
-                              << channels;
-        failedAny = true;
-        return;
-      }
-      SmallVector<int64_t> offsets(entry->offsetW.begin(), entry->offsetW.end());
-      b.setInsertionPoint(layer.op);
-      auto wq = b.create<FakeQuantOp>(
-          NameLoc::get(b.getStringAttr(name + "_weight_quant")), weight.getType(), weight,
-          b.getDenseF32ArrayAttr(entry->scaleW), b.getDenseI64ArrayAttr(offsets),
-          b.getI64IntegerAttr(8),
-          perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
-      layer.op->setOperand(layer.weightOperand, wq);
-      if (layer.biasOp && failed(fakeQuantizeBias(b, layer, *entry->scaleD, entry->scaleW)))
-        failedAny = true;
-    });
-    if (failedAny)
+    if (!record || failed(foldObservers(func, *record, recordPath)))
       signalPassFailure();
   }
 };
 
 } // namespace
+
+LogicalResult amct::foldObservers(func::FuncOp func, const Record &record,
+                                  StringRef recordName) {
+  // Layers by name, to find each observer's weight.
+  llvm::StringMap<QuantizableLayer> layers;
+  for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr))
+    layers[layer.name] = layer;
+
+  bool failedAny = false;
+  OpBuilder b(func.getContext());
+  func.walk([&](ObserverOp observer) {
+    std::string name = observer.getLayer().str();
+    std::optional<int64_t> bitsOr = activationBits(observer);
+    if (!bitsOr) {
+      observer.emitError() << "layer '" << name
+                           << "': the observer does not calibrate activations (expected "
+                              "#amct.ifmr or #amct.hfmg)";
+      failedAny = true;
+      return;
+    }
+    int64_t bits = *bitsOr;
+    const LayerRecord *entry = record.find(name);
+    if (!entry || !entry->scaleD || !entry->offsetD) {
+      observer.emitError() << recordName << " has no scale_d/offset_d for layer '" << name
+                           << "'";
+      failedAny = true;
+      return;
+    }
+    int64_t lo = -(int64_t(1) << (bits - 1)), hi = (int64_t(1) << (bits - 1)) - 1;
+    if (!(*entry->scaleD > 0.0f) || !std::isfinite(*entry->scaleD) || *entry->offsetD < lo ||
+        *entry->offsetD > hi) {
+      observer.emitError() << recordName << ": layer '" << name << "' has scale_d "
+                           << *entry->scaleD << " and offset_d " << *entry->offsetD
+                           << "; expected a finite positive scale and an offset in [" << lo
+                           << ", " << hi << "]";
+      failedAny = true;
+      return;
+    }
+    auto it = layers.find(name);
+    bool weighted = it != layers.end() && it->second.weightOperand >= 0;
+    std::optional<ArqAttr> weightParams = observer.getWeights();
+    if (weighted && !weightParams) {
+      observer.emitError() << "layer '" << name
+                           << "' has a weight but its observer no weight parameters "
+                              "(weights = #amct.arq<num_bits = .., channel_wise = ..>)";
+      failedAny = true;
+      return;
+    }
+    b.setInsertionPoint(observer);
+    auto fq = b.create<FakeQuantOp>(
+        observer.getLoc(), observer.getType(), observer.getInput(),
+        b.getDenseF32ArrayAttr({*entry->scaleD}),
+        b.getDenseI64ArrayAttr({(int64_t)*entry->offsetD}), b.getI64IntegerAttr(bits),
+        IntegerAttr());
+    observer.replaceAllUsesWith(fq.getResult());
+    observer.erase();
+    if (!weighted)
+      return;
+    const QuantizableLayer &layer = it->second;
+    if (llvm::any_of(entry->scaleW, [](float v) { return !(v > 0.0f) || !std::isfinite(v); })) {
+      layer.op->emitError() << recordName << ": layer '" << name
+                            << "' has a scale_w that is not finite and positive";
+      failedAny = true;
+      return;
+    }
+    if (entry->scaleW.empty() || entry->scaleW.size() != entry->offsetW.size()) {
+      layer.op->emitError() << recordName << ": layer '" << name
+                            << "' needs as many scale_w as offset_w values (at least one)";
+      failedAny = true;
+      return;
+    }
+    Value weight = layer.op->getOperand(layer.weightOperand);
+    auto type = cast<RankedTensorType>(weight.getType());
+    int64_t channels = type.getDimSize(layer.weightChannelAxis);
+    bool perChannel = entry->scaleW.size() > 1;
+    if (perChannel && (int64_t)entry->scaleW.size() != channels) {
+      layer.op->emitError() << recordName << ": layer '" << name << "' has "
+                            << entry->scaleW.size() << " scale_w values, expected 1 or "
+                            << channels;
+      failedAny = true;
+      return;
+    }
+    SmallVector<int64_t> offsets(entry->offsetW.begin(), entry->offsetW.end());
+    b.setInsertionPoint(layer.op);
+    auto wq = b.create<FakeQuantOp>(
+        NameLoc::get(b.getStringAttr(name + "_weight_quant")), weight.getType(), weight,
+        b.getDenseF32ArrayAttr(entry->scaleW), b.getDenseI64ArrayAttr(offsets),
+        b.getI64IntegerAttr(weightParams->getNumBits()),
+        perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
+    layer.op->setOperand(layer.weightOperand, wq);
+    if (layer.biasOp && failed(fakeQuantizeBias(b, layer, *entry->scaleD, entry->scaleW)))
+      failedAny = true;
+  });
+  return failure(failedAny);
+}

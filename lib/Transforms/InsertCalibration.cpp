@@ -20,27 +20,38 @@ namespace amct {
 using namespace mlir;
 using namespace amct;
 
-namespace {
-
-/// The observer's `params`: AMCT's config key names and values.
-DictionaryAttr makeParams(Builder &b, const LayerQuantConfig &layer) {
+/// The observer's activation method, typed, with the config's values.
+static Attribute makeMethod(MLIRContext *ctx, const LayerQuantConfig &layer) {
   const ActivationQuantParams &act = layer.act;
-  SmallVector<NamedAttribute> params{
-      b.getNamedAttr("num_bits", b.getI64IntegerAttr(act.numBits)),
-      b.getNamedAttr("asymmetric", b.getBoolAttr(act.asymmetric)),
-      b.getNamedAttr("channel_wise", b.getBoolAttr(layer.wts.channelWise)),
-      b.getNamedAttr("wts_num_bits", b.getI64IntegerAttr(layer.wts.numBits))};
-  if (act.algo == "ifmr") {
-    params.push_back(b.getNamedAttr("max_percentile", b.getF64FloatAttr(act.maxPercentile)));
-    params.push_back(b.getNamedAttr("min_percentile", b.getF64FloatAttr(act.minPercentile)));
-    params.push_back(b.getNamedAttr(
-        "search_range", b.getF64ArrayAttr({act.searchRangeStart, act.searchRangeEnd})));
-    params.push_back(b.getNamedAttr("search_step", b.getF64FloatAttr(act.searchStep)));
-  } else {
-    params.push_back(b.getNamedAttr("num_of_bins", b.getI64IntegerAttr(act.numOfBins)));
-  }
-  return b.getDictionaryAttr(params);
+  if (act.algo == "hfmg")
+    return HfmgAttr::get(ctx, act.numBits, act.asymmetric, act.numOfBins);
+  using llvm::APFloat;
+  return IfmrAttr::get(ctx, act.numBits, act.asymmetric, APFloat(act.maxPercentile),
+                       APFloat(act.minPercentile), APFloat(act.searchRangeStart),
+                       APFloat(act.searchRangeEnd), APFloat(act.searchStep));
 }
+
+LogicalResult amct::insertCalibration(func::FuncOp func, const QuantConfig &config) {
+  MLIRContext *ctx = func.getContext();
+  OpBuilder b(ctx);
+  for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr)) {
+    const LayerQuantConfig *entry = config.find(layer.name);
+    if (!entry || !config.isQuantized(layer.name))
+      continue;
+    b.setInsertionPoint(layer.op);
+    Value data = layer.op->getOperand(layer.dataOperand);
+    ArqAttr weights = layer.weightOperand >= 0
+                          ? ArqAttr::get(ctx, entry->wts.numBits, entry->wts.channelWise)
+                          : ArqAttr();
+    auto observer = b.create<ObserverOp>(
+        NameLoc::get(b.getStringAttr(layer.name + "_observer")), data.getType(), data,
+        b.getStringAttr(layer.name), makeMethod(ctx, *entry), weights);
+    layer.op->setOperand(layer.dataOperand, observer);
+  }
+  return success();
+}
+
+namespace {
 
 struct AmctInsertCalibrationPass
     : amct::impl::AmctInsertCalibrationBase<AmctInsertCalibrationPass> {
@@ -52,24 +63,14 @@ struct AmctInsertCalibrationPass
     if (layers.empty() && configPath.empty())
       return; // nothing to observe in this function
     std::string error;
-    std::optional<QuantConfig> config = loadQuantConfig(configPath, layers, error);
+    std::optional<QuantConfig> config =
+        loadQuantConfigFile(configPath, getLayerList(layers), error);
     if (!config) {
       func.emitError() << error;
       return signalPassFailure();
     }
-    OpBuilder b(func.getContext());
-    for (const QuantizableLayer &layer : layers) {
-      const LayerQuantConfig *entry = config->find(layer.name);
-      if (!entry || !config->isQuantized(layer.name))
-        continue;
-      b.setInsertionPoint(layer.op);
-      Value data = layer.op->getOperand(layer.dataOperand);
-      auto observer = b.create<ObserverOp>(
-          NameLoc::get(b.getStringAttr(layer.name + "_observer")), data.getType(), data,
-          b.getStringAttr(layer.name), b.getStringAttr(entry->act.algo),
-          makeParams(b, *entry));
-      layer.op->setOperand(layer.dataOperand, observer);
-    }
+    if (failed(insertCalibration(func, *config)))
+      signalPassFailure();
   }
 };
 

@@ -1,14 +1,11 @@
 //===- QuantizableLayers.cpp - which layers AMCT quantizes ----------------===//
 
 #include "amct/Transforms/QuantizableLayers.h"
-#include "amct/Support/FileAccess.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Amct/IR/ConstantUtils.h"
 
-#include "amct/Support/QuantConfig.h"
 
 #include "llvm/ADT/StringMap.h"
-#include "llvm/Support/MemoryBuffer.h"
 
 using namespace mlir;
 
@@ -150,39 +147,6 @@ getLayerList(const std::vector<QuantizableLayer> &layers) {
   for (const QuantizableLayer &layer : layers)
     list.emplace_back(layer.name, layer.type);
   return list;
-}
-
-std::optional<QuantConfig> loadQuantConfig(const std::string &path,
-                                           const std::vector<QuantizableLayer> &layers,
-                                           std::string &error) {
-  LayerList list = getLayerList(layers);
-  if (path.empty())
-    return createQuantConfig(list, /*skipLayers=*/{}, /*batchNum=*/1,
-                             /*activationOffset=*/true, error);
-  std::string text;
-  if (!readRegularFile(path, text, error)) {
-    error = "quant config " + error;
-    return std::nullopt;
-  }
-  switch (detectConfigKind(text)) {
-  case ConfigKind::LayerJson: {
-    std::optional<QuantConfig> config = parseQuantConfigJson(text, path, error);
-    if (!config || !bindQuantConfigToLayers(*config, list, path, error))
-      return std::nullopt;
-    return config;
-  }
-  case ConfigKind::SimpleCfg:
-    return parseSimpleConfig(text, path, list, error);
-  case ConfigKind::LlmJson:
-    error = path + ": this is an LLM quantize config (quant_cfg); the CNN flow takes AMCT's "
-                   "per-layer JSON or a simple .cfg";
-    return std::nullopt;
-  case ConfigKind::Unknown:
-    break;
-  }
-  error = path + ": not a quant config (expected AMCT's JSON config or a simple .cfg in "
-                 "protobuf text format)";
-  return std::nullopt;
 }
 
 } // namespace amct

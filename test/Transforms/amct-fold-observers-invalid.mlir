@@ -14,7 +14,7 @@
 func.func @layer_missing(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv9", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv9", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv9")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -26,7 +26,7 @@ func.func @layer_missing(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @no_scale_d(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_no_d", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_no_d", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_d")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -39,7 +39,7 @@ func.func @no_scale_d(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @scale_w_count(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_bad_count", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_bad_count", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_bad_count")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -51,7 +51,7 @@ func.func @scale_w_count(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @scale_w_offset_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_unpaired", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_unpaired", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_unpaired")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -63,7 +63,7 @@ func.func @scale_w_offset_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @no_scale_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_no_w", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_no_w", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_w")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -76,7 +76,41 @@ func.func @no_scale_w(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @bias_overflow(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
   %b = amct.const dense<[0.5, -3.0e6]> : tensor<2xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_big_bias", params = {num_bits = 8 : i64}} : tensor<1x1x4x4xf32>
+  %o = amct.observer %x {layer = "conv_big_bias", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x1x4x4xf32>
   %c = amct.Conv %o, %w, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_big_bias")
   return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A weighted layer's observer must say how its weights are quantized.
+// CHECK: error: layer 'conv_no_arq' has a weight but its observer no weight parameters (weights = #amct.arq<num_bits = .., channel_wise = ..>)
+func.func @no_weight_params(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {layer = "conv_no_arq", method = #amct.hfmg<num_bits = 8, asymmetric = true, num_of_bins = 4096>} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_arq")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// A DMQ observer collects channel maxima; it has no activation parameters
+// to fold.
+// CHECK: error: layer 'conv_no_arq': the observer does not calibrate activations (expected #amct.ifmr or #amct.hfmg)
+func.func @dmq_observer(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %o = amct.observer %x {layer = "conv_no_arq", method = #amct.dmq} : tensor<1x2x4x4xf32>
+  %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_no_arq")
+  return %c : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Observer parameters are typed: a malformed one is a parse error.
+// CHECK: error: expected true or false
+func.func @bad_param(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %o = amct.observer %x {layer = "p", method = #amct.hfmg<num_bits = 8, asymmetric = 1, num_of_bins = 4096>} : tensor<1x2x4x4xf32>
+  return %o : tensor<1x2x4x4xf32>
 }

@@ -20,7 +20,7 @@
 func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32> loc("w")
-  %o = amct.observer %x {algo = "ifmr", layer = "conv1", params = {num_bits = 8 : i64}} : tensor<1x1x4x4xf32>
+  %o = amct.observer %x {layer = "conv1", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x1x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv1")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -36,7 +36,7 @@ func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @conv_transpose(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x3x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "deconv", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "deconv", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.ConvTranspose %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x3x1x1xf32>, none) -> tensor<1x3x4x4xf32> loc("deconv")
   return %c : tensor<1x3x4x4xf32>
 }
@@ -52,7 +52,7 @@ func.func @conv_transpose(%x: tensor<1x2x4x4xf32>) -> tensor<1x3x4x4xf32> {
 func.func @gemm_trans_b(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x4xf32>
-  %o = amct.observer %a {algo = "ifmr", layer = "fc_t", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %o = amct.observer %a {layer = "fc_t", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<3x4xf32>
   %g = amct.Gemm %o, %w, %n {transB = 1 : i64} : (tensor<3x4xf32>, tensor<2x4xf32>, none) -> tensor<3x2xf32> loc("fc_t")
   return %g : tensor<3x2xf32>
 }
@@ -68,7 +68,7 @@ func.func @gemm_trans_b(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
 func.func @gemm_no_trans_b(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<4x3xf32>
-  %o = amct.observer %a {algo = "ifmr", layer = "fc_n", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %o = amct.observer %a {layer = "fc_n", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<3x4xf32>
   %g = amct.Gemm %o, %w, %n : (tensor<3x4xf32>, tensor<4x3xf32>, none) -> tensor<3x3xf32> loc("fc_n")
   return %g : tensor<3x3xf32>
 }
@@ -83,7 +83,7 @@ func.func @gemm_no_trans_b(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
 // CHECK-NEXT: amct.MatMul %[[XQ]], %[[WQ]] :
 func.func @matmul(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
   %w = amct.const dense<0.5> : tensor<4x3xf32>
-  %o = amct.observer %a {algo = "hfmg", layer = "mm", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %o = amct.observer %a {layer = "mm", method = #amct.hfmg<num_bits = 8, asymmetric = true, num_of_bins = 4096>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<3x4xf32>
   %m = amct.MatMul %o, %w : (tensor<3x4xf32>, tensor<4x3xf32>) -> tensor<3x3xf32> loc("mm")
   return %m : tensor<3x3xf32>
 }
@@ -99,7 +99,7 @@ func.func @matmul(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
 func.func @per_tensor(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_pt", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_pt", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_pt")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -112,7 +112,7 @@ func.func @per_tensor(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 // CHECK-NEXT: amct.AveragePool %[[XQ]] {kernel_shape
 // CHECK-NOT: amct.fake_quant
 func.func @avg_pool(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
-  %o = amct.observer %x {algo = "ifmr", layer = "pool", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "pool", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>} : tensor<1x2x4x4xf32>
   %p = amct.AveragePool %o {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> loc("pool")
   return %p : tensor<1x2x2x2xf32>
 }
@@ -135,7 +135,7 @@ func.func @unobserved_layer(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, te
   %w1 = amct.const dense<0.25> : tensor<2x2x1x1xf32>
   %c1 = amct.Conv %x, %w1, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv1")
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_pt", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_pt", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_pt")
   return %c1, %c : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
 }
@@ -153,7 +153,7 @@ func.func @unobserved_layer(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, te
 func.func @conv_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>
   %b = amct.const dense<[0.5, -0.25]> : tensor<2xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv1", params = {num_bits = 8 : i64}} : tensor<1x1x4x4xf32>
+  %o = amct.observer %x {layer = "conv1", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x1x4x4xf32>
   %c = amct.Conv %o, %w, %b : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv1")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -166,7 +166,7 @@ func.func @conv_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @per_tensor_bias(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
   %b = amct.const dense<[0.5, -0.25]> : tensor<2xf32>
-  %o = amct.observer %x {algo = "ifmr", layer = "conv_pt", params = {num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+  %o = amct.observer %x {layer = "conv_pt", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
   %c = amct.Conv %o, %w, %b : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32> loc("conv_pt")
   return %c : tensor<1x2x4x4xf32>
 }
@@ -182,7 +182,7 @@ func.func @per_tensor_bias(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32> {
 func.func @gemm_scalar_bias(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
   %w = amct.const dense<0.5> : tensor<4x3xf32>
   %c = amct.const dense<1.0> : tensor<1xf32>
-  %o = amct.observer %a {algo = "ifmr", layer = "fc_n", params = {num_bits = 8 : i64}} : tensor<3x4xf32>
+  %o = amct.observer %a {layer = "fc_n", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.999999, min_percentile = 0.999999, search_range_start = 0.7, search_range_end = 1.3, search_step = 0.01>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<3x4xf32>
   %g = amct.Gemm %o, %w, %c : (tensor<3x4xf32>, tensor<4x3xf32>, tensor<1xf32>) -> tensor<3x3xf32> loc("fc_n")
   return %g : tensor<3x3xf32>
 }
@@ -200,7 +200,7 @@ func.func @gemm_scalar_bias(%a: tensor<3x4xf32>) -> tensor<3x3xf32> {
 func.func @matmul_add_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
   %w = amct.const dense<0.5> : tensor<4x3xf32>
   %b = amct.const dense<[[1.0, 2.0, 3.0]]> : tensor<1x3xf32>
-  %o = amct.observer %a {algo = "hfmg", layer = "mm", params = {num_bits = 8 : i64}} : tensor<2x3x4xf32>
+  %o = amct.observer %a {layer = "mm", method = #amct.hfmg<num_bits = 8, asymmetric = true, num_of_bins = 4096>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<2x3x4xf32>
   %m = amct.MatMul %o, %w : (tensor<2x3x4xf32>, tensor<4x3xf32>) -> tensor<2x3x3xf32> loc("mm")
   %y = amct.Add %b, %m : (tensor<1x3xf32>, tensor<2x3x3xf32>) -> tensor<2x3x3xf32>
   return %y : tensor<2x3x3xf32>
@@ -217,7 +217,7 @@ func.func @matmul_add_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
 func.func @matmul_add_not_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
   %w = amct.const dense<0.5> : tensor<4x3xf32>
   %b = amct.const dense<1.0> : tensor<3x3xf32>
-  %o = amct.observer %a {algo = "hfmg", layer = "mm", params = {num_bits = 8 : i64}} : tensor<2x3x4xf32>
+  %o = amct.observer %a {layer = "mm", method = #amct.hfmg<num_bits = 8, asymmetric = true, num_of_bins = 4096>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<2x3x4xf32>
   %m = amct.MatMul %o, %w : (tensor<2x3x4xf32>, tensor<4x3xf32>) -> tensor<2x3x3xf32> loc("mm")
   %y = amct.Add %m, %b : (tensor<2x3x3xf32>, tensor<3x3xf32>) -> tensor<2x3x3xf32>
   return %y : tensor<2x3x3xf32>

@@ -9,17 +9,17 @@
 // symmetric on Ascend.
 // CHECK-LABEL: func.func @quantizable_layers
 // CHECK-SAME: (%[[X:[^:]*]]: tensor<1x2x4x4xf32>, %[[X3:[^:]*]]: tensor<1x2x2x4x4xf32>, %[[A:[^:]*]]: tensor<3x4xf32>)
-// CHECK: %[[O1:.*]] = amct.observer %[[X]] {algo = "ifmr", layer = "conv1", params = {asymmetric = true, channel_wise = true, max_percentile = 0.99999899999999997 : f64, min_percentile = 0.99999899999999997 : f64, num_bits = 8 : i64, search_range = [0.69999999999999996, 1.300000e+00], search_step = 1.000000e-02 : f64, wts_num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+// CHECK: %[[O1:.*]] = amct.observer %[[X]] {layer = "conv1", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 0.99999899999999997, min_percentile = 0.99999899999999997, search_range_start = 0.69999999999999996, search_range_end = 1.300000e+00, search_step = 1.000000e-02>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
 // CHECK-NEXT: amct.Conv %[[O1]], %{{.*}}, %{{.*}} : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, tensor<2xf32>)
-// CHECK: %[[O2:.*]] = amct.observer %[[X3]] {algo = "ifmr", layer = "conv3d", params = {asymmetric = false, channel_wise = true,
+// CHECK: %[[O2:.*]] = amct.observer %[[X3]] {layer = "conv3d", method = #amct.ifmr<num_bits = 8, asymmetric = false, {{.*}}weights = #amct.arq<num_bits = 8, channel_wise = true>}
 // CHECK-NEXT: amct.Conv %[[O2]], %{{.*}}, %{{.*}} : (tensor<1x2x2x4x4xf32>
-// CHECK: %[[O3:.*]] = amct.observer %[[X]] {algo = "ifmr", layer = "deconv", params = {asymmetric = true, channel_wise = true,
+// CHECK: %[[O3:.*]] = amct.observer %[[X]] {layer = "deconv", method = #amct.ifmr<num_bits = 8, asymmetric = true, {{.*}}weights = #amct.arq<num_bits = 8, channel_wise = true>}
 // CHECK-NEXT: amct.ConvTranspose %[[O3]], %{{.*}}, %{{.*}} :
-// CHECK: %[[O4:.*]] = amct.observer %[[A]] {algo = "ifmr", layer = "fc", params = {asymmetric = true, channel_wise = false,
+// CHECK: %[[O4:.*]] = amct.observer %[[A]] {layer = "fc", method = #amct.ifmr<num_bits = 8, asymmetric = true, {{.*}}weights = #amct.arq<num_bits = 8, channel_wise = false>}
 // CHECK-NEXT: amct.Gemm %[[O4]], %{{.*}}, %{{.*}} {transB = 1 : i64}
-// CHECK: %[[O5:.*]] = amct.observer %[[A]] {algo = "ifmr", layer = "mm", params = {asymmetric = true, channel_wise = false,
+// CHECK: %[[O5:.*]] = amct.observer %[[A]] {layer = "mm", method = #amct.ifmr<num_bits = 8, asymmetric = true, {{.*}}weights = #amct.arq<num_bits = 8, channel_wise = false>}
 // CHECK-NEXT: amct.MatMul %[[O5]], %{{.*}} :
-// CHECK: %[[O6:.*]] = amct.observer %[[X]] {algo = "ifmr", layer = "pool", params = {asymmetric = true, channel_wise = false,
+// CHECK: %[[O6:.*]] = amct.observer %[[X]] {layer = "pool", method = #amct.ifmr<num_bits = 8, asymmetric = true, {{[^}]*}}>} : tensor<1x2x4x4xf32>
 // CHECK-NEXT: amct.AveragePool %[[O6]] {kernel_shape
 // CHECK-NOT: amct.observer
 func.func @quantizable_layers(%x: tensor<1x2x4x4xf32>, %x3: tensor<1x2x2x4x4xf32>, %a: tensor<3x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<3x2xf32>, tensor<3x2xf32>, tensor<1x2x2x2xf32>) {
@@ -141,12 +141,12 @@ func.func @unnamed_conv(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor
 // JSON-NOT: amct.observer
 // JSON: amct.Conv %[[X]], %{{.*}}, %{{.*}} :
 // JSON-NEXT: amct.const
-// JSON-NEXT: %[[O2:.*]] = amct.observer %[[X]] {algo = "hfmg", layer = "conv2", params = {asymmetric = false, channel_wise = false, num_bits = 8 : i64, num_of_bins = 2048 : i64, wts_num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+// JSON-NEXT: %[[O2:.*]] = amct.observer %[[X]] {layer = "conv2", method = #amct.hfmg<num_bits = 8, asymmetric = false, num_of_bins = 2048>, weights = #amct.arq<num_bits = 8, channel_wise = false>} : tensor<1x2x4x4xf32>
 // JSON-NEXT: amct.Conv %[[O2]], %{{.*}}, %{{.*}} :
 // JSON-NOT: amct.observer
 // JSON: amct.Conv %[[X]], %{{.*}}, %{{.*}} :
 // JSON-NEXT: amct.const
-// JSON-NEXT: %[[O4:.*]] = amct.observer %[[A]] {algo = "ifmr", layer = "fc", params = {asymmetric = true, channel_wise = false, max_percentile = 9.999000e-01 : f64, min_percentile = 0.99899999999999999 : f64, num_bits = 8 : i64, search_range = [8.000000e-01, 1.250000e+00], search_step = 5.000000e-02 : f64, wts_num_bits = 8 : i64}} : tensor<3x4xf32>
+// JSON-NEXT: %[[O4:.*]] = amct.observer %[[A]] {layer = "fc", method = #amct.ifmr<num_bits = 8, asymmetric = true, max_percentile = 9.999000e-01, min_percentile = 0.99899999999999999, search_range_start = 8.000000e-01, search_range_end = 1.250000e+00, search_step = 5.000000e-02>, weights = #amct.arq<num_bits = 8, channel_wise = false>} : tensor<3x4xf32>
 // JSON-NEXT: amct.Gemm %[[O4]], %{{.*}}, %{{.*}} :
 // JSON-NOT: amct.observer
 
@@ -158,12 +158,12 @@ func.func @unnamed_conv(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor
 // CFG-NOT: amct.observer
 // CFG: amct.Conv %[[X]], %{{.*}}, %{{.*}} :
 // CFG-NEXT: amct.const
-// CFG-NEXT: %[[O2:.*]] = amct.observer %[[X]] {algo = "ifmr", layer = "conv2", params = {asymmetric = false, channel_wise = true, max_percentile = 0.99999899999999997 : f64, min_percentile = 0.99999899999999997 : f64, num_bits = 8 : i64, search_range = [0.69999999999999996, 1.300000e+00], search_step = 1.000000e-02 : f64, wts_num_bits = 8 : i64}} : tensor<1x2x4x4xf32>
+// CFG-NEXT: %[[O2:.*]] = amct.observer %[[X]] {layer = "conv2", method = #amct.ifmr<num_bits = 8, asymmetric = false, max_percentile = 0.99999899999999997, min_percentile = 0.99999899999999997, search_range_start = 0.69999999999999996, search_range_end = 1.300000e+00, search_step = 1.000000e-02>, weights = #amct.arq<num_bits = 8, channel_wise = true>} : tensor<1x2x4x4xf32>
 // CFG-NEXT: amct.Conv %[[O2]], %{{.*}}, %{{.*}} :
 // CFG-NEXT: amct.const
-// CFG-NEXT: %[[O3:.*]] = amct.observer %[[X]] {algo = "ifmr", layer = "conv3", params = {asymmetric = false, channel_wise = true,
+// CFG-NEXT: %[[O3:.*]] = amct.observer %[[X]] {layer = "conv3", method = #amct.ifmr<num_bits = 8, asymmetric = false, {{.*}}weights = #amct.arq<num_bits = 8, channel_wise = true>}
 // CFG-NEXT: amct.Conv %[[O3]], %{{.*}}, %{{.*}} :
 // CFG-NEXT: amct.const
-// CFG-NEXT: %[[O4:.*]] = amct.observer %[[A]] {algo = "hfmg", layer = "fc", params = {asymmetric = false, channel_wise = false, num_bits = 8 : i64, num_of_bins = 1024 : i64, wts_num_bits = 8 : i64}} : tensor<3x4xf32>
+// CFG-NEXT: %[[O4:.*]] = amct.observer %[[A]] {layer = "fc", method = #amct.hfmg<num_bits = 8, asymmetric = false, num_of_bins = 1024>, weights = #amct.arq<num_bits = 8, channel_wise = false>} : tensor<3x4xf32>
 // CFG-NEXT: amct.Gemm %[[O4]], %{{.*}}, %{{.*}} :
 // CFG-NOT: amct.observer

@@ -937,7 +937,7 @@ TEST(LoadQuantConfig, DispatchesAndReportsKinds) {
   EXPECT_EQ(error, "x.cfg: neither a JSON config (a '{' object) nor a simple "
                    "config (protobuf text)");
   EXPECT_FALSE(loadQuantConfigFile(fixture("missing.json"), kModel, error));
-  EXPECT_EQ(error, fixture("missing.json") +
+  EXPECT_EQ(error, "quant config " + fixture("missing.json") +
                        ": cannot open: No such file or directory");
 }
 

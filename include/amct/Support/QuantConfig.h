@@ -227,7 +227,9 @@ std::optional<QuantConfig> loadQuantConfig(const std::string &text,
                                            const LayerList &layers,
                                            std::string &error);
 
-/// loadQuantConfig on the contents of the file at `path`.
+/// loadQuantConfig on the contents of the file at `path`; the default config
+/// (create_quant_config's, every layer quantized) when `path` is empty. The
+/// one loader every tool and pass uses.
 std::optional<QuantConfig> loadQuantConfigFile(const std::string &path,
                                                const LayerList &layers,
                                                std::string &error);

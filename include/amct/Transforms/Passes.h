@@ -16,6 +16,18 @@ namespace amct {
 #define GEN_PASS_REGISTRATION
 #include "amct/Transforms/Passes.h.inc"
 
+struct QuantConfig;
+struct Record;
+
+/// --amct-insert-calibration with a parsed config: an observer on the data
+/// input of every layer of `func` the config quantizes.
+mlir::LogicalResult insertCalibration(mlir::func::FuncOp func, const QuantConfig &config);
+
+/// --amct-fold-observers with the record in memory; `recordName` names it
+/// in diagnostics (the file, or "the record").
+mlir::LogicalResult foldObservers(mlir::func::FuncOp func, const Record &record,
+                                  llvm::StringRef recordName);
+
 /// Rewrite patterns of --amct-fuse, for use in other pipelines.
 void populateFusePatterns(mlir::RewritePatternSet &patterns,
                           llvm::ArrayRef<std::string> skipLayers);

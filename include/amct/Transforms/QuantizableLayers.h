@@ -59,18 +59,9 @@ struct SkippedLayer {
 std::vector<QuantizableLayer> findQuantizableLayers(mlir::func::FuncOp func,
                                                     std::vector<SkippedLayer> *skipped);
 
-struct QuantConfig;
-
 /// The (name, AMCT type) list of `layers`, as the config parsers take it.
 std::vector<std::pair<std::string, std::string>>
 getLayerList(const std::vector<QuantizableLayer> &layers);
-
-/// Loads the quant config at `path` for `layers` (AMCT JSON or simple .cfg,
-/// by content), or the default config when `path` is empty. Fails with a
-/// message naming the file and key.
-std::optional<QuantConfig> loadQuantConfig(const std::string &path,
-                                           const std::vector<QuantizableLayer> &layers,
-                                           std::string &error);
 
 } // namespace amct
 

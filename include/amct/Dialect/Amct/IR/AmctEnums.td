@@ -20,13 +20,4 @@ def Amct_LayerKind : I32EnumAttr<"LayerKind", "AMCT layer type of an op", [
   let genSpecializedAttr = 0;
 }
 
-/// The activation calibration algorithms (the config's `act_algo`).
-def Amct_ActAlgo : I32EnumAttr<"ActAlgo", "activation calibration algorithm", [
-    I32EnumAttrCase<"Ifmr", 0, "ifmr">,
-    I32EnumAttrCase<"Hfmg", 1, "hfmg">,
-  ]> {
-  let cppNamespace = "::amct";
-  let genSpecializedAttr = 0;
-}
-
 #endif // AMCT_DIALECT_AMCT_IR_AMCTENUMS_TD

@@ -13,14 +13,18 @@ def Amct_ObserverOp : Amct_Op<"observer", [SameOperandsAndResultType]> {
   let summary = "identity that records the statistics of the values it sees";
   let description = [{
     Inserted by --amct-insert-calibration on the data input of a quantizable
-    layer. `layer` is the layer's node name (the record file key), `algo` the
-    activation algorithm (`ifmr`, `hfmg`) and `params` its parameters with
-    AMCT's config key names. The executor passes every value to the
-    statistics collector of `layer`; it has a side effect, so it is never
-    folded away.
+    layer. `layer` is the layer's node name (the record file key), `method`
+    what is collected: the activation calibration (`#amct.ifmr<...>`,
+    `#amct.hfmg<...>` with AMCT's config keys), DMQ's channel maxima
+    (`#amct.dmq`) or the layer's output itself (`#amct.layer_output`);
+    `weights` the layer's weight quantization (`#amct.arq<...>`) when it
+    has weights. The executor passes every value to the statistics
+    collector of `layer`; it has a side effect, so it is never folded away.
   }];
-  let arguments = (ins TensorOf<[F32]>:$input, StrAttr:$layer, StrAttr:$algo,
-                   DictionaryAttr:$params);
+  let arguments = (ins TensorOf<[F32]>:$input, StrAttr:$layer,
+                   AnyAttrOf<[Amct_IfmrAttr, Amct_HfmgAttr, Amct_DmqObserverAttr,
+                              Amct_LayerOutputAttr]>:$method,
+                   OptionalAttr<Amct_ArqAttr>:$weights);
   let results = (outs TensorOf<[F32]>:$output);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
