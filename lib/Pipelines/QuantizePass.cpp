@@ -10,13 +10,13 @@
 #include "amct/Support/Npy.h"
 #include "amct/Support/Progress.h"
 #include "amct/Support/ToolSupport.h"
-#include "amct/Transforms/Passes.h"
+#include "amct/Pipelines/Passes.h"
 
 #include "mlir/IR/Diagnostics.h"
 
 namespace amct {
 #define GEN_PASS_DEF_AMCTQUANTIZE
-#include "amct/Transforms/Passes.h.inc"
+#include "amct/Pipelines/Passes.h.inc"
 } // namespace amct
 
 using namespace mlir;

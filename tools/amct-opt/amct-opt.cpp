@@ -14,7 +14,7 @@
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/ImportONNX.h"
-#include "amct/Transforms/Passes.h"
+#include "amct/Pipelines/Passes.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/AsmState.h"
@@ -37,7 +37,7 @@ static bool hasOnnxExtension(StringRef path) { return path.ends_with_insensitive
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerTransformsPasses();
-  registerAmctPasses();
+  registerAllPassesAndPipelines();
 
   DialectRegistry registry;
   registerImportDialects(registry);

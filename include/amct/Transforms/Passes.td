@@ -123,24 +123,4 @@ def AmctConvert : Pass<"amct-convert", "mlir::func::FuncOp"> {
   let dependentDialects = ["::amct::AmctDialect", "::amct::ascend::AscendDialect"];
 }
 
-def AmctQuantize : Pass<"amct-quantize", "mlir::ModuleOp"> {
-  let summary = "The whole PTQ job: fold constants, fuse, calibrate, fold observers";
-  let description = [{
-    `amct quantize` as one pass: the module becomes the fake-quant model.
-    Follow it with --amct-convert for the deploy model:
-      amct-opt M.onnx --amct-quantize="config=q.json calib-data=input=x.npy" --amct-convert -o deploy.onnx
-    (implemented in lib/Pipelines, which runs the executor).
-  }];
-  let options = [
-    Option<"configPath", "config", "std::string", "\"\"",
-           "quant config (AMCT JSON or .cfg); empty: the default config">,
-    ListOption<"calibData", "calib-data", "std::string",
-               "calibration inputs NAME=FILE.npy (or FILE.npy for a single-input model)">,
-    Option<"batchNum", "batch-num", "int", "0", "calibration batches (0: the config's)">,
-    Option<"batchSize", "batch-size", "int64_t", "0", "samples per batch (0: split evenly)">,
-    Option<"recordPath", "record", "std::string", "\"\"", "also write the record file here">,
-  ];
-  let dependentDialects = ["::amct::AmctDialect", "::amct::ascend::AscendDialect"];
-}
-
 #endif // AMCT_TRANSFORMS_PASSES_TD
