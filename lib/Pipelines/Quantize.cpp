@@ -4,7 +4,9 @@
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Pipelines/Calibration.h"
 #include "amct/Pipelines/DmqCalibration.h"
+#include "amct/Quant/Quant.h"
 #include "amct/Runtime/Executor.h"
+#include "amct/Support/Npy.h"
 #include "amct/Support/Progress.h"
 #include "amct/Support/QuantConfig.h"
 #include "amct/Transforms/DmqBalance.h"
@@ -25,13 +27,6 @@ namespace amct {
 
 namespace {
 
-func::FuncOp getMain(ModuleOp module) {
-  func::FuncOp main;
-  for (auto f : module.getOps<func::FuncOp>())
-    if (f.getSymName() == "main" || !main)
-      main = f;
-  return main;
-}
 
 LogicalResult runFuncPass(ModuleOp module, std::unique_ptr<Pass> pass) {
   PassManager pm(module.getContext());
@@ -47,24 +42,6 @@ std::vector<rt::Tensor> sliceBatch(const std::vector<rt::Tensor> &inputs, int64_
     out.push_back(t.rows(b * batchSize, (b + 1) * batchSize));
   return out;
 }
-
-/// Cosine similarity, accumulated in double over pieces of two buffers.
-struct Cosine {
-  double dot = 0, na = 0, nb = 0;
-  void add(const rt::Tensor &a, const rt::Tensor &b) {
-    const float *pa = a.data<float>(), *pb = b.data<float>();
-    for (int64_t i = 0, n = std::min(a.numElements(), b.numElements()); i < n; ++i) {
-      dot += (double)pa[i] * pb[i];
-      na += (double)pa[i] * pa[i];
-      nb += (double)pb[i] * pb[i];
-    }
-  }
-  double value() const {
-    if (na == 0 && nb == 0)
-      return 1.0;
-    return dot / std::sqrt(na * nb + 1e-300);
-  }
-};
 
 /// Puts an observer (#amct.layer_output) on the result of each layer of `names`,
 /// so that the executor hands the layer's output to its observer callback.
@@ -100,12 +77,12 @@ LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
                               const std::vector<rt::Tensor> &inputs, int threads,
                               bool showProgress, QuantizeResult &result) {
   OwningOpRef<ModuleOp> ref = fp32.clone(), quant = fakeQuant.clone();
-  tapLayerOutputs(getMain(*ref), names);
-  tapLayerOutputs(getMain(*quant), names);
+  tapLayerOutputs(getMainFunction(*ref), names);
+  tapLayerOutputs(getMainFunction(*quant), names);
   rt::ExecutorOptions options;
   options.threads = threads;
-  auto refExec = rt::Executor::create(getMain(*ref), options);
-  auto quantExec = rt::Executor::create(getMain(*quant), options);
+  auto refExec = rt::Executor::create(getMainFunction(*ref), options);
+  auto quantExec = rt::Executor::create(getMainFunction(*quant), options);
   if (failed(refExec) || failed(quantExec))
     return failure();
 
@@ -119,8 +96,9 @@ LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
   (*quantExec)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
     auto it = refOutputs.find(cast<ObserverOp>(op).getLayer().str());
     if (it != refOutputs.end() && it->second.shape() == t.shape()) {
-      Cosine cos;
-      cos.add(it->second, t);
+      quant::Cosine cos;
+      cos.add(it->second.data<float>(), t.data<float>(),
+              std::min(it->second.numElements(), t.numElements()));
       result.layerCosine[it->first] = cos.value();
       refOutputs.erase(it);
     }
@@ -137,8 +115,8 @@ LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
     const rt::Tensor &a = (*refOut)[i], &b = (*quantOut)[i];
     if (a.dtype() != rt::DType::F32 || a.shape() != b.shape() || b.dtype() != rt::DType::F32)
       continue;
-    Cosine cos;
-    cos.add(a, b);
+    quant::Cosine cos;
+    cos.add(a.data<float>(), b.data<float>(), a.numElements());
     result.outputCosine.emplace_back(i < outNames.size() ? outNames[i] : "output" + std::to_string(i),
                                      cos.value());
   }
@@ -173,17 +151,58 @@ std::string configSkipReason(const QuantConfig &config, const std::string &name)
 
 } // namespace
 
+std::optional<std::map<std::string, rt::Tensor>>
+readCalibrationData(ArrayRef<std::string> entries, func::FuncOp main, std::string &error) {
+  std::map<std::string, rt::Tensor> data;
+  for (const std::string &entry : entries) {
+    StringRef text(entry);
+    std::string name, path = entry;
+    if (text.contains('=')) {
+      auto [n, p] = text.split('=');
+      name = n.str();
+      path = p.str();
+      if (name.empty() || path.empty()) {
+        error = "calib-data '" + entry + "' is not NAME=FILE.npy";
+        return std::nullopt;
+      }
+    } else {
+      // A bare FILE names the single graph input.
+      auto only = main && main.getNumArguments() == 1
+                      ? main.getArgAttrOfType<StringAttr>(0, "amct.name")
+                      : StringAttr();
+      if (!only) {
+        error = "calib-data '" + entry +
+                "' has no NAME= and the model does not have exactly one input";
+        return std::nullopt;
+      }
+      name = only.str();
+    }
+    if (data.count(name)) {
+      error = "calib-data gives '" + name + "' twice";
+      return std::nullopt;
+    }
+    std::string readError;
+    std::optional<rt::Tensor> t = readNpy(path, readError);
+    if (!t) {
+      error = "calibration data '" + name + "': " + readError;
+      return std::nullopt;
+    }
+    data.emplace(name, std::move(*t));
+  }
+  return data;
+}
+
 FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &options) {
   QuantizeResult result;
   PhaseClock clock(result.phases);
   OwningOpRef<ModuleOp> module = model.clone();
-  func::FuncOp main = getMain(*module);
+  func::FuncOp main = getMainFunction(*module);
   if (!main)
     return model.emitError("the model has no function to quantize");
 
   if (failed(runFuncPass(*module, createAmctFoldConstants())))
     return failure();
-  main = getMain(*module);
+  main = getMainFunction(*module);
   std::vector<QuantizableLayer> layers = findQuantizableLayers(main, nullptr);
   std::string error;
   // The one parse of the config; every step below gets it in memory.
@@ -206,7 +225,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   result.fused = module->clone();
 
   // Calibration batches: batch_num batches of batch_size samples.
-  main = getMain(*module);
+  main = getMainFunction(*module);
   std::vector<std::string> inputNames;
   bool staticBatch = false;
   for (unsigned i = 0; i < main.getNumArguments(); ++i) {
@@ -250,16 +269,16 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
 
   // DMQ (AMCT's quantize_preprocess): balance factors from the data, applied
   // before the activation calibration sees it.
-  if (failed(computeDmqFactors(getMain(*module), *config, batches, options.threads,
+  if (failed(computeDmqFactors(getMainFunction(*module), *config, batches, options.threads,
                                result.record)) ||
-      failed(applyDmqBalance(getMain(*module), result.record)))
+      failed(applyDmqBalance(getMainFunction(*module), result.record)))
     return failure();
   bool balanced = !result.record.layers.empty();
   if (balanced)
     clock.lap("fold constants, fuse, DMQ balance factors");
 
   // Observers, calibration, record.
-  if (failed(insertCalibration(getMain(*module), *config)))
+  if (failed(insertCalibration(getMainFunction(*module), *config)))
     return failure();
   clock.lap(balanced ? "insert observers" : "fold constants, fuse, insert observers");
   CalibrationOptions calibOptions;
@@ -274,7 +293,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
         bar.emplace("calibrating", options.showProgress ? total : 0);
       bar->update(done);
     };
-    if (failed(calibrate(getMain(*module), batches, calibOptions, result.record)))
+    if (failed(calibrate(getMainFunction(*module), batches, calibOptions, result.record)))
       return failure();
   }
   clock.add("calibration: executor runs", calibTimes.executor);
@@ -282,13 +301,13 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   clock.add("calibration: ARQ weights", calibTimes.weights);
   clock.restart();
 
-  if (failed(foldObservers(getMain(*module), result.record, "the record")))
+  if (failed(foldObservers(getMainFunction(*module), result.record, "the record")))
     return failure();
   clock.lap("fold observers");
 
   // What was quantized and what was not, and how close each layer stayed.
   std::vector<SkippedLayer> skipped;
-  std::vector<QuantizableLayer> all = findQuantizableLayers(getMain(*result.fused), &skipped);
+  std::vector<QuantizableLayer> all = findQuantizableLayers(getMainFunction(*result.fused), &skipped);
   std::vector<std::string> names;
   for (const QuantizableLayer &layer : all) {
     if (config->isQuantized(layer.name)) {
@@ -300,7 +319,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   }
   // In graph order, whatever the reason.
   std::vector<Operation *> opOrder;
-  getMain(*result.fused).walk([&](Operation *op) { opOrder.push_back(op); });
+  getMainFunction(*result.fused).walk([&](Operation *op) { opOrder.push_back(op); });
   llvm::DenseMap<Operation *, size_t> position;
   for (auto [i, op] : llvm::enumerate(opOrder))
     position[op] = i;

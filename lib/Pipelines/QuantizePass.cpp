@@ -40,34 +40,15 @@ struct AmctQuantizePass : amct::impl::AmctQuantizeBase<AmctQuantizePass> {
       module.emitError("--amct-quantize needs calib-data=NAME=FILE.npy");
       return signalPassFailure();
     }
-    for (const std::string &entry : calibData) {
-      StringRef text(entry);
-      std::string name, path = entry;
-      if (text.contains('=')) {
-        auto [n, p] = text.split('=');
-        name = n.str();
-        path = p.str();
-      }
-      std::string error;
-      std::optional<rt::Tensor> t = readNpy(path, error);
-      if (!t) {
-        module.emitError() << "calibration data: " << error;
-        return signalPassFailure();
-      }
-      if (name.empty()) {
-        // A bare FILE names the single graph input.
-        for (auto f : module.getOps<func::FuncOp>())
-          if (f.getNumArguments() == 1)
-            if (auto n = f.getArgAttrOfType<StringAttr>(0, "amct.name"))
-              name = n.str();
-        if (name.empty()) {
-          module.emitError() << "calib-data '" << entry
-                             << "' has no NAME= and the model has more than one input";
-          return signalPassFailure();
-        }
-      }
-      options.calibData[name] = std::move(*t);
+    std::string error;
+    std::optional<std::map<std::string, rt::Tensor>> data = readCalibrationData(
+        std::vector<std::string>(calibData.begin(), calibData.end()),
+        getMainFunction(module), error);
+    if (!data) {
+      module.emitError() << "--amct-quantize: " << error;
+      return signalPassFailure();
     }
+    options.calibData = std::move(*data);
     // A diagnostic raised while the calibration bar is drawn must not land
     // on its line: erase the bar, then let amct-opt's handler print it.
     ScopedDiagnosticHandler clearBar(&getContext(), [](Diagnostic &) {

@@ -268,32 +268,23 @@ void HfmgObserver::rebin(float newMin, float newMax) {
 
 void HfmgObserver::observe(const float *data, int64_t count) {
   assert((data || count == 0) && "null data");
-  float batchMin = HUGE_VALF, batchMax = -HUGE_VALF;
-  int64_t finite = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    float x = data[i];
-    if (!std::isfinite(x)) {
-      ++numNonFinite;
-      continue;
-    }
-    batchMin = std::min(batchMin, x);
-    batchMax = std::max(batchMax, x);
-    ++finite;
-  }
-  if (finite == 0)
+  FiniteRange range = finiteRange(data, count);
+  numNonFinite += range.nonFinite;
+  if (range.finite == 0)
     return;
+  float batchMin = range.min, batchMax = range.max;
   if (numValues == 0) {
     minVal = batchMin;
     maxVal = batchMax;
   } else if (batchMin < minVal || batchMax > maxVal) {
     rebin(std::min(minVal, batchMin), std::max(maxVal, batchMax));
   }
-  numValues += finite;
+  numValues += range.finite;
 
   auto numBins = static_cast<int64_t>(hist.size());
   if (maxVal == minVal) {
     // All values seen are equal: keep them as a point mass in bin 0.
-    hist[0] += static_cast<double>(finite);
+    hist[0] += static_cast<double>(range.finite);
     return;
   }
   double lo = minVal, hi = maxVal;

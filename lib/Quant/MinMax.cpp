@@ -13,15 +13,12 @@ using namespace amct::quant;
 
 void MinMaxObserver::observe(const float *data, int64_t count) {
   assert((data || count == 0) && "null data");
-  for (int64_t i = 0; i < count; ++i) {
-    float x = data[i];
-    if (!std::isfinite(x)) {
-      ++numNonFinite;
-      continue;
-    }
-    minVal = std::fmin(minVal, x);
-    maxVal = std::fmax(maxVal, x);
-    ++numValues;
+  FiniteRange range = finiteRange(data, count);
+  numNonFinite += range.nonFinite;
+  numValues += range.finite;
+  if (range.finite) {
+    minVal = std::fmin(minVal, range.min);
+    maxVal = std::fmax(maxVal, range.max);
   }
 }
 

@@ -360,3 +360,24 @@ std::optional<std::vector<int32_t>> amct::quant::quantizeBias(const float *bias,
   }
   return q;
 }
+
+FiniteRange amct::quant::finiteRange(const float *data, int64_t count) {
+  FiniteRange r{HUGE_VALF, -HUGE_VALF};
+  for (int64_t i = 0; i < count; ++i) {
+    float x = data[i];
+    if (!std::isfinite(x)) {
+      ++r.nonFinite;
+      continue;
+    }
+    r.min = std::min(r.min, x);
+    r.max = std::max(r.max, x);
+    ++r.finite;
+  }
+  return r;
+}
+
+double amct::quant::Cosine::value() const {
+  if (na == 0 && nb == 0)
+    return 1.0;
+  return dot / std::sqrt(na * nb + 1e-300);
+}

@@ -202,10 +202,8 @@ LogicalResult Executor::prepare() {
       isConstant[slot] = true;
       continue;
     }
-    StringRef name = op.getName().getStringRef();
-    if (auto node = dyn_cast<NodeOp>(op))
-      name = node.getOpType();
-    auto it = kernels.find(isa<NodeOp>(op) ? StringRef() : name);
+    // Generic nodes have no kernel: only typed ops are looked up by name.
+    auto it = kernels.find(isa<NodeOp>(op) ? StringRef() : op.getName().getStringRef());
     if (it == kernels.end()) {
       std::string opName = isa<NodeOp>(op)
                                ? ("ONNX op '" + cast<NodeOp>(op).getOpType() + "'").str()

@@ -239,13 +239,6 @@ Kernel unaryFloat(Fn fn) {
   };
 }
 
-template <typename T> T applyBinary(StringRef op, T a, T b) {
-  if (op == "amct.Add") return a + b;
-  if (op == "amct.Sub") return a - b;
-  if (op == "amct.Mul") return a * b;
-  return a / b;
-}
-
 /// Add, Sub, Mul, Div with numpy broadcasting.
 LogicalResult binaryKernel(KernelContext &ctx) {
   const Tensor &a = ctx.in(0), &b = ctx.in(1);

@@ -9,6 +9,10 @@
 #define AMCT_LIB_SUPPORT_PROTOTEXT_H
 
 #include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/text_format.h>
+
+#include <limits>
 
 #include <string>
 
@@ -39,6 +43,32 @@ inline std::string withoutPackage(std::string message) {
   for (size_t at; (at = message.find(package)) != std::string::npos;)
     message.erase(at, package.size());
   return message;
+}
+
+/// Parses protobuf text into `message`, recording where each field was in
+/// `tree`. On failure `error` is "<where>[:line:col]: <protobuf's first
+/// error>" (`what` when protobuf gave none, or for text over protobuf's
+/// 2 GiB limit: "<where>: <what> is larger than 2 GiB").
+inline bool parseProtoText(const std::string &text, const std::string &where,
+                           const std::string &what, google::protobuf::Message &message,
+                           google::protobuf::TextFormat::ParseInfoTree &tree,
+                           std::string &error) {
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
+    error = where + ": " + what + " is larger than 2 GiB, protobuf's limit";
+    return false;
+  }
+  FirstErrorCollector collector;
+  google::protobuf::TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  parser.WriteLocationsTo(&tree);
+  google::protobuf::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
+  if (parser.Parse(&input, &message))
+    return true;
+  error = where;
+  if (collector.hasError && collector.line >= 0)
+    error += ":" + std::to_string(collector.line + 1) + ":" + std::to_string(collector.column + 1);
+  error += ": " + (collector.hasError ? withoutPackage(collector.message) : "invalid " + what);
+  return false;
 }
 
 } // namespace amct::detail

@@ -1202,8 +1202,6 @@ std::string amct::writeQuantConfigJson(const QuantConfig &config) {
 
 namespace {
 
-using detail::FirstErrorCollector;
-using detail::withoutPackage;
 
 using InfoTree = pb::TextFormat::ParseInfoTree;
 
@@ -1668,25 +1666,9 @@ std::optional<QuantConfig> amct::parseSimpleConfig(const std::string &text,
   }
   proto::AMCTConfig cfg;
   InfoTree tree;
-  FirstErrorCollector collector;
-  pb::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
-  parser.WriteLocationsTo(&tree);
-  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    error = prefixed(fileName, "the config file is larger than 2 GiB");
+  if (!detail::parseProtoText(text, fileName.empty() ? std::string("<config>") : fileName,
+                      "simple config", cfg, tree, error))
     return std::nullopt;
-  }
-  pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
-  if (!parser.Parse(&input, &cfg)) {
-    std::string where = fileName.empty() ? std::string("<config>") : fileName;
-    if (collector.hasError && collector.line >= 0)
-      where += ":" + std::to_string(collector.line + 1) + ":" +
-               std::to_string(collector.column + 1);
-    error = where + ": " +
-            (collector.hasError ? withoutPackage(collector.message)
-                                : std::string("invalid simple config"));
-    return std::nullopt;
-  }
   return expandConfig(cfg, &tree, fileName, layers, error);
 }
 

@@ -244,8 +244,6 @@ std::string amct::writeRecordFile(const Record &record) {
 
 namespace {
 
-using detail::FirstErrorCollector;
-using detail::withoutPackage;
 
 std::string fileOrPlaceholder(const std::string &fileName) {
   return fileName.empty() ? std::string("<record>") : fileName;
@@ -275,25 +273,8 @@ std::optional<Record> amct::parseRecordFile(const std::string &text,
                                             std::string &error) {
   proto::ScaleOffsetRecord message;
   InfoTree tree;
-  FirstErrorCollector collector;
-  pb::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
-  parser.WriteLocationsTo(&tree);
-  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) {
-    error = fileOrPlaceholder(fileName) +
-            ": the record file is larger than 2 GiB, protobuf's limit";
+  if (!detail::parseProtoText(text, fileOrPlaceholder(fileName), "record file", message, tree, error))
     return std::nullopt;
-  }
-  pb::io::ArrayInputStream input(text.data(), static_cast<int>(text.size()));
-  if (!parser.Parse(&input, &message)) {
-    error = fileOrPlaceholder(fileName);
-    if (collector.hasError && collector.line >= 0)
-      error += ":" + std::to_string(collector.line + 1) + ":" +
-               std::to_string(collector.column + 1);
-    error += ": " + (collector.hasError ? withoutPackage(collector.message)
-                                        : std::string("invalid record file"));
-    return std::nullopt;
-  }
 
   const pb::Descriptor *top = proto::ScaleOffsetRecord::descriptor();
   const pb::Descriptor *entryType = proto::MapFiledEntry::descriptor();

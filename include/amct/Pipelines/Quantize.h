@@ -65,6 +65,16 @@ struct QuantizeResult {
   std::vector<PhaseTime> phases;
 };
 
+/// Reads calibration inputs given as `NAME=FILE.npy` (NAME a graph input of
+/// `main`) or `FILE.npy` alone for a model with one input: the one rule of
+/// `amct quantize --calib-data` and `--amct-quantize{calib-data=...}`. A
+/// name given twice, or a bare file for a model with several inputs, is an
+/// error naming the entry; whether every input has data is checked by
+/// quantizeModel.
+std::optional<std::map<std::string, rt::Tensor>>
+readCalibrationData(llvm::ArrayRef<std::string> entries, mlir::func::FuncOp main,
+                    std::string &error);
+
 /// Runs the job on `model` (not modified). Emits diagnostics on failure.
 mlir::FailureOr<QuantizeResult> quantizeModel(mlir::ModuleOp model,
                                               const QuantizeOptions &options);

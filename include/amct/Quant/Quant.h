@@ -64,6 +64,35 @@ constexpr float kFallbackScale = 1.0f;
 /// Requires finite lo and hi and numBits in [2, 16].
 QuantParams paramsFromRange(float lo, float hi, int numBits, bool asymmetric);
 
+/// The range of the finite values of `data`, and how many were finite and
+/// not (NaN, inf); min = +inf, max = -inf when none is finite. The one scan
+/// the observers share.
+struct FiniteRange {
+  float min, max;
+  int64_t finite = 0, nonFinite = 0;
+};
+FiniteRange finiteRange(const float *data, int64_t count);
+
+/// Cosine similarity of two sequences, accumulated in double: the one
+/// definition behind the quantize summary and `amct evaluate`. Two all-zero
+/// sequences are identical (1).
+class Cosine {
+public:
+  void add(double a, double b) {
+    dot += a * b;
+    na += a * a;
+    nb += b * b;
+  }
+  void add(const float *a, const float *b, int64_t count) {
+    for (int64_t i = 0; i < count; ++i)
+      add(a[i], b[i]);
+  }
+  double value() const;
+
+private:
+  double dot = 0, na = 0, nb = 0;
+};
+
 /// `clamp(rint(x / scale) + offset, qmin, qmax)`. x / scale is a float
 /// division; rint rounds half to even; +-inf saturate; NaN gives the offset
 /// (it dequantizes to 0). Requires numBits in [2, 16] and scale > 0.

@@ -48,6 +48,14 @@ void AmctDialect::initialize() {
 // Names
 //===----------------------------------------------------------------------===//
 
+func::FuncOp amct::getMainFunction(ModuleOp module) {
+  func::FuncOp main;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f.getSymName() == "main" || !main)
+      main = f;
+  return main;
+}
+
 Location amct::makeNodeLoc(MLIRContext *ctx, StringRef nodeName,
                            ArrayRef<std::string> outputNames,
                            Location fallback) {

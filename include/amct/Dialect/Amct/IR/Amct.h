@@ -10,6 +10,7 @@
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Dialect.h"
 #include "mlir/IR/OpDefinition.h"
@@ -53,6 +54,9 @@ llvm::StringRef getNodeName(mlir::Operation *op);
 mlir::Location makeNodeLoc(mlir::MLIRContext *ctx, llvm::StringRef nodeName,
                            llvm::ArrayRef<std::string> outputNames,
                            mlir::Location fallback);
+/// The function a model runs: `main` (the importer's name), else the first
+/// function; null when the module has none.
+mlir::func::FuncOp getMainFunction(mlir::ModuleOp module);
 /// The output tensor names recorded by makeNodeLoc (empty if none).
 llvm::SmallVector<llvm::StringRef> getOutputNames(mlir::Operation *op);
 } // namespace amct

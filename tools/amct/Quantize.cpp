@@ -1,0 +1,267 @@
+//===- Quantize.cpp - amct quantize: the PTQ job, its summary and files ---===//
+
+#include "AmctTool.h"
+
+#include "amct/Pipelines/Quantize.h"
+#include "amct/Support/Npy.h"
+#include "amct/Support/RecordFile.h"
+#include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Target/ONNX/ImportONNX.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+
+#include <chrono>
+
+#if defined(__linux__) || defined(__APPLE__)
+#include <sys/resource.h>
+#endif
+
+using namespace mlir;
+using namespace amct;
+using namespace amct::tool;
+
+cl::SubCommand amct::tool::quantizeCmd("quantize",
+                                  "Post-training quantization: fake-quant model, deploy model, "
+                                  "record file");
+static cl::opt<std::string> qModel("model", cl::desc("ONNX model"), cl::Required,
+                                   cl::value_desc("M.onnx"), cl::sub(quantizeCmd));
+static cl::list<std::string> qCalibData("calib-data",
+                                        cl::desc("calibration inputs NAME=FILE.npy "
+                                                 "(samples along dim 0)"),
+                                        cl::value_desc("NAME=FILE"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qConfig("config", cl::desc("AMCT JSON config or simple .cfg"),
+                                    cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<int> qBatchNum("batch-num", cl::desc("calibration batches (default: config)"),
+                              cl::init(0), cl::sub(quantizeCmd));
+static cl::opt<int64_t> qBatchSize("batch-size", cl::desc("samples per batch"), cl::init(0),
+                                   cl::sub(quantizeCmd));
+static cl::opt<std::string> qSavePath("save-path", cl::desc("output prefix P: P_fake_quant_model.onnx, "
+                                                            "P_record.txt"),
+                                      cl::Required, cl::value_desc("P"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qRecordFile("record-file", cl::desc("record file (default P_record.txt)"),
+                                        cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qModifiedModel("modified-model",
+                                           cl::desc("also save the fused model here"),
+                                           cl::value_desc("F.onnx"), cl::sub(quantizeCmd));
+static cl::opt<int> qThreads("threads", cl::desc("threads (default: all cores)"), cl::init(0),
+                             cl::sub(quantizeCmd));
+static cl::opt<int64_t> qCosineSamples(
+    "cosine-samples",
+    cl::desc("compare each layer's output, fp32 vs fake-quant, on this many samples of the "
+             "first calibration batch (0: no comparison)"),
+    cl::init(8), cl::sub(quantizeCmd));
+static cl::opt<bool> qTimeReport("time-report",
+                                 cl::desc("print the wall time of each step and the peak RSS "
+                                          "on stderr"),
+                                 cl::sub(quantizeCmd));
+
+
+/// Peak resident set size of this process in bytes (0 if unknown).
+static uint64_t peakRss() {
+#if defined(__linux__) || defined(__APPLE__)
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0)
+#if defined(__APPLE__)
+    return usage.ru_maxrss;
+#else
+    return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+#endif
+#endif
+  return 0;
+}
+
+/// Prints rows as columns separated by two spaces; a column is left-aligned
+/// unless `rightAligned[i]` (numbers). The last column is not padded.
+static void printTable(llvm::raw_ostream &os, const std::vector<std::vector<std::string>> &rows,
+                       const std::vector<bool> &rightAligned) {
+  std::vector<size_t> width;
+  for (const auto &row : rows)
+    for (auto [i, cell] : llvm::enumerate(row)) {
+      if (width.size() <= i)
+        width.push_back(0);
+      width[i] = std::max(width[i], cell.size());
+    }
+  for (const auto &row : rows) {
+    std::string line;
+    for (auto [i, cell] : llvm::enumerate(row)) {
+      if (i)
+        line += "  ";
+      size_t pad = width[i] - cell.size();
+      bool right = i < rightAligned.size() && rightAligned[i];
+      if (right)
+        line += std::string(pad, ' ');
+      line += cell;
+      if (!right && i + 1 < row.size())
+        line += std::string(pad, ' ');
+    }
+    os << line << "\n";
+  }
+}
+
+/// `value` with `digits` significant digits, as %g prints it.
+static std::string formatG(double value, int digits) {
+  char buffer[64];
+  snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+  return buffer;
+}
+
+/// The quantize summary on stdout: one row per quantized layer, one per
+/// skipped layer with the reason, the model outputs' cosine, the files.
+static void printQuantizeSummary(const QuantizeResult &result, ArrayRef<std::string> files) {
+  std::vector<std::vector<std::string>> rows{
+      {"layer", "type", "scale_d", "offset_d", "scale_w", "cosine"}};
+  for (const QuantizableLayer &layer : result.quantized) {
+    const LayerRecord *r = result.record.find(layer.name);
+    std::string scaleD = r && r->scaleD ? formatG(*r->scaleD, 6) : "-";
+    std::string offsetD = r && r->offsetD ? std::to_string(*r->offsetD) : "-";
+    // Per-channel weight scales as their range.
+    std::string scaleW = "-";
+    if (r && !r->scaleW.empty()) {
+      auto [lo, hi] = std::minmax_element(r->scaleW.begin(), r->scaleW.end());
+      scaleW = r->scaleW.size() == 1 ? formatG(*lo, 6)
+                                     : formatG(*lo, 4) + ".." + formatG(*hi, 4);
+    }
+    auto cos = result.layerCosine.find(layer.name);
+    std::string cosine = cos == result.layerCosine.end()
+                             ? "-"
+                             : llvm::formatv("{0:F6}", cos->second).str();
+    rows.push_back({layer.name, layer.type, scaleD, offsetD, scaleW, cosine});
+  }
+  printTable(llvm::outs(), rows, {false, false, true, true, true, true});
+  if (!result.skipped.empty()) {
+    std::vector<std::vector<std::string>> skippedRows{{"skipped layer", "type", "reason"}};
+    for (const SkippedLayer &s : result.skipped)
+      skippedRows.push_back({s.name.empty() ? "(unnamed)" : s.name, s.type, s.reason});
+    printTable(llvm::outs(), skippedRows, {});
+  }
+  llvm::outs() << result.quantized.size()
+               << (result.quantized.size() == 1 ? " layer" : " layers") << " quantized, "
+               << result.skipped.size() << " skipped\n";
+  if (result.cosineSamples > 0) {
+    llvm::outs() << "cosine: the layer's output in the fp32 and in the fake-quant model, on "
+                 << result.cosineSamples << " calibration samples\nmodel output cosine:";
+    for (const auto &[name, value] : result.outputCosine)
+      llvm::outs() << " " << name << " " << llvm::formatv("{0:F6}", value);
+    llvm::outs() << "\n";
+  }
+  for (const std::string &line : files)
+    llvm::outs() << line << "\n";
+}
+
+/// `--time-report`: each step's wall time and share, then the peak RSS.
+static void printTimeReport(const std::vector<PhaseTime> &phases, double total) {
+  std::vector<std::vector<std::string>> rows{{"step", "seconds", "share"}};
+  double accounted = 0;
+  for (const PhaseTime &p : phases) {
+    rows.push_back({p.name, llvm::formatv("{0:F3}", p.seconds).str(),
+                    llvm::formatv("{0:F1}%", 100 * p.seconds / std::max(total, 1e-9)).str()});
+    accounted += p.seconds;
+  }
+  double other = std::max(0.0, total - accounted);
+  rows.push_back({"other (startup, checks)", llvm::formatv("{0:F3}", other).str(),
+                  llvm::formatv("{0:F1}%", 100 * other / std::max(total, 1e-9)).str()});
+  rows.push_back({"total", llvm::formatv("{0:F3}", total).str(), "100.0%"});
+  llvm::errs() << "amct quantize: time report (wall clock)\n";
+  printTable(llvm::errs(), rows, {false, true, true});
+  llvm::errs() << llvm::formatv("peak RSS  {0:F1} MB\n", peakRss() / 1048576.0);
+}
+
+int amct::tool::runQuantize() {
+  auto begin = std::chrono::steady_clock::now();
+  auto lapStart = begin;
+  std::vector<PhaseTime> phases;
+  auto lap = [&](StringRef name) {
+    auto now = std::chrono::steady_clock::now();
+    phases.push_back({name.str(), std::chrono::duration<double>(now - lapStart).count()});
+    lapStart = now;
+  };
+  ToolSession session("amct quantize");
+  lapStart = std::chrono::steady_clock::now();
+  OwningOpRef<ModuleOp> module = session.loadModel(qModel);
+  if (!module)
+    return kExitUserError;
+  lap("import " + std::string(llvm::sys::path::filename(qModel)));
+
+  for (auto [flag, value] : {std::pair<const char *, int64_t>{"batch-num", qBatchNum},
+                             {"batch-size", qBatchSize},
+                             {"threads", qThreads}})
+    if (value < 0) {
+      llvm::errs() << "amct quantize: error: --" << flag << " must be >= 1 (0 or absent: the "
+                   << "default), got " << value << "\n";
+      return kExitUsageError;
+    }
+  if (qCosineSamples < 0) {
+    llvm::errs() << "amct quantize: error: --cosine-samples must be >= 0, got " << qCosineSamples
+                 << "\n";
+    return kExitUsageError;
+  }
+  QuantizeOptions options;
+  options.configPath = qConfig;
+  options.batchNum = qBatchNum;
+  options.batchSize = qBatchSize;
+  options.threads = qThreads;
+  options.cosineSamples = qCosineSamples;
+  options.showProgress = true;
+  if (qCalibData.empty()) {
+    llvm::errs() << "amct quantize: error: give the calibration data with --calib-data NAME=FILE.npy\n";
+    return kExitUsageError;
+  }
+  {
+    std::string error;
+    std::optional<std::map<std::string, rt::Tensor>> data = readCalibrationData(
+        std::vector<std::string>(qCalibData.begin(), qCalibData.end()),
+        getMainFunction(*module), error);
+    if (!data) {
+      llvm::errs() << "amct quantize: error: " << error << "\n";
+      return kExitUserError;
+    }
+    options.calibData = std::move(*data);
+  }
+  lap("read calibration data");
+  auto result = quantizeModel(*module, options);
+  if (failed(result))
+    return kExitUserError;
+  phases.insert(phases.end(), result->phases.begin(), result->phases.end());
+
+  // Everything is computed; now the files, each written atomically.
+  lapStart = std::chrono::steady_clock::now();
+  if (StringRef dir = llvm::sys::path::parent_path(qSavePath); !dir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+      llvm::errs() << "amct quantize: error: cannot create " << dir << ": " << ec.message() << "\n";
+      return kExitUserError;
+    }
+  std::string fakePath = qSavePath + "_fake_quant_model.onnx";
+  std::string deployPath = qSavePath + "_deploy_model.onnx";
+  std::string recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
+  std::string recordText = writeRecordFile(result->record), error;
+  std::vector<OutputFile> outputs{
+      {recordPath,
+       [&](llvm::raw_ostream &os) {
+         os << recordText;
+         return success();
+       }},
+      {fakePath, [&](llvm::raw_ostream &os) { return exportONNX(*result->fakeQuant, os); }},
+      {deployPath, [&](llvm::raw_ostream &os) { return exportONNX(*result->deploy, os); }}};
+  if (!qModifiedModel.empty())
+    outputs.push_back(
+        {qModifiedModel, [&](llvm::raw_ostream &os) { return exportONNX(*result->fused, os); }});
+  if (failed(writeFilesAtomically(outputs, &error))) {
+    if (!error.empty())
+      llvm::errs() << "amct quantize: error: " << error << "\n";
+    return kExitUserError;
+  }
+  lap("export " + std::to_string(outputs.size()) + " files");
+
+  std::vector<std::string> files{"fake-quant model: " + fakePath, "deploy model: " + deployPath,
+                                 "record: " + recordPath};
+  if (!qModifiedModel.empty())
+    files.push_back("fused model: " + qModifiedModel);
+  printQuantizeSummary(*result, files);
+  if (qTimeReport)
+    printTimeReport(phases,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+  return 0;
+}
+
