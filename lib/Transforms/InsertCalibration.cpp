@@ -38,6 +38,12 @@ LogicalResult amct::insertCalibration(func::FuncOp func, const QuantConfig &conf
     const LayerQuantConfig *entry = config.find(layer.name);
     if (!entry || !config.isQuantized(layer.name))
       continue;
+    // ADA rounding is parsed (AMCT's keys round-trip) but not implemented:
+    // quantizing such a layer with ARQ instead would be a silent fallback.
+    if (layer.weightOperand >= 0 && entry->wts.algo != "arq_quantize")
+      return layer.op->emitError()
+             << "layer '" << layer.name << "': wts_algo '" << entry->wts.algo
+             << "' is not implemented yet; use arq_quantize (the default)";
     b.setInsertionPoint(layer.op);
     Value data = layer.op->getOperand(layer.dataOperand);
     ArqAttr weights = layer.weightOperand >= 0

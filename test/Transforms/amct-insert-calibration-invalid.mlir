@@ -5,6 +5,10 @@
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-num-bits-3.json}))' 2>&1 | FileCheck %s --check-prefix=NUM-BITS
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-unknown-layer.json}))' 2>&1 | FileCheck %s --check-prefix=UNKNOWN-LAYER
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-skip-unknown-layer.cfg}))' 2>&1 | FileCheck %s --check-prefix=CFG-SKIP
+// ADA rounding is accepted by the parser but not implemented: refused on
+// the layer, never quantized with ARQ instead.
+// RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-ada.json}))' 2>&1 | FileCheck %s --check-prefix=ADA
+// ADA: error: loc("conv1"): layer 'conv1': wts_algo 'ada_quantize' is not implemented yet; use arq_quantize (the default)
 
 // The error is reported on the function.
 // MISSING: amct-insert-calibration-invalid.mlir:[[@LINE+5]]:1: error: quant config {{.*}}/Inputs/no-such-config.json: cannot open: No such file or directory
