@@ -6,7 +6,11 @@
 #include "amct/Quant/Observers.h"
 #include "amct/Quant/Quant.h"
 #include "amct/Runtime/Executor.h"
+#include "amct/Support/Progress.h"
+#include "amct/Transforms/Passes.h"
 #include "amct/Transforms/QuantizableLayers.h"
+
+#include "llvm/ADT/StringExtras.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -231,3 +235,94 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
 }
 
 } // namespace amct
+
+using namespace amct;
+
+std::vector<rt::Tensor> amct::sliceBatch(const std::vector<rt::Tensor> &inputs, int64_t b,
+                                         int64_t batchSize) {
+  std::vector<rt::Tensor> out;
+  for (const rt::Tensor &t : inputs)
+    out.push_back(t.rows(b * batchSize, (b + 1) * batchSize));
+  return out;
+}
+
+FailureOr<std::vector<std::vector<rt::Tensor>>>
+amct::makeCalibrationBatches(func::FuncOp func, const std::map<std::string, rt::Tensor> &data,
+                             int batchNum, int64_t batchSize) {
+  if (batchNum < 1)
+    return func.emitError() << "batch_num must be at least 1, got " << batchNum;
+  std::vector<std::string> inputNames;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto name = func.getArgAttrOfType<StringAttr>(i, "amct.name");
+    inputNames.push_back(name ? name.str() : "input" + std::to_string(i));
+  }
+  std::vector<rt::Tensor> inputs;
+  for (const std::string &name : inputNames) {
+    auto it = data.find(name);
+    if (it == data.end())
+      return func.emitError() << "no calibration data for graph input '" << name << "'";
+    if (it->second.rank() == 0)
+      return func.emitError() << "calibration data for '" << name
+                              << "' is a scalar; samples go along dim 0";
+    inputs.push_back(it->second);
+  }
+  for (const auto &[name, t] : data)
+    if (!llvm::is_contained(inputNames, name))
+      return func.emitError() << "calibration data names '" << name
+                              << "', which is not a graph input (inputs: "
+                              << llvm::join(inputNames, ", ") << ")";
+  int64_t samples = inputs.empty() ? 0 : inputs[0].dim(0);
+  for (auto [name, t] : llvm::zip(inputNames, inputs))
+    if (t.dim(0) != samples)
+      return func.emitError() << "calibration inputs differ in sample count: '" << name
+                              << "' has " << t.dim(0) << ", expected " << samples;
+  if (samples == 0)
+    return func.emitError("the calibration set is empty");
+  int64_t size = batchSize > 0 ? batchSize : samples / batchNum;
+  if (size < 1 || size * batchNum > samples)
+    return func.emitError() << "batch_num " << batchNum << " x batch size "
+                            << std::max<int64_t>(size, 1) << " needs "
+                            << batchNum * std::max<int64_t>(size, 1)
+                            << " calibration samples, the data has " << samples;
+  std::vector<std::vector<rt::Tensor>> batches;
+  for (int b = 0; b < batchNum; ++b)
+    batches.push_back(sliceBatch(inputs, b, size));
+
+  return batches;
+}
+
+std::optional<int64_t> amct::getRecordedBatchNum(func::FuncOp func) {
+  if (auto n = func->getAttrOfType<IntegerAttr>(kBatchNumAttr))
+    return n.getInt();
+  return std::nullopt;
+}
+
+LogicalResult amct::calibrateModule(ModuleOp module, const CalibrateModuleOptions &options,
+                                    Record &record) {
+  func::FuncOp main = getMainFunction(module);
+  if (!main)
+    return module.emitError("the module has no function to calibrate");
+  bool observed = false;
+  main.walk([&](ObserverOp observer) {
+    observed |= isa<IfmrAttr, HfmgAttr>(observer.getMethod());
+  });
+  if (!observed)
+    return main.emitError("the module has no activation observers to calibrate: run "
+                          "--amct-insert-calibration first (amct-opt M.onnx --amct-prepare "
+                          "--amct-insert-calibration -o calib.mlir)");
+  int batchNum = options.batchNum > 0 ? options.batchNum
+                                      : (int)getRecordedBatchNum(main).value_or(1);
+  FailureOr<std::vector<std::vector<rt::Tensor>>> batches =
+      makeCalibrationBatches(main, options.data, batchNum, options.batchSize);
+  if (failed(batches))
+    return failure();
+  CalibrationOptions calibOptions;
+  calibOptions.threads = options.threads;
+  std::optional<ProgressBar> bar;
+  calibOptions.progress = [&](int64_t done, int64_t total) {
+    if (!bar)
+      bar.emplace("calibrating", options.showProgress ? total : 0);
+    bar->update(done);
+  };
+  return calibrate(main, *batches, calibOptions, record);
+}

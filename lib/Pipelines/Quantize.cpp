@@ -34,14 +34,6 @@ LogicalResult runFuncPass(ModuleOp module, std::unique_ptr<Pass> pass) {
   return pm.run(module);
 }
 
-/// Batch `b` of `batchSize` samples of every input, as views.
-std::vector<rt::Tensor> sliceBatch(const std::vector<rt::Tensor> &inputs, int64_t b,
-                                   int64_t batchSize) {
-  std::vector<rt::Tensor> out;
-  for (const rt::Tensor &t : inputs)
-    out.push_back(t.rows(b * batchSize, (b + 1) * batchSize));
-  return out;
-}
 
 /// Puts an observer (#amct.layer_output) on the result of each layer of `names`,
 /// so that the executor hands the layer's output to its observer callback.
@@ -226,46 +218,18 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
 
   // Calibration batches: batch_num batches of batch_size samples.
   main = getMainFunction(*module);
-  std::vector<std::string> inputNames;
+  int batchNum = options.batchNum > 0 ? options.batchNum : config->batchNum;
+  FailureOr<std::vector<std::vector<rt::Tensor>>> batchesOr =
+      makeCalibrationBatches(main, options.calibData, batchNum, options.batchSize);
+  if (failed(batchesOr))
+    return failure();
+  std::vector<std::vector<rt::Tensor>> &batches = *batchesOr;
+  int64_t batchSize = batches[0].empty() ? 0 : batches[0][0].dim(0);
   bool staticBatch = false;
   for (unsigned i = 0; i < main.getNumArguments(); ++i) {
-    auto name = main.getArgAttrOfType<StringAttr>(i, "amct.name");
-    inputNames.push_back(name ? name.str() : "input" + std::to_string(i));
     auto type = dyn_cast<RankedTensorType>(main.getArgument(i).getType());
     staticBatch |= type && type.getRank() > 0 && !type.isDynamicDim(0);
   }
-  std::vector<rt::Tensor> inputs;
-  for (const std::string &name : inputNames) {
-    auto it = options.calibData.find(name);
-    if (it == options.calibData.end())
-      return main.emitError() << "no calibration data for graph input '" << name << "'";
-    if (it->second.rank() == 0)
-      return main.emitError() << "calibration data for '" << name
-                              << "' is a scalar; samples go along dim 0";
-    inputs.push_back(it->second);
-  }
-  for (const auto &[name, t] : options.calibData)
-    if (!llvm::is_contained(inputNames, name))
-      return main.emitError() << "calibration data names '" << name
-                              << "', which is not a graph input (inputs: "
-                              << llvm::join(inputNames, ", ") << ")";
-  int64_t samples = inputs.empty() ? 0 : inputs[0].dim(0);
-  for (auto [name, t] : llvm::zip(inputNames, inputs))
-    if (t.dim(0) != samples)
-      return main.emitError() << "calibration inputs differ in sample count: '" << name
-                              << "' has " << t.dim(0) << ", expected " << samples;
-  int batchNum = options.batchNum > 0 ? options.batchNum : config->batchNum;
-  if (samples == 0)
-    return main.emitError("the calibration set is empty");
-  int64_t batchSize = options.batchSize > 0 ? options.batchSize : samples / batchNum;
-  if (batchSize < 1 || batchSize * batchNum > samples)
-    return main.emitError() << "batch_num " << batchNum << " x batch size "
-                            << std::max<int64_t>(batchSize, 1) << " needs "
-                            << batchNum * std::max<int64_t>(batchSize, 1)
-                            << " calibration samples, the data has " << samples;
-  std::vector<std::vector<rt::Tensor>> batches;
-  for (int b = 0; b < batchNum; ++b)
-    batches.push_back(sliceBatch(inputs, b, batchSize));
 
   // DMQ (AMCT's quantize_preprocess): balance factors from the data, applied
   // before the activation calibration sees it.
@@ -332,7 +296,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
     // A prefix of the first batch, unless the model fixes the batch size.
     result.cosineSamples = staticBatch ? batchSize : std::min(options.cosineSamples, batchSize);
     if (failed(compareWithFp32(*result.fused, *module, names,
-                               sliceBatch(inputs, 0, result.cosineSamples), options.threads,
+                               sliceBatch(batches[0], 0, result.cosineSamples), options.threads,
                                options.showProgress, result)))
       return failure();
     clock.lap("layer cosine (fp32 and fake-quant runs)");

@@ -48,20 +48,19 @@ ToolDiagnostics::~ToolDiagnostics() { context.getDiagEngine().eraseHandler(id); 
 LogicalResult amct::writeFileAtomically(
     StringRef path, llvm::function_ref<LogicalResult(llvm::raw_ostream &)> write,
     std::string *errorMessage) {
-  bool writeFailed = false;
-  llvm::Error err = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) -> llvm::Error {
-    if (failed(write(os))) {
-      writeFailed = true;
-      return llvm::createStringError(std::errc::io_error, "output not written");
-    }
-    return llvm::Error::success();
-  });
-  if (!err)
-    return success();
-  std::string message = llvm::toString(std::move(err));
-  if (errorMessage && !writeFailed)
-    *errorMessage = path.str() + ": cannot write: " + message;
-  return failure();
+  if (path != "-")
+    return writeFilesAtomically({{path.str(), write}}, errorMessage);
+  // stdout: nothing to replace atomically.
+  if (failed(write(llvm::outs())))
+    return failure();
+  llvm::outs().flush();
+  if (llvm::outs().has_error()) {
+    if (errorMessage)
+      *errorMessage = "<stdout>: cannot write: " + llvm::outs().error().message();
+    llvm::outs().clear_error();
+    return failure();
+  }
+  return success();
 }
 
 std::unique_ptr<llvm::MemoryBuffer> amct::openSourceFile(StringRef path,

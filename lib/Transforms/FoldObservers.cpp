@@ -97,6 +97,7 @@ LogicalResult amct::foldObservers(func::FuncOp func, const Record &record,
 
   bool failedAny = false;
   OpBuilder b(func.getContext());
+  func->removeAttr(kBatchNumAttr);
   func.walk([&](ObserverOp observer) {
     std::string name = observer.getLayer().str();
     std::optional<int64_t> bitsOr = activationBits(observer);

@@ -34,6 +34,7 @@ static Attribute makeMethod(MLIRContext *ctx, const LayerQuantConfig &layer) {
 LogicalResult amct::insertCalibration(func::FuncOp func, const QuantConfig &config) {
   MLIRContext *ctx = func.getContext();
   OpBuilder b(ctx);
+  func->setAttr(kBatchNumAttr, b.getI64IntegerAttr(config.batchNum));
   for (const QuantizableLayer &layer : findQuantizableLayers(func, nullptr)) {
     const LayerQuantConfig *entry = config.find(layer.name);
     if (!entry || !config.isQuantized(layer.name))
@@ -72,7 +73,7 @@ struct AmctInsertCalibrationPass
     std::optional<QuantConfig> config =
         loadQuantConfigFile(configPath, getLayerList(layers), error);
     if (!config) {
-      func.emitError() << error;
+      func.emitError() << "--amct-insert-calibration: " << error;
       return signalPassFailure();
     }
     if (failed(insertCalibration(func, *config)))

@@ -29,7 +29,7 @@ inline std::optional<Record> readPassRecord(mlir::func::FuncOp func,
   std::string error;
   std::optional<Record> record = readRecordFile(recordPath, error);
   if (!record)
-    func.emitError() << error;
+    func.emitError() << passFlag << ": record " << error;
   return record;
 }
 

@@ -11,7 +11,7 @@
 // ADA: error: loc("conv1"): layer 'conv1': wts_algo 'ada_quantize' is not implemented yet; use arq_quantize (the default)
 
 // The error is reported on the function.
-// MISSING: amct-insert-calibration-invalid.mlir:[[@LINE+5]]:1: error: quant config {{.*}}/Inputs/no-such-config.json: cannot open: No such file or directory
+// MISSING: amct-insert-calibration-invalid.mlir:[[@LINE+5]]:1: error: --amct-insert-calibration: quant config {{.*}}/Inputs/no-such-config.json: cannot open: No such file or directory
 // UNKNOWN-KEY: error: {{.*}}/Inputs/config-unknown-key.json: conv1.activation_quant_params: unknown key 'act_algorithm' (allowed: num_bits, max_percentile, min_percentile, search_range, search_step, act_algo, num_of_bins, asymmetric)
 // NUM-BITS: error: {{.*}}/Inputs/config-num-bits-3.json: conv1.activation_quant_params.num_bits: must be 8 (amct-mlir quantizes activations to 8 bits only), got 3
 // UNKNOWN-LAYER: error: {{.*}}/Inputs/config-unknown-layer.json: conv9: not a quantizable layer of the model (quantizable layers: conv1)

@@ -60,6 +60,15 @@ int main(int argc, char **argv) {
                                                    a == "--strip-names"; }))
     args.insert(args.begin() + 1, debugInfoFlag.data());
   llvm::erase_if(args, [](StringRef a) { return a == "--strip-names"; });
+  // An error names what is wrong; the enclosing function printed after it
+  // (thousands of lines on a real model) buries it. Ask for it with
+  // --mlir-print-op-on-diagnostic.
+  std::string quietDiagnostics = "--mlir-print-op-on-diagnostic=false";
+  if (llvm::none_of(args, [](StringRef a) {
+        return a.starts_with("--mlir-print-op-on-diagnostic") ||
+               a.starts_with("-mlir-print-op-on-diagnostic");
+      }))
+    args.insert(args.begin() + 1, quietDiagnostics.data());
   if (!cl::ParseCommandLineOptions(args.size(), args.data(), "amct modular optimizer driver\n",
                                    &llvm::errs()))
     return kExitUsageError;

@@ -27,12 +27,14 @@ namespace amct::tool {
 
 namespace cl = llvm::cl;
 
-extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd;
+extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd,
+    calibrateCmd;
 int runInspect();
 int runRun();
 int runEvaluate();
 int runCreateConfig();
 int runQuantize();
+int runCalibrate();
 
 /// An MLIRContext with the import dialects loaded and diagnostics printed
 /// as `<tool>: error: ...`: what every command opens first.
@@ -70,6 +72,14 @@ std::string outputFileName(llvm::StringRef name);
 int executeModel(llvm::StringRef tool, llvm::StringRef modelPath, const InputOptions &inputs,
                  int threads, int64_t batchSize, std::vector<std::string> &outNames,
                  std::vector<rt::Tensor> &results);
+
+/// Prints rows as columns separated by two spaces; a column is left-aligned
+/// unless `rightAligned[i]` (numbers). The last column is not padded.
+void printTable(llvm::raw_ostream &os, const std::vector<std::vector<std::string>> &rows,
+                const std::vector<bool> &rightAligned);
+
+/// `value` with `digits` significant digits, as %g prints it.
+std::string formatG(double value, int digits);
 
 } // namespace amct::tool
 

@@ -3,7 +3,10 @@
 #include "AmctTool.h"
 
 #include "amct/Dialect/Amct/IR/Amct.h"
-#include "amct/Target/ONNX/ImportONNX.h"
+#include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/Transforms/QuantizableLayers.h"
+
+#include <algorithm>
 
 #include <map>
 
@@ -11,11 +14,78 @@ using namespace mlir;
 using namespace amct;
 using namespace amct::tool;
 
-cl::SubCommand amct::tool::inspectCmd("inspect",
-                                 "Summarise an ONNX model: inputs, outputs, op counts, "
-                                 "which nodes have typed ops");
-static cl::opt<std::string> inspectModel("model", cl::desc("ONNX model"), cl::Required,
-                                         cl::value_desc("M.onnx"), cl::sub(inspectCmd));
+cl::SubCommand amct::tool::inspectCmd(
+    "inspect", "Summarise a model at any stage (ONNX, or .mlir between passes): inputs, "
+               "outputs, op counts, and each quantizable layer's state (float, observed, "
+               "fake-quantized with its scales, int8) or why it is skipped");
+static cl::opt<std::string> inspectModel("model", cl::desc("ONNX model or amct .mlir"),
+                                         cl::Required, cl::value_desc("M.onnx|M.mlir"),
+                                         cl::sub(inspectCmd));
+
+/// "a..b" (or "a" when equal) of a fake-quant op's scales.
+static std::string scaleRange(ArrayRef<float> scales) {
+  if (scales.empty())
+    return "-";
+  auto [lo, hi] = std::minmax_element(scales.begin(), scales.end());
+  return *lo == *hi ? formatG(*lo, 6) : formatG(*lo, 4) + ".." + formatG(*hi, 4);
+}
+
+/// One row per layer of a quantizable kind, in graph order: what the passes
+/// so far did to it (float, observed, fake-quantized with its scales, int8
+/// in the deploy model), and the layers that cannot be quantized with the
+/// reason.
+static void printLayerStates(func::FuncOp func) {
+  std::vector<SkippedLayer> skippedList;
+  std::vector<QuantizableLayer> layers = findQuantizableLayers(func, &skippedList);
+  llvm::DenseMap<Operation *, const SkippedLayer *> skipped;
+  for (const SkippedLayer &s : skippedList)
+    skipped[s.op] = &s;
+  std::vector<std::vector<std::string>> rows{
+      {"layer", "type", "state", "scale_d", "offset_d", "scale_w"}};
+  std::vector<std::vector<std::string>> skippedRows{{"skipped layer", "type", "reason"}};
+  func.walk([&](QuantizableLayerOpInterface layer) {
+    std::optional<LayerKind> kind = layer.getLayerKind();
+    if (!kind)
+      return;
+    std::string name = getNodeName(layer).str();
+    Value data = layer->getOperand(layer.getDataOperandIndex());
+    std::optional<unsigned> weight = layer.getWeightOperandIndex();
+    std::vector<std::string> row{name, stringifyLayerKind(*kind).str(), "float", "-", "-", "-"};
+    auto dataType = dyn_cast<TensorType>(data.getType());
+    if (dataType && dataType.getElementType().isInteger(8)) {
+      row[2] = "int8 (deploy)";
+      if (auto q = data.getDefiningOp<ascend::QuantOp>()) {
+        row[3] = formatG(1.0 / q.getScale().convertToDouble(), 6);
+        row[4] = std::to_string((int64_t)q.getOffset().convertToDouble());
+      }
+    } else if (auto anti = data.getDefiningOp<ascend::AntiQuantOp>()) {
+      row[2] = "int8 in, float (AscendAntiQuant)";
+      row[3] = formatG(anti.getScale().convertToDouble(), 6);
+    } else if (auto observer = data.getDefiningOp<ObserverOp>()) {
+      row[2] = isa<IfmrAttr>(observer.getMethod())   ? "observed (ifmr)"
+               : isa<HfmgAttr>(observer.getMethod()) ? "observed (hfmg)"
+                                                     : "observed";
+    } else if (auto fq = data.getDefiningOp<FakeQuantOp>()) {
+      row[2] = "fake-quantized";
+      row[3] = scaleRange(fq.getScale());
+      row[4] = fq.getOffset().empty() ? "-" : std::to_string(fq.getOffset()[0]);
+      if (weight)
+        if (auto wq = layer->getOperand(*weight).getDefiningOp<FakeQuantOp>())
+          row[5] = scaleRange(wq.getScale());
+    } else if (auto it = skipped.find(layer); it != skipped.end()) {
+      skippedRows.push_back({name.empty() ? "(unnamed)" : name, it->second->type,
+                             it->second->reason});
+      return;
+    }
+    rows.push_back(std::move(row));
+  });
+  if (rows.size() > 1) {
+    llvm::outs() << "layers:\n";
+    printTable(llvm::outs(), rows, {false, false, false, true, true, true});
+  }
+  if (skippedRows.size() > 1)
+    printTable(llvm::outs(), skippedRows, {});
+}
 
 int amct::tool::runInspect() {
   ToolSession session("amct inspect");
@@ -51,6 +121,12 @@ int amct::tool::runInspect() {
       counts[key].first++;
       return;
     }
+    // Quantization and deploy ops: what the passes have added so far.
+    if (isa<ObserverOp, FakeQuantOp>(op) || op->getDialect()->getNamespace() == "ascend") {
+      counts[op->getName().getStringRef().str()].first++;
+      counts[op->getName().getStringRef().str()].second = true;
+      return;
+    }
     if (op->hasTrait<::amct::OpTrait::OnnxOp>()) {
       auto &entry = counts[op->getName().stripDialect().str()];
       entry.first++;
@@ -62,6 +138,7 @@ int amct::tool::runInspect() {
   for (auto &[name, entry] : counts)
     llvm::outs() << "  " << name << " x" << entry.first
                  << (entry.second ? "" : "  (generic amct.node)") << "\n";
+  printLayerStates(func);
   return 0;
 }
 

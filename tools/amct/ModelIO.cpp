@@ -24,6 +24,8 @@ ToolSession::ToolSession(StringRef tool) {
   registerImportDialects(registry);
   ctx = std::make_unique<MLIRContext>(registry);
   ctx->loadAllAvailableDialects();
+  // Errors name the layer or file; the enclosing IR would bury them.
+  ctx->printOpOnDiagnostic(false);
   diagnostics = std::make_unique<ToolDiagnostics>(*ctx, tool);
 }
 
@@ -220,3 +222,37 @@ int amct::tool::executeModel(StringRef tool, StringRef modelPath, const InputOpt
   return 0;
 }
 
+/// Prints rows as columns separated by two spaces; a column is left-aligned
+/// unless `rightAligned[i]` (numbers). The last column is not padded.
+void amct::tool::printTable(llvm::raw_ostream &os, const std::vector<std::vector<std::string>> &rows,
+                       const std::vector<bool> &rightAligned) {
+  std::vector<size_t> width;
+  for (const auto &row : rows)
+    for (auto [i, cell] : llvm::enumerate(row)) {
+      if (width.size() <= i)
+        width.push_back(0);
+      width[i] = std::max(width[i], cell.size());
+    }
+  for (const auto &row : rows) {
+    std::string line;
+    for (auto [i, cell] : llvm::enumerate(row)) {
+      if (i)
+        line += "  ";
+      size_t pad = width[i] - cell.size();
+      bool right = i < rightAligned.size() && rightAligned[i];
+      if (right)
+        line += std::string(pad, ' ');
+      line += cell;
+      if (!right && i + 1 < row.size())
+        line += std::string(pad, ' ');
+    }
+    os << line << "\n";
+  }
+}
+
+/// `value` with `digits` significant digits, as %g prints it.
+std::string amct::tool::formatG(double value, int digits) {
+  char buffer[64];
+  snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+  return buffer;
+}

@@ -30,6 +30,8 @@ int main(int argc, char **argv) {
     return runEvaluate();
   if (quantizeCmd)
     return runQuantize();
+  if (calibrateCmd)
+    return runCalibrate();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

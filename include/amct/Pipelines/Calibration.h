@@ -14,8 +14,11 @@
 #include "amct/Support/RecordFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 
 #include <functional>
+#include <map>
+#include <optional>
 
 namespace amct {
 
@@ -39,6 +42,26 @@ struct CalibrationOptions {
   CalibrationTimes *times = nullptr;
 };
 
+/// The calibration set cut into batches for `func`: `data` holds every
+/// graph input by name (all samples along dim 0), `batchNum` batches of
+/// `batchSize` samples (0: all samples split evenly over the batches), as
+/// views. Errors (an input without data, data naming no input, a scalar,
+/// differing sample counts, too few samples) are emitted on `func`. The one
+/// place `amct quantize`, `amct calibrate` and the passes cut batches, so
+/// a record made step by step equals the one-shot record.
+mlir::FailureOr<std::vector<std::vector<rt::Tensor>>>
+makeCalibrationBatches(mlir::func::FuncOp func, const std::map<std::string, rt::Tensor> &data,
+                       int batchNum, int64_t batchSize);
+
+/// Rows [b * batchSize, (b + 1) * batchSize) of every input, as views.
+std::vector<rt::Tensor> sliceBatch(const std::vector<rt::Tensor> &inputs, int64_t b,
+                                   int64_t batchSize);
+
+/// Calibration batches recorded on a function by --amct-insert-calibration
+/// (the config's batch_num), so a later calibration step uses the same
+/// count; nullopt when absent.
+std::optional<int64_t> getRecordedBatchNum(mlir::func::FuncOp func);
+
 /// Runs `func` (which holds amct.observer ops) on each batch of inputs and
 /// computes the record. An IFMR layer is searched as soon as the last batch
 /// has passed it, on the executor's buffer, and its values are freed then:
@@ -48,6 +71,27 @@ struct CalibrationOptions {
 mlir::LogicalResult calibrate(mlir::func::FuncOp func,
                               const std::vector<std::vector<rt::Tensor>> &batches,
                               const CalibrationOptions &options, Record &record);
+
+/// Options of the calibration step on a module that already carries
+/// observers (`amct calibrate`, --amct-calibrate).
+struct CalibrateModuleOptions {
+  /// Every graph input by name, all samples along dim 0.
+  std::map<std::string, rt::Tensor> data;
+  /// Batches (0: the count --amct-insert-calibration recorded, else 1) and
+  /// samples per batch (0: split evenly).
+  int batchNum = 0;
+  int64_t batchSize = 0;
+  int threads = 0;
+  /// Draw a progress bar on stderr (only when it is a terminal).
+  bool showProgress = false;
+};
+
+/// Calibration as a step of its own: cuts the batches and runs `calibrate`
+/// on the module's main function, exactly as `quantizeModel` does, so the
+/// record equals the one-shot record. A module without activation
+/// observers is an error saying which pass puts them there.
+mlir::LogicalResult calibrateModule(mlir::ModuleOp module, const CalibrateModuleOptions &options,
+                                    Record &record);
 
 /// The weight of `layer` laid out channel-major ([channels][rest]), as ARQ
 /// expects, given the axis that indexes output channels.

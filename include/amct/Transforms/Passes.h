@@ -19,6 +19,12 @@ namespace amct {
 struct QuantConfig;
 struct Record;
 
+/// Function attribute --amct-insert-calibration sets to the config's
+/// batch_num, so a later calibration step (`amct calibrate`,
+/// --amct-calibrate) runs as many batches as the one-shot flow would;
+/// --amct-fold-observers removes it.
+constexpr llvm::StringLiteral kBatchNumAttr = "amct.batch_num";
+
 /// --amct-insert-calibration with a parsed config: an observer on the data
 /// input of every layer of `func` the config quantizes.
 mlir::LogicalResult insertCalibration(mlir::func::FuncOp func, const QuantConfig &config);
