@@ -13,7 +13,7 @@ export AMCT_BUILD_DIR="${AMCT_FUZZ_BUILD_DIR:-$root/build-sanitize}" AMCT_SANITI
 export AMCT_BUILD_TYPE=RelWithDebInfo
 targets=("$@")
 ((${#targets[@]})) || targets=(amct-onnx-import-fuzzer amct-json-config-fuzzer
-  amct-simple-config-fuzzer amct-record-fuzzer amct-npy-fuzzer)
+  amct-simple-config-fuzzer amct-record-fuzzer amct-npy-fuzzer amct-observer-attr-fuzzer)
 "$root/scripts/build.sh" "${targets[@]}"
 
 seed_dirs() {
@@ -33,6 +33,8 @@ seed_dirs() {
       ls "$root"/test/Tools/Inputs/quant/record.txt "$root"/test/Transforms/Inputs/fold-record*.txt ;;
     amct-npy-fuzzer)
       ls "$root"/fuzz/seeds/npy/*.npy ;;
+    amct-observer-attr-fuzzer)
+      ls "$root"/fuzz/seeds/observer-attr/*.txt ;;
   esac
 }
 
