@@ -201,6 +201,10 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
     LayerRecord &entry = record.getOrAdd(name);
     entry.scaleD = stats.params->scale;
     entry.offsetD = stats.params->offset;
+    // The fields AMCT's recorder writes (record_file_operator.py): the
+    // activation width, and for a layer without weight (AvgPool2d) the
+    // weight factors 1 and 0 its record parser requires.
+    entry.actType = "INT" + std::to_string(stats.bits);
 
     auto it = byName.find(name);
     if (it != byName.end() && it->second.weightOperand >= 0) {
@@ -226,6 +230,10 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
         return layer.op->emitError() << "layer '" << name << "': " << error;
       entry.scaleW = wq->scale;
       entry.offsetW = wq->offset;
+      entry.wtsType = "INT" + std::to_string(wtsBits);
+    } else if (it != byName.end()) {
+      entry.scaleW = {1.0f};
+      entry.offsetW = {0};
     }
   }
   times.weights += secondsSince(t0);

@@ -20,6 +20,7 @@
 #include "amct/Runtime/Executor.h"
 #include "Parallel.h"
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <algorithm>
@@ -904,9 +905,31 @@ LogicalResult maxPoolKernel(KernelContext &ctx) {
 
 LogicalResult avgPoolKernel(KernelContext &ctx) {
   auto op = cast<AveragePoolOp>(ctx.op);
-  return poolKernel<false>(ctx, op.getKernelShape(), op.getStrides(), op.getDilations(),
-                           op.getPads(), op.getAutoPad(), op.getCeilMode(),
-                           op.getCountIncludePad());
+  auto pool = [&](KernelContext &c) {
+    return poolKernel<false>(c, op.getKernelShape(), op.getStrides(), op.getDilations(),
+                             op.getPads(), op.getAutoPad(), op.getCeilMode(),
+                             op.getCountIncludePad());
+  };
+  if (ctx.inputs.empty() || !ctx.inputs[0] || ctx.in(0).dtype() != DType::I8)
+    return pool(ctx);
+  // AvgPool2d in the deploy model (AscendQuant -> AveragePool ->
+  // AscendDequant): the float average of (q - offset_x), exactly what AMCT's
+  // FakeQuantizedAvgPool2d computes before its dequant multiplies by scale_d.
+  const Tensor &x = ctx.in(0);
+  std::optional<Tensor> f = Tensor::uninitialized(DType::F32, x.shape());
+  if (!f)
+    return ctx.error() << "cannot allocate a " << x.numElements() << "-element conversion buffer";
+  float shift = static_cast<float>(cast<QuantizableLayerOpInterface>(ctx.op).getDataOffsetX());
+  float *dst = f->mutableData<float>();
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    for (int64_t j = b; j < e; ++j)
+      dst[j] = static_cast<float>(x.data<int8_t>()[j]) - shift;
+  });
+  KernelContext fctx{ctx.op, {&*f}, {}, ctx.threads};
+  if (failed(pool(fctx)))
+    return failure();
+  ctx.outputs = std::move(fctx.outputs);
+  return success();
 }
 
 LogicalResult globalAvgPoolKernel(KernelContext &ctx) {
@@ -1778,14 +1801,20 @@ FailureOr<int64_t> dequantChannelAxis(KernelContext &ctx, ascend::DequantOp op, 
 LogicalResult ascendDequantKernel(KernelContext &ctx) {
   auto op = cast<ascend::DequantOp>(ctx.op);
   const Tensor &x = ctx.in(0), &deq = ctx.in(1);
-  if (x.dtype() != DType::I32 || deq.dtype() != DType::U64)
-    return ctx.error() << "AscendDequant takes int32 data and uint64 deq_scale";
+  if ((x.dtype() != DType::I32 && x.dtype() != DType::F32) || deq.dtype() != DType::U64)
+    return ctx.error() << "AscendDequant takes int32 data (float32 after an AveragePool) and "
+                          "uint64 deq_scale";
   if (op.getDtype() != 0)
     return ctx.error() << "only float32 output (dtype 0) is simulated";
   if (failed(ctx.alloc(0, DType::F32, x.shape())))
     return failure();
   std::vector<float> scales(deq.numElements());
   for (int64_t i = 0; i < deq.numElements(); ++i) {
+    // Bits 47:40 hold offset_w, which AMCT's weights (symmetric) keep 0.
+    if (uint64_t high = deq.data<uint64_t>()[i] >> 32)
+      return ctx.error() << "deq_scale[" << i << "] has offset_w / high bits 0x"
+                         << llvm::utohexstr(high)
+                         << " set; only offset_w = 0 (symmetric weights) is simulated";
     uint32_t bits = static_cast<uint32_t>(deq.data<uint64_t>()[i] & 0xffffffffu);
     memcpy(&scales[i], &bits, 4);
     if (op.getSqrtMode())
@@ -1799,12 +1828,13 @@ LogicalResult ascendDequantKernel(KernelContext &ctx) {
     channels = n;
     inner = product(x.shape(), *axis + 1);
   }
-  const int32_t *in = x.data<int32_t>();
+  bool isInt = x.dtype() == DType::I32;
   float *out = ctx.outputs[0].mutableData<float>();
   bool relu = op.getReluFlag();
   parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) {
-      float v = static_cast<float>(in[i]) * scales[n > 1 ? (i / inner) % channels : 0];
+      float in = isInt ? static_cast<float>(x.data<int32_t>()[i]) : x.data<float>()[i];
+      float v = in * scales[n > 1 ? (i / inner) % channels : 0];
       out[i] = relu ? std::max(v, 0.0f) : v;
     }
   });

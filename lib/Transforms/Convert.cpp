@@ -32,8 +32,12 @@ struct AmctConvertPass : amct::impl::AmctConvertBase<AmctConvertPass> {
   void runOnOperation() override;
 
   /// One AscendQuant per (input, scale, offset): layers reading the same
-  /// tensor with the same parameters share it.
-  Value getQuantized(OpBuilder &b, FakeQuantOp act, Location loc) {
+  /// tensor with the same parameters share it (AMCT's QuantFusionPass keeps
+  /// the first, named after its layer: `<layer>.quant`, output
+  /// `<layer>.quant.output0`).
+  Value getQuantized(OpBuilder &b, FakeQuantOp act, StringRef layerName) {
+    Location loc = makeNodeLoc(b.getContext(), (layerName + ".quant").str(),
+                               {(layerName + ".quant.output0").str()}, b.getUnknownLoc());
     float scale = act.getScale()[0];
     int64_t offset = act.getOffset()[0];
     auto key = std::make_tuple(act.getInput().getAsOpaquePointer(), scale, offset);
@@ -43,8 +47,8 @@ struct AmctConvertPass : amct::impl::AmctConvertBase<AmctConvertPass> {
     auto inType = cast<TensorType>(act.getInput().getType());
     Value q = b.create<ascend::QuantOp>(
         loc, inType.clone(b.getIntegerType(8)), act.getInput(), b.getF32FloatAttr(1.0f / scale),
-        b.getF32FloatAttr((float)offset), b.getBoolAttr(false), b.getStringAttr("Round"),
-        b.getStringAttr("INT8"));
+        b.getF32FloatAttr((float)offset), b.getStringAttr("INT8"), b.getBoolAttr(false),
+        b.getStringAttr("Round"));
     quantCache[key] = q;
     return q;
   }
@@ -61,7 +65,7 @@ Value createInt32Bias(OpBuilder &b, Value bias, ArrayRef<int32_t> q,
   replaced.push_back(bias.getDefiningOp());
   return createConstant(b, bias.getLoc(), RankedTensorType::get(dims, b.getIntegerType(32)),
                         ArrayRef<char>(reinterpret_cast<const char *>(q.data()), q.size() * 4),
-                        (getNodeName(bias.getDefiningOp()) + "_int32").str());
+                        getNodeName(bias.getDefiningOp()));
 }
 
 /// The layer's int32 bias. The fake-quant model carries it as a 32-bit
@@ -112,6 +116,34 @@ FailureOr<Value> convertBias(OpBuilder &b, const QuantizableLayer &layer,
   return createInt32Bias(b, bias, *q, replaced);
 }
 
+/// AMCT's AscendDequant parameter `<layer>.dequant.param`: uint64 [N], the
+/// fp32 bits of scale_d * scale_w[c] in bits 31:0, offset_w (always 0 here:
+/// weights are symmetric) in bits 47:40.
+Value createDequantParam(OpBuilder &b, StringRef layerName, ArrayRef<float> deq) {
+  std::vector<uint64_t> bits(deq.size());
+  for (size_t c = 0; c < deq.size(); ++c) {
+    uint32_t f;
+    memcpy(&f, &deq[c], 4);
+    bits[c] = f;
+  }
+  std::string name = (layerName + ".dequant.param").str();
+  return createConstant(
+      b, NameLoc::get(b.getStringAttr(name)),
+      RankedTensorType::get({(int64_t)bits.size()}, b.getIntegerType(64, false)),
+      ArrayRef<char>(reinterpret_cast<const char *>(bits.data()), bits.size() * 8), name);
+}
+
+/// Names the AscendDequant `<layer>.dequant`; its result keeps the output
+/// tensor name of `last` (the layer, or a MatMul's bias Add), so the
+/// consumers and graph outputs keep theirs.
+void nameDequant(OpBuilder &b, ascend::DequantOp dequant, StringRef layerName, Operation *last,
+                 Location fallback) {
+  SmallVector<std::string> outNames;
+  for (StringRef n : getOutputNames(last))
+    outNames.push_back(n.str());
+  dequant->setLoc(makeNodeLoc(b.getContext(), (layerName + ".dequant").str(), outNames, fallback));
+}
+
 void AmctConvertPass::runOnOperation() {
   func::FuncOp func = getOperation();
   quantCache.clear(); // values of another function are not this one's
@@ -136,17 +168,24 @@ void AmctConvertPass::runOnOperation() {
       continue; // not quantized (or not in a form the NPU runs): stays float
     b.setInsertionPoint(op);
     Location loc = op->getLoc();
-    Value q = getQuantized(b, act, NameLoc::get(b.getStringAttr(layer.name + "_quant")));
+    Value q = getQuantized(b, act, layer.name);
     float scaleD = act.getScale()[0];
 
     if (layer.weightOperand < 0) {
-      // A layer without weight (AvgPool2d): integer in, float pooling on
-      // the dequantized values.
-      auto anti = b.create<ascend::AntiQuantOp>(
-          NameLoc::get(b.getStringAttr(layer.name + "_antiquant")), act.getType(), q,
-          b.getF32FloatAttr(scaleD), b.getF32FloatAttr(-(float)act.getOffset()[0]),
-          b.getI64IntegerAttr(0), b.getBoolAttr(false));
-      op->setOperand(layer.dataOperand, anti);
+      // A layer without weight (AvgPool2d), as AMCT deploys it: the pool on
+      // the int8 data (its zero point as offset_x), then AscendDequant with
+      // scale_w = 1, i.e. deq_scale = scale_d.
+      op->setOperand(layer.dataOperand, q);
+      if (int64_t offset = act.getOffset()[0])
+        cast<QuantizableLayerOpInterface>(op).setDataOffsetX(offset);
+      Value deqScale = createDequantParam(b, layer.name, {scaleD});
+      b.setInsertionPointAfter(op);
+      auto dequant = b.create<ascend::DequantOp>(
+          b.getUnknownLoc(), op->getResult(0).getType(), op->getResult(0), deqScale,
+          b.getBoolAttr(false), b.getBoolAttr(false), b.getI64IntegerAttr(0));
+      nameDequant(b, dequant, layer.name, op, loc);
+      op->setLoc(NameLoc::get(b.getStringAttr(layer.name))); // its output is renamed
+      op->getResult(0).replaceAllUsesExcept(dequant.getResult(), dequant);
       continue;
     }
     auto wq = op->getOperand(layer.weightOperand).getDefiningOp<FakeQuantOp>();
@@ -176,10 +215,23 @@ void AmctConvertPass::runOnOperation() {
     }
     auto wType = cast<RankedTensorType>(wConst.getType());
     std::vector<int8_t> wInt(w->begin(), w->end());
+    SmallVector<int64_t> wShape(wType.getShape());
+    // AMCT deploys a Gemm with its weight as [K, N] and transB = 0
+    // (gemm_transb_optimize_pass.py): transposed here, once, offline.
+    auto gemm = dyn_cast<GemmOp>(op);
+    bool transposeB = gemm && gemm.getTransB() && wShape.size() == 2;
+    if (transposeB) {
+      std::vector<int8_t> t(wInt.size());
+      for (int64_t r = 0; r < wShape[0]; ++r)
+        for (int64_t c = 0; c < wShape[1]; ++c)
+          t[c * wShape[0] + r] = wInt[r * wShape[1] + c];
+      wInt = std::move(t);
+      std::swap(wShape[0], wShape[1]);
+    }
     Value wNew = createConstant(
-        b, wConst->getLoc(), RankedTensorType::get(wType.getShape(), b.getIntegerType(8)),
+        b, wConst->getLoc(), RankedTensorType::get(wShape, b.getIntegerType(8)),
         ArrayRef<char>(reinterpret_cast<const char *>(wInt.data()), wInt.size()),
-        (getNodeName(wConst) + "_int8").str());
+        getNodeName(wConst));
 
     // Per output channel: deq = scale_d * scale_w[c]; bias -> int32.
     ArrayRef<float> scaleW = wq.getScale();
@@ -204,6 +256,8 @@ void AmctConvertPass::runOnOperation() {
     OperationState state(loc, op->getName());
     state.addOperands(operands);
     state.addAttributes(op->getAttrs());
+    if (transposeB)
+      state.attributes.set("transB", b.getI64IntegerAttr(0));
     // An asymmetric activation's zero point rides on the layer (Ascend's
     // offset_x), so padding and products see real zero.
     state.addTypes(resultType.clone(b.getIntegerType(32)));
@@ -211,17 +265,7 @@ void AmctConvertPass::runOnOperation() {
     if (int64_t offset = act.getOffset()[0])
       cast<QuantizableLayerOpInterface>(intOp).setDataOffsetX(offset);
 
-    std::vector<uint64_t> deqBits(deq.size());
-    for (size_t c = 0; c < deq.size(); ++c) {
-      uint32_t bits;
-      memcpy(&bits, &deq[c], 4);
-      deqBits[c] = bits; // fp32 pattern in the low 32 bits, high bits zero
-    }
-    Value deqScale = createConstant(
-        b, NameLoc::get(b.getStringAttr(layer.name + "_deq_scale")),
-        RankedTensorType::get({(int64_t)deqBits.size()}, b.getIntegerType(64, false)),
-        ArrayRef<char>(reinterpret_cast<const char *>(deqBits.data()), deqBits.size() * 8),
-        layer.name + "_deq_scale");
+    Value deqScale = createDequantParam(b, layer.name, deq);
     intOp->setLoc(NameLoc::get(b.getStringAttr(layer.name)));
     // MatMul + Add(bias): the bias joins the accumulator in an int32 Add,
     // AscendDequant comes after it.
@@ -238,14 +282,9 @@ void AmctConvertPass::runOnOperation() {
       last = add;
     }
     auto dequant = b.create<ascend::DequantOp>(
-        NameLoc::get(b.getStringAttr(layer.name + "_dequant")), resultType,
-        accumulator->getResult(0), deqScale, b.getBoolAttr(false), b.getBoolAttr(false),
-        b.getI64IntegerAttr(0));
-    // The dequantized value keeps the layer's (or bias Add's) output name.
-    SmallVector<std::string> outNames;
-    for (StringRef n : getOutputNames(last))
-      outNames.push_back(n.str());
-    dequant->setLoc(makeNodeLoc(b.getContext(), layer.name + "_dequant", outNames, loc));
+        b.getUnknownLoc(), resultType, accumulator->getResult(0), deqScale, b.getBoolAttr(false),
+        b.getBoolAttr(false), b.getI64IntegerAttr(0));
+    nameDequant(b, dequant, layer.name, last, loc);
     last->getResult(0).replaceAllUsesWith(dequant.getResult());
     if (last != op)
       last->erase();

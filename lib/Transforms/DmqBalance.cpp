@@ -174,11 +174,14 @@ LogicalResult balanceLayer(const QuantizableLayer &layer, ArrayRef<float> factor
   for (int64_t d = layout->dataAxis + 1; d < dataType.getRank(); ++d)
     shape.push_back(1);
   b.setInsertionPoint(op);
-  std::string name = layer.name + "_dmq_balance";
-  Value inv = createFloatConstant(b, NameLoc::get(b.getStringAttr(name + "_factor")),
+  // AMCT's names (apply_dmq_balancer_pass.py): `<layer>.tensor_balance_factor`
+  // holding 1/f, and the Mul `<layer>.mul`.
+  std::string factorName = layer.name + ".tensor_balance_factor";
+  Value inv = createFloatConstant(b, NameLoc::get(b.getStringAttr(factorName)),
                                   RankedTensorType::get(shape, b.getF32Type()), inverse,
-                                  name + "_factor");
-  auto mul = b.create<MulOp>(NameLoc::get(b.getStringAttr(name)), dataType, data, inv);
+                                  factorName);
+  auto mul = b.create<MulOp>(NameLoc::get(b.getStringAttr(layer.name + ".mul")), dataType, data,
+                             inv);
   op->setOperand(layer.dataOperand, mul.getResult());
   return success();
 }

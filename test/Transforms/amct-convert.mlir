@@ -18,12 +18,12 @@
 // The fake-quant ops and the float weight are gone.
 // CHECK-NOT: amct.fake_quant
 // CHECK-NOT: tensor<2x1x1x1xf32>
-// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %[[X]] {offset = -3.000000e+00 : f32, scale = 2.000000e+01 : f32} : (tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xi8>
+// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %[[X]] {dst_type = "INT8", offset = -3.000000e+00 : f32, scale = 2.000000e+01 : f32} : (tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xi8>
 // CHECK-DAG: %[[W:.*]] = amct.const dense<{{\[\[\[\[}}10]]], {{\[\[\[}}-10]]]]> : tensor<2x1x1x1xi8>
 // CHECK-DAG: %[[B:.*]] = amct.const dense<[1000, -250]> : tensor<2xi32>
 // CHECK: %[[Y:.*]] = amct.Conv %[[Q]], %[[W]], %[[B]] {offset_x = -3 : i64} : (tensor<1x1x4x4xi8>, tensor<2x1x1x1xi8>, tensor<2xi32>) -> tensor<1x2x4x4xi32>
 // CHECK-NEXT: %[[D:.*]] = amct.const dense<[973279855, 981668463]> : tensor<2xui64>
-// CHECK-NEXT: %[[R:.*]] = ascend.AscendDequant %[[Y]], %[[D]] : (tensor<1x2x4x4xi32>, tensor<2xui64>) -> tensor<1x2x4x4xf32>
+// CHECK-NEXT: %[[R:.*]] = ascend.AscendDequant %[[Y]], %[[D]] {dtype = 0 : i64} : (tensor<1x2x4x4xi32>, tensor<2xui64>) -> tensor<1x2x4x4xf32>
 // CHECK-NEXT: %[[RELU:.*]] = amct.Relu %[[R]]
 // CHECK-NEXT: return %[[RELU]]
 func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
@@ -42,7 +42,7 @@ func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 // conv2 has a per-tensor weight scale: w = [0.3, 0.4] / 0.1 -> [3, 4] and a
 // single deq_scale 0.05f * 0.1f = 0.00500000035f = 0x3BA3D70B = 1000593163.
 // CHECK-LABEL: func.func @shared_input
-// CHECK: %[[Q:.*]] = ascend.AscendQuant %arg0 {offset = -3.000000e+00 : f32, scale = 2.000000e+01 : f32}
+// CHECK: %[[Q:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = -3.000000e+00 : f32, scale = 2.000000e+01 : f32}
 // CHECK-NOT: ascend.AscendQuant
 // CHECK: %[[Y1:.*]] = amct.Conv %[[Q]], %{{.*}}, %{{.*}} {offset_x = -3 : i64} : (tensor<1x1x4x4xi8>, tensor<2x1x1x1xi8>, none) -> tensor<1x2x4x4xi32>
 // CHECK-NEXT: %[[D1:.*]] = amct.const dense<[973279855, 981668463]> : tensor<2xui64>
@@ -51,7 +51,7 @@ func.func @conv(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 // CHECK: %[[W2:.*]] = amct.const dense<{{\[\[\[\[}}3]]], {{\[\[\[}}4]]]]> : tensor<2x1x1x1xi8>
 // CHECK-NEXT: %[[Y2:.*]] = amct.Conv %[[Q]], %[[W2]], %{{.*}} {offset_x = -3 : i64} : (tensor<1x1x4x4xi8>, tensor<2x1x1x1xi8>, none) -> tensor<1x2x4x4xi32>
 // CHECK-NEXT: %[[D2:.*]] = amct.const dense<1000593163> : tensor<1xui64>
-// CHECK-NEXT: %[[R2:.*]] = ascend.AscendDequant %[[Y2]], %[[D2]] : (tensor<1x2x4x4xi32>, tensor<1xui64>) -> tensor<1x2x4x4xf32>
+// CHECK-NEXT: %[[R2:.*]] = ascend.AscendDequant %[[Y2]], %[[D2]] {dtype = 0 : i64} : (tensor<1x2x4x4xi32>, tensor<1xui64>) -> tensor<1x2x4x4xf32>
 // CHECK-NEXT: return %[[R1]], %[[R2]]
 func.func @shared_input(%x: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
   %n = amct.none
@@ -70,11 +70,11 @@ func.func @shared_input(%x: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor
 // Separate but identical fake-quant ops on one input share an AscendQuant
 // too; other parameters on the same input get their own.
 // CHECK-LABEL: func.func @identical_fake_quants
-// CHECK: %[[Q1:.*]] = ascend.AscendQuant %arg0 {offset = -3.000000e+00 : f32, scale = 2.000000e+01 : f32}
+// CHECK: %[[Q1:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = -3.000000e+00 : f32, scale = 2.000000e+01 : f32}
 // CHECK: amct.Conv %[[Q1]], %{{.*}}, %{{.*}} {offset_x = -3 : i64} :
 // CHECK-NOT: ascend.AscendQuant
 // CHECK: amct.Conv %[[Q1]], %{{.*}}, %{{.*}} {offset_x = -3 : i64} :
-// CHECK: %[[Q2:.*]] = ascend.AscendQuant %arg0 {offset = 0.000000e+00 : f32, scale = 1.000000e+01 : f32}
+// CHECK: %[[Q2:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = 0.000000e+00 : f32, scale = 1.000000e+01 : f32}
 // CHECK: amct.Conv %[[Q2]], %{{.*}}, %{{.*}} : (
 // CHECK-NOT: ascend.AscendQuant
 func.func @identical_fake_quants(%x: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
@@ -96,13 +96,15 @@ func.func @identical_fake_quants(%x: tensor<1x1x4x4xf32>) -> (tensor<1x2x4x4xf32
 
 // -----
 
-// AvgPool2d: AscendQuant -> AscendAntiQuant (scale = scale_d,
-// offset = -offset_d: y = (q - offset_d) * scale_d) -> float AveragePool.
+// AvgPool2d as AMCT deploys it: AscendQuant -> AveragePool on the int8 data
+// (the zero point as offset_x: the average of q - offset_d) ->
+// AscendDequant with scale_w = 1, deq_scale = bits(float(scale_d)) (0.1).
 // CHECK-LABEL: func.func @avg_pool
-// CHECK-NEXT: %[[Q:.*]] = ascend.AscendQuant %arg0 {offset = 5.000000e+00 : f32, scale = 1.000000e+01 : f32} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xi8>
-// CHECK-NEXT: %[[A:.*]] = ascend.AscendAntiQuant %[[Q]] {offset = -5.000000e+00 : f32, scale = 1.000000e-01 : f32} : (tensor<1x2x4x4xi8>) -> tensor<1x2x4x4xf32>
-// CHECK-NEXT: %[[P:.*]] = amct.AveragePool %[[A]] {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32>
-// CHECK-NEXT: return %[[P]]
+// CHECK-NEXT: %[[Q:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = 5.000000e+00 : f32, scale = 1.000000e+01 : f32} : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xi8>
+// CHECK-NEXT: %[[D:.*]] = amct.const dense<1036831949> : tensor<1xui64>
+// CHECK-NEXT: %[[P:.*]] = amct.AveragePool %[[Q]] {kernel_shape = array<i64: 2, 2>, offset_x = 5 : i64, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xi8>) -> tensor<1x2x2x2xf32>
+// CHECK-NEXT: %[[R:.*]] = ascend.AscendDequant %[[P]], %[[D]] {dtype = 0 : i64} : (tensor<1x2x2x2xf32>, tensor<1xui64>) -> tensor<1x2x2x2xf32>
+// CHECK-NEXT: return %[[R]]
 func.func @avg_pool(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> {
   %xq = amct.fake_quant %x {offset = array<i64: 5>, scale = array<f32: 0.1>} : tensor<1x2x4x4xf32>
   %p = amct.AveragePool %xq {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>} : (tensor<1x2x4x4xf32>) -> tensor<1x2x2x2xf32> loc("pool")
@@ -131,12 +133,12 @@ func.func @float_layer(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 // deq = 0.25 * [0.125, 0.0625] = [0.03125, 0.015625] = [0x3D000000, 0x3C800000];
 // b = [0.25, 1.0] / deq = [8, 64].
 // CHECK-LABEL: func.func @conv_transpose
-// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {offset = 0.000000e+00 : f32, scale = 4.000000e+00 : f32}
+// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = 0.000000e+00 : f32, scale = 4.000000e+00 : f32}
 // CHECK-DAG: %[[W:.*]] = amct.const dense<{{\[\[\[\[}}4]], {{\[\[}}-4]]]]> : tensor<1x2x1x1xi8>
 // CHECK-DAG: %[[B:.*]] = amct.const dense<[8, 64]> : tensor<2xi32>
 // CHECK: %[[Y:.*]] = amct.ConvTranspose %[[Q]], %[[W]], %[[B]] : (tensor<1x1x4x4xi8>, tensor<1x2x1x1xi8>, tensor<2xi32>) -> tensor<1x2x4x4xi32>
 // CHECK-NEXT: %[[D:.*]] = amct.const dense<[1023410176, 1015021568]> : tensor<2xui64>
-// CHECK-NEXT: ascend.AscendDequant %[[Y]], %[[D]] : (tensor<1x2x4x4xi32>, tensor<2xui64>) -> tensor<1x2x4x4xf32>
+// CHECK-NEXT: ascend.AscendDequant %[[Y]], %[[D]] {dtype = 0 : i64} : (tensor<1x2x4x4xi32>, tensor<2xui64>) -> tensor<1x2x4x4xf32>
 func.func @conv_transpose(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %w = amct.const dense<[[[[0.5]], [[-0.25]]]]> : tensor<1x2x1x1xf32> loc("wt")
   %b = amct.const dense<[0.25, 1.0]> : tensor<2xf32> loc("bt")
@@ -159,17 +161,17 @@ func.func @conv_transpose(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 //   w = [[1, 2, 4], [-1, -2, -4]] / [0.0625, 0.125, 0.25] -> [[16, 16, 16], [-16, -16, -16]]
 //   deq = 0.125 * [0.0625, 0.125, 0.25] = [1006632960, 1015021568, 1023410176]
 // CHECK-LABEL: func.func @gemm_matmul
-// CHECK-DAG: %[[Q1:.*]] = ascend.AscendQuant %arg0 {offset = 1.000000e+01 : f32, scale = 2.000000e+00 : f32} : (tensor<3x2xf32>) -> tensor<3x2xi8>
+// CHECK-DAG: %[[Q1:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = 1.000000e+01 : f32, scale = 2.000000e+00 : f32} : (tensor<3x2xf32>) -> tensor<3x2xi8>
 // CHECK-DAG: %[[W1:.*]] = amct.const dense<{{\[\[}}2, 2, 2], [-2, 127, -128]]> : tensor<2x3xi8>
 // CHECK-DAG: %[[B1:.*]] = amct.const dense<[2, -2, 2]> : tensor<3xi32>
 // CHECK: %[[Y1:.*]] = amct.Gemm %[[Q1]], %[[W1]], %[[B1]] {offset_x = 10 : i64} : (tensor<3x2xi8>, tensor<2x3xi8>, tensor<3xi32>) -> tensor<3x3xi32>
 // CHECK-NEXT: %[[D1:.*]] = amct.const dense<[1040187392, 1048576000, 1052770304]> : tensor<3xui64>
-// CHECK-NEXT: %[[R1:.*]] = ascend.AscendDequant %[[Y1]], %[[D1]] : (tensor<3x3xi32>, tensor<3xui64>) -> tensor<3x3xf32>
-// CHECK-DAG: %[[Q2:.*]] = ascend.AscendQuant %arg0 {offset = -1.280000e+02 : f32, scale = 8.000000e+00 : f32} : (tensor<3x2xf32>) -> tensor<3x2xi8>
+// CHECK-NEXT: %[[R1:.*]] = ascend.AscendDequant %[[Y1]], %[[D1]] {dtype = 0 : i64} : (tensor<3x3xi32>, tensor<3xui64>) -> tensor<3x3xf32>
+// CHECK-DAG: %[[Q2:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = -1.280000e+02 : f32, scale = 8.000000e+00 : f32} : (tensor<3x2xf32>) -> tensor<3x2xi8>
 // CHECK-DAG: %[[W2:.*]] = amct.const dense<{{\[\[}}16, 16, 16], [-16, -16, -16]]> : tensor<2x3xi8>
 // CHECK: %[[Y2:.*]] = amct.MatMul %[[Q2]], %[[W2]] {offset_x = -128 : i64} : (tensor<3x2xi8>, tensor<2x3xi8>) -> tensor<3x3xi32>
 // CHECK-NEXT: %[[D2:.*]] = amct.const dense<[1006632960, 1015021568, 1023410176]> : tensor<3xui64>
-// CHECK-NEXT: %[[R2:.*]] = ascend.AscendDequant %[[Y2]], %[[D2]] : (tensor<3x3xi32>, tensor<3xui64>) -> tensor<3x3xf32>
+// CHECK-NEXT: %[[R2:.*]] = ascend.AscendDequant %[[Y2]], %[[D2]] {dtype = 0 : i64} : (tensor<3x3xi32>, tensor<3xui64>) -> tensor<3x3xf32>
 // CHECK-NEXT: return %[[R1]], %[[R2]]
 func.func @gemm_matmul(%a: tensor<3x2xf32>) -> (tensor<3x3xf32>, tensor<3x3xf32>) {
   %w = amct.const dense<[[0.625, 0.75, 1.875], [-0.375, 64.0, -100.0]]> : tensor<2x3xf32> loc("fc_w")
@@ -187,14 +189,16 @@ func.func @gemm_matmul(%a: tensor<3x2xf32>) -> (tensor<3x3xf32>, tensor<3x3xf32>
 // -----
 
 // Gemm with transB = 1 (B is [N, K], scale_w along axis 0):
-//   w = [[0.5, -0.5], [0.25, 1.0]] / [0.5, 0.25] -> [[1, -1], [1, 4]]
+//   w = [[0.5, -0.5], [0.25, 1.0]] / [0.5, 0.25] -> [[1, -1], [1, 4]],
+//   deployed as AMCT does (gemm_transb_optimize_pass.py): transposed to
+//   [K, N] = [[1, 1], [-1, 4]] with transB = 0
 //   deq = 0.1f * [0.5, 0.25] = [0.0500000007f, 0.0250000004f] = [0x3D4CCCCD, 0x3CCCCCCD] = [1028443341, 1020054733]
 //   b = [1.0, -1.0] / deq = [19.99999970, -39.99999940] -> [20, -40]
 // CHECK-LABEL: func.func @gemm_trans_b
-// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {offset = 0.000000e+00 : f32, scale = 1.000000e+01 : f32}
-// CHECK-DAG: %[[W:.*]] = amct.const dense<{{\[\[}}1, -1], [1, 4]]> : tensor<2x2xi8>
+// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = 0.000000e+00 : f32, scale = 1.000000e+01 : f32}
+// CHECK-DAG: %[[W:.*]] = amct.const dense<{{\[\[}}1, 1], [-1, 4]]> : tensor<2x2xi8>
 // CHECK-DAG: %[[B:.*]] = amct.const dense<[20, -40]> : tensor<2xi32>
-// CHECK: %[[Y:.*]] = amct.Gemm %[[Q]], %[[W]], %[[B]] {transB = 1 : i64} : (tensor<3x2xi8>, tensor<2x2xi8>, tensor<2xi32>) -> tensor<3x2xi32>
+// CHECK: %[[Y:.*]] = amct.Gemm %[[Q]], %[[W]], %[[B]] : (tensor<3x2xi8>, tensor<2x2xi8>, tensor<2xi32>) -> tensor<3x2xi32>
 // CHECK-NEXT: %[[D:.*]] = amct.const dense<[1028443341, 1020054733]> : tensor<2xui64>
 // CHECK-NEXT: ascend.AscendDequant %[[Y]], %[[D]]
 func.func @gemm_trans_b(%a: tensor<3x2xf32>) -> tensor<3x2xf32> {
@@ -233,13 +237,13 @@ func.func @fake_quantized_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 // w = 0.5 / 0.25 = 2, accumulator scale 0.125 = 0x3E000000 = 1040187392,
 // b = [1, 2, 3] / 0.125 = [8, 16, 24].
 // CHECK-LABEL: func.func @matmul_add_bias
-// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {offset = 0.000000e+00 : f32, scale = 2.000000e+00 : f32} : (tensor<2x3x4xf32>) -> tensor<2x3x4xi8>
+// CHECK-DAG: %[[Q:.*]] = ascend.AscendQuant %arg0 {dst_type = "INT8", offset = 0.000000e+00 : f32, scale = 2.000000e+00 : f32} : (tensor<2x3x4xf32>) -> tensor<2x3x4xi8>
 // CHECK-DAG: %[[W:.*]] = amct.const {{.*}} : tensor<4x3xi8>
 // CHECK-DAG: %[[B:.*]] = amct.const dense<{{\[\[}}8, 16, 24]]> : tensor<1x3xi32>
 // CHECK: %[[M:.*]] = amct.MatMul %[[Q]], %[[W]] : (tensor<2x3x4xi8>, tensor<4x3xi8>) -> tensor<2x3x3xi32>
 // CHECK-NEXT: %[[D:.*]] = amct.const dense<1040187392> : tensor<1xui64>
 // CHECK-NEXT: %[[A:.*]] = amct.Add %[[B]], %[[M]] : (tensor<1x3xi32>, tensor<2x3x3xi32>) -> tensor<2x3x3xi32>
-// CHECK-NEXT: %[[R:.*]] = ascend.AscendDequant %[[A]], %[[D]] : (tensor<2x3x3xi32>, tensor<1xui64>) -> tensor<2x3x3xf32>
+// CHECK-NEXT: %[[R:.*]] = ascend.AscendDequant %[[A]], %[[D]] {dtype = 0 : i64} : (tensor<2x3x3xi32>, tensor<1xui64>) -> tensor<2x3x3xf32>
 // CHECK-NEXT: return %[[R]]
 func.func @matmul_add_bias(%a: tensor<2x3x4xf32>) -> tensor<2x3x3xf32> {
   %w = amct.const dense<0.5> : tensor<4x3xf32>

@@ -167,7 +167,7 @@ TEST_F(QuantKernelsTest, QuantizeLinearScaleCountMustMatchAxis) {
 TEST_F(QuantKernelsTest, AscendQuantRoundsHalfToEvenAndSaturates) {
   Tensor y = runOne("ascend.AscendQuant",
                     {f32({10}, {0.5, 1.5, 2.5, -0.5, -1.5, 126.5, 127.5, 1000, -128.5, -1000})},
-                    "offset = 0.0 : f32, scale = 1.0 : f32", tensorType({10}, DType::I8));
+                    "dst_type = \"INT8\", offset = 0.0 : f32, scale = 1.0 : f32", tensorType({10}, DType::I8));
   EXPECT_TRUE(matches<int8_t>(y, {10}, {0, 2, 2, 0, -2, 126, 127, 127, -128, -128}));
 }
 
@@ -175,14 +175,14 @@ TEST_F(QuantKernelsTest, AscendQuantAddsOffsetBeforeRounding) {
   // round(x * 2 + 3): 3.5 -> 4, -0.5 -> -0, 4.5 -> 4. Rounding first and
   // adding 3 after would give 3, -1, 5.
   Tensor y = runOne("ascend.AscendQuant", {f32({3}, {0.25, -1.75, 0.75})},
-                    "offset = 3.0 : f32, scale = 2.0 : f32", tensorType({3}, DType::I8));
+                    "dst_type = \"INT8\", offset = 3.0 : f32, scale = 2.0 : f32", tensorType({3}, DType::I8));
   EXPECT_TRUE(matches<int8_t>(y, {3}, {4, 0, 4}));
 }
 
 TEST_F(QuantKernelsTest, AscendQuantOffsetSaturatesAtBothEnds) {
   // offset -128 moves [0, 255] onto [-128, 127].
   Tensor y = runOne("ascend.AscendQuant", {f32({4}, {-1, 0, 255, 256})},
-                    "offset = -128.0 : f32, scale = 1.0 : f32", tensorType({4}, DType::I8));
+                    "dst_type = \"INT8\", offset = -128.0 : f32, scale = 1.0 : f32", tensorType({4}, DType::I8));
   EXPECT_TRUE(matches<int8_t>(y, {4}, {-128, -128, 127, 127}));
 }
 
@@ -194,7 +194,7 @@ TEST_F(QuantKernelsTest, AscendQuantRoundModes) {
   } cases[] = {{"Floor", {-2, -1, 0, 1}}, {"Ceil", {-1, 0, 1, 2}}, {"Trunc", {-1, 0, 0, 1}}};
   for (auto &c : cases) {
     Tensor y = runOne("ascend.AscendQuant", {x},
-                      std::string("offset = 0.0 : f32, round_mode = \"") + c.mode +
+                      std::string("dst_type = \"INT8\", offset = 0.0 : f32, round_mode = \"") + c.mode +
                           "\", scale = 1.0 : f32",
                       tensorType({4}, DType::I8));
     EXPECT_TRUE(matches<int8_t>(y, {4}, c.want)) << c.mode;
@@ -205,7 +205,7 @@ TEST_F(QuantKernelsTest, AscendQuantSqrtModeAppliesScaleTwice) {
   // scale 3 squared is 9: 1 -> 9, 14.2 -> 127.8 -> 127, -0.5 -> -4.5 -> -4.
   Tensor y =
       runOne("ascend.AscendQuant", {f32({3}, {1, 14.2f, -0.5})},
-             "offset = 0.0 : f32, scale = 3.0 : f32, sqrt_mode = true", tensorType({3}, DType::I8));
+             "dst_type = \"INT8\", offset = 0.0 : f32, scale = 3.0 : f32, sqrt_mode = true", tensorType({3}, DType::I8));
   EXPECT_TRUE(matches<int8_t>(y, {3}, {9, 127, -4}));
 }
 
@@ -214,7 +214,7 @@ TEST_F(QuantKernelsTest, AscendDequantPerTensorWithRelu) {
   Tensor y =
       runOne("ascend.AscendDequant",
              {make<int32_t>({4}, {-3, 0, 5, 2147483647}), make<uint64_t>({1}, {deqBits(0.5f)})},
-             "relu_flag = true", f32Type({4}));
+             "dtype = 0 : i64, relu_flag = true", f32Type({4}));
   EXPECT_TRUE(matches<float>(y, {4}, {0, 0, 2.5, 1073741824.0f}));
 }
 
@@ -223,7 +223,7 @@ TEST_F(QuantKernelsTest, AscendDequantPerChannelOnDim1) {
   Tensor y = runOne("ascend.AscendDequant",
                     {make<int32_t>({1, 2, 2, 1}, {2, -4, 8, -16}),
                      make<uint64_t>({2}, {deqBits(0.5f), deqBits(0.25f)})},
-                    "", f32Type({1, 2, 2, 1}));
+                    "dtype = 0 : i64", f32Type({1, 2, 2, 1}));
   EXPECT_TRUE(matches<float>(y, {1, 2, 2, 1}, {1, -2, 2, -4}));
 }
 
@@ -232,7 +232,7 @@ TEST_F(QuantKernelsTest, AscendDequantAmbiguousChannelAxisIsAnError) {
   // the last dim both fit, so the kernel refuses to guess.
   std::string src = R"(
 func.func @main(%x: tensor<1x2x1x2xi32>, %s: tensor<2xui64>) -> tensor<1x2x1x2xf32> {
-  %y = ascend.AscendDequant %x, %s : (tensor<1x2x1x2xi32>, tensor<2xui64>) -> tensor<1x2x1x2xf32>
+  %y = ascend.AscendDequant %x, %s {dtype = 0 : i64} : (tensor<1x2x1x2xi32>, tensor<2xui64>) -> tensor<1x2x1x2xf32>
   return %y : tensor<1x2x1x2xf32>
 })";
   auto r = runFunc(src, {make<int32_t>({1, 2, 1, 2}, {2, -4, 8, -16}),
@@ -249,7 +249,7 @@ func.func @main(%x: tensor<1x1x1x2xi8>, %w: tensor<2x1x1x1xi8>, %s: tensor<2xui6
     -> tensor<1x2x1x2xf32> {
   %n = amct.none
   %c = amct.Conv %x, %w, %n : (tensor<1x1x1x2xi8>, tensor<2x1x1x1xi8>, none) -> tensor<1x2x1x2xi32>
-  %y = ascend.AscendDequant %c, %s : (tensor<1x2x1x2xi32>, tensor<2xui64>) -> tensor<1x2x1x2xf32>
+  %y = ascend.AscendDequant %c, %s {dtype = 0 : i64} : (tensor<1x2x1x2xi32>, tensor<2xui64>) -> tensor<1x2x1x2xf32>
   return %y : tensor<1x2x1x2xf32>
 })";
   auto r = runFunc(src, {make<int8_t>({1, 1, 1, 2}, {2, -4}), make<int8_t>({2, 1, 1, 1}, {1, 4}),
@@ -263,20 +263,50 @@ TEST_F(QuantKernelsTest, AscendDequantPerChannelOnLastDimOfLinear) {
   Tensor y = runOne("ascend.AscendDequant",
                     {make<int32_t>({1, 2, 3}, {4, 4, 4, 8, 8, 8}),
                      make<uint64_t>({3}, {deqBits(1.0f), deqBits(0.5f), deqBits(0.25f)})},
-                    "", f32Type({1, 2, 3}));
+                    "dtype = 0 : i64", f32Type({1, 2, 3}));
   EXPECT_TRUE(matches<float>(y, {1, 2, 3}, {4, 2, 1, 8, 4, 2}));
 }
 
 TEST_F(QuantKernelsTest, AscendDequantSqrtModeSquaresScale) {
   Tensor y = runOne("ascend.AscendDequant",
                     {make<int32_t>({2}, {8, -8}), make<uint64_t>({1}, {deqBits(0.5f)})},
-                    "sqrt_mode = true", f32Type({2}));
+                    "dtype = 0 : i64, sqrt_mode = true", f32Type({2}));
   EXPECT_TRUE(matches<float>(y, {2}, {2, -2}));
+}
+
+TEST_F(QuantKernelsTest, AscendDequantRefusesOffsetWBits) {
+  // offset_w sits in bits 47:40; AMCT's symmetric weights keep it 0.
+  std::string src = R"(
+func.func @main(%x: tensor<2xi32>, %s: tensor<1xui64>) -> tensor<2xf32> {
+  %y = ascend.AscendDequant %x, %s {dtype = 0 : i64} : (tensor<2xi32>, tensor<1xui64>) -> tensor<2xf32>
+  return %y : tensor<2xf32>
+})";
+  auto r = runFunc(src, {make<int32_t>({2}, {8, -8}),
+                         make<uint64_t>({1}, {deqBits(0.5f) | (uint64_t(3) << 40)})});
+  EXPECT_TRUE(failed(r));
+  EXPECT_NE(diagnostics.find("offset_w"), std::string::npos) << diagnostics;
+}
+
+TEST_F(QuantKernelsTest, DeployAvgPoolAveragesTheIntegersLessTheirZeroPoint) {
+  // AMCT's AvgPool2d: AscendQuant(offset -128) -> AveragePool on int8 ->
+  // AscendDequant(scale_d). q = [-128, -126, -125, -121] is x * 2 - 128
+  // with x = [0, 1, 1.5, 3.5]; the pool averages q + 128 = [0, 2, 3, 7]
+  // to 3, and the dequant multiplies by scale_d = 0.5: 1.5, the mean of x.
+  std::string src = R"(
+func.func @main(%q: tensor<1x1x2x2xi8>, %s: tensor<1xui64>) -> tensor<1x1x1x1xf32> {
+  %p = amct.AveragePool %q {kernel_shape = array<i64: 2, 2>, offset_x = -128 : i64} : (tensor<1x1x2x2xi8>) -> tensor<1x1x1x1xf32>
+  %y = ascend.AscendDequant %p, %s {dtype = 0 : i64} : (tensor<1x1x1x1xf32>, tensor<1xui64>) -> tensor<1x1x1x1xf32>
+  return %y : tensor<1x1x1x1xf32>
+})";
+  auto r = runFunc(src, {make<int8_t>({1, 1, 2, 2}, {-128, -126, -125, -121}),
+                         make<uint64_t>({1}, {deqBits(0.5f)})});
+  ASSERT_TRUE(succeeded(r)) << diagnostics;
+  EXPECT_TRUE(matches<float>(r->front(), {1, 1, 1, 1}, {1.5f}));
 }
 
 TEST_F(QuantKernelsTest, AscendAntiQuantAddsOffsetThenScales) {
   Tensor y = runOne("ascend.AscendAntiQuant", {make<int8_t>({3}, {-128, 0, 127})},
-                    "offset = 3.0 : f32, scale = 5.000000e-01 : f32", f32Type({3}));
+                    "dst_type = \"INT8\", offset = 3.0 : f32, scale = 5.000000e-01 : f32", f32Type({3}));
   EXPECT_TRUE(matches<float>(y, {3}, {-62.5, 1.5, 65}));
 }
 
@@ -452,11 +482,11 @@ TEST_F(QuantKernelsTest, QuantConvDequantChainMatchesIntegerDefinition) {
   std::string src = R"(
 func.func @main(%x: tensor<1x2x3x3xf32>, %w: tensor<2x2x3x3xi8>, %b: tensor<2xi32>,
                 %s: tensor<2xui64>) -> tensor<1x2x3x3xf32> {
-  %q = ascend.AscendQuant %x {offset = -3.0 : f32, scale = 4.0 : f32}
+  %q = ascend.AscendQuant %x {dst_type = "INT8", offset = -3.0 : f32, scale = 4.0 : f32}
       : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xi8>
   %c = amct.Conv %q, %w, %b {offset_x = -3 : i64, pads = array<i64: 1, 1, 1, 1>}
       : (tensor<1x2x3x3xi8>, tensor<2x2x3x3xi8>, tensor<2xi32>) -> tensor<1x2x3x3xi32>
-  %y = ascend.AscendDequant %c, %s
+  %y = ascend.AscendDequant %c, %s {dtype = 0 : i64}
       : (tensor<1x2x3x3xi32>, tensor<2xui64>) -> tensor<1x2x3x3xf32>
   return %y : tensor<1x2x3x3xf32>
 })";
@@ -483,7 +513,7 @@ TEST_F(QuantKernelsTest, LinearOnRank3DequantizesLastDimWhenSeqLenEqualsFeatures
   std::string src = R"(
 func.func @main(%x: tensor<1x3x2xi8>, %w: tensor<2x3xi8>, %s: tensor<3xui64>) -> tensor<1x3x3xf32> {
   %c = amct.MatMul %x, %w : (tensor<1x3x2xi8>, tensor<2x3xi8>) -> tensor<1x3x3xi32>
-  %y = ascend.AscendDequant %c, %s : (tensor<1x3x3xi32>, tensor<3xui64>) -> tensor<1x3x3xf32>
+  %y = ascend.AscendDequant %c, %s {dtype = 0 : i64} : (tensor<1x3x3xi32>, tensor<3xui64>) -> tensor<1x3x3xf32>
   return %y : tensor<1x3x3xf32>
 })";
   auto r = runFunc(src, {make<int8_t>({1, 3, 2}, a), make<int8_t>({2, 3}, b),

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/RecordFile.h"
+#include "scale_offset_record.pb.h"
 
 #include "gtest/gtest.h"
 
@@ -344,3 +345,84 @@ TEST(RecordFileErrors, MissingFile) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// AMCT's schema
+//===----------------------------------------------------------------------===//
+
+// The record's messages field by field as AMCT's schema declares them
+// (scale_offset_record_pytorch.proto of hicann/amct; docs/DeployFormat.md):
+// name, number, label and type, so a record of ours parses with AMCT's
+// proto (text or binary) and one of AMCT's with ours.
+TEST(RecordFile, SchemaMatchesAmcts) {
+  using FD = google::protobuf::FieldDescriptor;
+  struct Field {
+    const char *message, *name;
+    int number;
+    FD::Label label;
+    FD::Type type;
+  };
+  const Field fields[] = {
+      {"SingleLayerRecord", "scale_d", 1, FD::LABEL_OPTIONAL, FD::TYPE_FLOAT},
+      {"SingleLayerRecord", "offset_d", 2, FD::LABEL_OPTIONAL, FD::TYPE_INT32},
+      {"SingleLayerRecord", "scale_w", 3, FD::LABEL_REPEATED, FD::TYPE_FLOAT},
+      {"SingleLayerRecord", "offset_w", 4, FD::LABEL_REPEATED, FD::TYPE_INT32},
+      {"SingleLayerRecord", "shift_bit", 5, FD::LABEL_REPEATED, FD::TYPE_UINT32},
+      {"SingleLayerRecord", "tensor_balance_factor", 6, FD::LABEL_REPEATED, FD::TYPE_FLOAT},
+      {"SingleLayerRecord", "skip_fusion", 9, FD::LABEL_OPTIONAL, FD::TYPE_BOOL},
+      {"SingleLayerRecord", "dst_type", 10, FD::LABEL_OPTIONAL, FD::TYPE_STRING},
+      {"SingleLayerRecord", "act_type", 11, FD::LABEL_OPTIONAL, FD::TYPE_STRING},
+      {"SingleLayerRecord", "wts_type", 12, FD::LABEL_OPTIONAL, FD::TYPE_STRING},
+      {"SingleLayerRecord", "fakequant_precision_mode", 13, FD::LABEL_OPTIONAL, FD::TYPE_STRING},
+      {"SingleLayerRecord", "scale_h", 21, FD::LABEL_OPTIONAL, FD::TYPE_FLOAT},
+      {"SingleLayerRecord", "offset_h", 22, FD::LABEL_OPTIONAL, FD::TYPE_INT32},
+      {"SingleLayerRecord", "scale_r", 23, FD::LABEL_REPEATED, FD::TYPE_FLOAT},
+      {"SingleLayerRecord", "offset_r", 24, FD::LABEL_REPEATED, FD::TYPE_INT32},
+      {"SingleLayerKVCacheRecord", "scale", 1, FD::LABEL_REPEATED, FD::TYPE_FLOAT},
+      {"SingleLayerKVCacheRecord", "offset", 2, FD::LABEL_REPEATED, FD::TYPE_INT32},
+      {"MapFiledEntry", "key", 1, FD::LABEL_OPTIONAL, FD::TYPE_STRING},
+      {"MapFiledEntry", "value", 2, FD::LABEL_OPTIONAL, FD::TYPE_MESSAGE},
+      {"MapFiledEntry", "kv_cache_value", 3, FD::LABEL_OPTIONAL, FD::TYPE_MESSAGE},
+      {"ScaleOffsetRecord", "record", 1, FD::LABEL_REPEATED, FD::TYPE_MESSAGE},
+      {"ScaleOffsetRecord", "prune_record", 2, FD::LABEL_REPEATED, FD::TYPE_MESSAGE},
+  };
+  const google::protobuf::FileDescriptor *file = amct::proto::ScaleOffsetRecord::descriptor()->file();
+  for (const Field &f : fields) {
+    const google::protobuf::Descriptor *message =
+        file->FindMessageTypeByName(f.message);
+    ASSERT_NE(message, nullptr) << f.message;
+    const FD *field = message->FindFieldByName(f.name);
+    ASSERT_NE(field, nullptr) << f.message << "." << f.name;
+    EXPECT_EQ(field->number(), f.number) << f.name;
+    EXPECT_EQ(field->label(), f.label) << f.name;
+    EXPECT_EQ(field->type(), f.type) << f.name;
+  }
+  // Nothing more in SingleLayerRecord than AMCT's fields.
+  EXPECT_EQ(file->FindMessageTypeByName("SingleLayerRecord")->field_count(), 15);
+}
+
+TEST(RecordFile, ReadsWhatAmctWritesForEachLayerKind) {
+  // AMCT's recorder output for a Conv (channel-wise), a Linear and an
+  // AvgPool2d (scale_w 1, offset_w 0, no wts_type), fields in number order.
+  const std::string text = "record {\n  key: \"conv1\"\n  value {\n    scale_d: 0.0125\n"
+                           "    offset_d: -128\n    scale_w: 0.01\n    scale_w: 0.02\n"
+                           "    offset_w: 0\n    offset_w: 0\n    act_type: \"INT8\"\n"
+                           "    wts_type: \"INT8\"\n  }\n}\n"
+                           "record {\n  key: \"fc\"\n  value {\n    scale_d: 0.5\n"
+                           "    offset_d: 3\n    scale_w: 0.25\n    offset_w: 0\n"
+                           "    act_type: \"INT8\"\n    wts_type: \"INT8\"\n  }\n}\n"
+                           "record {\n  key: \"pool\"\n  value {\n    scale_d: 0.125\n"
+                           "    offset_d: -128\n    scale_w: 1.0\n    offset_w: 0\n"
+                           "    act_type: \"INT8\"\n  }\n}\n";
+  std::string error;
+  std::optional<Record> record = parseRecordFile(text, "amct_record.txt", error);
+  ASSERT_TRUE(record) << error;
+  ASSERT_EQ(record->layers.size(), 3u);
+  EXPECT_EQ(record->layers[0].second.scaleW, (std::vector<float>{0.01f, 0.02f}));
+  EXPECT_EQ(record->layers[0].second.actType, "INT8");
+  EXPECT_EQ(record->layers[0].second.wtsType, "INT8");
+  EXPECT_EQ(record->layers[2].second.scaleW, (std::vector<float>{1.0f}));
+  EXPECT_EQ(record->layers[2].second.wtsType, "");
+  // And writes it back as AMCT laid it out.
+  EXPECT_EQ(writeRecordFile(*record), text);
+}

@@ -161,8 +161,10 @@ func.func @f(%x: tensor<1x3x4x4xf32>) -> tensor<1x3x2x2xf32> {
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].kind, LayerKind::AvgPool2d);
   EXPECT_EQ(found[0].weightOperand, -1);
-  EXPECT_FALSE(found[0].op.supportsOffsetX());
+  EXPECT_TRUE(found[0].op.supportsOffsetX());
   EXPECT_EQ(found[0].op.getDataOffsetX(), 0);
+  found[0].op.setDataOffsetX(-128);
+  EXPECT_EQ(found[0].op.getDataOffsetX(), -128);
   std::string why;
   EXPECT_FALSE(found[0].op.getInputChannelLayout(why));
   EXPECT_EQ(why, "the layer has no weight");

@@ -74,7 +74,7 @@ def AmctDmqBalance : Pass<"amct-dmq-balance", "mlir::func::FuncOp"> {
     division is folded into the producing Conv or BatchNormalization when
     the input comes from one (directly or through Relu / MaxPool) and is
     used only by this layer; otherwise an `amct.Mul` by 1/f (named
-    `<layer>_dmq_balance`) is inserted. Run it before
+    `<layer>.mul`, AMCT's name) is inserted. Run it before
     `--amct-insert-calibration`. A factor count that differs from the input
     channel count is an error naming the layer.
   }];

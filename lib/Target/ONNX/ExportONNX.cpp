@@ -446,7 +446,9 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
     // exist in older opsets, and an absent attribute means its default.
     DictionaryAttr defaults = getDefaultAttrs(op->getName());
     for (NamedAttribute a : op->getAttrDictionary())
-      if (defaults.get(a.getName()) != a.getValue())
+      // offset_x is ours: AMCT's deploy models carry the data zero point on
+      // the AscendQuant feeding the layer, and the importer puts it back.
+      if (defaults.get(a.getName()) != a.getValue() && a.getName() != "offset_x")
         attrs.push_back(a);
   } else {
     return op->emitError() << "op '" << op->getName()

@@ -688,6 +688,13 @@ FailureOr<Operation *> Importer::createTypedOp(onnx::NodeProto &node,
   }
   state.addTypes(types);
   Operation *op = builder.create(state);
+  // A layer on int8 data in a deploy model: AMCT writes the data's zero
+  // point on the AscendQuant feeding it, not on the layer (offset_x).
+  if (auto layer = dyn_cast<QuantizableLayerOpInterface>(op))
+    if (!op->hasAttr("offset_x") && layer.supportsOffsetX())
+      if (auto quant = op->getOperand(layer.getDataOperandIndex()).getDefiningOp<ascend::QuantOp>())
+        if (float offset = quant.getOffset().convertToFloat(); offset != 0.0f)
+          layer.setDataOffsetX((int64_t)offset);
   // The op's own inference refines what the model declared: a declared type
   // may know less (unranked, dynamic dims) than the op can compute. A
   // conflict is left for the verifier to report.

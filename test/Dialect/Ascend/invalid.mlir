@@ -2,7 +2,7 @@
 
 func.func @quant_scale(%x: tensor<4xf32>) {
   // expected-error @+1 {{scale must be finite and non-zero, found 0}}
-  %q = ascend.AscendQuant %x {scale = 0.0 : f32, offset = 0.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
+  %q = ascend.AscendQuant %x {scale = 0.0 : f32, dst_type = "INT8", offset = 0.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
   return
 }
 
@@ -10,7 +10,7 @@ func.func @quant_scale(%x: tensor<4xf32>) {
 
 func.func @quant_offset(%x: tensor<4xf32>) {
   // expected-error @+1 {{offset must be an integer in [-128, 127], found 200}}
-  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 200.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, dst_type = "INT8", offset = 200.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
   return
 }
 
@@ -26,7 +26,7 @@ func.func @quant_int4_offset(%x: tensor<4xf32>) {
 
 func.func @quant_round_mode(%x: tensor<4xf32>) {
   // expected-error @+1 {{round_mode is 'Nearest', expected Round, Floor, Ceil or Trunc}}
-  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 0.0 : f32, round_mode = "Nearest"} : (tensor<4xf32>) -> tensor<4xi8>
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, dst_type = "INT8", offset = 0.0 : f32, round_mode = "Nearest"} : (tensor<4xf32>) -> tensor<4xi8>
   return
 }
 
@@ -42,7 +42,7 @@ func.func @quant_dst_mismatch(%x: tensor<4xf32>) {
 
 func.func @dequant_channels(%x: tensor<1x16x4x4xi32>, %s: tensor<8xui64>) {
   // expected-error @+1 {{deq_scale has 8 elements, expected 1 or one per channel (16)}}
-  %d = ascend.AscendDequant %x, %s : (tensor<1x16x4x4xi32>, tensor<8xui64>) -> tensor<1x16x4x4xf32>
+  %d = ascend.AscendDequant %x, %s {dtype = 0 : i64} : (tensor<1x16x4x4xi32>, tensor<8xui64>) -> tensor<1x16x4x4xf32>
   return
 }
 
@@ -58,7 +58,7 @@ func.func @dequant_dtype(%x: tensor<4xi32>, %s: tensor<1xui64>) {
 
 func.func @dequant_input_type(%x: tensor<4xi8>, %s: tensor<1xui64>) {
   // expected-error @+1 {{operand #0 must be tensor of 32-bit signless integer values}}
-  %d = ascend.AscendDequant %x, %s : (tensor<4xi8>, tensor<1xui64>) -> tensor<4xf32>
+  %d = ascend.AscendDequant %x, %s {dtype = 0 : i64} : (tensor<4xi8>, tensor<1xui64>) -> tensor<4xf32>
   return
 }
 
@@ -66,6 +66,33 @@ func.func @dequant_input_type(%x: tensor<4xi8>, %s: tensor<1xui64>) {
 
 func.func @antiquant_shape(%x: tensor<4xi8>) {
   // expected-error @+1 {{result shape of 'tensor<5xf32>' differs from the input shape of 'tensor<4xi8>'}}
-  %d = ascend.AscendAntiQuant %x {scale = 1.0 : f32, offset = 0.0 : f32} : (tensor<4xi8>) -> tensor<5xf32>
+  %d = ascend.AscendAntiQuant %x {scale = 1.0 : f32, dst_type = "INT8", offset = 0.0 : f32} : (tensor<4xi8>) -> tensor<5xf32>
   return
+}
+
+// -----
+
+// dst_type is required (AMCT always writes it; its reader takes the width from it).
+func.func @quant_no_dst_type(%x: tensor<4xf32>) -> tensor<4xi8> {
+  // expected-error @+1 {{requires attribute 'dst_type'}}
+  %q = ascend.AscendQuant %x {scale = 1.0 : f32, offset = 0.0 : f32} : (tensor<4xf32>) -> tensor<4xi8>
+  return %q : tensor<4xi8>
+}
+
+// -----
+
+// dtype is required on AscendDequant.
+func.func @dequant_no_dtype(%x: tensor<4xi32>, %s: tensor<1xui64>) -> tensor<4xf32> {
+  // expected-error @+1 {{requires attribute 'dtype'}}
+  %d = ascend.AscendDequant %x, %s : (tensor<4xi32>, tensor<1xui64>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
+}
+
+// -----
+
+// A deq_scale of the wrong element type.
+func.func @dequant_param_type(%x: tensor<4xi32>, %s: tensor<1xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{operand #1 must be tensor of 64-bit unsigned integer values}}
+  %d = ascend.AscendDequant %x, %s {dtype = 0 : i64} : (tensor<4xi32>, tensor<1xf32>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
 }

@@ -2,12 +2,12 @@
 
 // CHECK-LABEL: func.func @deploy
 func.func @deploy(%x: tensor<1x16x8x8xf16>, %acc: tensor<1x16x8x8xi32>, %s: tensor<16xui64>, %w: tensor<16x16x3x3xi8>, %o: tensor<16x16x3x3xi8>) {
-  // CHECK: ascend.AscendQuant %{{.*}} {offset = -3.000000e+00 : f32, scale = 1.250000e+01 : f32}
-  %q = ascend.AscendQuant %x {scale = 12.5 : f32, offset = -3.0 : f32} : (tensor<1x16x8x8xf16>) -> tensor<1x16x8x8xi8>
+  // CHECK: ascend.AscendQuant %{{.*}} {dst_type = "INT8", offset = -3.000000e+00 : f32, scale = 1.250000e+01 : f32}
+  %q = ascend.AscendQuant %x {scale = 12.5 : f32, dst_type = "INT8", offset = -3.0 : f32} : (tensor<1x16x8x8xf16>) -> tensor<1x16x8x8xi8>
   // CHECK: ascend.AscendDequant %{{.*}}, %{{.*}} {dtype = 1 : i64, relu_flag = true}
   %d = ascend.AscendDequant %acc, %s {dtype = 1 : i64, relu_flag = true} : (tensor<1x16x8x8xi32>, tensor<16xui64>) -> tensor<1x16x8x8xf16>
   // CHECK: ascend.AscendAntiQuant
-  %a = ascend.AscendAntiQuant %q {scale = 0.08 : f32, offset = 3.0 : f32, dtype = 1 : i64} : (tensor<1x16x8x8xi8>) -> tensor<1x16x8x8xf16>
+  %a = ascend.AscendAntiQuant %q {scale = 0.08 : f32, dst_type = "INT8", offset = 3.0 : f32, dtype = 1 : i64} : (tensor<1x16x8x8xi8>) -> tensor<1x16x8x8xf16>
   // CHECK: ascend.AscendWeightQuant %{{.*}}, %{{.*}} {dst_type = "INT4"} {{.*}} -> tensor<16x16x3x3xi4>
   %wq = ascend.AscendWeightQuant %w, %o {dst_type = "INT4"} : (tensor<16x16x3x3xi8>, tensor<16x16x3x3xi8>) -> tensor<16x16x3x3xi4>
   return

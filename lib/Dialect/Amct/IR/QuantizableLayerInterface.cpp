@@ -234,9 +234,6 @@ std::string AveragePoolOp::getUnsupportedReason() {
 }
 
 std::optional<unsigned> AveragePoolOp::getWeightOperandIndex() { return std::nullopt; }
-bool AveragePoolOp::supportsOffsetX() { return false; }
-int64_t AveragePoolOp::getDataOffsetX() { return 0; }
-void AveragePoolOp::setDataOffsetX(int64_t) { llvm_unreachable("AvgPool2d has no offset_x"); }
 int64_t AveragePoolOp::getWeightOutputChannelAxis() {
   llvm_unreachable("AvgPool2d has no weight");
 }

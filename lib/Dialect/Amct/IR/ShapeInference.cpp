@@ -547,6 +547,9 @@ LogicalResult AveragePoolOp::inferResultTypes(SmallVectorImpl<Type> &types) {
                        getDilations(), getPads(), getAutoPad(),
                        getCeilMode() != 0, y)))
     return failure();
+  // The deploy form of AvgPool2d: the average of int8 data is float32.
+  if (getElementTypeOrSelf(y).isInteger(8))
+    y = cast<ShapedType>(y).clone(Float32Type::get(getContext()));
   types.push_back(y);
   return success();
 }

@@ -119,7 +119,9 @@ LogicalResult DequantOp::verify() {
 }
 
 LogicalResult AntiQuantOp::verify() {
-  return failure(failed(checkDtype(*this, getDtype(), getY().getType())) ||
+  FailureOr<unsigned> bits = getDstBits(*this, getDstType());
+  return failure(failed(bits) || failed(checkResultBits(*this, getX().getType(), *bits)) ||
+                 failed(checkDtype(*this, getDtype(), getY().getType())) ||
                  failed(checkSameShape(*this, getX().getType(), getY().getType())) ||
                  failed(checkScale(*this, getScale().convertToFloat())));
 }

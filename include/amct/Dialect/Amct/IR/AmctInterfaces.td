@@ -87,8 +87,10 @@ def Amct_QuantizableLayerOpInterface : OpInterface<"QuantizableLayerOpInterface"
       }], "::mlir::OpOperand *", "getBiasOperand">,
     InterfaceMethod<[{
         The zero point of the int8 data input (Ascend's offset_x), set by
-        --amct-convert on the int8 layer; 0 when absent. Layers without the
-        attribute (AvgPool2d) override supportsOffsetX() and these two.
+        --amct-convert on the int8 layer (and by the importer of a deploy
+        model, from the AscendQuant feeding the layer: AMCT's deploy models
+        carry it there, not on the layer); 0 when absent. A layer without
+        the attribute overrides supportsOffsetX() and these two.
       }], "int64_t", "getDataOffsetX", (ins), "", [{
         std::optional<uint64_t> offset = $_op.getOffsetX();
         return offset ? static_cast<int64_t>(*offset) : 0;

@@ -214,8 +214,14 @@ def Amct_MaxPoolOp : Amct_OnnxOp<"MaxPool", 8, 999> {
   let results = (outs AnyTensor:$Y, Optional<AnyTensor>:$Indices);
 }
 
-def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInterface, ["getWeightOperandIndex", "supportsOffsetX", "getDataOffsetX", "setDataOffsetX"]>]> {
-  let summary = "ONNX AveragePool";
+def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInterface, ["getWeightOperandIndex"]>]> {
+  let summary = "ONNX AveragePool (on int8 data in the deploy model)";
+  let description = [{
+    In the deploy model (AscendQuant -> AveragePool -> AscendDequant, as
+    AMCT writes AvgPool2d) X is int8 and Y float32: the average of
+    (q - offset_x), where offset_x is the zero point of the AscendQuant
+    feeding it, as AMCT's FakeQuantizedAvgPool2d computes it.
+  }];
   let arguments = (ins AnyTensor:$X,
       DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
       DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
@@ -223,7 +229,8 @@ def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [DeclareOpInterfaceM
       OptionalAttr<DenseI64ArrayAttr>:$dilations,
       DenseI64ArrayAttr:$kernel_shape,
       OptionalAttr<DenseI64ArrayAttr>:$pads,
-      OptionalAttr<DenseI64ArrayAttr>:$strides);
+      OptionalAttr<DenseI64ArrayAttr>:$strides,
+      Amct_OffsetXAttr:$offset_x);
   let results = (outs AnyTensor:$Y);
 }
 

@@ -28,38 +28,51 @@ class Ascend_Op<string mnemonic, list<Trait> traits = []>
 def Ascend_QuantOp : Ascend_Op<"AscendQuant"> {
   let summary = "y = saturate(round(x * scale + offset)) to int8 or int4";
   let description = [{
-    `scale` is 1/scale_d and `offset` is offset_d of the layer's activation
-    quantization. `round_mode` is one of Round (half to even), Floor, Ceil,
-    Trunc; `dst_type` INT8 (result i8) or INT4 (result i4). With `sqrt_mode`
-    the scale is applied twice (x * scale * scale), as Ascend defines it.
+    AMCT's form (insert_quant_pass.py): `scale` is 1/scale_d and `offset`
+    is offset_d of the layer's activation quantization, `dst_type` the
+    result width, "INT8" (result i8) or "INT4" (result i4); all three are
+    required and always exported, as AMCT writes them. Ascend's optional
+    `round_mode` (Round = half to even, Floor, Ceil, Trunc) and `sqrt_mode`
+    (scale applied twice) are exported only when not the default.
   }];
   let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x,
-      F32Attr:$scale, F32Attr:$offset,
+      F32Attr:$scale, F32Attr:$offset, StrAttr:$dst_type,
       DefaultValuedAttr<BoolAttr, "false">:$sqrt_mode,
-      DefaultValuedStrAttr<StrAttr, "Round">:$round_mode,
-      DefaultValuedStrAttr<StrAttr, "INT8">:$dst_type);
+      DefaultValuedStrAttr<StrAttr, "Round">:$round_mode);
   let results = (outs AnyTypeOf<[TensorOf<[I8]>, TensorOf<[I<4>]>]>:$y);
 }
 
 def Ascend_DequantOp : Ascend_Op<"AscendDequant"> {
-  let summary = "y = float(x) * deq_scale (per tensor or per output channel)";
+  let summary = "y = x * deq_scale (per tensor or per output channel)";
   let description = [{
-    `deq_scale` is uint64 with the fp32 bit pattern of scale_d * scale_w in
-    its low 32 bits and zero high bits; one element or one per channel (dim 1
-    of x). `relu_flag` applies ReLU after the scale; `dtype` is the result
-    type: 0 = float32, 1 = float16.
+    AMCT's form (insert_dequant_pass.py): `deq_scale` is the initializer
+    `<layer>.dequant.param`, uint64 [N] (N = 1, or one per output channel),
+    each element holding the fp32 bit pattern of scale_d * scale_w[c] in
+    bits 31:0 and offset_w in bits 47:40 (always 0: weights are symmetric);
+    `dtype` is the GE data type of the result, 0 = float32, 1 = float16,
+    always exported. `x` is the layer's int32 accumulator, or the float32
+    result of an AveragePool on int8 data (AMCT quantizes AvgPool2d as
+    AscendQuant -> AveragePool -> AscendDequant with scale_w = 1).
+    `relu_flag` (ReLU after the scale) and `sqrt_mode` are exported only
+    when set.
   }];
-  let arguments = (ins TensorOf<[I32]>:$x, TensorOf<[UI64]>:$deq_scale,
+  let arguments = (ins AnyTypeOf<[TensorOf<[I32]>, TensorOf<[F32]>]>:$x,
+      TensorOf<[UI64]>:$deq_scale,
       DefaultValuedAttr<BoolAttr, "false">:$sqrt_mode,
       DefaultValuedAttr<BoolAttr, "false">:$relu_flag,
-      DefaultValuedAttr<I64Attr, "0">:$dtype);
+      I64Attr:$dtype);
   let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
 }
 
 def Ascend_AntiQuantOp : Ascend_Op<"AscendAntiQuant"> {
   let summary = "y = (float(x) + offset) * scale: int8 back to float";
+  let description = [{
+    AMCT's form (mult_output_with_quant_optimizer.py): `scale` = scale_d,
+    `offset`, `dst_type` the input width ("INT8" / "INT4"). `dtype` (the
+    result's GE type) and `sqrt_mode` are Ascend's, exported when set.
+  }];
   let arguments = (ins AnyTypeOf<[TensorOf<[I8]>, TensorOf<[I<4>]>]>:$x,
-      F32Attr:$scale, F32Attr:$offset,
+      F32Attr:$scale, F32Attr:$offset, StrAttr:$dst_type,
       DefaultValuedAttr<I64Attr, "0">:$dtype,
       DefaultValuedAttr<BoolAttr, "false">:$sqrt_mode);
   let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
