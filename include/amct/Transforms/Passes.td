@@ -107,18 +107,24 @@ def AmctFoldObservers : Pass<"amct-fold-observers", "mlir::func::FuncOp"> {
 }
 
 def AmctConvert : Pass<"amct-convert", "mlir::func::FuncOp"> {
-  let summary = "Fake-quant model -> Ascend deploy model";
+  let summary = "Fake-quant model -> Ascend deploy model, in AMCT's form";
   let description = [{
     For each layer whose data input and weight are fake-quantized:
-    `ascend.AscendQuant` (scale = 1 / scale_d, offset = offset_d) before it
-    (identical ones on one input shared), int8 weights, int32 bias
-    (rint(b / (scale_d * scale_w[c])); overflow is an error naming the
-    layer), the layer on int8 with int32 results, and `ascend.AscendDequant`
-    after it with deq_scale = scale_d * scale_w[c] as the low 32 bits of a
+    `ascend.AscendQuant` `<layer>.quant` (scale = 1 / scale_d, offset =
+    offset_d, dst_type INT8; identical ones on one input shared) before
+    it, int8 weights (a Gemm's transposed to [K, N] with transB = 0, as
+    AMCT deploys it), int32 bias (rint(b / (scale_d * scale_w[c]));
+    overflow is an error naming the layer), the layer on int8 with int32
+    results (the data zero point as `offset_x`, which the exporter leaves
+    out: AMCT's models carry it on the AscendQuant), and
+    `ascend.AscendDequant` `<layer>.dequant` (dtype 0) with the parameter
+    `<layer>.dequant.param` = fp32 bits of scale_d * scale_w[c] in a
     uint64. A MatMul's bias Add becomes an int32 Add before the
-    AscendDequant. AvgPool2d becomes AscendQuant -> AscendAntiQuant ->
-    AveragePool. A fake-quantized layer with no int8 form (say, a bias that
-    is a graph input) is an error naming the layer and the reason.
+    AscendDequant. AvgPool2d becomes AscendQuant -> AveragePool on the
+    int8 data -> AscendDequant with scale_w = 1. docs/DeployFormat.md gives
+    each rule with the AMCT source it follows. A fake-quantized layer with
+    no int8 form (say, a bias that is a graph input) is an error naming
+    the layer and the reason.
   }];
   let dependentDialects = ["::amct::AmctDialect", "::amct::ascend::AscendDialect"];
 }
