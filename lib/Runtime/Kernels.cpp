@@ -241,6 +241,40 @@ Kernel unaryFloat(Fn fn) {
 }
 
 /// Add, Sub, Mul, Div with numpy broadcasting.
+/// PRelu: x < 0 ? slope * x : x, the slope broadcast to x's shape (ONNX's
+/// unidirectional broadcasting: the result has x's shape).
+LogicalResult preluKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0), &slope = ctx.in(1);
+  if (x.dtype() != slope.dtype())
+    return ctx.error() << "operand types differ: " << dtypeName(x.dtype()) << " vs "
+                       << dtypeName(slope.dtype());
+  FailureOr<Shape> shape = broadcastShapes(ctx, x.shape(), slope.shape());
+  if (failed(shape))
+    return failure();
+  if (*shape != x.shape())
+    return ctx.error() << "slope " << formatShape(slope.shape())
+                       << " does not broadcast to X " << formatShape(x.shape());
+  if (failed(ctx.alloc(0, x.dtype(), x.shape())))
+    return failure();
+  std::array<std::vector<int64_t>, 2> strides{broadcastStrides(x.shape(), *shape),
+                                              broadcastStrides(slope.shape(), *shape)};
+  return dispatch(
+      ctx, x.dtype(),
+      [&](auto tag) -> LogicalResult {
+        using T = decltype(tag);
+        if constexpr (std::is_floating_point_v<T>) {
+          const T *px = x.data<T>(), *ps = slope.data<T>();
+          T *out = ctx.outputs[0].mutableData<T>();
+          forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) {
+            T v = px[offs[0]];
+            out[o] = v < T(0) ? T(ps[offs[1]] * v) : v;
+          });
+        }
+        return success();
+      },
+      /*allowInt=*/false);
+}
+
 LogicalResult binaryKernel(KernelContext &ctx) {
   const Tensor &a = ctx.in(0), &b = ctx.in(1);
   if (a.dtype() != b.dtype())
@@ -1991,6 +2025,47 @@ const llvm::StringMap<Kernel> &getKernels() {
     k["amct.Tanh"] = unaryFloat([](auto v) { return std::tanh(v); });
     k["amct.Sqrt"] = unaryFloat([](auto v) { return std::sqrt(v); });
     k["amct.Erf"] = unaryFloat([](auto v) { return std::erf(v); });
+    k["amct.Neg"] = unaryFloat([](auto v) { return -v; });
+    k["amct.Abs"] = unaryFloat([](auto v) { return v < decltype(v)(0) ? decltype(v)(-v) : v; });
+    k["amct.Exp"] = unaryFloat([](auto v) { return std::exp(v); });
+    k["amct.Log"] = unaryFloat([](auto v) { return std::log(v); });
+    k["amct.Reciprocal"] = unaryFloat([](auto v) { return decltype(v)(1) / v; });
+    k["amct.Floor"] = unaryFloat([](auto v) { return std::floor(v); });
+    k["amct.Ceil"] = unaryFloat([](auto v) { return std::ceil(v); });
+    k["amct.Sin"] = unaryFloat([](auto v) { return std::sin(v); });
+    k["amct.Cos"] = unaryFloat([](auto v) { return std::cos(v); });
+    // log1p(exp(x)) loses nothing for large negative x; for large x it is x.
+    k["amct.Softplus"] = unaryFloat([](auto v) {
+      using T = decltype(v);
+      return v > T(20) ? v : T(std::log1p(std::exp(v)));
+    });
+    k["amct.HardSwish"] = unaryFloat([](auto v) {
+      using T = decltype(v);
+      return T(v * std::max(T(0), std::min(T(1), T(v / T(6) + T(0.5)))));
+    });
+    k["amct.HardSigmoid"] = [](KernelContext &ctx) {
+      auto op = cast<HardSigmoidOp>(ctx.op);
+      float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+      return unaryFloat([alpha, beta](auto v) {
+        using T = decltype(v);
+        return std::max(T(0), std::min(T(1), T(T(alpha) * v + T(beta))));
+      })(ctx);
+    };
+    k["amct.LeakyRelu"] = [](KernelContext &ctx) {
+      float alpha = cast<LeakyReluOp>(ctx.op).getAlpha().convertToFloat();
+      return unaryFloat([alpha](auto v) {
+        using T = decltype(v);
+        return v < T(0) ? T(T(alpha) * v) : v;
+      })(ctx);
+    };
+    k["amct.Elu"] = [](KernelContext &ctx) {
+      float alpha = cast<EluOp>(ctx.op).getAlpha().convertToFloat();
+      return unaryFloat([alpha](auto v) {
+        using T = decltype(v);
+        return v < T(0) ? T(T(alpha) * (std::exp(v) - T(1))) : v;
+      })(ctx);
+    };
+    k["amct.PRelu"] = preluKernel;
     k["amct.Identity"] = identityKernel;
     for (const char *name : {"amct.Add", "amct.Sub", "amct.Mul", "amct.Div"})
       k[name] = binaryKernel;

@@ -77,6 +77,10 @@ static const llvm::StringMap<TypedOpInfo> &getTypedOps() {
     for (auto [name, info] : {
              typed<ReluOp>(1), typed<SigmoidOp>(1), typed<TanhOp>(1),
              typed<SqrtOp>(1), typed<ErfOp>(1), typed<IdentityOp>(1),
+             typed<NegOp>(1), typed<AbsOp>(1), typed<ExpOp>(1), typed<LogOp>(1),
+             typed<ReciprocalOp>(1), typed<FloorOp>(1), typed<CeilOp>(1), typed<SinOp>(1),
+             typed<CosOp>(1), typed<SoftplusOp>(1), typed<HardSwishOp>(1),
+             typed<HardSigmoidOp>(1), typed<LeakyReluOp>(1), typed<EluOp>(1), typed<PReluOp>(2),
              typed<AddOp>(2), typed<SubOp>(2), typed<MulOp>(2),
              typed<DivOp>(2), typed<PowOp>(2), typed<ClipOp>(3),
              typed<ConvOp>(3), typed<ConvTransposeOp>(3), typed<GemmOp>(3),

@@ -116,6 +116,37 @@ def Amct_SigmoidOp : Amct_UnaryOp<"Sigmoid", 6> { let summary = "ONNX Sigmoid"; 
 def Amct_TanhOp : Amct_UnaryOp<"Tanh", 6> { let summary = "ONNX Tanh"; }
 def Amct_SqrtOp : Amct_UnaryOp<"Sqrt", 6> { let summary = "ONNX Sqrt"; }
 def Amct_ErfOp : Amct_UnaryOp<"Erf", 9> { let summary = "ONNX Erf"; }
+def Amct_NegOp : Amct_UnaryOp<"Neg", 6> { let summary = "ONNX Neg"; }
+def Amct_AbsOp : Amct_UnaryOp<"Abs", 6> { let summary = "ONNX Abs"; }
+def Amct_ExpOp : Amct_UnaryOp<"Exp", 6> { let summary = "ONNX Exp"; }
+def Amct_LogOp : Amct_UnaryOp<"Log", 6> { let summary = "ONNX Log"; }
+def Amct_ReciprocalOp : Amct_UnaryOp<"Reciprocal", 6> { let summary = "ONNX Reciprocal"; }
+def Amct_FloorOp : Amct_UnaryOp<"Floor", 6> { let summary = "ONNX Floor"; }
+def Amct_CeilOp : Amct_UnaryOp<"Ceil", 6> { let summary = "ONNX Ceil"; }
+def Amct_SinOp : Amct_UnaryOp<"Sin", 7> { let summary = "ONNX Sin"; }
+def Amct_CosOp : Amct_UnaryOp<"Cos", 7> { let summary = "ONNX Cos"; }
+def Amct_SoftplusOp : Amct_UnaryOp<"Softplus", 1> { let summary = "ONNX Softplus: log(exp(x) + 1)"; }
+def Amct_HardSwishOp : Amct_UnaryOp<"HardSwish", 14> {
+  let summary = "ONNX HardSwish: x * max(0, min(1, x / 6 + 0.5)) (MobileNetV3)";
+}
+
+/// Unary activations with one float attribute or two.
+def Amct_HardSigmoidOp : Amct_OnnxOp<"HardSigmoid", 6, 999, [SameOperandsAndResultElementType]> {
+  let summary = "ONNX HardSigmoid: max(0, min(1, alpha * x + beta))";
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.2f">:$alpha,
+                   DefaultValuedAttr<F32Attr, "0.5f">:$beta);
+  let results = (outs AnyTensor:$Y);
+}
+def Amct_LeakyReluOp : Amct_OnnxOp<"LeakyRelu", 6, 999, [SameOperandsAndResultElementType]> {
+  let summary = "ONNX LeakyRelu: x < 0 ? alpha * x : x";
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.01f">:$alpha);
+  let results = (outs AnyTensor:$Y);
+}
+def Amct_EluOp : Amct_OnnxOp<"Elu", 6, 999, [SameOperandsAndResultElementType]> {
+  let summary = "ONNX Elu: x < 0 ? alpha * (exp(x) - 1) : x";
+  let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "1.0f">:$alpha);
+  let results = (outs AnyTensor:$Y);
+}
 
 def Amct_IdentityOp : Amct_OnnxOp<"Identity", 1, 999> {
   let summary = "ONNX Identity (tensors only; sequences stay generic)";
@@ -133,6 +164,11 @@ def Amct_AddOp : Amct_BroadcastOp<"Add"> { let summary = "ONNX Add"; }
 def Amct_SubOp : Amct_BroadcastOp<"Sub"> { let summary = "ONNX Sub"; }
 def Amct_MulOp : Amct_BroadcastOp<"Mul"> { let summary = "ONNX Mul"; }
 def Amct_DivOp : Amct_BroadcastOp<"Div"> { let summary = "ONNX Div"; }
+def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
+  let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
+  let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
+  let results = (outs AnyTensor:$Y);
+}
 def Amct_PowOp : Amct_OnnxOp<"Pow", 7, 999> {
   let summary = "ONNX Pow (exponent may have another element type)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$Y);
