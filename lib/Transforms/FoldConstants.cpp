@@ -2,7 +2,8 @@
 //
 // Constant computations exporters leave in graphs, folded so that layers see
 // constant weights: Transpose of a float constant (how torch writes Linear
-// layers on N-d inputs: MatMul(x, Transpose(W))). Runs before layer
+// layers on N-d inputs: MatMul(x, Transpose(W))) and Identity of a constant
+// (how torch shares equal initializers between layers). Runs before layer
 // discovery, so the config and the quantizer see the same layers.
 //
 //===----------------------------------------------------------------------===//
@@ -11,7 +12,8 @@
 #include "amct/Transforms/Passes.h"
 
 #include "mlir/IR/PatternMatch.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Rewrite/FrozenRewritePatternSet.h"
+#include "mlir/Rewrite/PatternApplicator.h"
 
 namespace amct {
 #define GEN_PASS_DEF_AMCTFOLDCONSTANTS
@@ -65,23 +67,65 @@ struct FoldConstantTranspose : OpRewritePattern<TransposeOp> {
         rewriter, makeNodeLoc(op.getContext(), getNodeName(constOp), outputs, op.getLoc()),
         RankedTensorType::get(outShape, type.getElementType()), out, getNodeName(constOp));
     rewriter.replaceOp(op, folded);
+    if (constOp->use_empty())
+      rewriter.eraseOp(constOp);
+    return success();
+  }
+};
+
+/// Identity(constant)  ==>  a constant of its own: torch's exporter merges
+/// equal initializers (the zero biases BatchNorm folding leaves, say) and
+/// hands each user an Identity of the one left; every layer gets its bias
+/// back as a constant, named as the Identity's output.
+struct FoldIdentityOfConstant : OpRewritePattern<IdentityOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(IdentityOp op, PatternRewriter &rewriter) const override {
+    auto constOp = op.getInput().getDefiningOp<ConstOp>();
+    if (!constOp || op.getType() != constOp.getType())
+      return rewriter.notifyMatchFailure(op, "not an Identity of a constant");
+    SmallVector<std::string> outputs;
+    for (StringRef name : getOutputNames(op))
+      outputs.push_back(name.str());
+    std::string name = outputs.empty() ? getNodeName(constOp).str() : outputs.front();
+    auto folded = rewriter.create<ConstOp>(
+        makeNodeLoc(op.getContext(), name, outputs, op.getLoc()), constOp.getType(),
+        constOp.getValue());
+    rewriter.replaceOp(op, folded.getResult());
+    if (constOp->use_empty())
+      rewriter.eraseOp(constOp);
     return success();
   }
 };
 
 struct AmctFoldConstantsPass : amct::impl::AmctFoldConstantsBase<AmctFoldConstantsPass> {
+  // Not the greedy driver: it merges equal constants, which would make two
+  // layers with equal weights (or biases) share one constant, and a shared
+  // weight is not quantized. The patterns run on each op, to a fixpoint.
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFoldConstantsPatterns(patterns);
-    GreedyRewriteConfig config;
-    config.enableRegionSimplification = GreedySimplifyRegionLevel::Disabled;
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns), config)))
-      signalPassFailure();
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    PatternApplicator applicator(frozen);
+    applicator.applyDefaultCostModel();
+    PatternRewriter rewriter(&getContext());
+    for (bool changed = true; changed;) {
+      changed = false;
+      SmallVector<Operation *> ops;
+      getOperation().walk([&](Operation *op) {
+        if (isa<TransposeOp, IdentityOp>(op))
+          ops.push_back(op);
+      });
+      for (Operation *op : ops) {
+        rewriter.setInsertionPoint(op);
+        changed |= succeeded(applicator.matchAndRewrite(op, rewriter));
+      }
+    }
   }
 };
 
 } // namespace
 
 void amct::populateFoldConstantsPatterns(RewritePatternSet &patterns) {
-  patterns.add<FoldConstantTranspose>(patterns.getContext());
+  patterns.add<FoldConstantTranspose, FoldIdentityOfConstant>(patterns.getContext());
 }
