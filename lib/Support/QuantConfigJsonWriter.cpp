@@ -7,32 +7,10 @@
 
 #include "amct/Support/QuantConfig.h"
 #include "ConfigRules.h"
-#include "ProtoText.h"
-#include "amct/Support/FileAccess.h"
 
-#include "amct_config.pb.h"
 
-#include <google/protobuf/io/strtod.h>
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-#include <google/protobuf/text_format.h>
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <limits>
-#include <set>
-#include <sstream>
 
 using namespace amct;
-namespace pb = google::protobuf;
-using OJson = nlohmann::ordered_json;
 using namespace amct::detail;
 
 //===----------------------------------------------------------------------===//
