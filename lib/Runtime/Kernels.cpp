@@ -241,6 +241,81 @@ Kernel unaryFloat(Fn fn) {
 }
 
 /// Add, Sub, Mul, Div with numpy broadcasting.
+/// Equal, Less, Greater, LessOrEqual, GreaterOrEqual with numpy
+/// broadcasting; a bool result.
+LogicalResult compareKernel(KernelContext &ctx) {
+  const Tensor &a = ctx.in(0), &b = ctx.in(1);
+  if (a.dtype() != b.dtype())
+    return ctx.error() << "operand types differ: " << dtypeName(a.dtype()) << " vs "
+                       << dtypeName(b.dtype());
+  FailureOr<Shape> shape = broadcastShapes(ctx, a.shape(), b.shape());
+  if (failed(shape) || failed(ctx.alloc(0, DType::Bool, *shape)))
+    return failure();
+  std::array<std::vector<int64_t>, 2> strides{broadcastStrides(a.shape(), *shape),
+                                              broadcastStrides(b.shape(), *shape)};
+  StringRef name = ctx.op->getName().getStringRef();
+  return dispatch(ctx, a.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    const T *pa = a.data<T>(), *pb = b.data<T>();
+    uint8_t *out = ctx.outputs[0].mutableData<uint8_t>();
+    auto run = [&](auto cmp) {
+      forEachBroadcast<2>(*shape, strides,
+                          [&](int64_t o, auto &offs) { out[o] = cmp(pa[offs[0]], pb[offs[1]]); });
+    };
+    if (name == "amct.Equal")
+      run([](T x, T y) { return x == y; });
+    else if (name == "amct.Less")
+      run([](T x, T y) { return x < y; });
+    else if (name == "amct.Greater")
+      run([](T x, T y) { return x > y; });
+    else if (name == "amct.LessOrEqual")
+      run([](T x, T y) { return x <= y; });
+    else
+      run([](T x, T y) { return x >= y; });
+    return success();
+  });
+}
+
+LogicalResult notKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (x.dtype() != DType::Bool)
+    return ctx.error() << "Not takes bool, found " << dtypeName(x.dtype());
+  if (failed(ctx.allocInPlace(0, 0, DType::Bool, x.shape())))
+    return failure();
+  const uint8_t *in = x.data<uint8_t>();
+  uint8_t *out = ctx.outputs[0].mutableData<uint8_t>();
+  for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+    out[i] = !in[i];
+  return success();
+}
+
+/// Where: condition ? X : Y, all three broadcast to one shape.
+LogicalResult whereKernel(KernelContext &ctx) {
+  const Tensor &c = ctx.in(0), &x = ctx.in(1), &y = ctx.in(2);
+  if (c.dtype() != DType::Bool)
+    return ctx.error() << "condition is " << dtypeName(c.dtype()) << "; expected bool";
+  if (x.dtype() != y.dtype())
+    return ctx.error() << "X and Y types differ: " << dtypeName(x.dtype()) << " vs "
+                       << dtypeName(y.dtype());
+  FailureOr<Shape> cx = broadcastShapes(ctx, c.shape(), x.shape());
+  if (failed(cx))
+    return failure();
+  FailureOr<Shape> shape = broadcastShapes(ctx, *cx, y.shape());
+  if (failed(shape) || failed(ctx.alloc(0, x.dtype(), *shape)))
+    return failure();
+  std::array<std::vector<int64_t>, 3> strides{broadcastStrides(c.shape(), *shape),
+                                              broadcastStrides(x.shape(), *shape),
+                                              broadcastStrides(y.shape(), *shape)};
+  const uint8_t *pc = c.data<uint8_t>();
+  size_t size = dtypeSize(x.dtype());
+  const char *px = static_cast<const char *>(x.raw()), *py = static_cast<const char *>(y.raw());
+  char *out = static_cast<char *>(ctx.outputs[0].mutableRaw());
+  forEachBroadcast<3>(*shape, strides, [&](int64_t o, auto &offs) {
+    memcpy(out + o * size, pc[offs[0]] ? px + offs[1] * size : py + offs[2] * size, size);
+  });
+  return success();
+}
+
 /// PRelu: x < 0 ? slope * x : x, the slope broadcast to x's shape (ONNX's
 /// unidirectional broadcasting: the result has x's shape).
 LogicalResult preluKernel(KernelContext &ctx) {
@@ -2066,6 +2141,11 @@ const llvm::StringMap<Kernel> &getKernels() {
       })(ctx);
     };
     k["amct.PRelu"] = preluKernel;
+    for (StringRef name : {"amct.Equal", "amct.Less", "amct.Greater", "amct.LessOrEqual",
+                           "amct.GreaterOrEqual"})
+      k[name] = compareKernel;
+    k["amct.Not"] = notKernel;
+    k["amct.Where"] = whereKernel;
     k["amct.Identity"] = identityKernel;
     for (const char *name : {"amct.Add", "amct.Sub", "amct.Mul", "amct.Div"})
       k[name] = binaryKernel;

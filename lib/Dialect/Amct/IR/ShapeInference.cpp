@@ -226,6 +226,13 @@ AMCT_VERIFY_BY_INFERENCE(SigmoidOp)
 AMCT_VERIFY_BY_INFERENCE(TanhOp)
 AMCT_VERIFY_BY_INFERENCE(SqrtOp)
 AMCT_VERIFY_BY_INFERENCE(ErfOp)
+AMCT_VERIFY_BY_INFERENCE(EqualOp)
+AMCT_VERIFY_BY_INFERENCE(LessOp)
+AMCT_VERIFY_BY_INFERENCE(GreaterOp)
+AMCT_VERIFY_BY_INFERENCE(LessOrEqualOp)
+AMCT_VERIFY_BY_INFERENCE(GreaterOrEqualOp)
+AMCT_VERIFY_BY_INFERENCE(NotOp)
+AMCT_VERIFY_BY_INFERENCE(WhereOp)
 AMCT_VERIFY_BY_INFERENCE(NegOp)
 AMCT_VERIFY_BY_INFERENCE(AbsOp)
 AMCT_VERIFY_BY_INFERENCE(ExpOp)
@@ -294,6 +301,7 @@ AMCT_SAME_AS_OPERAND(SigmoidOp)
 AMCT_SAME_AS_OPERAND(TanhOp)
 AMCT_SAME_AS_OPERAND(SqrtOp)
 AMCT_SAME_AS_OPERAND(ErfOp)
+AMCT_SAME_AS_OPERAND(NotOp)
 AMCT_SAME_AS_OPERAND(NegOp)
 AMCT_SAME_AS_OPERAND(AbsOp)
 AMCT_SAME_AS_OPERAND(ExpOp)
@@ -345,6 +353,45 @@ LogicalResult DivOp::inferResultTypes(SmallVectorImpl<Type> &types) {
 }
 LogicalResult PowOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   return inferBroadcast(getOperation(), false, types);
+}
+
+/// A comparison: the broadcast shape of equal element types, as bool.
+static LogicalResult inferCompare(Operation *op, SmallVectorImpl<Type> &types) {
+  if (failed(inferBroadcast(op, true, types)))
+    return failure();
+  Type i1 = IntegerType::get(op->getContext(), 1);
+  types.back() = cast<TensorType>(types.back()).clone(i1);
+  return success();
+}
+#define AMCT_COMPARE(OP)                                                       \
+  LogicalResult OP::inferResultTypes(SmallVectorImpl<Type> &types) {           \
+    return inferCompare(getOperation(), types);                                \
+  }
+AMCT_COMPARE(EqualOp)
+AMCT_COMPARE(LessOp)
+AMCT_COMPARE(GreaterOp)
+AMCT_COMPARE(LessOrEqualOp)
+AMCT_COMPARE(GreaterOrEqualOp)
+#undef AMCT_COMPARE
+
+LogicalResult WhereOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo c = shapeInfo(getCondition()), x = shapeInfo(getX()), y = shapeInfo(getY());
+  if (c.elementType && !c.elementType.isInteger(1))
+    return emitOpError() << "condition must be bool, found " << c.elementType;
+  if (x.elementType != y.elementType)
+    return emitOpError() << "X and Y element types differ: " << x.elementType << " vs "
+                         << y.elementType;
+  if (!c.dims || !x.dims || !y.dims) {
+    types.push_back(UnrankedTensorType::get(x.elementType));
+    return success();
+  }
+  SmallVector<int64_t> cx, out;
+  if (!mlir::OpTrait::util::getBroadcastedShape(*c.dims, *x.dims, cx) ||
+      !mlir::OpTrait::util::getBroadcastedShape(cx, *y.dims, out))
+    return emitOpError() << "shapes " << formatDims(*c.dims) << ", " << formatDims(*x.dims)
+                         << " and " << formatDims(*y.dims) << " are not broadcast-compatible";
+  types.push_back(RankedTensorType::get(out, x.elementType));
+  return success();
 }
 
 LogicalResult ClipOp::inferResultTypes(SmallVectorImpl<Type> &types) {

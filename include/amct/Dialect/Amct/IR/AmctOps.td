@@ -164,6 +164,23 @@ def Amct_AddOp : Amct_BroadcastOp<"Add"> { let summary = "ONNX Add"; }
 def Amct_SubOp : Amct_BroadcastOp<"Sub"> { let summary = "ONNX Sub"; }
 def Amct_MulOp : Amct_BroadcastOp<"Mul"> { let summary = "ONNX Mul"; }
 def Amct_DivOp : Amct_BroadcastOp<"Div"> { let summary = "ONNX Div"; }
+/// Comparisons with multidirectional broadcasting: a bool result.
+class Amct_CompareOp<string mnemonic, int since> : Amct_OnnxOp<mnemonic, since, 999> {
+  let arguments = (ins AnyTensor:$A, AnyTensor:$B);
+  let results = (outs AnyTensor:$C);
+}
+def Amct_EqualOp : Amct_CompareOp<"Equal", 7> { let summary = "ONNX Equal"; }
+def Amct_LessOp : Amct_CompareOp<"Less", 7> { let summary = "ONNX Less"; }
+def Amct_GreaterOp : Amct_CompareOp<"Greater", 7> { let summary = "ONNX Greater"; }
+def Amct_LessOrEqualOp : Amct_CompareOp<"LessOrEqual", 12> { let summary = "ONNX LessOrEqual"; }
+def Amct_GreaterOrEqualOp : Amct_CompareOp<"GreaterOrEqual", 12> { let summary = "ONNX GreaterOrEqual"; }
+def Amct_NotOp : Amct_UnaryOp<"Not", 1> { let summary = "ONNX Not (bool)"; }
+def Amct_WhereOp : Amct_OnnxOp<"Where", 9, 999> {
+  let summary = "ONNX Where: condition ? X : Y, all three broadcast (causal masks)";
+  let arguments = (ins AnyTensor:$condition, AnyTensor:$X, AnyTensor:$Y);
+  let results = (outs AnyTensor:$output);
+}
+
 def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
   let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
