@@ -316,6 +316,92 @@ LogicalResult whereKernel(KernelContext &ctx) {
   return success();
 }
 
+/// The int64 values of a shape operand.
+FailureOr<Shape> shapeOperand(KernelContext &ctx, const Tensor &t, StringRef what) {
+  if (t.dtype() != DType::I64 || t.rank() != 1)
+    return ctx.error() << what << " must be a 1-D int64 tensor, found " << formatShape(t.shape())
+                       << " " << dtypeName(t.dtype());
+  return Shape(t.data<int64_t>(), t.data<int64_t>() + t.numElements());
+}
+
+/// Expand: the input broadcast with the shape operand (numpy rules).
+LogicalResult expandKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  FailureOr<Shape> target = shapeOperand(ctx, ctx.in(1), "shape");
+  if (failed(target))
+    return failure();
+  FailureOr<Shape> shape = broadcastShapes(ctx, x.shape(), *target);
+  if (failed(shape) || failed(ctx.alloc(0, x.dtype(), *shape)))
+    return failure();
+  std::array<std::vector<int64_t>, 1> strides{broadcastStrides(x.shape(), *shape)};
+  size_t size = dtypeSize(x.dtype());
+  const char *in = static_cast<const char *>(x.raw());
+  char *out = static_cast<char *>(ctx.outputs[0].mutableRaw());
+  forEachBroadcast<1>(*shape, strides, [&](int64_t o, auto &offs) {
+    memcpy(out + o * size, in + offs[0] * size, size);
+  });
+  return success();
+}
+
+/// ConstantOfShape: the shape operand's shape, every element `value`.
+LogicalResult constantOfShapeKernel(KernelContext &ctx) {
+  auto op = cast<ConstantOfShapeOp>(ctx.op);
+  FailureOr<Shape> shape = shapeOperand(ctx, ctx.in(0), "input");
+  if (failed(shape))
+    return failure();
+  for (int64_t d : *shape)
+    if (d < 0)
+      return ctx.error() << "input holds the negative dimension " << d;
+  DType dtype = DType::F32;
+  std::vector<char> value(4, 0);
+  if (auto attr = op.getValueAttr()) {
+    std::optional<DType> d = getDType(attr.getElementType());
+    auto dense = dyn_cast<DenseElementsAttr>(attr);
+    if (!d || !dense || dense.getNumElements() != 1)
+      return ctx.error() << "'value' must be one numeric element held inline";
+    dtype = *d;
+    value.assign(dtypeSize(dtype), 0);
+    if (dtype == DType::Bool)
+      value[0] = *dense.getValues<bool>().begin();
+    else
+      memcpy(value.data(), dense.getRawData().data(), value.size());
+  }
+  if (failed(ctx.alloc(0, dtype, *shape)))
+    return failure();
+  char *out = static_cast<char *>(ctx.outputs[0].mutableRaw());
+  for (int64_t i = 0, n = ctx.outputs[0].numElements(); i < n; ++i)
+    memcpy(out + i * value.size(), value.data(), value.size());
+  return success();
+}
+
+/// Range: start + i * delta for i in [0, max(ceil((limit - start) / delta), 0)).
+LogicalResult rangeKernel(KernelContext &ctx) {
+  const Tensor &a = ctx.in(0), &b = ctx.in(1), &c = ctx.in(2);
+  if (a.dtype() != b.dtype() || a.dtype() != c.dtype() || a.numElements() != 1 ||
+      b.numElements() != 1 || c.numElements() != 1)
+    return ctx.error() << "start, limit and delta must be scalars of one type";
+  return dispatch(ctx, a.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      return ctx.error() << "Range of bool";
+    } else {
+      T start = *a.data<T>(), limit = *b.data<T>(), delta = *c.data<T>();
+      if (delta == T(0))
+        return ctx.error() << "delta is 0";
+      double n = std::ceil((double(limit) - double(start)) / double(delta));
+      if (!(n <= double(int64_t(1) << 40)))
+        return ctx.error() << "Range of " << n << " elements";
+      int64_t count = std::max<int64_t>(0, (int64_t)n);
+      if (failed(ctx.alloc(0, a.dtype(), {count})))
+        return failure();
+      T *out = ctx.outputs[0].mutableData<T>();
+      for (int64_t i = 0; i < count; ++i)
+        out[i] = T(start + T(i) * delta);
+      return success();
+    }
+  });
+}
+
 /// PRelu: x < 0 ? slope * x : x, the slope broadcast to x's shape (ONNX's
 /// unidirectional broadcasting: the result has x's shape).
 LogicalResult preluKernel(KernelContext &ctx) {
@@ -2146,6 +2232,9 @@ const llvm::StringMap<Kernel> &getKernels() {
       k[name] = compareKernel;
     k["amct.Not"] = notKernel;
     k["amct.Where"] = whereKernel;
+    k["amct.Expand"] = expandKernel;
+    k["amct.ConstantOfShape"] = constantOfShapeKernel;
+    k["amct.Range"] = rangeKernel;
     k["amct.Identity"] = identityKernel;
     for (const char *name : {"amct.Add", "amct.Sub", "amct.Mul", "amct.Div"})
       k[name] = binaryKernel;

@@ -226,6 +226,9 @@ AMCT_VERIFY_BY_INFERENCE(SigmoidOp)
 AMCT_VERIFY_BY_INFERENCE(TanhOp)
 AMCT_VERIFY_BY_INFERENCE(SqrtOp)
 AMCT_VERIFY_BY_INFERENCE(ErfOp)
+AMCT_VERIFY_BY_INFERENCE(ExpandOp)
+AMCT_VERIFY_BY_INFERENCE(ConstantOfShapeOp)
+AMCT_VERIFY_BY_INFERENCE(RangeOp)
 AMCT_VERIFY_BY_INFERENCE(EqualOp)
 AMCT_VERIFY_BY_INFERENCE(LessOp)
 AMCT_VERIFY_BY_INFERENCE(GreaterOp)
@@ -373,6 +376,64 @@ AMCT_COMPARE(GreaterOp)
 AMCT_COMPARE(LessOrEqualOp)
 AMCT_COMPARE(GreaterOrEqualOp)
 #undef AMCT_COMPARE
+
+LogicalResult ExpandOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo x = shapeInfo(getInput()), s = shapeInfo(getShape());
+  if (!s.elementType.isInteger(64))
+    return emitOpError() << "'shape' must be int64, found " << s.elementType;
+  if (s.dims && s.rank() != 1)
+    return emitOpError() << "'shape' must have rank 1, found rank " << s.rank();
+  std::optional<SmallVector<int64_t>> target = getConstantInts(getShape());
+  if (!x.dims || !target) {
+    if (x.dims && s.dims && isStatic(s.dim(0)))
+      types.push_back(RankedTensorType::get(
+          SmallVector<int64_t>(std::max<int64_t>(s.dim(0), x.rank()), kDyn), x.elementType));
+    else
+      types.push_back(UnrankedTensorType::get(x.elementType));
+    return success();
+  }
+  SmallVector<int64_t> out;
+  if (!mlir::OpTrait::util::getBroadcastedShape(*x.dims, *target, out))
+    return emitOpError() << "input " << formatDims(*x.dims) << " does not broadcast with shape "
+                         << formatDims(*target);
+  types.push_back(RankedTensorType::get(out, x.elementType));
+  return success();
+}
+
+LogicalResult ConstantOfShapeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo s = shapeInfo(getInput());
+  Type elem = Float32Type::get(getContext());
+  if (auto v = getValueAttr()) {
+    if (v.getNumElements() != 1)
+      return emitOpError() << "'value' must hold one element, found " << v.getNumElements();
+    elem = v.getElementType();
+  }
+  if (!s.elementType.isInteger(64))
+    return emitOpError() << "'input' must be int64, found " << s.elementType;
+  if (s.dims && s.rank() != 1)
+    return emitOpError() << "'input' must have rank 1, found rank " << s.rank();
+  if (std::optional<SmallVector<int64_t>> dims = getConstantInts(getInput())) {
+    if (llvm::any_of(*dims, [](int64_t d) { return d < 0; }))
+      return emitOpError() << "'input' holds a negative dimension";
+    types.push_back(RankedTensorType::get(*dims, elem));
+  } else if (s.dims && isStatic(s.dim(0))) {
+    types.push_back(RankedTensorType::get(SmallVector<int64_t>(s.dim(0), kDyn), elem));
+  } else {
+    types.push_back(UnrankedTensorType::get(elem));
+  }
+  return success();
+}
+
+LogicalResult RangeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo a = shapeInfo(getStart()), b = shapeInfo(getLimit()), c = shapeInfo(getDelta());
+  if (a.elementType != b.elementType || a.elementType != c.elementType)
+    return emitOpError() << "start, limit and delta must have one element type";
+  for (const ShapeInfo &i : {a, b, c})
+    if (i.dims && i.rank() != 0)
+      return emitOpError() << "start, limit and delta must be scalars";
+  types.push_back(RankedTensorType::get({kDyn}, a.elementType));
+  return success();
+}
 
 LogicalResult WhereOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   ShapeInfo c = shapeInfo(getCondition()), x = shapeInfo(getX()), y = shapeInfo(getY());

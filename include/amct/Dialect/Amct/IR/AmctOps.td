@@ -181,6 +181,22 @@ def Amct_WhereOp : Amct_OnnxOp<"Where", 9, 999> {
   let results = (outs AnyTensor:$output);
 }
 
+def Amct_ExpandOp : Amct_OnnxOp<"Expand", 8, 999> {
+  let summary = "ONNX Expand: input broadcast with `shape` (numpy rules)";
+  let arguments = (ins AnyTensor:$input, AnyTensor:$shape);
+  let results = (outs AnyTensor:$output);
+}
+def Amct_ConstantOfShapeOp : Amct_OnnxOp<"ConstantOfShape", 9, 999> {
+  let summary = "ONNX ConstantOfShape: a tensor of shape `input` filled with `value` (default float 0)";
+  let arguments = (ins AnyTensor:$input, OptionalAttr<ElementsAttr>:$value);
+  let results = (outs AnyTensor:$output);
+}
+def Amct_RangeOp : Amct_OnnxOp<"Range", 11, 999> {
+  let summary = "ONNX Range: start, start + delta, ... below limit (scalars)";
+  let arguments = (ins AnyTensor:$start, AnyTensor:$limit, AnyTensor:$delta);
+  let results = (outs AnyTensor:$output);
+}
+
 def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
   let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
