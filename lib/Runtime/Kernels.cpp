@@ -402,6 +402,38 @@ LogicalResult rangeKernel(KernelContext &ctx) {
   });
 }
 
+/// Trilu: keeps element (i, j) of each matrix (the last two dims) when
+/// j - i >= k (upper) or j - i <= k (lower); the rest are 0.
+LogicalResult triluKernel(KernelContext &ctx) {
+  auto op = cast<TriluOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (x.rank() < 2)
+    return ctx.error() << "input must have rank >= 2";
+  int64_t k = 0;
+  if (ctx.has(1)) {
+    const Tensor &kt = ctx.in(1);
+    if (kt.dtype() != DType::I64 || kt.numElements() != 1)
+      return ctx.error() << "k must be one int64";
+    k = *kt.data<int64_t>();
+  }
+  if (failed(ctx.alloc(0, x.dtype(), x.shape(), /*zeroed=*/true)))
+    return failure();
+  int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
+  int64_t mats = rows * cols ? x.numElements() / (rows * cols) : 0;
+  size_t size = dtypeSize(x.dtype());
+  const char *in = static_cast<const char *>(x.raw());
+  char *out = static_cast<char *>(ctx.outputs[0].mutableRaw());
+  bool upper = op.getUpper() != 0;
+  for (int64_t m = 0; m < mats; ++m)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        if (upper ? j - i >= k : j - i <= k) {
+          int64_t at = (m * rows + i) * cols + j;
+          memcpy(out + at * size, in + at * size, size);
+        }
+  return success();
+}
+
 /// PRelu: x < 0 ? slope * x : x, the slope broadcast to x's shape (ONNX's
 /// unidirectional broadcasting: the result has x's shape).
 LogicalResult preluKernel(KernelContext &ctx) {
@@ -2235,6 +2267,7 @@ const llvm::StringMap<Kernel> &getKernels() {
     k["amct.Expand"] = expandKernel;
     k["amct.ConstantOfShape"] = constantOfShapeKernel;
     k["amct.Range"] = rangeKernel;
+    k["amct.Trilu"] = triluKernel;
     k["amct.Identity"] = identityKernel;
     for (const char *name : {"amct.Add", "amct.Sub", "amct.Mul", "amct.Div"})
       k[name] = binaryKernel;

@@ -57,6 +57,7 @@ KERNELS = {
     "Expand": (8, 10**9, 1),
     "ConstantOfShape": (9, 10**9, 1),
     "Range": (11, 10**9, 1),
+    "Trilu": (14, 10**9, 1),
     "Clip": (11, 10**9, 1),
     "Gemm": (7, 10**9, 1),
     "BatchNormalization": (9, 10**9, 1),

@@ -226,6 +226,7 @@ AMCT_VERIFY_BY_INFERENCE(SigmoidOp)
 AMCT_VERIFY_BY_INFERENCE(TanhOp)
 AMCT_VERIFY_BY_INFERENCE(SqrtOp)
 AMCT_VERIFY_BY_INFERENCE(ErfOp)
+AMCT_VERIFY_BY_INFERENCE(TriluOp)
 AMCT_VERIFY_BY_INFERENCE(ExpandOp)
 AMCT_VERIFY_BY_INFERENCE(ConstantOfShapeOp)
 AMCT_VERIFY_BY_INFERENCE(RangeOp)
@@ -433,6 +434,13 @@ LogicalResult RangeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
       return emitOpError() << "start, limit and delta must be scalars";
   types.push_back(RankedTensorType::get({kDyn}, a.elementType));
   return success();
+}
+
+LogicalResult TriluOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo x = shapeInfo(getInput());
+  if (x.dims && x.rank() < 2)
+    return emitOpError() << "input must have rank >= 2, found rank " << x.rank();
+  return inferSameAsOperand(getOperation(), types);
 }
 
 LogicalResult WhereOp::inferResultTypes(SmallVectorImpl<Type> &types) {

@@ -197,6 +197,13 @@ def Amct_RangeOp : Amct_OnnxOp<"Range", 11, 999> {
   let results = (outs AnyTensor:$output);
 }
 
+def Amct_TriluOp : Amct_OnnxOp<"Trilu", 14, 999> {
+  let summary = "ONNX Trilu: the upper (or lower) triangle of the last two dims, from diagonal k";
+  let arguments = (ins AnyTensor:$input, Amct_TensorOrNone:$k,
+                   DefaultValuedAttr<I64Attr, "1">:$upper);
+  let results = (outs AnyTensor:$output);
+}
+
 def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
   let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
