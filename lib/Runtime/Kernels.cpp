@@ -241,14 +241,19 @@ Kernel unaryFloat(Fn fn) {
 }
 
 /// Add, Sub, Mul, Div with numpy broadcasting.
+/// The broadcast shape of two operands that must have one element type.
+FailureOr<Shape> broadcastSameType(KernelContext &ctx, const Tensor &a, const Tensor &b) {
+  if (a.dtype() != b.dtype())
+    return ctx.error() << "operand types differ: " << dtypeName(a.dtype()) << " vs "
+                       << dtypeName(b.dtype());
+  return broadcastShapes(ctx, a.shape(), b.shape());
+}
+
 /// Equal, Less, Greater, LessOrEqual, GreaterOrEqual with numpy
 /// broadcasting; a bool result.
 LogicalResult compareKernel(KernelContext &ctx) {
   const Tensor &a = ctx.in(0), &b = ctx.in(1);
-  if (a.dtype() != b.dtype())
-    return ctx.error() << "operand types differ: " << dtypeName(a.dtype()) << " vs "
-                       << dtypeName(b.dtype());
-  FailureOr<Shape> shape = broadcastShapes(ctx, a.shape(), b.shape());
+  FailureOr<Shape> shape = broadcastSameType(ctx, a, b);
   if (failed(shape) || failed(ctx.alloc(0, DType::Bool, *shape)))
     return failure();
   std::array<std::vector<int64_t>, 2> strides{broadcastStrides(a.shape(), *shape),
@@ -438,10 +443,7 @@ LogicalResult triluKernel(KernelContext &ctx) {
 /// unidirectional broadcasting: the result has x's shape).
 LogicalResult preluKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0), &slope = ctx.in(1);
-  if (x.dtype() != slope.dtype())
-    return ctx.error() << "operand types differ: " << dtypeName(x.dtype()) << " vs "
-                       << dtypeName(slope.dtype());
-  FailureOr<Shape> shape = broadcastShapes(ctx, x.shape(), slope.shape());
+  FailureOr<Shape> shape = broadcastSameType(ctx, x, slope);
   if (failed(shape))
     return failure();
   if (*shape != x.shape())
@@ -470,10 +472,7 @@ LogicalResult preluKernel(KernelContext &ctx) {
 
 LogicalResult binaryKernel(KernelContext &ctx) {
   const Tensor &a = ctx.in(0), &b = ctx.in(1);
-  if (a.dtype() != b.dtype())
-    return ctx.error() << "operand types differ: " << dtypeName(a.dtype()) << " vs "
-                       << dtypeName(b.dtype());
-  FailureOr<Shape> shape = broadcastShapes(ctx, a.shape(), b.shape());
+  FailureOr<Shape> shape = broadcastSameType(ctx, a, b);
   if (failed(shape))
     return failure();
   StringRef name = ctx.op->getName().getStringRef();
