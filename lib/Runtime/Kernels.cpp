@@ -439,6 +439,46 @@ LogicalResult triluKernel(KernelContext &ctx) {
   return success();
 }
 
+/// Split: slabs of the input along `axis`, sized as shape inference sizes them.
+LogicalResult splitKernel(KernelContext &ctx) {
+  auto op = cast<SplitOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  int64_t rank = x.rank(), axis = op.getAxis();
+  if (axis < -rank || axis >= rank)
+    return ctx.error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  std::optional<SmallVector<int64_t>> split;
+  if (ctx.has(1)) {
+    FailureOr<Shape> s = shapeOperand(ctx, ctx.in(1), "split");
+    if (failed(s))
+      return failure();
+    split = SmallVector<int64_t>(s->begin(), s->end());
+  }
+  int64_t n = op->getNumResults();
+  std::string why;
+  std::optional<SmallVector<int64_t>> sizes =
+      computeSplitSizes(x.dim(axis), n, split, op.getNumOutputs().has_value(), why);
+  if (!sizes)
+    return ctx.error() << why;
+  int64_t outer = product(x.shape(), 0, axis), inner = product(x.shape(), axis + 1);
+  size_t size = dtypeSize(x.dtype());
+  const char *in = static_cast<const char *>(x.raw());
+  int64_t offset = 0;
+  for (int64_t o = 0; o < n; ++o) {
+    Shape s = x.shape();
+    s[axis] = (*sizes)[o];
+    if (failed(ctx.alloc(o, x.dtype(), s)))
+      return failure();
+    char *out = static_cast<char *>(ctx.outputs[o].mutableRaw());
+    size_t chunk = (*sizes)[o] * inner * size;
+    for (int64_t i = 0; i < outer; ++i)
+      memcpy(out + i * chunk, in + (i * x.dim(axis) + offset) * inner * size, chunk);
+    offset += (*sizes)[o];
+  }
+  return success();
+}
+
 /// PRelu: x < 0 ? slope * x : x, the slope broadcast to x's shape (ONNX's
 /// unidirectional broadcasting: the result has x's shape).
 LogicalResult preluKernel(KernelContext &ctx) {
@@ -2267,6 +2307,7 @@ const llvm::StringMap<Kernel> &getKernels() {
     k["amct.ConstantOfShape"] = constantOfShapeKernel;
     k["amct.Range"] = rangeKernel;
     k["amct.Trilu"] = triluKernel;
+    k["amct.Split"] = splitKernel;
     k["amct.Identity"] = identityKernel;
     for (const char *name : {"amct.Add", "amct.Sub", "amct.Mul", "amct.Div"})
       k[name] = binaryKernel;

@@ -58,6 +58,7 @@ KERNELS = {
     "ConstantOfShape": (9, 10**9, 1),
     "Range": (11, 10**9, 1),
     "Trilu": (14, 10**9, 1),
+    "Split": (13, 10**9, 1 << 16),
     "Clip": (11, 10**9, 1),
     "Gemm": (7, 10**9, 1),
     "BatchNormalization": (9, 10**9, 1),

@@ -226,6 +226,7 @@ AMCT_VERIFY_BY_INFERENCE(SigmoidOp)
 AMCT_VERIFY_BY_INFERENCE(TanhOp)
 AMCT_VERIFY_BY_INFERENCE(SqrtOp)
 AMCT_VERIFY_BY_INFERENCE(ErfOp)
+AMCT_VERIFY_BY_INFERENCE(SplitOp)
 AMCT_VERIFY_BY_INFERENCE(TriluOp)
 AMCT_VERIFY_BY_INFERENCE(ExpandOp)
 AMCT_VERIFY_BY_INFERENCE(ConstantOfShapeOp)
@@ -441,6 +442,81 @@ LogicalResult TriluOp::inferResultTypes(SmallVectorImpl<Type> &types) {
   if (x.dims && x.rank() < 2)
     return emitOpError() << "input must have rank >= 2, found rank " << x.rank();
   return inferSameAsOperand(getOperation(), types);
+}
+
+std::optional<SmallVector<int64_t>>
+amct::computeSplitSizes(int64_t dim, int64_t n, std::optional<SmallVector<int64_t>> split,
+                        bool ceilParts, std::string &why) {
+  if (split) {
+    if ((int64_t)split->size() != n) {
+      why = "'split' has " + std::to_string(split->size()) + " values for " +
+            std::to_string(n) + " outputs";
+      return std::nullopt;
+    }
+    int64_t sum = 0;
+    for (int64_t v : *split) {
+      if (v < 0) {
+        why = "'split' has a negative size";
+        return std::nullopt;
+      }
+      sum += v;
+    }
+    if (sum != dim) {
+      why = "'split' sums to " + std::to_string(sum) + ", the axis has " + std::to_string(dim);
+      return std::nullopt;
+    }
+    return split;
+  }
+  if (n <= 0) {
+    why = "no outputs";
+    return std::nullopt;
+  }
+  if (!ceilParts && dim % n != 0) {
+    why = "the axis of " + std::to_string(dim) + " does not split into " + std::to_string(n) +
+          " equal parts";
+    return std::nullopt;
+  }
+  int64_t part = ceilParts ? (dim + n - 1) / n : dim / n;
+  SmallVector<int64_t> sizes;
+  for (int64_t i = 0, left = dim; i < n; ++i, left -= part)
+    sizes.push_back(std::max<int64_t>(0, std::min(part, left)));
+  return sizes;
+}
+
+LogicalResult SplitOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo x = shapeInfo(getInput());
+  int64_t n = getNumResults();
+  if (auto outs = getNumOutputs(); outs && *outs != (uint64_t)n)
+    return emitOpError() << "num_outputs is " << *outs << " but the node has " << n << " outputs";
+  if (!x.dims) {
+    for (int64_t i = 0; i < n; ++i)
+      types.push_back(UnrankedTensorType::get(x.elementType));
+    return success();
+  }
+  FailureOr<int64_t> axis = normalizeAxis(getOperation(), "axis", getAxis(), x.rank());
+  if (failed(axis))
+    return failure();
+  std::optional<SmallVector<int64_t>> split;
+  bool hasSplit = !isa<NoneType>(getSplit().getType());
+  if (hasSplit)
+    split = getConstantInts(getSplit());
+  SmallVector<int64_t> sizes(n, kDyn);
+  int64_t dim = x.dim(*axis);
+  if (isStatic(dim) && (!hasSplit || split)) {
+    std::string why;
+    auto computed = computeSplitSizes(dim, n, split, getNumOutputs().has_value(), why);
+    if (!computed)
+      return emitOpError() << why;
+    sizes = *computed;
+  } else if (split) {
+    sizes = *split;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    SmallVector<int64_t> d(*x.dims);
+    d[*axis] = sizes[i];
+    types.push_back(RankedTensorType::get(d, x.elementType));
+  }
+  return success();
 }
 
 LogicalResult WhereOp::inferResultTypes(SmallVectorImpl<Type> &types) {

@@ -57,6 +57,14 @@ mlir::Location makeNodeLoc(mlir::MLIRContext *ctx, llvm::StringRef nodeName,
 /// The function a model runs: `main` (the importer's name), else the first
 /// function; null when the module has none.
 mlir::func::FuncOp getMainFunction(mlir::ModuleOp module);
+/// The sizes ONNX Split cuts a dimension of `dim` elements into for `n`
+/// outputs: the `split` values, else equal parts (`ceilParts`, opset 18's
+/// num_outputs: ceil-sized parts, the last one smaller). Nothing, with the
+/// reason in `why`, when they do not fit. Shared by shape inference and
+/// the executor.
+std::optional<llvm::SmallVector<int64_t>>
+computeSplitSizes(int64_t dim, int64_t n, std::optional<llvm::SmallVector<int64_t>> split,
+                  bool ceilParts, std::string &why);
 /// The output tensor names recorded by makeNodeLoc (empty if none).
 llvm::SmallVector<llvm::StringRef> getOutputNames(mlir::Operation *op);
 } // namespace amct

@@ -204,6 +204,13 @@ def Amct_TriluOp : Amct_OnnxOp<"Trilu", 14, 999> {
   let results = (outs AnyTensor:$output);
 }
 
+def Amct_SplitOp : Amct_OnnxOp<"Split", 13, 999> {
+  let summary = "ONNX Split along `axis`: by the sizes in `split`, else equally (num_outputs from opset 18)";
+  let arguments = (ins AnyTensor:$input, Amct_TensorOrNone:$split,
+                   DefaultValuedAttr<I64Attr, "0">:$axis, OptionalAttr<I64Attr>:$num_outputs);
+  let results = (outs Variadic<AnyTensor>:$outputs);
+}
+
 def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
   let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
