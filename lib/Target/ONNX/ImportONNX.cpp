@@ -85,6 +85,7 @@ static const llvm::StringMap<TypedOpInfo> &getTypedOps() {
              typed<LessOrEqualOp>(2), typed<GreaterOrEqualOp>(2), typed<NotOp>(1),
              typed<WhereOp>(3), typed<ExpandOp>(2), typed<ConstantOfShapeOp>(1),
              typed<RangeOp>(3), typed<TriluOp>(2), typed<SplitOp>(2, 1u << 16),
+             typed<ResizeOp>(4),
              typed<AddOp>(2), typed<SubOp>(2), typed<MulOp>(2),
              typed<DivOp>(2), typed<PowOp>(2), typed<ClipOp>(3),
              typed<ConvOp>(3), typed<ConvTransposeOp>(3), typed<GemmOp>(3),

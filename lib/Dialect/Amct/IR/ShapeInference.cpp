@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Amct/IR/OnnxTypes.h"
 
 #include "mlir/Dialect/Traits.h"
@@ -226,6 +227,7 @@ AMCT_VERIFY_BY_INFERENCE(SigmoidOp)
 AMCT_VERIFY_BY_INFERENCE(TanhOp)
 AMCT_VERIFY_BY_INFERENCE(SqrtOp)
 AMCT_VERIFY_BY_INFERENCE(ErfOp)
+AMCT_VERIFY_BY_INFERENCE(ResizeOp)
 AMCT_VERIFY_BY_INFERENCE(SplitOp)
 AMCT_VERIFY_BY_INFERENCE(TriluOp)
 AMCT_VERIFY_BY_INFERENCE(ExpandOp)
@@ -516,6 +518,37 @@ LogicalResult SplitOp::inferResultTypes(SmallVectorImpl<Type> &types) {
     d[*axis] = sizes[i];
     types.push_back(RankedTensorType::get(d, x.elementType));
   }
+  return success();
+}
+
+LogicalResult ResizeOp::inferResultTypes(SmallVectorImpl<Type> &types) {
+  ShapeInfo x = shapeInfo(getX());
+  StringRef mode = getMode();
+  if (mode != "nearest" && mode != "linear" && mode != "cubic")
+    return emitOpError() << "mode is '" << mode << "', expected nearest, linear or cubic";
+  if (!x.dims) {
+    types.push_back(UnrankedTensorType::get(x.elementType));
+    return success();
+  }
+  SmallVector<int64_t> out(x.rank(), kDyn);
+  if (!isa<NoneType>(getSizes().getType())) {
+    if (auto sizes = getConstantInts(getSizes())) {
+      if ((int64_t)sizes->size() != x.rank())
+        return emitOpError() << "'sizes' has " << sizes->size() << " values for rank "
+                             << x.rank();
+      out = *sizes;
+    }
+  } else if (!isa<NoneType>(getScales().getType())) {
+    if (auto scales = getConstantFloats(getScales()); scales && !scales->empty()) {
+      if ((int64_t)scales->size() != x.rank())
+        return emitOpError() << "'scales' has " << scales->size() << " values for rank "
+                             << x.rank();
+      for (int64_t i = 0; i < x.rank(); ++i)
+        if (isStatic(x.dim(i)))
+          out[i] = (int64_t)std::floor((double)x.dim(i) * (double)(*scales)[i]);
+    }
+  }
+  types.push_back(RankedTensorType::get(out, x.elementType));
   return success();
 }
 

@@ -211,6 +211,19 @@ def Amct_SplitOp : Amct_OnnxOp<"Split", 13, 999> {
   let results = (outs Variadic<AnyTensor>:$outputs);
 }
 
+def Amct_ResizeOp : Amct_OnnxOp<"Resize", 11, 999> {
+  let summary = "ONNX Resize (nearest and linear; cubic and tf_crop_and_resize are refused by the executor)";
+  let arguments = (ins AnyTensor:$X, Amct_TensorOrNone:$roi, Amct_TensorOrNone:$scales,
+      Amct_TensorOrNone:$sizes,
+      DefaultValuedStrAttr<StrAttr, "half_pixel">:$coordinate_transformation_mode,
+      DefaultValuedAttr<F32Attr, "-0.75f">:$cubic_coeff_a,
+      DefaultValuedAttr<I64Attr, "0">:$exclude_outside,
+      DefaultValuedAttr<F32Attr, "0.0f">:$extrapolation_value,
+      DefaultValuedStrAttr<StrAttr, "nearest">:$mode,
+      DefaultValuedStrAttr<StrAttr, "round_prefer_floor">:$nearest_mode);
+  let results = (outs AnyTensor:$Y);
+}
+
 def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
   let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
