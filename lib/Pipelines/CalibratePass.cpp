@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PassSupport.h"
 #include "amct/Pipelines/Calibration.h"
 #include "amct/Pipelines/Passes.h"
 #include "amct/Pipelines/Quantize.h"
@@ -33,38 +34,20 @@ struct AmctCalibratePass : amct::impl::AmctCalibrateBase<AmctCalibratePass> {
       module.emitError("--amct-calibrate needs record=<record file to write>");
       return signalPassFailure();
     }
-    if (calibData.empty()) {
-      module.emitError("--amct-calibrate needs calib-data=NAME=FILE.npy");
+    std::optional<std::map<std::string, rt::Tensor>> data = amct::detail::readPassCalibrationData(
+        module, std::vector<std::string>(calibData.begin(), calibData.end()), "--amct-calibrate");
+    if (!data)
       return signalPassFailure();
-    }
-    std::string error;
-    std::optional<std::map<std::string, rt::Tensor>> data = readCalibrationData(
-        std::vector<std::string>(calibData.begin(), calibData.end()), getMainFunction(module),
-        error);
-    if (!data) {
-      module.emitError() << "--amct-calibrate: " << error;
-      return signalPassFailure();
-    }
     CalibrateModuleOptions options;
     options.data = std::move(*data);
     options.batchNum = batchNum;
     options.batchSize = batchSize;
     options.showProgress = true;
-    ScopedDiagnosticHandler clearBar(&getContext(), [](Diagnostic &) {
-      ProgressBar::clearCurrent();
-      return failure();
-    });
+    amct::detail::ClearProgressOnDiagnostic clearBar(&getContext());
     Record record;
-    if (failed(calibrateModule(module, options, record)))
-      return signalPassFailure();
-    std::string text = writeRecordFile(record);
-    if (failed(writeFileAtomically(recordPath, [&](llvm::raw_ostream &os) {
-          os << text;
-          return success();
-        }, &error))) {
-      module.emitError() << "--amct-calibrate record=" << recordPath << ": " << error;
+    if (failed(calibrateModule(module, options, record)) ||
+        failed(amct::detail::writePassRecord(module, recordPath, record, "--amct-calibrate")))
       signalPassFailure();
-    }
   }
 };
 

@@ -142,6 +142,7 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
     return failure();
   bool lastBatch = false;
   int64_t step = 0, totalSteps = observersPerRun * static_cast<int64_t>(batches.size());
+  ProgressBar bar("calibrating", options.showProgress ? totalSteps : 0);
   double searchInRun = 0;
   (*executor)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
     LayerStats &stats = *layers[cast<ObserverOp>(op).getLayer()];
@@ -159,8 +160,7 @@ LogicalResult calibrate(func::FuncOp func, const std::vector<std::vector<rt::Ten
     } else {
       stats.observe(data, n);
     }
-    if (options.progress)
-      options.progress(++step, totalSteps);
+    bar.update(++step);
   });
   for (size_t b = 0; b < batches.size(); ++b) {
     lastBatch = b + 1 == batches.size();
@@ -326,11 +326,6 @@ LogicalResult amct::calibrateModule(ModuleOp module, const CalibrateModuleOption
     return failure();
   CalibrationOptions calibOptions;
   calibOptions.threads = options.threads;
-  std::optional<ProgressBar> bar;
-  calibOptions.progress = [&](int64_t done, int64_t total) {
-    if (!bar)
-      bar.emplace("calibrating", options.showProgress ? total : 0);
-    bar->update(done);
-  };
+  calibOptions.showProgress = options.showProgress;
   return calibrate(main, *batches, calibOptions, record);
 }

@@ -249,17 +249,9 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   calibOptions.threads = options.threads;
   CalibrationTimes calibTimes;
   calibOptions.times = &calibTimes;
-  {
-    // Steps are known only inside calibrate(); the bar is sized on the first one.
-    std::optional<ProgressBar> bar;
-    calibOptions.progress = [&](int64_t done, int64_t total) {
-      if (!bar)
-        bar.emplace("calibrating", options.showProgress ? total : 0);
-      bar->update(done);
-    };
-    if (failed(calibrate(getMainFunction(*module), batches, calibOptions, result.record)))
-      return failure();
-  }
+  calibOptions.showProgress = options.showProgress;
+  if (failed(calibrate(getMainFunction(*module), batches, calibOptions, result.record)))
+    return failure();
   clock.add("calibration: executor runs", calibTimes.executor);
   clock.add("calibration: IFMR/HFMG search", calibTimes.activationSearch);
   clock.add("calibration: ARQ weights", calibTimes.weights);

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PassSupport.h"
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
 #include "amct/Support/Npy.h"
@@ -36,38 +37,17 @@ struct AmctQuantizePass : amct::impl::AmctQuantizeBase<AmctQuantizePass> {
     // The pass reports no summary, so the fp32 comparison would be wasted.
     options.cosineSamples = 0;
     options.showProgress = true;
-    if (calibData.empty()) {
-      module.emitError("--amct-quantize needs calib-data=NAME=FILE.npy");
+    std::optional<std::map<std::string, rt::Tensor>> data = amct::detail::readPassCalibrationData(
+        module, std::vector<std::string>(calibData.begin(), calibData.end()), "--amct-quantize");
+    if (!data)
       return signalPassFailure();
-    }
-    std::string error;
-    std::optional<std::map<std::string, rt::Tensor>> data = readCalibrationData(
-        std::vector<std::string>(calibData.begin(), calibData.end()),
-        getMainFunction(module), error);
-    if (!data) {
-      module.emitError() << "--amct-quantize: " << error;
-      return signalPassFailure();
-    }
     options.calibData = std::move(*data);
-    // A diagnostic raised while the calibration bar is drawn must not land
-    // on its line: erase the bar, then let amct-opt's handler print it.
-    ScopedDiagnosticHandler clearBar(&getContext(), [](Diagnostic &) {
-      ProgressBar::clearCurrent();
-      return failure();
-    });
+    amct::detail::ClearProgressOnDiagnostic clearBar(&getContext());
     FailureOr<QuantizeResult> result = quantizeModel(module, options);
-    if (failed(result))
+    if (failed(result) || (!recordPath.empty() &&
+                           failed(amct::detail::writePassRecord(module, recordPath, result->record,
+                                                          "--amct-quantize"))))
       return signalPassFailure();
-    if (!recordPath.empty()) {
-      std::string text = writeRecordFile(result->record), error;
-      if (failed(writeFileAtomically(recordPath, [&](llvm::raw_ostream &os) {
-            os << text;
-            return success();
-          }, &error))) {
-        module.emitError() << error;
-        return signalPassFailure();
-      }
-    }
     // The module becomes the fake-quant model.
     module.getBody()->clear();
     module.getBody()->getOperations().splice(module.getBody()->end(),

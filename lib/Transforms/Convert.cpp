@@ -36,14 +36,14 @@ struct AmctConvertPass : amct::impl::AmctConvertBase<AmctConvertPass> {
   /// the first, named after its layer: `<layer>.quant`, output
   /// `<layer>.quant.output0`).
   Value getQuantized(OpBuilder &b, FakeQuantOp act, StringRef layerName) {
-    Location loc = makeNodeLoc(b.getContext(), (layerName + ".quant").str(),
-                               {(layerName + ".quant.output0").str()}, b.getUnknownLoc());
     float scale = act.getScale()[0];
     int64_t offset = act.getOffset()[0];
     auto key = std::make_tuple(act.getInput().getAsOpaquePointer(), scale, offset);
     auto it = quantCache.find(key);
     if (it != quantCache.end())
       return it->second;
+    Location loc = makeNodeLoc(b.getContext(), (layerName + ".quant").str(),
+                               {(layerName + ".quant.output0").str()}, b.getUnknownLoc());
     auto inType = cast<TensorType>(act.getInput().getType());
     Value q = b.create<ascend::QuantOp>(
         loc, inType.clone(b.getIntegerType(8)), act.getInput(), b.getF32FloatAttr(1.0f / scale),

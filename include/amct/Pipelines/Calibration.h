@@ -35,9 +35,10 @@ struct CalibrationTimes {
 struct CalibrationOptions {
   /// Threads of the executor and of the IFMR search (0: all cores).
   int threads = 0;
-  /// Called as the batches run with (steps done, total steps), a step being
-  /// one layer's observer in one batch: a bar that moves within a batch.
-  std::function<void(int64_t, int64_t)> progress;
+  /// Draw a progress bar on stderr while the batches run (only when stderr
+  /// is a terminal); a step is one layer's observer in one batch, so the
+  /// bar moves within a batch.
+  bool showProgress = false;
   /// If set, receives the time spent.
   CalibrationTimes *times = nullptr;
 };
