@@ -260,10 +260,8 @@ amct::makeCalibrationBatches(func::FuncOp func, const std::map<std::string, rt::
   if (batchNum < 1)
     return func.emitError() << "batch_num must be at least 1, got " << batchNum;
   std::vector<std::string> inputNames;
-  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
-    auto name = func.getArgAttrOfType<StringAttr>(i, "amct.name");
-    inputNames.push_back(name ? name.str() : "input" + std::to_string(i));
-  }
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    inputNames.push_back(getGraphInputName(func, i));
   std::vector<rt::Tensor> inputs;
   for (const std::string &name : inputNames) {
     auto it = data.find(name);

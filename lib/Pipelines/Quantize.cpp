@@ -159,15 +159,12 @@ readCalibrationData(ArrayRef<std::string> entries, func::FuncOp main, std::strin
       }
     } else {
       // A bare FILE names the single graph input.
-      auto only = main && main.getNumArguments() == 1
-                      ? main.getArgAttrOfType<StringAttr>(0, "amct.name")
-                      : StringAttr();
-      if (!only) {
+      if (!main || main.getNumArguments() != 1) {
         error = "calib-data '" + entry +
                 "' has no NAME= and the model does not have exactly one input";
         return std::nullopt;
       }
-      name = only.str();
+      name = getGraphInputName(main, 0);
     }
     if (data.count(name)) {
       error = "calib-data gives '" + name + "' twice";

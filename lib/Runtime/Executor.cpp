@@ -171,8 +171,7 @@ LogicalResult Executor::prepare() {
       return func.emitError() << "graph input #" << arg.getArgNumber() << " of type "
                               << arg.getType() << " cannot be executed";
     argSlots.push_back(newSlot(arg));
-    auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "amct.name");
-    inputNames_.push_back(name ? name.str() : "input" + std::to_string(arg.getArgNumber()));
+    inputNames_.push_back(getGraphInputName(func, arg.getArgNumber()));
   }
   for (unsigned i = 0; i < func.getNumResults(); ++i) {
     auto name = func.getResultAttrOfType<StringAttr>(i, "amct.name");

@@ -56,6 +56,11 @@ func::FuncOp amct::getMainFunction(ModuleOp module) {
   return main;
 }
 
+std::string amct::getGraphInputName(func::FuncOp func, unsigned index) {
+  auto name = func.getArgAttrOfType<StringAttr>(index, "amct.name");
+  return name ? name.str() : "input" + std::to_string(index);
+}
+
 Location amct::makeNodeLoc(MLIRContext *ctx, StringRef nodeName,
                            ArrayRef<std::string> outputNames,
                            Location fallback) {

@@ -57,6 +57,10 @@ mlir::Location makeNodeLoc(mlir::MLIRContext *ctx, llvm::StringRef nodeName,
 /// The function a model runs: `main` (the importer's name), else the first
 /// function; null when the module has none.
 mlir::func::FuncOp getMainFunction(mlir::ModuleOp module);
+/// The ONNX name of graph input `index` of `func` (its `amct.name`), or
+/// "input<index>" for an unnamed one: the names `--input` / `--calib-data`
+/// bind to, the same in the executor and in calibration.
+std::string getGraphInputName(mlir::func::FuncOp func, unsigned index);
 /// The sizes ONNX Split cuts a dimension of `dim` elements into for `n`
 /// outputs: the `split` values, else equal parts (`ceilParts`, opset 18's
 /// num_outputs: ceil-sized parts, the last one smaller). Nothing, with the
