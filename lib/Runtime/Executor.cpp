@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Runtime/Executor.h"
+#include "amct/Runtime/KernelRegistry.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -67,6 +68,79 @@ LogicalResult KernelContext::allocInPlace(unsigned i, unsigned in, DType dtype, 
 }
 
 InFlightDiagnostic KernelContext::error() { return op->emitError(); }
+
+OnnxAttrs::OnnxAttrs(KernelContext &ctx) : ctx(ctx) {
+  auto node = dyn_cast<NodeOp>(ctx.op);
+  dict = node ? node.getOnnxAttrs() : ctx.op->getAttrDictionary();
+}
+
+Attribute OnnxAttrs::get(StringRef name) const { return dict.get(name); }
+
+void OnnxAttrs::wrongKind(StringRef name, StringRef expected) const {
+  ctx.error() << "attribute '" << name << "' must be " << expected << ", found "
+              << dict.get(name);
+  ctx.attributeError = true;
+}
+
+int64_t OnnxAttrs::getInt(StringRef name, int64_t defaultValue) const {
+  Attribute a = get(name);
+  if (!a)
+    return defaultValue;
+  if (auto i = dyn_cast<IntegerAttr>(a))
+    return i.getValue().getSExtValue();
+  wrongKind(name, "an INT");
+  return defaultValue;
+}
+
+float OnnxAttrs::getFloat(StringRef name, float defaultValue) const {
+  Attribute a = get(name);
+  if (!a)
+    return defaultValue;
+  if (auto f = dyn_cast<FloatAttr>(a))
+    return f.getValueAsDouble();
+  wrongKind(name, "a FLOAT");
+  return defaultValue;
+}
+
+std::string OnnxAttrs::getString(StringRef name, StringRef defaultValue) const {
+  Attribute a = get(name);
+  if (!a)
+    return defaultValue.str();
+  if (auto s = dyn_cast<StringAttr>(a))
+    return s.str();
+  wrongKind(name, "a STRING");
+  return defaultValue.str();
+}
+
+std::optional<std::vector<int64_t>> OnnxAttrs::getInts(StringRef name) const {
+  Attribute a = get(name);
+  if (!a)
+    return std::nullopt;
+  if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
+    return std::vector<int64_t>(ints.asArrayRef().begin(), ints.asArrayRef().end());
+  wrongKind(name, "INTS");
+  return std::nullopt;
+}
+
+std::optional<std::vector<float>> OnnxAttrs::getFloats(StringRef name) const {
+  Attribute a = get(name);
+  if (!a)
+    return std::nullopt;
+  if (auto floats = dyn_cast<DenseF32ArrayAttr>(a))
+    return std::vector<float>(floats.asArrayRef().begin(), floats.asArrayRef().end());
+  wrongKind(name, "FLOATS");
+  return std::nullopt;
+}
+
+ElementsAttr OnnxAttrs::getTensor(StringRef name) const {
+  Attribute a = get(name);
+  if (!a)
+    return nullptr;
+  if (auto t = dyn_cast<ElementsAttr>(a))
+    return t;
+  wrongKind(name, "a TENSOR");
+  return nullptr;
+}
 
 /// A constant's data as a tensor: blobs are viewed in place, dense
 /// attributes copied once (they are small).
@@ -178,7 +252,6 @@ LogicalResult Executor::prepare() {
     outputNames_.push_back(name ? name.str() : "output" + std::to_string(i));
   }
 
-  const llvm::StringMap<Kernel> &kernels = getKernels();
   bool missing = false;
   for (Operation &op : block) {
     if (isa<func::ReturnOp>(op)) {
@@ -201,17 +274,22 @@ LogicalResult Executor::prepare() {
       isConstant[slot] = true;
       continue;
     }
-    // Generic nodes have no kernel: only typed ops are looked up by name.
-    auto it = kernels.find(isa<NodeOp>(op) ? StringRef() : op.getName().getStringRef());
-    if (it == kernels.end()) {
-      std::string opName = isa<NodeOp>(op)
-                               ? ("ONNX op '" + cast<NodeOp>(op).getOpType() + "'").str()
-                               : ("'" + op.getName().getStringRef() + "'").str();
-      op.emitError() << "the executor has no kernel for " << opName;
+    std::string why;
+    const KernelEntry *entry = findKernel(&op, &why);
+    if (!entry) {
+      op.emitError() << why;
       missing = true;
       continue;
     }
-    Step step{&op, &it->second, {}, {}, {}};
+    if (op.getNumResults() > entry->maxOutputs) {
+      op.emitError() << "the executor's " << entry->opType << " kernel computes "
+                     << entry->maxOutputs << " output" << (entry->maxOutputs == 1 ? "" : "s")
+                     << ", the node has " << op.getNumResults();
+      missing = true;
+      continue;
+    }
+    KernelKey key = getKernelKey(&op);
+    Step step{&op, &entry->kernel, key.opset.value_or(entry->until), {}, {}, {}};
     for (Value v : op.getOperands())
       step.inputSlots.push_back(isa<NoneType>(v.getType()) ? -1 : slotOf.lookup(v));
     for (Value r : op.getResults())
@@ -265,13 +343,14 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
   }
   for (Step &step : steps) {
     KernelContext ctx{step.op, {}, {}, options.threads};
+    ctx.opset = step.opset;
     for (int s : step.inputSlots) {
       ctx.inputs.push_back(s < 0 ? nullptr : &slots[s]);
       // Graph inputs belong to the caller: never overwritten.
       ctx.lastUse.push_back(s >= 0 && llvm::is_contained(step.freeAfter, s) &&
                             !llvm::is_contained(argSlots, s));
     }
-    if (failed((*step.kernel)(ctx)))
+    if (failed((*step.kernel)(ctx)) || ctx.attributeError)
       return failure();
     if (ctx.outputs.size() < step.outputSlots.size())
       return step.op->emitError("kernel produced too few results");

@@ -30,6 +30,32 @@ struct ExecutorOptions {
   int threads = 0;
 };
 
+struct KernelContext;
+
+/// An op's ONNX attributes by their ONNX names, alike for a typed op (its
+/// own attributes) and a generic node (`onnx_attrs`). An absent attribute
+/// gives the default; one of the wrong kind (an INTS where an INT belongs)
+/// is reported as an error on the op and fails the kernel.
+class OnnxAttrs {
+public:
+  OnnxAttrs(KernelContext &ctx);
+
+  bool has(llvm::StringRef name) const { return static_cast<bool>(get(name)); }
+  mlir::Attribute get(llvm::StringRef name) const;
+  int64_t getInt(llvm::StringRef name, int64_t defaultValue) const;
+  float getFloat(llvm::StringRef name, float defaultValue) const;
+  std::string getString(llvm::StringRef name, llvm::StringRef defaultValue) const;
+  std::optional<std::vector<int64_t>> getInts(llvm::StringRef name) const;
+  std::optional<std::vector<float>> getFloats(llvm::StringRef name) const;
+  /// A TENSOR attribute (null if absent).
+  mlir::ElementsAttr getTensor(llvm::StringRef name) const;
+
+private:
+  void wrongKind(llvm::StringRef name, llvm::StringRef expected) const;
+  KernelContext &ctx;
+  mlir::DictionaryAttr dict;
+};
+
 /// What a kernel sees: its op, its inputs (null for absent optional ones)
 /// and the outputs it must fill.
 struct KernelContext {
@@ -41,6 +67,14 @@ struct KernelContext {
   int threads;
   /// Inputs this step uses last, whose buffer the kernel may overwrite.
   std::vector<bool> lastUse = {};
+  /// The opset of the op's domain the model imports (the newest the kernel
+  /// implements when the module does not say): ops change semantics across
+  /// opsets.
+  int64_t opset = 1 << 30;
+  /// Set when an attribute accessor reported an error: the kernel fails.
+  mutable bool attributeError = false;
+
+  OnnxAttrs attrs() { return OnnxAttrs(*this); }
 
   const Tensor &in(unsigned i) const { return *inputs[i]; }
   bool has(unsigned i) const { return i < inputs.size() && inputs[i]; }
@@ -93,6 +127,7 @@ private:
   struct Step {
     mlir::Operation *op;
     const Kernel *kernel;
+    int64_t opset;
     std::vector<int> inputSlots;  // -1 for an absent optional input
     std::vector<int> outputSlots;
     std::vector<int> freeAfter;   // slots whose last use is this step
@@ -104,9 +139,6 @@ private:
   std::vector<int> argSlots, resultSlots;
   std::function<void(mlir::Operation *, const Tensor &)> observerCallback;
 };
-
-/// The kernel table: op name -> kernel. Kernels.cpp fills it.
-const llvm::StringMap<Kernel> &getKernels();
 
 /// Sets up the BLAS library for the kernels (process-wide): it runs
 /// single-threaded, inside the kernels' own parallel work items.

@@ -1,0 +1,87 @@
+//===- KernelRegistry.h - what the executor runs ----------------*- C++ -*-===//
+//
+// The single list of the executor's kernels, keyed by (domain, op type,
+// opset range). Typed ops and generic `amct.node`s look kernels up the same
+// way: by their ONNX op type and the model's opset for their domain, so a
+// node outside a typed op's range (or with an attribute the typed op does
+// not declare) still runs when a kernel covers it. Kernels read attributes
+// by their ONNX names through `KernelContext::attrs()`, which serves both.
+// Domains: "" (ai.onnx), "ascend" (the deploy ops), "amct" (observers and
+// fake-quant ops of the quantization passes).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_RUNTIME_KERNELREGISTRY_H
+#define AMCT_RUNTIME_KERNELREGISTRY_H
+
+#include "amct/Runtime/Executor.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amct::rt {
+
+struct KernelEntry {
+  std::string domain;
+  std::string opType;
+  /// Opsets of `domain` the kernel implements, inclusive.
+  int64_t since = 1, until = kNoOpsetLimit;
+  Kernel kernel;
+  /// The most results a node may have (Split and Loop: any number).
+  unsigned maxOutputs = 1;
+  /// The kernel reads the typed op's accessors or interfaces, so a generic
+  /// node of the same type cannot use it.
+  bool typedOnly = false;
+
+  static constexpr int64_t kNoOpsetLimit = 1 << 30;
+};
+
+class KernelRegistry {
+public:
+  /// The process-wide registry, filled once by the kernel families.
+  static const KernelRegistry &get();
+
+  KernelEntry &add(llvm::StringRef domain, llvm::StringRef opType, int64_t since,
+                   int64_t until, Kernel kernel);
+  /// The kernel for `opType` at `opset` of `domain`; with no opset (a module
+  /// written by hand, without `amct.opset_import`) the newest one.
+  const KernelEntry *lookup(llvm::StringRef domain, llvm::StringRef opType,
+                            std::optional<int64_t> opset, bool typedOp) const;
+  llvm::ArrayRef<KernelEntry> entries() const { return entries_; }
+
+private:
+  std::vector<KernelEntry> entries_;
+};
+
+/// The domain, ONNX op type and opset by which `op` is looked up: a typed
+/// op's type is its op name ("amct.Relu" -> "Relu"), a node's its
+/// `op_type`. The opset is the module's `amct.opset_import` entry for the
+/// domain, if any.
+struct KernelKey {
+  std::string domain;
+  std::string opType;
+  std::optional<int64_t> opset;
+};
+KernelKey getKernelKey(mlir::Operation *op);
+
+/// The kernel that runs `op`, or null (with the reason in `why`, such as
+/// "no kernel for ONNX op 'Foo' (opset 11)").
+const KernelEntry *findKernel(mlir::Operation *op, std::string *why = nullptr);
+
+// The kernel families (one file each under lib/Runtime/Kernels/).
+void registerElementwiseKernels(KernelRegistry &registry);
+void registerReductionKernels(KernelRegistry &registry);
+void registerDataMovementKernels(KernelRegistry &registry);
+void registerResizeKernels(KernelRegistry &registry);
+void registerConvolutionKernels(KernelRegistry &registry);
+void registerMatMulKernels(KernelRegistry &registry);
+void registerNormalizationKernels(KernelRegistry &registry);
+void registerQuantizationKernels(KernelRegistry &registry);
+
+} // namespace amct::rt
+
+#endif // AMCT_RUNTIME_KERNELREGISTRY_H
