@@ -142,9 +142,7 @@ ElementsAttr OnnxAttrs::getTensor(StringRef name) const {
   return nullptr;
 }
 
-/// A constant's data as a tensor: blobs are viewed in place, dense
-/// attributes copied once (they are small).
-static FailureOr<Tensor> materialize(Operation *op, ElementsAttr attr) {
+FailureOr<Tensor> materialize(Operation *op, ElementsAttr attr) {
   auto type = cast<ShapedType>(attr.getType());
   std::optional<DType> dtype = getDType(type.getElementType());
   if (!dtype)
@@ -182,32 +180,6 @@ static FailureOr<Tensor> materialize(Operation *op, ElementsAttr attr) {
       memcpy(p + i * elem, raw.data() + (dense.isSplat() ? 0 : i * elem), elem);
   }
   return *t;
-}
-
-/// The value of an ONNX Constant node, whichever attribute holds it.
-static FailureOr<Tensor> materializeConstantNode(ConstantOp op) {
-  if (auto v = op.getValueAttr())
-    return materialize(op, v);
-  auto make = [&](DType dtype, Shape shape, auto fill) -> FailureOr<Tensor> {
-    std::optional<Tensor> t = Tensor::zeros(dtype, shape);
-    if (!t)
-      return op.emitError("cannot allocate constant");
-    fill(*t);
-    return *t;
-  };
-  if (auto f = op.getValueFloatAttr())
-    return make(DType::F32, {}, [&](Tensor &t) { *t.mutableData<float>() = f.getValueAsDouble(); });
-  if (auto i = op.getValueIntAttr())
-    return make(DType::I64, {}, [&](Tensor &t) { *t.mutableData<int64_t>() = i.getInt(); });
-  if (auto fs = op.getValueFloatsAttr())
-    return make(DType::F32, {(int64_t)fs.size()}, [&](Tensor &t) {
-      llvm::copy(fs.asArrayRef(), t.mutableData<float>());
-    });
-  if (auto is = op.getValueIntsAttr())
-    return make(DType::I64, {(int64_t)is.size()}, [&](Tensor &t) {
-      llvm::copy(is.asArrayRef(), t.mutableData<int64_t>());
-    });
-  return op.emitError("string constants cannot be executed");
 }
 
 Executor::Executor(func::FuncOp func, const ExecutorOptions &options)
@@ -264,7 +236,7 @@ LogicalResult Executor::prepare() {
     if (isa<ConstOp, ConstantOp>(op)) {
       FailureOr<Tensor> t = isa<ConstOp>(op)
                                 ? materialize(&op, cast<ConstOp>(op).getValue())
-                                : materializeConstantNode(cast<ConstantOp>(op));
+                                : constantNodeValue(&op);
       if (failed(t))
         return failure();
       int slot = newSlot(op.getResult(0));

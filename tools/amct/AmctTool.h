@@ -28,13 +28,14 @@ namespace amct::tool {
 namespace cl = llvm::cl;
 
 extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd,
-    calibrateCmd;
+    calibrateCmd, kernelsCmd;
 int runInspect();
 int runRun();
 int runEvaluate();
 int runCreateConfig();
 int runQuantize();
 int runCalibrate();
+int runKernels();
 
 /// An MLIRContext with the import dialects loaded and diagnostics printed
 /// as `<tool>: error: ...`: what every command opens first.

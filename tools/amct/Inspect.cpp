@@ -1,6 +1,7 @@
 //===- Inspect.cpp - amct inspect -----------------------------------------===//
 
 #include "AmctTool.h"
+#include "amct/Runtime/KernelRegistry.h"
 
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
@@ -87,6 +88,34 @@ static void printLayerStates(func::FuncOp func) {
     printTable(llvm::outs(), skippedRows, {});
 }
 
+/// The nodes the executor cannot run (so `amct run`, calibration and
+/// evaluation would refuse the model), with the reason, before running
+/// anything.
+static void printUnrunnableNodes(func::FuncOp func) {
+  std::vector<std::vector<std::string>> rows;
+  func.walk([&](Operation *op) {
+    if (op->getParentOp() != func || isa<func::ReturnOp, ConstOp, ConstantOp, NoneOp>(op))
+      return;
+    std::string why;
+    const rt::KernelEntry *entry = rt::findKernel(op, &why);
+    if (entry && op->getNumResults() > entry->maxOutputs)
+      why = "the kernel computes " + std::to_string(entry->maxOutputs) + " of its " +
+            std::to_string(op->getNumResults()) + " outputs";
+    else if (entry)
+      return;
+    auto loc = dyn_cast<NameLoc>(op->getLoc());
+    rows.push_back({"  " + (loc ? loc.getName().str() : std::string("(unnamed)")), why});
+  });
+  if (rows.empty()) {
+    llvm::outs() << "executor: runs every node\n";
+    return;
+  }
+  llvm::outs() << "executor: cannot run " << rows.size() << " node"
+               << (rows.size() == 1 ? "" : "s") << " (amct run, calibrate and quantize refuse "
+               << "the model):\n";
+  printTable(llvm::outs(), rows, {false, false});
+}
+
 int amct::tool::runInspect() {
   ToolSession session("amct inspect");
   OwningOpRef<ModuleOp> module = session.loadModel(inspectModel);
@@ -138,6 +167,7 @@ int amct::tool::runInspect() {
   for (auto &[name, entry] : counts)
     llvm::outs() << "  " << name << " x" << entry.first
                  << (entry.second ? "" : "  (generic amct.node)") << "\n";
+  printUnrunnableNodes(func);
   printLayerStates(func);
   return 0;
 }

@@ -32,6 +32,8 @@ int main(int argc, char **argv) {
     return runQuantize();
   if (calibrateCmd)
     return runCalibrate();
+  if (kernelsCmd)
+    return runKernels();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

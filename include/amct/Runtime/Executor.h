@@ -17,6 +17,7 @@
 #include "amct/Runtime/Tensor.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/Support/LogicalResult.h"
 
 #include <functional>
@@ -94,6 +95,14 @@ struct KernelContext {
 };
 
 using Kernel = std::function<mlir::LogicalResult(KernelContext &)>;
+
+/// A constant's data as a tensor: blobs are viewed in place (the tensor
+/// lives no longer than the module), dense attributes copied.
+mlir::FailureOr<Tensor> materialize(mlir::Operation *op, mlir::ElementsAttr attr);
+
+/// The value of an ONNX Constant node (typed or generic), whichever
+/// attribute holds it.
+mlir::FailureOr<Tensor> constantNodeValue(mlir::Operation *op);
 
 /// The element type of an MLIR tensor type as a DType, if it has one.
 std::optional<DType> getDType(mlir::Type elementType);

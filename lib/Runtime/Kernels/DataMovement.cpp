@@ -525,6 +525,42 @@ LogicalResult castKernel(KernelContext &ctx) {
 
 } // namespace
 
+FailureOr<Tensor> constantNodeValue(Operation *op) {
+  KernelContext ctx{op, {}, {}, 1};
+  OnnxAttrs attrs = ctx.attrs();
+  auto make = [&](DType dtype, Shape shape, auto fill) -> FailureOr<Tensor> {
+    std::optional<Tensor> t = Tensor::zeros(dtype, shape);
+    if (!t)
+      return op->emitError("cannot allocate constant");
+    fill(*t);
+    return *t;
+  };
+  FailureOr<Tensor> result = failure();
+  if (ElementsAttr v = attrs.getTensor("value"))
+    result = materialize(op, v);
+  else if (attrs.has("value_float")) {
+    float f = attrs.getFloat("value_float", 0);
+    result = make(DType::F32, {}, [&](Tensor &t) { *t.mutableData<float>() = f; });
+  } else if (attrs.has("value_int")) {
+    int64_t i = attrs.getInt("value_int", 0);
+    result = make(DType::I64, {}, [&](Tensor &t) { *t.mutableData<int64_t>() = i; });
+  } else if (auto fs = attrs.getFloats("value_floats")) {
+    result = make(DType::F32, {(int64_t)fs->size()},
+                  [&](Tensor &t) { llvm::copy(*fs, t.mutableData<float>()); });
+  } else if (auto is = attrs.getInts("value_ints")) {
+    result = make(DType::I64, {(int64_t)is->size()},
+                  [&](Tensor &t) { llvm::copy(*is, t.mutableData<int64_t>()); });
+  } else if (!ctx.attributeError) {
+    return op->emitError("Constant without value, value_float(s) or value_int(s) (string "
+                         "and sparse constants cannot be executed)");
+  }
+  if (ctx.attributeError)
+    return failure();
+  // A blob-backed value lives as long as the module: the executor keeps
+  // constants only while it runs the module.
+  return result;
+}
+
 void registerDataMovementKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
   r.add("", "Expand", 8, any, expandKernel);
@@ -535,6 +571,15 @@ void registerDataMovementKernels(KernelRegistry &r) {
   split.typedOnly = true;
   split.maxOutputs = ~0u;
   r.add("", "Identity", 1, any, identityKernel);
+  // Typed Constant ops are materialised once when the executor prepares; a
+  // generic Constant node (another opset, another attribute) runs here.
+  r.add("", "Constant", 1, any, [](KernelContext &ctx) -> LogicalResult {
+    FailureOr<Tensor> t = constantNodeValue(ctx.op);
+    if (failed(t))
+      return failure();
+    ctx.outputs = {*t};
+    return success();
+  });
   r.add("", "Reshape", 5, any, reshapeKernel).typedOnly = true;
   r.add("", "Flatten", 1, any, flattenKernel).typedOnly = true;
   r.add("", "Transpose", 1, any, transposeKernel).typedOnly = true;
