@@ -253,15 +253,8 @@ LogicalResult Executor::prepare() {
       missing = true;
       continue;
     }
-    if (op.getNumResults() > entry->maxOutputs) {
-      op.emitError() << "the executor's " << entry->opType << " kernel computes "
-                     << entry->maxOutputs << " output" << (entry->maxOutputs == 1 ? "" : "s")
-                     << ", the node has " << op.getNumResults();
-      missing = true;
-      continue;
-    }
     KernelKey key = getKernelKey(&op);
-    Step step{&op, &entry->kernel, key.opset.value_or(entry->until), {}, {}, {}};
+    Step step{&op, &entry->kernel, key.opset.value_or(entry->until), entry->opType, {}, {}, {}};
     for (Value v : op.getOperands())
       step.inputSlots.push_back(isa<NoneType>(v.getType()) ? -1 : slotOf.lookup(v));
     for (Value r : op.getResults())
@@ -316,6 +309,7 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
   for (Step &step : steps) {
     KernelContext ctx{step.op, {}, {}, options.threads};
     ctx.opset = step.opset;
+    ctx.opType = step.opType;
     for (int s : step.inputSlots) {
       ctx.inputs.push_back(s < 0 ? nullptr : &slots[s]);
       // Graph inputs belong to the caller: never overwritten.

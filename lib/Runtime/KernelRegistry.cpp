@@ -9,6 +9,7 @@
 #include "amct/Dialect/Amct/IR/Amct.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
 
@@ -116,7 +117,27 @@ const KernelEntry *findKernel(Operation *op, std::string *why) {
     if (!ranges.empty())
       *why += " (it runs opsets " + ranges + ")";
   }
-  return entry;
+  if (!entry)
+    return nullptr;
+  // Counts the kernel relies on.
+  unsigned present = 0;
+  while (present < op->getNumOperands() && !isa<NoneType>(op->getOperand(present).getType()))
+    ++present;
+  std::string reason;
+  if (present < entry->minInputs)
+    reason = "the executor's " + entry->opType + " kernel needs " +
+             std::to_string(entry->minInputs) + " input" + (entry->minInputs == 1 ? "" : "s") +
+             ", the node has " + std::to_string(present);
+  else if (op->getNumResults() > entry->maxOutputs)
+    reason = "the executor's " + entry->opType + " kernel computes " +
+             std::to_string(entry->maxOutputs) + " output" +
+             (entry->maxOutputs == 1 ? "" : "s") + ", the node has " +
+             std::to_string(op->getNumResults());
+  if (reason.empty())
+    return entry;
+  if (why)
+    *why = reason;
+  return nullptr;
 }
 
 } // namespace amct::rt

@@ -238,7 +238,7 @@ def run_amct(amct, model, inputs, outdir, threads):
 
 # `amct run` refusing a node before running anything: the op is not
 # supported (a typed-only kernel and a node that imported generic).
-NO_KERNEL = re.compile(r"the executor has no kernel for|kernel computes \d+ outputs?, the node has")
+NO_KERNEL = re.compile(r"the executor has no kernel for|kernel (computes|needs) \d+ (out|in)puts?, the node has")
 
 
 def run_test(test, amct, work, threads):

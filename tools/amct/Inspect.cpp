@@ -97,11 +97,7 @@ static void printUnrunnableNodes(func::FuncOp func) {
     if (op->getParentOp() != func || isa<func::ReturnOp, ConstOp, ConstantOp, NoneOp>(op))
       return;
     std::string why;
-    const rt::KernelEntry *entry = rt::findKernel(op, &why);
-    if (entry && op->getNumResults() > entry->maxOutputs)
-      why = "the kernel computes " + std::to_string(entry->maxOutputs) + " of its " +
-            std::to_string(op->getNumResults()) + " outputs";
-    else if (entry)
+    if (rt::findKernel(op, &why))
       return;
     auto loc = dyn_cast<NameLoc>(op->getLoc());
     rows.push_back({"  " + (loc ? loc.getName().str() : std::string("(unnamed)")), why});

@@ -72,6 +72,9 @@ struct KernelContext {
   /// implements when the module does not say): ops change semantics across
   /// opsets.
   int64_t opset = 1 << 30;
+  /// The ONNX op type the kernel was looked up by (a typed op's or a
+  /// node's), for kernels that serve several.
+  llvm::StringRef opType;
   /// Set when an attribute accessor reported an error: the kernel fails.
   mutable bool attributeError = false;
 
@@ -137,6 +140,7 @@ private:
     mlir::Operation *op;
     const Kernel *kernel;
     int64_t opset;
+    llvm::StringRef opType;
     std::vector<int> inputSlots;  // -1 for an absent optional input
     std::vector<int> outputSlots;
     std::vector<int> freeAfter;   // slots whose last use is this step

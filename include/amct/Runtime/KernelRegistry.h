@@ -31,11 +31,18 @@ struct KernelEntry {
   /// Opsets of `domain` the kernel implements, inclusive.
   int64_t since = 1, until = kNoOpsetLimit;
   Kernel kernel;
-  /// The most results a node may have (Split and Loop: any number).
+  /// The inputs a node must have (present, not ""): the kernel reads them
+  /// without checking, and the executor refuses a node with fewer.
+  unsigned minInputs = 1;
+  /// The most results a node may have (~0u: any number, as for Split).
   unsigned maxOutputs = 1;
   /// The kernel reads the typed op's accessors or interfaces, so a generic
   /// node of the same type cannot use it.
   bool typedOnly = false;
+
+  KernelEntry &inputs(unsigned n) { minInputs = n; return *this; }
+  KernelEntry &outputs(unsigned n) { maxOutputs = n; return *this; }
+  KernelEntry &typed() { typedOnly = true; return *this; }
 
   static constexpr int64_t kNoOpsetLimit = 1 << 30;
 };
@@ -68,8 +75,9 @@ struct KernelKey {
 };
 KernelKey getKernelKey(mlir::Operation *op);
 
-/// The kernel that runs `op`, or null (with the reason in `why`, such as
-/// "no kernel for ONNX op 'Foo' (opset 11)").
+/// The kernel that runs `op`, or null with the reason in `why`: no kernel
+/// for the op at the model's opset, or fewer inputs or more outputs than
+/// the kernel handles.
 const KernelEntry *findKernel(mlir::Operation *op, std::string *why = nullptr);
 
 // The kernel families (one file each under lib/Runtime/Kernels/).

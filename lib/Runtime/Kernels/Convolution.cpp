@@ -616,15 +616,15 @@ LogicalResult globalAvgPoolKernel(KernelContext &ctx) {
 
 void registerConvolutionKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
-  r.add("", "Conv", 1, any, integerCapable(convKernel<float>, convKernel<double>)).typedOnly =
-      true;
+  r.add("", "Conv", 1, any, integerCapable(convKernel<float>, convKernel<double>))
+      .inputs(2)
+      .typed();
   r.add("", "ConvTranspose", 1, any,
         integerCapable(convTransposeKernel<float>, convTransposeKernel<double>))
-      .typedOnly = true;
-  KernelEntry &maxPool = r.add("", "MaxPool", 8, any, maxPoolKernel);
-  maxPool.typedOnly = true;
-  maxPool.maxOutputs = 2;
-  r.add("", "AveragePool", 7, any, avgPoolKernel).typedOnly = true;
+      .inputs(2)
+      .typed();
+  r.add("", "MaxPool", 8, any, maxPoolKernel).outputs(2).typed();
+  r.add("", "AveragePool", 7, any, avgPoolKernel).typed();
   r.add("", "GlobalAveragePool", 1, any, globalAvgPoolKernel);
 }
 

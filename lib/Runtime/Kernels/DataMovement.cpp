@@ -34,7 +34,6 @@ LogicalResult expandKernel(KernelContext &ctx) {
 
 /// ConstantOfShape: the shape operand's shape, every element `value`.
 LogicalResult constantOfShapeKernel(KernelContext &ctx) {
-  auto op = cast<ConstantOfShapeOp>(ctx.op);
   FailureOr<Shape> shape = shapeOperand(ctx, ctx.in(0), "input");
   if (failed(shape))
     return failure();
@@ -43,7 +42,7 @@ LogicalResult constantOfShapeKernel(KernelContext &ctx) {
       return ctx.error() << "input holds the negative dimension " << d;
   DType dtype = DType::F32;
   std::vector<char> value(4, 0);
-  if (auto attr = op.getValueAttr()) {
+  if (ElementsAttr attr = ctx.attrs().getTensor("value")) {
     std::optional<DType> d = getDType(attr.getElementType());
     auto dense = dyn_cast<DenseElementsAttr>(attr);
     if (!d || !dense || dense.getNumElements() != 1)
@@ -94,7 +93,6 @@ LogicalResult rangeKernel(KernelContext &ctx) {
 /// Trilu: keeps element (i, j) of each matrix (the last two dims) when
 /// j - i >= k (upper) or j - i <= k (lower); the rest are 0.
 LogicalResult triluKernel(KernelContext &ctx) {
-  auto op = cast<TriluOp>(ctx.op);
   const Tensor &x = ctx.in(0);
   if (x.rank() < 2)
     return ctx.error() << "input must have rank >= 2";
@@ -112,7 +110,7 @@ LogicalResult triluKernel(KernelContext &ctx) {
   size_t size = dtypeSize(x.dtype());
   const char *in = static_cast<const char *>(x.raw());
   char *out = static_cast<char *>(ctx.outputs[0].mutableRaw());
-  bool upper = op.getUpper() != 0;
+  bool upper = ctx.attrs().getInt("upper", 1) != 0;
   for (int64_t m = 0; m < mats; ++m)
     for (int64_t i = 0; i < rows; ++i)
       for (int64_t j = 0; j < cols; ++j)
@@ -125,24 +123,27 @@ LogicalResult triluKernel(KernelContext &ctx) {
 
 /// Split: slabs of the input along `axis`, sized as shape inference sizes them.
 LogicalResult splitKernel(KernelContext &ctx) {
-  auto op = cast<SplitOp>(ctx.op);
   const Tensor &x = ctx.in(0);
-  int64_t rank = x.rank(), axis = op.getAxis();
+  int64_t rank = x.rank(), axis = ctx.attrs().getInt("axis", 0);
   if (axis < -rank || axis >= rank)
     return ctx.error() << "axis " << axis << " is out of range for rank " << rank;
   if (axis < 0)
     axis += rank;
   std::optional<SmallVector<int64_t>> split;
-  if (ctx.has(1)) {
+  if (ctx.opset < 13) {
+    // Before opset 13 the sizes are an attribute.
+    if (auto s = ctx.attrs().getInts("split"))
+      split = SmallVector<int64_t>(s->begin(), s->end());
+  } else if (ctx.has(1)) {
     FailureOr<Shape> s = shapeOperand(ctx, ctx.in(1), "split");
     if (failed(s))
       return failure();
     split = SmallVector<int64_t>(s->begin(), s->end());
   }
-  int64_t n = op->getNumResults();
+  int64_t n = ctx.op->getNumResults();
   std::string why;
   std::optional<SmallVector<int64_t>> sizes =
-      computeSplitSizes(x.dim(axis), n, split, op.getNumOutputs().has_value(), why);
+      computeSplitSizes(x.dim(axis), n, split, ctx.attrs().has("num_outputs"), why);
   if (!sizes)
     return ctx.error() << why;
   int64_t outer = product(x.shape(), 0, axis), inner = product(x.shape(), axis + 1);
@@ -173,7 +174,7 @@ LogicalResult reshapeKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0), &shapeT = ctx.in(1);
   if (failed(requireInts(ctx, shapeT, "shape")))
     return failure();
-  bool allowZero = cast<ReshapeOp>(ctx.op).getAllowzero();
+  bool allowZero = ctx.attrs().getInt("allowzero", 0) != 0;
   std::vector<int64_t> target = readInts(shapeT);
   int64_t known = 1, infer = -1;
   Shape out;
@@ -210,7 +211,7 @@ LogicalResult reshapeKernel(KernelContext &ctx) {
 
 LogicalResult flattenKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
-  int64_t axis = normAxis(cast<FlattenOp>(ctx.op).getAxis(), x.rank());
+  int64_t axis = normAxis(ctx.attrs().getInt("axis", 1), x.rank());
   ctx.outputs = {x.reshaped({product(x.shape(), 0, axis), product(x.shape(), axis)})};
   return success();
 }
@@ -218,10 +219,11 @@ LogicalResult flattenKernel(KernelContext &ctx) {
 LogicalResult squeezeKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
   std::vector<bool> drop(x.rank(), false);
-  if (ctx.has(1)) {
-    if (failed(requireInts(ctx, ctx.in(1), "axes")))
-      return failure();
-    for (int64_t a : readInts(ctx.in(1))) {
+  auto axes = readAxes(ctx, 1, 13);
+  if (failed(axes))
+    return failure();
+  if (*axes) {
+    for (int64_t a : **axes) {
       a = normAxis(a, x.rank());
       if (a < 0 || a >= x.rank() || x.dim(a) != 1)
         return ctx.error() << "cannot squeeze axis " << a << " of " << formatShape(x.shape());
@@ -241,9 +243,12 @@ LogicalResult squeezeKernel(KernelContext &ctx) {
 
 LogicalResult unsqueezeKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
-  if (failed(requireInts(ctx, ctx.in(1), "axes")))
+  auto axesOr = readAxes(ctx, 1, 13);
+  if (failed(axesOr))
     return failure();
-  std::vector<int64_t> axes = readInts(ctx.in(1));
+  if (!*axesOr)
+    return ctx.error() << "Unsqueeze needs axes";
+  std::vector<int64_t> axes = **axesOr;
   int64_t rank = x.rank() + axes.size();
   std::vector<bool> ins(rank, false);
   for (int64_t a : axes) {
@@ -261,7 +266,7 @@ LogicalResult unsqueezeKernel(KernelContext &ctx) {
 
 LogicalResult concatKernel(KernelContext &ctx) {
   const Tensor &first = ctx.in(0);
-  int64_t axis = normAxis(cast<ConcatOp>(ctx.op).getAxis(), first.rank());
+  int64_t axis = normAxis(ctx.attrs().getInt("axis", 0), first.rank());
   Shape out = first.shape();
   out[axis] = 0;
   for (const Tensor *t : ctx.inputs) {
@@ -292,7 +297,7 @@ LogicalResult transposeKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
   int64_t rank = x.rank();
   std::vector<int64_t> perm;
-  if (auto p = cast<TransposeOp>(ctx.op).getPerm())
+  if (auto p = ctx.attrs().getInts("perm"))
     perm.assign(p->begin(), p->end());
   else
     for (int64_t i = rank - 1; i >= 0; --i)
@@ -322,7 +327,7 @@ LogicalResult gatherKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0), &idx = ctx.in(1);
   if (failed(requireInts(ctx, idx, "indices")))
     return failure();
-  int64_t axis = normAxis(cast<GatherOp>(ctx.op).getAxis(), x.rank());
+  int64_t axis = normAxis(ctx.attrs().getInt("axis", 0), x.rank());
   Shape out(x.shape().begin(), x.shape().begin() + axis);
   out.insert(out.end(), idx.shape().begin(), idx.shape().end());
   out.insert(out.end(), x.shape().begin() + axis + 1, x.shape().end());
@@ -347,18 +352,28 @@ LogicalResult gatherKernel(KernelContext &ctx) {
 
 LogicalResult sliceKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
-  for (unsigned i = 1; i < 5; ++i)
-    if (ctx.has(i) && failed(requireInts(ctx, ctx.in(i), "starts/ends/axes/steps")))
-      return failure();
-  std::vector<int64_t> starts = readInts(ctx.in(1)), ends = readInts(ctx.in(2));
-  std::vector<int64_t> axes, steps(starts.size(), 1);
-  if (ctx.has(3))
-    axes = readInts(ctx.in(3));
-  else
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (ctx.opset < 10) {
+    // Before opset 10: attributes, no steps.
+    starts = ctx.attrs().getInts("starts").value_or(std::vector<int64_t>{});
+    ends = ctx.attrs().getInts("ends").value_or(std::vector<int64_t>{});
+    axes = ctx.attrs().getInts("axes").value_or(std::vector<int64_t>{});
+  } else {
+    for (unsigned i = 1; i < 5; ++i)
+      if (ctx.has(i) && failed(requireInts(ctx, ctx.in(i), "starts/ends/axes/steps")))
+        return failure();
+    starts = readInts(ctx.in(1));
+    ends = readInts(ctx.in(2));
+    if (ctx.has(3))
+      axes = readInts(ctx.in(3));
+    if (ctx.has(4))
+      steps = readInts(ctx.in(4));
+  }
+  if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i)
       axes.push_back(i);
-  if (ctx.has(4))
-    steps = readInts(ctx.in(4));
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
   if (ends.size() != starts.size() || axes.size() != starts.size() ||
       steps.size() != starts.size())
     return ctx.error() << "starts, ends, axes and steps differ in length";
@@ -483,12 +498,11 @@ LogicalResult padKernel(KernelContext &ctx) {
 }
 
 LogicalResult shapeKernel(KernelContext &ctx) {
-  auto op = cast<ShapeOp>(ctx.op);
   const Tensor &x = ctx.in(0);
   int64_t rank = x.rank();
   auto clampAxis = [&](int64_t a) { return std::clamp<int64_t>(a < 0 ? a + rank : a, 0, rank); };
-  int64_t start = op.getStart() ? clampAxis(*op.getStart()) : 0;
-  int64_t end = op.getEnd() ? clampAxis(*op.getEnd()) : rank;
+  int64_t start = clampAxis(ctx.attrs().getInt("start", 0));
+  int64_t end = clampAxis(ctx.attrs().getInt("end", rank));
   int64_t n = std::max<int64_t>(0, end - start);
   if (failed(ctx.alloc(0, DType::I64, {n})))
     return failure();
@@ -499,7 +513,7 @@ LogicalResult shapeKernel(KernelContext &ctx) {
 
 LogicalResult castKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
-  Type to = getElementTypeForOnnxDataType(ctx.op->getContext(), cast<CastOp>(ctx.op).getTo());
+  Type to = getElementTypeForOnnxDataType(ctx.op->getContext(), ctx.attrs().getInt("to", 0));
   std::optional<DType> dt = to ? getDType(to) : std::nullopt;
   if (!dt)
     return ctx.error() << "cannot cast to " << to;
@@ -563,13 +577,11 @@ FailureOr<Tensor> constantNodeValue(Operation *op) {
 
 void registerDataMovementKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
-  r.add("", "Expand", 8, any, expandKernel);
-  r.add("", "ConstantOfShape", 9, any, constantOfShapeKernel).typedOnly = true;
-  r.add("", "Range", 11, any, rangeKernel);
-  r.add("", "Trilu", 14, any, triluKernel).typedOnly = true;
-  KernelEntry &split = r.add("", "Split", 13, any, splitKernel);
-  split.typedOnly = true;
-  split.maxOutputs = ~0u;
+  r.add("", "Expand", 8, any, expandKernel).inputs(2);
+  r.add("", "ConstantOfShape", 9, any, constantOfShapeKernel);
+  r.add("", "Range", 11, any, rangeKernel).inputs(3);
+  r.add("", "Trilu", 14, any, triluKernel);
+  r.add("", "Split", 2, any, splitKernel).outputs(~0u);
   r.add("", "Identity", 1, any, identityKernel);
   // Typed Constant ops are materialised once when the executor prepares; a
   // generic Constant node (another opset, another attribute) runs here.
@@ -580,17 +592,19 @@ void registerDataMovementKernels(KernelRegistry &r) {
     ctx.outputs = {*t};
     return success();
   });
-  r.add("", "Reshape", 5, any, reshapeKernel).typedOnly = true;
-  r.add("", "Flatten", 1, any, flattenKernel).typedOnly = true;
-  r.add("", "Transpose", 1, any, transposeKernel).typedOnly = true;
-  r.add("", "Squeeze", 13, any, squeezeKernel);
-  r.add("", "Unsqueeze", 13, any, unsqueezeKernel);
-  r.add("", "Concat", 4, any, concatKernel).typedOnly = true;
-  r.add("", "Gather", 1, any, gatherKernel).typedOnly = true;
-  r.add("", "Slice", 10, any, sliceKernel);
-  r.add("", "Pad", 11, any, padKernel).typedOnly = true;
-  r.add("", "Shape", 1, any, shapeKernel).typedOnly = true;
-  r.add("", "Cast", 1, any, castKernel).typedOnly = true;
+  r.add("", "Reshape", 5, any, reshapeKernel).inputs(2);
+  r.add("", "Flatten", 1, any, flattenKernel);
+  r.add("", "Transpose", 1, any, transposeKernel);
+  r.add("", "Squeeze", 1, any, squeezeKernel);
+  r.add("", "Unsqueeze", 1, 12, unsqueezeKernel);
+  r.add("", "Unsqueeze", 13, any, unsqueezeKernel).inputs(2);
+  r.add("", "Concat", 4, any, concatKernel);
+  r.add("", "Gather", 1, any, gatherKernel).inputs(2);
+  r.add("", "Slice", 1, 9, sliceKernel);
+  r.add("", "Slice", 10, any, sliceKernel).inputs(3);
+  r.add("", "Pad", 11, any, padKernel).inputs(2).typed();
+  r.add("", "Shape", 1, any, shapeKernel);
+  r.add("", "Cast", 6, any, castKernel);
 }
 
 } // namespace amct::rt

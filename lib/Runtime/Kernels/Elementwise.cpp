@@ -22,7 +22,7 @@ LogicalResult compareKernel(KernelContext &ctx) {
     return failure();
   std::array<std::vector<int64_t>, 2> strides{broadcastStrides(a.shape(), *shape),
                                               broadcastStrides(b.shape(), *shape)};
-  StringRef name = ctx.op->getName().getStringRef();
+  StringRef name = ctx.opType;
   return dispatch(ctx, a.dtype(), [&](auto tag) -> LogicalResult {
     using T = decltype(tag);
     const T *pa = a.data<T>(), *pb = b.data<T>();
@@ -31,13 +31,13 @@ LogicalResult compareKernel(KernelContext &ctx) {
       forEachBroadcast<2>(*shape, strides,
                           [&](int64_t o, auto &offs) { out[o] = cmp(pa[offs[0]], pb[offs[1]]); });
     };
-    if (name == "amct.Equal")
+    if (name == "Equal")
       run([](T x, T y) { return x == y; });
-    else if (name == "amct.Less")
+    else if (name == "Less")
       run([](T x, T y) { return x < y; });
-    else if (name == "amct.Greater")
+    else if (name == "Greater")
       run([](T x, T y) { return x > y; });
-    else if (name == "amct.LessOrEqual")
+    else if (name == "LessOrEqual")
       run([](T x, T y) { return x <= y; });
     else
       run([](T x, T y) { return x >= y; });
@@ -122,8 +122,8 @@ LogicalResult binaryKernel(KernelContext &ctx) {
   FailureOr<Shape> shape = broadcastSameType(ctx, a, b);
   if (failed(shape))
     return failure();
-  StringRef name = ctx.op->getName().getStringRef();
-  if (a.shape() == b.shape() && a.dtype() == DType::F32 && name != "amct.Div") {
+  StringRef name = ctx.opType;
+  if (a.shape() == b.shape() && a.dtype() == DType::F32 && name != "Div") {
     // Same shapes (residual adds): a flat loop, in place when allowed.
     unsigned over = !ctx.canOverwrite(0, a.dtype(), *shape) &&
                     ctx.canOverwrite(1, a.dtype(), *shape);
@@ -133,11 +133,11 @@ LogicalResult binaryKernel(KernelContext &ctx) {
     float *out = ctx.outputs[0].mutableData<float>();
     parallelElements(ctx, a.numElements(), [&](int64_t lo, int64_t hi) {
       // `out` may be `pa` or `pb` (in place): no dependence across iterations.
-      if (name == "amct.Add") {
+      if (name == "Add") {
 #pragma GCC ivdep
         for (int64_t i = lo; i < hi; ++i)
           out[i] = pa[i] + pb[i];
-      } else if (name == "amct.Sub") {
+      } else if (name == "Sub") {
 #pragma GCC ivdep
         for (int64_t i = lo; i < hi; ++i)
           out[i] = pa[i] - pb[i];
@@ -159,7 +159,7 @@ LogicalResult binaryKernel(KernelContext &ctx) {
     const T *pa = a.data<T>(), *pb = b.data<T>();
     T *out = ctx.outputs[0].mutableData<T>();
     if constexpr (std::is_integral_v<T>) {
-      if (name == "amct.Div") {
+      if (name == "Div") {
         bool zero = false;
         forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) {
           T d = pb[offs[1]];
@@ -175,11 +175,11 @@ LogicalResult binaryKernel(KernelContext &ctx) {
         return success();
       }
     }
-    if (name == "amct.Add")
+    if (name == "Add")
       forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] + pb[offs[1]]; });
-    else if (name == "amct.Sub")
+    else if (name == "Sub")
       forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] - pb[offs[1]]; });
-    else if (name == "amct.Mul")
+    else if (name == "Mul")
       forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] * pb[offs[1]]; });
     else
       forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) { out[o] = pa[offs[0]] / pb[offs[1]]; });
@@ -283,16 +283,16 @@ void registerElementwiseKernels(KernelRegistry &r) {
       return v < T(0) ? T(T(alpha) * (std::exp(v) - T(1))) : v;
     })(ctx);
   });
-  r.add("", "PRelu", 1, any, preluKernel);
+  r.add("", "PRelu", 1, any, preluKernel).inputs(2);
   for (StringRef name : {"Equal", "Less", "Greater"})
-    r.add("", name, 7, any, compareKernel);
+    r.add("", name, 7, any, compareKernel).inputs(2);
   for (StringRef name : {"LessOrEqual", "GreaterOrEqual"})
-    r.add("", name, 12, any, compareKernel);
+    r.add("", name, 12, any, compareKernel).inputs(2);
   r.add("", "Not", 1, any, notKernel);
-  r.add("", "Where", 9, any, whereKernel);
+  r.add("", "Where", 9, any, whereKernel).inputs(3);
   for (StringRef name : {"Add", "Sub", "Mul", "Div"})
-    r.add("", name, 7, any, binaryKernel);
-  r.add("", "Pow", 7, any, powKernel);
+    r.add("", name, 7, any, binaryKernel).inputs(2);
+  r.add("", "Pow", 7, any, powKernel).inputs(2);
   r.add("", "Clip", 11, any, clipKernel);
 }
 

@@ -255,6 +255,20 @@ inline FailureOr<Shape> shapeOperand(KernelContext &ctx, const Tensor &t, String
 }
 
 
+/// The `axes` of ops that took them as an attribute before `inputSince`
+/// and as input `input` from then on (Squeeze, Unsqueeze, Reduce*): nullopt
+/// when absent.
+inline FailureOr<std::optional<std::vector<int64_t>>>
+readAxes(KernelContext &ctx, unsigned input, int64_t inputSince, StringRef name = "axes") {
+  if (ctx.opset < inputSince)
+    return ctx.attrs().getInts(name);
+  if (!ctx.has(input))
+    return std::optional<std::vector<int64_t>>();
+  if (failed(requireInts(ctx, ctx.in(input), name)))
+    return failure();
+  return std::optional<std::vector<int64_t>>(readInts(ctx.in(input)));
+}
+
 /// A product layer's float and double kernels made to run int8 data and
 /// weights exactly (Quantization.cpp).
 Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),

@@ -140,10 +140,12 @@ void setKernelThreads(int) {
 
 void registerMatMulKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
-  r.add("", "Gemm", 7, any, integerCapable(gemmKernel<float>, gemmKernel<double>)).typedOnly =
-      true;
+  r.add("", "Gemm", 7, any, integerCapable(gemmKernel<float>, gemmKernel<double>))
+      .inputs(2)
+      .typed();
   r.add("", "MatMul", 1, any, integerCapable(matMulKernel<float>, matMulKernel<double>))
-      .typedOnly = true;
+      .inputs(2)
+      .typed();
 }
 
 } // namespace amct::rt

@@ -342,6 +342,8 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),
     std::vector<Tensor> converted;
     converted.reserve(ctx.inputs.size());
     KernelContext dctx{ctx.op, {}, {}, ctx.threads};
+    dctx.opset = ctx.opset;
+    dctx.opType = ctx.opType;
     // The data input's zero point: computing on (q - offset_x) makes the
     // kernel's zero padding the real zero.
     double offsetX = static_cast<double>(layer.getDataOffsetX());
@@ -437,10 +439,10 @@ void registerQuantizationKernels(KernelRegistry &r) {
     return success();
   });
   r.add("amct", "fake_quant", 1, any, fakeQuantKernel);
-  r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).typedOnly = true;
-  r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).typedOnly = true;
+  r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).inputs(2).typed();
+  r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).inputs(2).typed();
   r.add("ascend", "AscendQuant", 1, any, ascendQuantKernel);
-  r.add("ascend", "AscendDequant", 1, any, ascendDequantKernel);
+  r.add("ascend", "AscendDequant", 1, any, ascendDequantKernel).inputs(2);
   r.add("ascend", "AscendAntiQuant", 1, any, ascendAntiQuantKernel);
 }
 

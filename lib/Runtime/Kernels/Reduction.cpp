@@ -47,7 +47,7 @@ LogicalResult reduceMeanKernel(KernelContext &ctx) {
 } // namespace
 
 void registerReductionKernels(KernelRegistry &r) {
-  r.add("", "ReduceMean", 1, 17, reduceMeanKernel).typedOnly = true;
+  r.add("", "ReduceMean", 1, 17, reduceMeanKernel).typed();
 }
 
 } // namespace amct::rt

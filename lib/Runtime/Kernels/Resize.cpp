@@ -122,7 +122,7 @@ LogicalResult resizeKernel(KernelContext &ctx) {
 } // namespace
 
 void registerResizeKernels(KernelRegistry &r) {
-  r.add("", "Resize", 11, KernelEntry::kNoOpsetLimit, resizeKernel).typedOnly = true;
+  r.add("", "Resize", 11, KernelEntry::kNoOpsetLimit, resizeKernel).typed();
 }
 
 } // namespace amct::rt
