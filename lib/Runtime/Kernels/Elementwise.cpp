@@ -216,10 +216,19 @@ LogicalResult clipKernel(KernelContext &ctx) {
   return dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
     using T = decltype(tag);
     T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
-    if (ctx.has(1) && ctx.in(1).numElements())
-      lo = ctx.in(1).data<T>()[0];
-    if (ctx.has(2) && ctx.in(2).numElements())
-      hi = ctx.in(2).data<T>()[0];
+    if (ctx.opset < 11) {
+      // Before opset 11 the bounds are float attributes.
+      lo = static_cast<T>(ctx.attrs().getFloat("min", -std::numeric_limits<float>::max()));
+      hi = static_cast<T>(ctx.attrs().getFloat("max", std::numeric_limits<float>::max()));
+    }
+    for (unsigned i = 1; i < 3; ++i) {
+      if (ctx.opset < 11 || !ctx.has(i) || !ctx.in(i).numElements())
+        continue;
+      if (ctx.in(i).dtype() != x.dtype() || ctx.in(i).numElements() != 1)
+        return ctx.error() << (i == 1 ? "min" : "max") << " must be one "
+                           << dtypeName(x.dtype()) << " value";
+      (i == 1 ? lo : hi) = ctx.in(i).data<T>()[0];
+    }
     const T *in = x.data<T>();
     T *out = ctx.outputs[0].mutableData<T>();
     parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
@@ -232,6 +241,210 @@ LogicalResult clipKernel(KernelContext &ctx) {
   });
 }
 
+
+/// A binary op with numpy broadcasting whose operands share a dtype:
+/// out[o] = fn(a, b) with the result type R computed per dtype T.
+template <typename Fn>
+LogicalResult broadcastBinary(KernelContext &ctx, DType outDType, bool sameOut, Fn &&fn,
+                              bool allowInt = true) {
+  const Tensor &a = ctx.in(0), &b = ctx.in(1);
+  FailureOr<Shape> shape = broadcastSameType(ctx, a, b);
+  if (failed(shape) || failed(ctx.alloc(0, sameOut ? a.dtype() : outDType, *shape)))
+    return failure();
+  std::array<std::vector<int64_t>, 2> strides{broadcastStrides(a.shape(), *shape),
+                                              broadcastStrides(b.shape(), *shape)};
+  return dispatch(
+      ctx, a.dtype(),
+      [&](auto tag) -> LogicalResult {
+        using T = decltype(tag);
+        return fn(tag, a.data<T>(), b.data<T>(), *shape, strides);
+      },
+      allowInt);
+}
+
+/// Max, Min, Sum, Mean of any number of inputs, numpy-broadcast to one
+/// shape (Max and Min propagate NaN, as numpy's maximum does).
+template <int Kind> // 0 Max, 1 Min, 2 Sum, 3 Mean
+LogicalResult variadicKernel(KernelContext &ctx) {
+  unsigned n = ctx.inputs.size();
+  Shape shape = ctx.in(0).shape();
+  DType dtype = ctx.in(0).dtype();
+  for (unsigned i = 1; i < n; ++i) {
+    if (!ctx.has(i) || ctx.in(i).dtype() != dtype)
+      return ctx.error() << "inputs must all be present and of one type";
+    FailureOr<Shape> s = broadcastShapes(ctx, shape, ctx.in(i).shape());
+    if (failed(s))
+      return failure();
+    shape = *s;
+  }
+  if (failed(ctx.alloc(0, dtype, shape)))
+    return failure();
+  return dispatch(ctx, dtype, [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      return ctx.error() << "bool inputs are not supported";
+    } else {
+      T *out = ctx.outputs[0].mutableData<T>();
+      for (unsigned i = 0; i < n; ++i) {
+        const Tensor &t = ctx.in(i);
+        std::array<std::vector<int64_t>, 1> strides{broadcastStrides(t.shape(), shape)};
+        const T *in = t.data<T>();
+        forEachBroadcast<1>(shape, strides, [&](int64_t o, auto &offs) {
+          T v = in[offs[0]];
+          if (i == 0) {
+            out[o] = v;
+          } else if constexpr (Kind == 0) {
+            out[o] = (v != v || v > out[o]) ? v : out[o];
+          } else if constexpr (Kind == 1) {
+            out[o] = (v != v || v < out[o]) ? v : out[o];
+          } else {
+            out[o] = out[o] + v;
+          }
+        });
+      }
+      if constexpr (Kind == 3)
+        for (int64_t i = 0, e = ctx.outputs[0].numElements(); i < e; ++i)
+          out[i] = static_cast<T>(out[i] / static_cast<T>(n));
+      return success();
+    }
+  });
+}
+
+/// Mod: fmod = 1 is C's fmod (the sign of the dividend, and the only form
+/// floats take); fmod = 0 on integers is Python's % (the sign of the
+/// divisor).
+LogicalResult modKernel(KernelContext &ctx) {
+  bool fmod = ctx.attrs().getInt("fmod", 0) != 0;
+  bool zero = false;
+  LogicalResult r = broadcastBinary(ctx, DType::F32, true, [&](auto tag, const auto *pa,
+                                                               const auto *pb, const Shape &shape,
+                                                               auto &strides) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      return ctx.error() << "Mod does not take bool";
+    } else {
+      T *out = ctx.outputs[0].mutableData<T>();
+      if constexpr (std::is_floating_point_v<T>) {
+        if (!fmod)
+          return ctx.error() << "Mod of floats needs fmod = 1";
+        forEachBroadcast<2>(shape, strides, [&](int64_t o, auto &offs) {
+          out[o] = std::fmod(pa[offs[0]], pb[offs[1]]);
+        });
+      } else {
+        forEachBroadcast<2>(shape, strides, [&](int64_t o, auto &offs) {
+          T x = pa[offs[0]], y = pb[offs[1]];
+          if (y == 0) {
+            zero = true;
+            out[o] = 0;
+            return;
+          }
+          T m = static_cast<T>(x % y);
+          if constexpr (std::is_signed_v<T>)
+            if (!fmod && m != 0 && ((m < 0) != (y < 0)))
+              m = static_cast<T>(m + y);
+          out[o] = m;
+        });
+      }
+      return success();
+    }
+  });
+  if (succeeded(r) && zero)
+    return ctx.error() << "integer Mod by zero";
+  return r;
+}
+
+/// And, Or, Xor on bools with numpy broadcasting.
+template <int Kind> // 0 And, 1 Or, 2 Xor
+LogicalResult logicalKernel(KernelContext &ctx) {
+  if (ctx.in(0).dtype() != DType::Bool || ctx.in(1).dtype() != DType::Bool)
+    return ctx.error() << "inputs must be bool";
+  return broadcastBinary(ctx, DType::Bool, true, [&](auto tag, const auto *pa, const auto *pb,
+                                                     const Shape &shape,
+                                                     auto &strides) -> LogicalResult {
+    uint8_t *out = ctx.outputs[0].mutableData<uint8_t>();
+    const uint8_t *a = reinterpret_cast<const uint8_t *>(pa),
+                  *b = reinterpret_cast<const uint8_t *>(pb);
+    forEachBroadcast<2>(shape, strides, [&](int64_t o, auto &offs) {
+      bool x = a[offs[0]], y = b[offs[1]];
+      out[o] = Kind == 0 ? (x && y) : Kind == 1 ? (x || y) : (x != y);
+    });
+    return success();
+  });
+}
+
+/// BitShift on unsigned integers; a shift by the width or more gives 0.
+LogicalResult bitShiftKernel(KernelContext &ctx) {
+  std::string dir = ctx.attrs().getString("direction", "");
+  if (dir != "LEFT" && dir != "RIGHT")
+    return ctx.error() << "direction must be LEFT or RIGHT, found '" << dir << "'";
+  return broadcastBinary(ctx, DType::U8, true, [&](auto tag, const auto *pa, const auto *pb,
+                                                   const Shape &shape,
+                                                   auto &strides) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (!std::is_unsigned_v<T> || std::is_same_v<T, bool>) {
+      return ctx.error() << "BitShift takes unsigned integers";
+    } else {
+      T *out = ctx.outputs[0].mutableData<T>();
+      forEachBroadcast<2>(shape, strides, [&](int64_t o, auto &offs) {
+        T x = pa[offs[0]], y = pb[offs[1]];
+        out[o] = y >= sizeof(T) * 8 ? T(0) : dir == "LEFT" ? T(x << y) : T(x >> y);
+      });
+      return success();
+    }
+  });
+}
+
+/// A float -> bool test per element (IsNaN, IsInf).
+template <typename Fn>
+LogicalResult floatPredicate(KernelContext &ctx, Fn fn) {
+  const Tensor &x = ctx.in(0);
+  if (failed(ctx.alloc(0, DType::Bool, x.shape())))
+    return failure();
+  return dispatch(
+      ctx, x.dtype(),
+      [&](auto tag) -> LogicalResult {
+        using T = decltype(tag);
+        const T *in = x.data<T>();
+        uint8_t *out = ctx.outputs[0].mutableData<uint8_t>();
+        for (int64_t i = 0, n = x.numElements(); i < n; ++i)
+          out[i] = fn(double(in[i]));
+        return success();
+      },
+      /*allowInt=*/false);
+}
+
+/// Sign, Abs and Neg for every numeric type (floats as unaryFloat does).
+template <int Kind> // 0 Sign, 1 Abs, 2 Neg
+LogicalResult signLikeKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (failed(ctx.allocInPlace(0, 0, x.dtype(), x.shape())))
+    return failure();
+  return dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      return ctx.error() << "bool input is not supported";
+    } else {
+      const T *in = x.data<T>();
+      T *out = ctx.outputs[0].mutableData<T>();
+      for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
+        T v = in[i];
+        if constexpr (Kind == 0)
+          out[i] = v > T(0) ? T(1) : v < T(0) ? T(-1) : T(0);
+        else if constexpr (Kind == 1)
+          out[i] = v < T(0) ? T(-v) : v;
+        else
+          out[i] = T(-v);
+      }
+      return success();
+    }
+  });
+}
+
+/// A unary float kernel with float attributes read once per run.
+template <typename Make>
+Kernel unaryWithAttrs(Make make) {
+  return [make](KernelContext &ctx) { return make(ctx)(ctx); };
+}
 
 } // namespace
 
@@ -293,7 +506,88 @@ void registerElementwiseKernels(KernelRegistry &r) {
   for (StringRef name : {"Add", "Sub", "Mul", "Div"})
     r.add("", name, 7, any, binaryKernel).inputs(2);
   r.add("", "Pow", 7, any, powKernel).inputs(2);
-  r.add("", "Clip", 11, any, clipKernel);
+  r.add("", "Clip", 6, any, clipKernel);
+  r.add("", "Tan", 7, any, unaryFloat([](auto v) { return std::tan(v); }));
+  r.add("", "Asin", 7, any, unaryFloat([](auto v) { return std::asin(v); }));
+  r.add("", "Acos", 7, any, unaryFloat([](auto v) { return std::acos(v); }));
+  r.add("", "Atan", 7, any, unaryFloat([](auto v) { return std::atan(v); }));
+  r.add("", "Sinh", 9, any, unaryFloat([](auto v) { return std::sinh(v); }));
+  r.add("", "Cosh", 9, any, unaryFloat([](auto v) { return std::cosh(v); }));
+  r.add("", "Asinh", 9, any, unaryFloat([](auto v) { return std::asinh(v); }));
+  r.add("", "Acosh", 9, any, unaryFloat([](auto v) { return std::acosh(v); }));
+  r.add("", "Atanh", 9, any, unaryFloat([](auto v) { return std::atanh(v); }));
+  r.add("", "Softsign", 1, any, unaryFloat([](auto v) {
+          using T = decltype(v);
+          return T(v / (T(1) + (v < T(0) ? T(-v) : v)));
+        }));
+  // Round half to even: the default floating-point rounding mode.
+  r.add("", "Round", 11, any, unaryFloat([](auto v) { return std::nearbyint(v); }));
+  r.add("", "Sign", 9, any, signLikeKernel<0>);
+  r.add("", "Selu", 6, any, unaryWithAttrs([](KernelContext &ctx) {
+          float alpha = ctx.attrs().getFloat("alpha", 1.67326319217681884765625f),
+                gamma = ctx.attrs().getFloat("gamma", 1.05070102214813232421875f);
+          return unaryFloat([alpha, gamma](auto v) {
+            using T = decltype(v);
+            return T(v > T(0) ? T(gamma) * v : T(gamma) * (T(alpha) * std::exp(v) - T(alpha)));
+          });
+        }));
+  r.add("", "Celu", 12, any, unaryWithAttrs([](KernelContext &ctx) {
+          float alpha = ctx.attrs().getFloat("alpha", 1.0f);
+          return unaryFloat([alpha](auto v) {
+            using T = decltype(v);
+            return T(std::max(T(0), v) +
+                     std::min(T(0), T(T(alpha) * (std::exp(v / T(alpha)) - T(1)))));
+          });
+        }));
+  r.add("", "ThresholdedRelu", 10, any, unaryWithAttrs([](KernelContext &ctx) {
+          float alpha = ctx.attrs().getFloat("alpha", 1.0f);
+          return unaryFloat([alpha](auto v) {
+            using T = decltype(v);
+            return v > T(alpha) ? v : T(0);
+          });
+        }));
+  r.add("", "Shrink", 9, any, unaryWithAttrs([](KernelContext &ctx) {
+          float bias = ctx.attrs().getFloat("bias", 0.0f),
+                lambd = ctx.attrs().getFloat("lambd", 0.5f);
+          return unaryFloat([bias, lambd](auto v) {
+            using T = decltype(v);
+            return v < T(-lambd) ? T(v + T(bias)) : v > T(lambd) ? T(v - T(bias)) : T(0);
+          });
+        }));
+  r.add("", "Mish", 18, any, unaryFloat([](auto v) {
+          using T = decltype(v);
+          return T(v * std::tanh(v > T(20) ? v : T(std::log1p(std::exp(v)))));
+        }));
+  r.add("", "Gelu", 20, any, unaryWithAttrs([](KernelContext &ctx) {
+          bool tanh = ctx.attrs().getString("approximate", "none") == "tanh";
+          return unaryFloat([tanh](auto v) {
+            using T = decltype(v);
+            if (tanh)
+              return T(T(0.5) * v *
+                       (T(1) + std::tanh(T(std::sqrt(2.0 / M_PI)) *
+                                         (v + T(0.044715) * v * v * v))));
+            return T(T(0.5) * v * (T(1) + std::erf(v / T(std::sqrt(2.0)))));
+          });
+        }));
+  r.add("", "IsNaN", 9, any, [](KernelContext &ctx) {
+    return floatPredicate(ctx, [](double v) { return std::isnan(v); });
+  });
+  r.add("", "IsInf", 10, any, [](KernelContext &ctx) {
+    bool neg = ctx.attrs().getInt("detect_negative", 1) != 0,
+         pos = ctx.attrs().getInt("detect_positive", 1) != 0;
+    return floatPredicate(ctx, [neg, pos](double v) {
+      return std::isinf(v) && ((v < 0 && neg) || (v > 0 && pos));
+    });
+  });
+  r.add("", "Max", 8, any, variadicKernel<0>).outputs(1);
+  r.add("", "Min", 8, any, variadicKernel<1>);
+  r.add("", "Sum", 8, any, variadicKernel<2>);
+  r.add("", "Mean", 8, any, variadicKernel<3>);
+  r.add("", "Mod", 10, any, modKernel).inputs(2);
+  r.add("", "And", 7, any, logicalKernel<0>).inputs(2);
+  r.add("", "Or", 7, any, logicalKernel<1>).inputs(2);
+  r.add("", "Xor", 7, any, logicalKernel<2>).inputs(2);
+  r.add("", "BitShift", 11, any, bitShiftKernel).inputs(2);
 }
 
 } // namespace amct::rt
