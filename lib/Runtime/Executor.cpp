@@ -26,6 +26,7 @@ std::optional<DType> getDType(Type t) {
   if (t.isF32()) return DType::F32;
   if (t.isF16()) return DType::F16;
   if (t.isF64()) return DType::F64;
+  if (t.isBF16()) return DType::BF16;
   auto i = dyn_cast<IntegerType>(t);
   if (!i)
     return std::nullopt;
@@ -254,7 +255,8 @@ LogicalResult Executor::prepare() {
       continue;
     }
     KernelKey key = getKernelKey(&op);
-    Step step{&op, &entry->kernel, key.opset.value_or(entry->until), entry->opType, {}, {}, {}};
+    Step step{&op,           &entry->kernel,       key.opset.value_or(entry->until),
+              entry->opType, entry->handlesHalf, {}, {}, {}};
     for (Value v : op.getOperands())
       step.inputSlots.push_back(isa<NoneType>(v.getType()) ? -1 : slotOf.lookup(v));
     for (Value r : op.getResults())
@@ -316,14 +318,50 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
       ctx.lastUse.push_back(s >= 0 && llvm::is_contained(step.freeAfter, s) &&
                             !llvm::is_contained(argSlots, s));
     }
+    // float16 / bfloat16 inputs of a float32 kernel: converted in, and
+    // its float32 results converted back on store.
+    std::optional<DType> half;
+    std::vector<Tensor> converted;
+    if (!step.handlesHalf) {
+      converted.reserve(ctx.inputs.size());
+      for (auto [i, t] : llvm::enumerate(ctx.inputs)) {
+        if (!t || !isHalfFloat(t->dtype()))
+          continue;
+        half = half.value_or(t->dtype());
+        std::optional<Tensor> f = t->convertFloat(DType::F32);
+        if (!f)
+          return step.op->emitError("cannot allocate a float32 copy of a 16-bit input");
+        converted.push_back(std::move(*f));
+        ctx.inputs[i] = &converted.back();
+        ctx.lastUse[i] = true; // a temporary the kernel may overwrite
+      }
+    }
     if (failed((*step.kernel)(ctx)) || ctx.attributeError)
       return failure();
+    if (half)
+      for (Tensor &t : ctx.outputs)
+        if (t.dtype() == DType::F32) {
+          std::optional<Tensor> h = t.convertFloat(*half);
+          if (!h)
+            return step.op->emitError("cannot allocate a 16-bit result");
+          t = std::move(*h);
+        }
     if (ctx.outputs.size() < step.outputSlots.size())
       return step.op->emitError("kernel produced too few results");
     for (auto [slot, t] : llvm::zip(step.outputSlots, ctx.outputs))
       slots[slot] = std::move(t);
-    if (observerCallback && isa<ObserverOp>(step.op))
-      observerCallback(step.op, slots[step.outputSlots[0]]);
+    if (observerCallback && isa<ObserverOp>(step.op)) {
+      // Statistics are gathered in float32.
+      const Tensor &seen = slots[step.outputSlots[0]];
+      if (isHalfFloat(seen.dtype())) {
+        std::optional<Tensor> f = seen.convertFloat(DType::F32);
+        if (!f)
+          return step.op->emitError("cannot allocate a float32 copy of a 16-bit value");
+        observerCallback(step.op, *f);
+      } else {
+        observerCallback(step.op, seen);
+      }
+    }
     for (int s : step.freeAfter)
       slots[s] = Tensor();
   }

@@ -90,6 +90,12 @@ KernelKey getKernelKey(Operation *op) {
   key.opType = op->getName().stripDialect().str();
   if (op->hasTrait<amct::OpTrait::OnnxOp>()) {
     key.opset = moduleOpset(op, "");
+    // A module without opsets (written by hand): the newest the typed op
+    // stands for.
+    if (!key.opset)
+      if (auto version = dyn_cast<OnnxVersionOpInterface>(op))
+        key.opset = version.getOnnxUntilVersion() >= 999 ? KernelEntry::kNoOpsetLimit
+                                                         : version.getOnnxUntilVersion();
   } else {
     // The quantization passes' own ops and the Ascend deploy ops have no
     // opsets.

@@ -80,6 +80,8 @@ inline const char *mlirElementType(DType dtype) {
     return "ui64";
   case DType::Bool:
     return "i1";
+  case DType::BF16:
+    return "bf16";
   }
   return "?";
 }

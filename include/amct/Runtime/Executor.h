@@ -141,6 +141,7 @@ private:
     const Kernel *kernel;
     int64_t opset;
     llvm::StringRef opType;
+    bool handlesHalf;
     std::vector<int> inputSlots;  // -1 for an absent optional input
     std::vector<int> outputSlots;
     std::vector<int> freeAfter;   // slots whose last use is this step

@@ -39,10 +39,16 @@ struct KernelEntry {
   /// The kernel reads the typed op's accessors or interfaces, so a generic
   /// node of the same type cannot use it.
   bool typedOnly = false;
+  /// The kernel takes float16 / bfloat16 tensors itself (Cast). For any
+  /// other, the executor converts such inputs to float32 and the kernel's
+  /// float32 results back to the input's 16-bit type (computing in float32
+  /// and rounding on store, as ONNX Runtime does for most ops).
+  bool handlesHalf = false;
 
   KernelEntry &inputs(unsigned n) { minInputs = n; return *this; }
   KernelEntry &outputs(unsigned n) { maxOutputs = n; return *this; }
   KernelEntry &typed() { typedOnly = true; return *this; }
+  KernelEntry &half() { handlesHalf = true; return *this; }
 
   static constexpr int64_t kNoOpsetLimit = 1 << 30;
 };

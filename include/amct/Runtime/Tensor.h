@@ -19,7 +19,17 @@
 
 namespace amct::rt {
 
-enum class DType : uint8_t { F32, F16, F64, I8, U8, I16, U16, I32, U32, I64, U64, Bool };
+enum class DType : uint8_t { F32, F16, F64, I8, U8, I16, U16, I32, U32, I64, U64, Bool, BF16 };
+
+/// IEEE binary16 and bfloat16 from and to float32; to-half conversions
+/// round to nearest even (as ONNX Runtime stores them), NaN stays NaN.
+float halfToFloat(uint16_t h);
+uint16_t floatToHalf(float f);
+float bf16ToFloat(uint16_t b);
+uint16_t floatToBf16(float f);
+/// Whether `dtype` is a 16-bit float (float16 or bfloat16): stored in its
+/// own type, computed in float32.
+inline bool isHalfFloat(DType dtype) { return dtype == DType::F16 || dtype == DType::BF16; }
 
 /// Bytes per element.
 size_t dtypeSize(DType dtype);
@@ -76,6 +86,9 @@ public:
   bool hasUniqueBuffer() const { return owner_ && owner_.use_count() == 1; }
   /// A copy in a buffer of its own.
   std::optional<Tensor> clone() const;
+  /// float16 / bfloat16 <-> float32 (to the nearest, ties to even); nullopt
+  /// if the allocation fails. Other pairs are not converted here.
+  std::optional<Tensor> convertFloat(DType to) const;
 
 private:
   DType dtype_ = DType::F32;

@@ -511,17 +511,25 @@ LogicalResult shapeKernel(KernelContext &ctx) {
   return success();
 }
 
-LogicalResult castKernel(KernelContext &ctx) {
-  const Tensor &x = ctx.in(0);
-  Type to = getElementTypeForOnnxDataType(ctx.op->getContext(), ctx.attrs().getInt("to", 0));
-  std::optional<DType> dt = to ? getDType(to) : std::nullopt;
-  if (!dt)
-    return ctx.error() << "cannot cast to " << to;
-  if (failed(ctx.alloc(0, *dt, x.shape())))
+/// Converts `x` to `dt` as ONNX Cast does (numeric -> bool is != 0);
+/// 16-bit floats go through float32, rounding to nearest even on store.
+LogicalResult castTo(KernelContext &ctx, const Tensor &x, DType dt) {
+  if (isHalfFloat(x.dtype())) {
+    std::optional<Tensor> f = x.convertFloat(DType::F32);
+    if (!f)
+      return ctx.error() << "cannot allocate a float32 copy of the input";
+    if (dt == DType::F32) {
+      ctx.outputs = {std::move(*f)};
+      return success();
+    }
+    return castTo(ctx, *f, dt);
+  }
+  DType via = isHalfFloat(dt) ? DType::F32 : dt;
+  if (failed(ctx.alloc(0, via, x.shape())))
     return failure();
-  return dispatch(ctx, x.dtype(), [&](auto st) -> LogicalResult {
+  LogicalResult result = dispatch(ctx, x.dtype(), [&](auto st) -> LogicalResult {
     using S = decltype(st);
-    return dispatch(ctx, *dt, [&](auto dtag) -> LogicalResult {
+    return dispatch(ctx, via, [&](auto dtag) -> LogicalResult {
       using D = decltype(dtag);
       const S *src = x.data<S>();
       D *dst = ctx.outputs[0].mutableData<D>();
@@ -534,6 +542,26 @@ LogicalResult castKernel(KernelContext &ctx) {
       return success();
     });
   });
+  if (failed(result) || via == dt)
+    return result;
+  std::optional<Tensor> h = ctx.outputs[0].convertFloat(dt);
+  if (!h)
+    return ctx.error() << "cannot allocate the " << dtypeName(dt) << " result";
+  ctx.outputs[0] = std::move(*h);
+  return success();
+}
+
+LogicalResult castKernel(KernelContext &ctx) {
+  Type to = getElementTypeForOnnxDataType(ctx.op->getContext(), ctx.attrs().getInt("to", 0));
+  std::optional<DType> dt = to ? getDType(to) : std::nullopt;
+  if (!dt)
+    return ctx.error() << "cannot cast to " << to;
+  return castTo(ctx, ctx.in(0), *dt);
+}
+
+/// CastLike: Cast to the element type of input 1.
+LogicalResult castLikeKernel(KernelContext &ctx) {
+  return castTo(ctx, ctx.in(0), ctx.in(1).dtype());
 }
 
 
@@ -577,12 +605,12 @@ FailureOr<Tensor> constantNodeValue(Operation *op) {
 
 void registerDataMovementKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
-  r.add("", "Expand", 8, any, expandKernel).inputs(2);
+  r.add("", "Expand", 8, any, expandKernel).inputs(2).half();
   r.add("", "ConstantOfShape", 9, any, constantOfShapeKernel);
   r.add("", "Range", 11, any, rangeKernel).inputs(3);
   r.add("", "Trilu", 14, any, triluKernel);
-  r.add("", "Split", 2, any, splitKernel).outputs(~0u);
-  r.add("", "Identity", 1, any, identityKernel);
+  r.add("", "Split", 2, any, splitKernel).outputs(~0u).half();
+  r.add("", "Identity", 1, any, identityKernel).half();
   // Typed Constant ops are materialised once when the executor prepares; a
   // generic Constant node (another opset, another attribute) runs here.
   r.add("", "Constant", 1, any, [](KernelContext &ctx) -> LogicalResult {
@@ -592,19 +620,20 @@ void registerDataMovementKernels(KernelRegistry &r) {
     ctx.outputs = {*t};
     return success();
   });
-  r.add("", "Reshape", 5, any, reshapeKernel).inputs(2);
-  r.add("", "Flatten", 1, any, flattenKernel);
-  r.add("", "Transpose", 1, any, transposeKernel);
-  r.add("", "Squeeze", 1, any, squeezeKernel);
-  r.add("", "Unsqueeze", 1, 12, unsqueezeKernel);
-  r.add("", "Unsqueeze", 13, any, unsqueezeKernel).inputs(2);
-  r.add("", "Concat", 4, any, concatKernel);
-  r.add("", "Gather", 1, any, gatherKernel).inputs(2);
-  r.add("", "Slice", 1, 9, sliceKernel);
-  r.add("", "Slice", 10, any, sliceKernel).inputs(3);
+  r.add("", "Reshape", 5, any, reshapeKernel).inputs(2).half();
+  r.add("", "Flatten", 1, any, flattenKernel).half();
+  r.add("", "Transpose", 1, any, transposeKernel).half();
+  r.add("", "Squeeze", 1, any, squeezeKernel).half();
+  r.add("", "Unsqueeze", 1, 12, unsqueezeKernel).half();
+  r.add("", "Unsqueeze", 13, any, unsqueezeKernel).inputs(2).half();
+  r.add("", "Concat", 4, any, concatKernel).half();
+  r.add("", "Gather", 1, any, gatherKernel).inputs(2).half();
+  r.add("", "Slice", 1, 9, sliceKernel).half();
+  r.add("", "Slice", 10, any, sliceKernel).inputs(3).half();
   r.add("", "Pad", 11, any, padKernel).inputs(2).typed();
-  r.add("", "Shape", 1, any, shapeKernel);
-  r.add("", "Cast", 6, any, castKernel);
+  r.add("", "Shape", 1, any, shapeKernel).half();
+  r.add("", "Cast", 6, any, castKernel).half();
+  r.add("", "CastLike", 15, any, castLikeKernel).inputs(2).half();
 }
 
 } // namespace amct::rt

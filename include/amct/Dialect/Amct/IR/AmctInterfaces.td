@@ -11,6 +11,21 @@ def Amct_OnnxOpTrait : NativeOpTrait<"OnnxOp"> {
   let cppNamespace = "::amct::OpTrait";
 }
 
+def Amct_OnnxVersionOpInterface : OpInterface<"OnnxVersionOpInterface"> {
+  let cppNamespace = "::amct";
+  let description = [{
+    The default-domain opsets a typed ONNX op stands for. A module without
+    `amct.opset_import` (written by hand) runs each typed op with the
+    semantics of the newest of them.
+  }];
+  let methods = [
+    StaticInterfaceMethod<"The first opset the typed op implements.", "int64_t",
+      "getOnnxSinceVersion", (ins), [{}], [{ return ConcreteOp::kOnnxSinceVersion; }]>,
+    StaticInterfaceMethod<"The last opset the typed op implements (999: open).", "int64_t",
+      "getOnnxUntilVersion", (ins), [{}], [{ return ConcreteOp::kOnnxUntilVersion; }]>
+  ];
+}
+
 def Amct_ShapeInferenceOpInterface : OpInterface<"ShapeInferenceOpInterface"> {
   let cppNamespace = "::amct";
   let description = [{

@@ -40,6 +40,7 @@ def Amct_QuantizableLayer : DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInt
 /// other opsets import as `amct.node`.
 class Amct_OnnxOp<string mnemonic, int since, int until, list<Trait> traits = []>
     : Amct_Op<mnemonic, !listconcat(traits, [Pure, Amct_OnnxOpTrait,
+        Amct_OnnxVersionOpInterface,
         DeclareOpInterfaceMethods<Amct_ShapeInferenceOpInterface>])> {
   code onnxVersionDecl = "static constexpr int64_t kOnnxSinceVersion = " # since #
       ", kOnnxUntilVersion = " # until # ";";
