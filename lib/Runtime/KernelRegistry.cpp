@@ -21,10 +21,12 @@ const KernelRegistry &KernelRegistry::get() {
     registerElementwiseKernels(r);
     registerReductionKernels(r);
     registerDataMovementKernels(r);
+    registerIndexingKernels(r);
     registerResizeKernels(r);
     registerConvolutionKernels(r);
     registerMatMulKernels(r);
     registerNormalizationKernels(r);
+    registerLossKernels(r);
     registerQuantizationKernels(r);
     return r;
   }();

@@ -90,10 +90,12 @@ const KernelEntry *findKernel(mlir::Operation *op, std::string *why = nullptr);
 void registerElementwiseKernels(KernelRegistry &registry);
 void registerReductionKernels(KernelRegistry &registry);
 void registerDataMovementKernels(KernelRegistry &registry);
+void registerIndexingKernels(KernelRegistry &registry);
 void registerResizeKernels(KernelRegistry &registry);
 void registerConvolutionKernels(KernelRegistry &registry);
 void registerMatMulKernels(KernelRegistry &registry);
 void registerNormalizationKernels(KernelRegistry &registry);
+void registerLossKernels(KernelRegistry &registry);
 void registerQuantizationKernels(KernelRegistry &registry);
 
 } // namespace amct::rt

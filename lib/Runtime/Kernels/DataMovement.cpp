@@ -327,7 +327,10 @@ LogicalResult gatherKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0), &idx = ctx.in(1);
   if (failed(requireInts(ctx, idx, "indices")))
     return failure();
-  int64_t axis = normAxis(ctx.attrs().getInt("axis", 0), x.rank());
+  int64_t axis = ctx.attrs().getInt("axis", 0);
+  if (axis < -x.rank() || axis >= x.rank())
+    return ctx.error() << "axis " << axis << " is out of range for rank " << x.rank();
+  axis = normAxis(axis, x.rank());
   Shape out(x.shape().begin(), x.shape().begin() + axis);
   out.insert(out.end(), idx.shape().begin(), idx.shape().end());
   out.insert(out.end(), x.shape().begin() + axis + 1, x.shape().end());

@@ -456,9 +456,8 @@ void registerElementwiseKernels(KernelRegistry &r) {
   r.add("", "Tanh", 1, any, unaryFloat([](auto v) { return std::tanh(v); }));
   r.add("", "Sqrt", 1, any, unaryFloat([](auto v) { return std::sqrt(v); }));
   r.add("", "Erf", 1, any, unaryFloat([](auto v) { return std::erf(v); }));
-  r.add("", "Neg", 1, any, unaryFloat([](auto v) { return -v; }));
-  r.add("", "Abs", 1, any,
-        unaryFloat([](auto v) { return v < decltype(v)(0) ? decltype(v)(-v) : v; }));
+  r.add("", "Neg", 1, any, signLikeKernel<2>);
+  r.add("", "Abs", 1, any, signLikeKernel<1>);
   r.add("", "Exp", 1, any, unaryFloat([](auto v) { return std::exp(v); }));
   r.add("", "Log", 1, any, unaryFloat([](auto v) { return std::log(v); }));
   r.add("", "Reciprocal", 1, any, unaryFloat([](auto v) { return decltype(v)(1) / v; }));
