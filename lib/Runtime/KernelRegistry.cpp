@@ -27,6 +27,7 @@ const KernelRegistry &KernelRegistry::get() {
     registerMatMulKernels(r);
     registerNormalizationKernels(r);
     registerLossKernels(r);
+    registerRecurrentKernels(r);
     registerQuantizationKernels(r);
     return r;
   }();

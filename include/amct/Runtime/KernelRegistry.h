@@ -96,6 +96,7 @@ void registerConvolutionKernels(KernelRegistry &registry);
 void registerMatMulKernels(KernelRegistry &registry);
 void registerNormalizationKernels(KernelRegistry &registry);
 void registerLossKernels(KernelRegistry &registry);
+void registerRecurrentKernels(KernelRegistry &registry);
 void registerQuantizationKernels(KernelRegistry &registry);
 
 } // namespace amct::rt
