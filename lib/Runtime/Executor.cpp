@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <malloc.h>
 #include <thread>
@@ -183,53 +184,86 @@ FailureOr<Tensor> materialize(Operation *op, ElementsAttr attr) {
   return *t;
 }
 
-Executor::Executor(func::FuncOp func, const ExecutorOptions &options)
-    : func(func), options(options) {
-  if (this->options.threads <= 0)
-    this->options.threads = std::max(1u, std::thread::hardware_concurrency());
-  setKernelThreads(this->options.threads);
-  // Activations are large and short-lived: keep freed buffers in the heap
-  // for the next op instead of returning them to the OS, whose fresh pages
-  // cost a fault each to touch again.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+/// A block compiled to run: the values it uses are numbered slots; its
+/// arguments, the outer values it reads (captures: a subgraph reads its
+/// enclosing graph's values directly) and its constants fill slots before
+/// the steps run, one per op, each freeing the slots it uses last.
+class Program {
+public:
+  /// Compiles `block` (a function body or a node's subgraph); an error on
+  /// each op without a kernel.
+  static FailureOr<std::unique_ptr<Program>> build(Block &block);
+
+  /// Runs on `args` (one per block argument) and `captures` (one per
+  /// getCaptures() value); returns the terminator's operands.
+  FailureOr<std::vector<Tensor>> run(const std::vector<Tensor> &args,
+                                     const std::vector<const Tensor *> &captures,
+                                     const RunContext &rc) const;
+
+  ArrayRef<Value> getCaptures() const { return captures; }
+  Block &getBlock() const { return *block; }
+
+private:
+  struct Step {
+    Operation *op;
+    const Kernel *kernel;
+    int64_t opset;
+    StringRef opType;
+    bool handlesHalf;
+    std::vector<int> inputSlots; // -1 for an absent optional input
+    std::vector<int> outputSlots;
+    std::vector<int> freeAfter;  // slots whose last use is this step
+    std::vector<std::unique_ptr<Program>> regions;
+    std::vector<std::vector<int>> regionCaptureSlots;
+  };
+  Block *block = nullptr;
+  std::vector<Step> steps;
+  std::vector<Tensor> constants; // by slot; empty for non-constants
+  std::vector<bool> isConstant;
+  std::vector<bool> isBorrowed;  // arguments and captures: never overwritten
+  int numSlots = 0;
+  std::vector<int> argSlots, captureSlots, resultSlots;
+  std::vector<Value> captures;
+};
+
+/// The values defined outside `block` that its ops (at any depth) use, in
+/// order of first use.
+static std::vector<Value> capturedValues(Block &block) {
+  std::vector<Value> result;
+  llvm::DenseSet<Value> seen;
+  Region *region = block.getParent();
+  block.walk([&](Operation *op) {
+    for (Value v : op->getOperands())
+      if (!isa<NoneType>(v.getType()) && !region->isAncestor(v.getParentRegion()) &&
+          seen.insert(v).second)
+        result.push_back(v);
+  });
+  return result;
 }
 
-FailureOr<std::unique_ptr<Executor>> Executor::create(func::FuncOp func,
-                                                      const ExecutorOptions &options) {
-  std::unique_ptr<Executor> exec(new Executor(func, options));
-  if (failed(exec->prepare()))
-    return failure();
-  return exec;
-}
-
-LogicalResult Executor::prepare() {
-  if (!func.getBody().hasOneBlock())
-    return func.emitError("the executor runs single-block functions only");
-  Block &block = func.getBody().front();
+FailureOr<std::unique_ptr<Program>> Program::build(Block &block) {
+  std::unique_ptr<Program> p(new Program());
+  p->block = &block;
   llvm::DenseMap<Value, int> slotOf;
   auto newSlot = [&](Value v) {
-    slotOf[v] = numSlots;
-    return numSlots++;
+    slotOf[v] = p->numSlots;
+    return p->numSlots++;
   };
-  for (BlockArgument arg : block.getArguments()) {
-    if (!isa<TensorType>(arg.getType()) ||
-        !getDType(cast<TensorType>(arg.getType()).getElementType()))
-      return func.emitError() << "graph input #" << arg.getArgNumber() << " of type "
-                              << arg.getType() << " cannot be executed";
-    argSlots.push_back(newSlot(arg));
-    inputNames_.push_back(getGraphInputName(func, arg.getArgNumber()));
-  }
-  for (unsigned i = 0; i < func.getNumResults(); ++i) {
-    auto name = func.getResultAttrOfType<StringAttr>(i, "amct.name");
-    outputNames_.push_back(name ? name.str() : "output" + std::to_string(i));
-  }
+  for (BlockArgument arg : block.getArguments())
+    p->argSlots.push_back(newSlot(arg));
+  p->captures = capturedValues(block);
+  for (Value v : p->captures)
+    p->captureSlots.push_back(newSlot(v));
 
   bool missing = false;
   for (Operation &op : block) {
-    if (isa<func::ReturnOp>(op)) {
-      for (Value v : op.getOperands())
-        resultSlots.push_back(slotOf.lookup(v));
+    if (op.hasTrait<mlir::OpTrait::IsTerminator>()) {
+      for (Value v : op.getOperands()) {
+        auto it = slotOf.find(v);
+        if (it == slotOf.end())
+          return op.emitError("returns a value the executor has no slot for");
+        p->resultSlots.push_back(it->second);
+      }
       continue;
     }
     if (isa<NoneOp>(op))
@@ -241,10 +275,10 @@ LogicalResult Executor::prepare() {
       if (failed(t))
         return failure();
       int slot = newSlot(op.getResult(0));
-      constants.resize(numSlots);
-      constants[slot] = *t;
-      isConstant.resize(numSlots, false);
-      isConstant[slot] = true;
+      p->constants.resize(p->numSlots);
+      p->constants[slot] = *t;
+      p->isConstant.resize(p->numSlots, false);
+      p->isConstant[slot] = true;
       continue;
     }
     std::string why;
@@ -255,68 +289,90 @@ LogicalResult Executor::prepare() {
       continue;
     }
     KernelKey key = getKernelKey(&op);
-    Step step{&op,           &entry->kernel,       key.opset.value_or(entry->until),
-              entry->opType, entry->handlesHalf, {}, {}, {}};
+    Step step{&op, &entry->kernel, key.opset.value_or(entry->until), entry->opType,
+              entry->handlesHalf, {}, {}, {}, {}, {}};
     for (Value v : op.getOperands())
       step.inputSlots.push_back(isa<NoneType>(v.getType()) ? -1 : slotOf.lookup(v));
+    // Subgraphs: compiled once; the outer values they read are inputs of
+    // this step, so they stay alive until it has run.
+    for (Region &region : op.getRegions()) {
+      if (!region.hasOneBlock())
+        return op.emitError("a subgraph region must have one block");
+      FailureOr<std::unique_ptr<Program>> sub = build(region.front());
+      if (failed(sub)) {
+        missing = true;
+        continue;
+      }
+      std::vector<int> slots;
+      for (Value v : (*sub)->getCaptures()) {
+        auto it = slotOf.find(v);
+        if (it == slotOf.end())
+          return op.emitError("a subgraph reads a value the executor has no slot for");
+        slots.push_back(it->second);
+        step.inputSlots.push_back(it->second);
+      }
+      step.regionCaptureSlots.push_back(std::move(slots));
+      step.regions.push_back(std::move(*sub));
+    }
     for (Value r : op.getResults())
       step.outputSlots.push_back(newSlot(r));
-    steps.push_back(std::move(step));
+    p->steps.push_back(std::move(step));
   }
   if (missing)
     return failure();
-  constants.resize(numSlots);
-  isConstant.resize(numSlots, false);
+  p->constants.resize(p->numSlots);
+  p->isConstant.resize(p->numSlots, false);
+  p->isBorrowed.assign(p->numSlots, false);
+  for (int s : p->argSlots)
+    p->isBorrowed[s] = true;
+  for (int s : p->captureSlots)
+    p->isBorrowed[s] = true;
 
-  // Free each slot after the step that uses it last (never graph outputs or
+  // Free each slot after the step that uses it last (never results or
   // constants, which outlive a run).
-  std::vector<int> lastUse(numSlots, -1);
-  for (auto [i, step] : llvm::enumerate(steps))
+  std::vector<int> lastUse(p->numSlots, -1);
+  for (auto [i, step] : llvm::enumerate(p->steps))
     for (int s : step.inputSlots)
       if (s >= 0)
         lastUse[s] = i;
-  for (int s : resultSlots)
+  for (int s : p->resultSlots)
     lastUse[s] = -1;
-  for (int s = 0; s < numSlots; ++s)
-    if (lastUse[s] >= 0 && !isConstant[s])
-      steps[lastUse[s]].freeAfter.push_back(s);
-  return success();
+  for (int s = 0; s < p->numSlots; ++s)
+    if (lastUse[s] >= 0 && !p->isConstant[s])
+      p->steps[lastUse[s]].freeAfter.push_back(s);
+  return p;
 }
 
-FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) {
-  if (inputs.size() != argSlots.size())
-    return func.emitError() << "expected " << argSlots.size() << " inputs, got "
-                            << inputs.size();
+FailureOr<std::vector<Tensor>> Program::run(const std::vector<Tensor> &args,
+                                            const std::vector<const Tensor *> &captured,
+                                            const RunContext &rc) const {
   std::vector<Tensor> slots = constants;
-  for (auto [i, input] : llvm::enumerate(inputs)) {
-    auto type = cast<TensorType>(func.getArgument(i).getType());
-    DType want = *getDType(type.getElementType());
-    if (input.dtype() != want)
-      return func.emitError() << "input '" << inputNames_[i] << "' is "
-                              << dtypeName(input.dtype()) << ", expected "
-                              << dtypeName(want);
-    if (type.hasRank()) {
-      if (input.rank() != type.getRank())
-        return func.emitError() << "input '" << inputNames_[i] << "' has shape "
-                                << formatShape(input.shape()) << " (rank " << input.rank()
-                                << "), expected rank " << type.getRank();
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        if (!type.isDynamicDim(d) && type.getDimSize(d) != input.dim(d))
-          return func.emitError() << "input '" << inputNames_[i] << "' has shape "
-                                  << formatShape(input.shape()) << ", expected dim " << d
-                                  << " to be " << type.getDimSize(d);
-    }
-    slots[argSlots[i]] = input;
-  }
-  for (Step &step : steps) {
-    KernelContext ctx{step.op, {}, {}, options.threads};
+  for (auto [slot, t] : llvm::zip(argSlots, args))
+    slots[slot] = t;
+  for (auto [slot, t] : llvm::zip(captureSlots, captured))
+    slots[slot] = *t;
+  for (const Step &step : steps) {
+    KernelContext ctx{step.op, {}, {}, rc.threads};
     ctx.opset = step.opset;
     ctx.opType = step.opType;
-    for (int s : step.inputSlots) {
+    ctx.run = &rc;
+    size_t numOperands = step.op->getNumOperands();
+    for (auto [i, s] : llvm::enumerate(step.inputSlots)) {
+      // Capture slots appended for the regions are not operands.
+      if (i >= numOperands)
+        break;
       ctx.inputs.push_back(s < 0 ? nullptr : &slots[s]);
-      // Graph inputs belong to the caller: never overwritten.
-      ctx.lastUse.push_back(s >= 0 && llvm::is_contained(step.freeAfter, s) &&
-                            !llvm::is_contained(argSlots, s));
+      // The caller's values (arguments, captures) are never overwritten.
+      ctx.lastUse.push_back(s >= 0 && llvm::is_contained(step.freeAfter, s) && !isBorrowed[s]);
+    }
+    if (!step.regions.empty()) {
+      ctx.regions = &step.regions;
+      for (const std::vector<int> &cs : step.regionCaptureSlots) {
+        std::vector<const Tensor *> ts;
+        for (int s : cs)
+          ts.push_back(&slots[s]);
+        ctx.regionCaptures.push_back(std::move(ts));
+      }
     }
     // float16 / bfloat16 inputs of a float32 kernel: converted in, and
     // its float32 results converted back on store.
@@ -350,29 +406,129 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
       return step.op->emitError("kernel produced too few results");
     for (auto [slot, t] : llvm::zip(step.outputSlots, ctx.outputs))
       slots[slot] = std::move(t);
-    if (observerCallback && isa<ObserverOp>(step.op)) {
+    if (rc.observerCallback && *rc.observerCallback && isa<ObserverOp>(step.op)) {
       // Statistics are gathered in float32.
       const Tensor &seen = slots[step.outputSlots[0]];
       if (isHalfFloat(seen.dtype())) {
         std::optional<Tensor> f = seen.convertFloat(DType::F32);
         if (!f)
           return step.op->emitError("cannot allocate a float32 copy of a 16-bit value");
-        observerCallback(step.op, *f);
+        (*rc.observerCallback)(step.op, *f);
       } else {
-        observerCallback(step.op, seen);
+        (*rc.observerCallback)(step.op, seen);
       }
     }
     for (int s : step.freeAfter)
       slots[s] = Tensor();
   }
+  std::vector<Tensor> results;
+  for (int s : resultSlots)
+    results.push_back(slots[s]);
+  return results;
+}
+
+int KernelContext::regionIndex(StringRef name) const {
+  auto node = dyn_cast<NodeOp>(op);
+  if (!node || !node.getSubgraphs())
+    return -1;
+  for (auto [i, a] : llvm::enumerate(*node.getSubgraphs()))
+    if (cast<StringAttr>(a).getValue() == name)
+      return i;
+  return -1;
+}
+
+FailureOr<std::vector<Tensor>> KernelContext::runRegion(unsigned i,
+                                                        const std::vector<Tensor> &args) {
+  if (!regions || i >= regions->size() || !run)
+    return error() << "the node has no subgraph #" << i;
+  const Program &p = *(*regions)[i];
+  if (args.size() != p.getBlock().getNumArguments())
+    return error() << "subgraph #" << i << " takes " << p.getBlock().getNumArguments()
+                   << " inputs, the node gives it " << args.size();
+  return p.run(args, regionCaptures[i], *run);
+}
+
+Executor::Executor(func::FuncOp func, const ExecutorOptions &options)
+    : func(func), options(options) {
+  if (this->options.threads <= 0)
+    this->options.threads = std::max(1u, std::thread::hardware_concurrency());
+  setKernelThreads(this->options.threads);
+  // Activations are large and short-lived: keep freed buffers in the heap
+  // for the next op instead of returning them to the OS, whose fresh pages
+  // cost a fault each to touch again.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+Executor::~Executor() = default;
+
+FailureOr<std::unique_ptr<Executor>> Executor::create(func::FuncOp func,
+                                                      const ExecutorOptions &options) {
+  std::unique_ptr<Executor> exec(new Executor(func, options));
+  if (failed(exec->prepare()))
+    return failure();
+  return exec;
+}
+
+LogicalResult Executor::prepare() {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("the executor runs single-block functions only");
+  Block &block = func.getBody().front();
+  for (BlockArgument arg : block.getArguments()) {
+    if (!isa<TensorType>(arg.getType()) ||
+        !getDType(cast<TensorType>(arg.getType()).getElementType()))
+      return func.emitError() << "graph input #" << arg.getArgNumber() << " of type "
+                              << arg.getType() << " cannot be executed";
+    inputNames_.push_back(getGraphInputName(func, arg.getArgNumber()));
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "amct.name");
+    outputNames_.push_back(name ? name.str() : "output" + std::to_string(i));
+  }
+  FailureOr<std::unique_ptr<Program>> p = Program::build(block);
+  if (failed(p))
+    return failure();
+  program = std::move(*p);
+  return success();
+}
+
+FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) {
+  if (inputs.size() != func.getNumArguments())
+    return func.emitError() << "expected " << func.getNumArguments() << " inputs, got "
+                            << inputs.size();
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    auto type = cast<TensorType>(func.getArgument(i).getType());
+    DType want = *getDType(type.getElementType());
+    if (input.dtype() != want)
+      return func.emitError() << "input '" << inputNames_[i] << "' is "
+                              << dtypeName(input.dtype()) << ", expected "
+                              << dtypeName(want);
+    if (type.hasRank()) {
+      if (input.rank() != type.getRank())
+        return func.emitError() << "input '" << inputNames_[i] << "' has shape "
+                                << formatShape(input.shape()) << " (rank " << input.rank()
+                                << "), expected rank " << type.getRank();
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        if (!type.isDynamicDim(d) && type.getDimSize(d) != input.dim(d))
+          return func.emitError() << "input '" << inputNames_[i] << "' has shape "
+                                  << formatShape(input.shape()) << ", expected dim " << d
+                                  << " to be " << type.getDimSize(d);
+    }
+  }
+  RunContext rc;
+  rc.threads = options.threads;
+  rc.observerCallback = &observerCallback;
+  FailureOr<std::vector<Tensor>> out = program->run(inputs, {}, rc);
+  if (failed(out))
+    return failure();
   // Outputs that view a constant would die with the module: copy them.
   std::vector<Tensor> results;
-  for (int s : resultSlots) {
-    if (slots[s].ownsData()) {
-      results.push_back(slots[s]);
+  for (Tensor &t : *out) {
+    if (t.ownsData()) {
+      results.push_back(std::move(t));
       continue;
     }
-    std::optional<Tensor> copy = slots[s].clone();
+    std::optional<Tensor> copy = t.clone();
     if (!copy)
       return func.emitError("cannot allocate an output");
     results.push_back(std::move(*copy));

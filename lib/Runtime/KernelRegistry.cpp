@@ -28,6 +28,7 @@ const KernelRegistry &KernelRegistry::get() {
     registerNormalizationKernels(r);
     registerLossKernels(r);
     registerRecurrentKernels(r);
+    registerControlFlowKernels(r);
     registerQuantizationKernels(r);
     return r;
   }();

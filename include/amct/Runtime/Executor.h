@@ -32,6 +32,8 @@ struct ExecutorOptions {
 };
 
 struct KernelContext;
+class Program;
+struct RunContext;
 
 /// An op's ONNX attributes by their ONNX names, alike for a typed op (its
 /// own attributes) and a generic node (`onnx_attrs`). An absent attribute
@@ -77,6 +79,11 @@ struct KernelContext {
   llvm::StringRef opType;
   /// Set when an attribute accessor reported an error: the kernel fails.
   mutable bool attributeError = false;
+  /// The op's regions (If's branches, Loop's and Scan's bodies) compiled,
+  /// with the outer values each one reads, and the run's context.
+  const std::vector<std::unique_ptr<Program>> *regions = nullptr;
+  std::vector<std::vector<const Tensor *>> regionCaptures = {};
+  const RunContext *run = nullptr;
 
   OnnxAttrs attrs() { return OnnxAttrs(*this); }
 
@@ -95,6 +102,12 @@ struct KernelContext {
   bool canOverwrite(unsigned in, DType dtype, const Shape &shape) const;
   /// Emits an error on the op (its node name is the location).
   mlir::InFlightDiagnostic error();
+  /// The index of the region holding the subgraph attribute `name` (a
+  /// node's `subgraphs`), or -1.
+  int regionIndex(llvm::StringRef name) const;
+  /// Runs region `i` on `args` (its block arguments) with the outer values
+  /// it reads; its results (the subgraph's outputs).
+  mlir::FailureOr<std::vector<Tensor>> runRegion(unsigned i, const std::vector<Tensor> &args);
 };
 
 using Kernel = std::function<mlir::LogicalResult(KernelContext &)>;
@@ -110,10 +123,20 @@ mlir::FailureOr<Tensor> constantNodeValue(mlir::Operation *op);
 /// The element type of an MLIR tensor type as a DType, if it has one.
 std::optional<DType> getDType(mlir::Type elementType);
 
+class Program;
+
+/// What a program run needs besides its data: the thread count and the
+/// observer callback (observers inside subgraphs report too).
+struct RunContext {
+  int threads = 1;
+  const std::function<void(mlir::Operation *, const Tensor &)> *observerCallback = nullptr;
+};
+
 class Executor {
 public:
   static mlir::FailureOr<std::unique_ptr<Executor>>
   create(mlir::func::FuncOp func, const ExecutorOptions &options = {});
+  ~Executor();
 
   /// Runs the function. Emits a diagnostic and fails on a bad input (wrong
   /// count, dtype, rank or static dim) or a kernel error.
@@ -136,21 +159,7 @@ private:
   mlir::func::FuncOp func;
   ExecutorOptions options;
   std::vector<std::string> inputNames_, outputNames_;
-  struct Step {
-    mlir::Operation *op;
-    const Kernel *kernel;
-    int64_t opset;
-    llvm::StringRef opType;
-    bool handlesHalf;
-    std::vector<int> inputSlots;  // -1 for an absent optional input
-    std::vector<int> outputSlots;
-    std::vector<int> freeAfter;   // slots whose last use is this step
-  };
-  std::vector<Step> steps;
-  std::vector<Tensor> constants; // by slot; empty for non-constants
-  std::vector<bool> isConstant;
-  int numSlots = 0;
-  std::vector<int> argSlots, resultSlots;
+  std::unique_ptr<Program> program;
   std::function<void(mlir::Operation *, const Tensor &)> observerCallback;
 };
 

@@ -97,6 +97,7 @@ void registerMatMulKernels(KernelRegistry &registry);
 void registerNormalizationKernels(KernelRegistry &registry);
 void registerLossKernels(KernelRegistry &registry);
 void registerRecurrentKernels(KernelRegistry &registry);
+void registerControlFlowKernels(KernelRegistry &registry);
 void registerQuantizationKernels(KernelRegistry &registry);
 
 } // namespace amct::rt
