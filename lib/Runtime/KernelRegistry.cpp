@@ -29,6 +29,7 @@ const KernelRegistry &KernelRegistry::get() {
     registerLossKernels(r);
     registerRecurrentKernels(r);
     registerControlFlowKernels(r);
+    registerSignalKernels(r);
     registerQuantizationKernels(r);
     return r;
   }();

@@ -98,6 +98,7 @@ void registerNormalizationKernels(KernelRegistry &registry);
 void registerLossKernels(KernelRegistry &registry);
 void registerRecurrentKernels(KernelRegistry &registry);
 void registerControlFlowKernels(KernelRegistry &registry);
+void registerSignalKernels(KernelRegistry &registry);
 void registerQuantizationKernels(KernelRegistry &registry);
 
 } // namespace amct::rt

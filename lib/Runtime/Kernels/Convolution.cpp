@@ -586,10 +586,14 @@ LogicalResult avgPoolKernel(KernelContext &ctx) {
   return success();
 }
 
-LogicalResult globalAvgPoolKernel(KernelContext &ctx) {
+/// GlobalAveragePool and GlobalMaxPool: one value per (n, c) plane.
+template <bool IsMax>
+LogicalResult globalPoolKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
   if (failed(requireF32(ctx, x, "input")))
     return failure();
+  if (x.rank() < 2)
+    return ctx.error() << "input must be [N, C, ...]";
   Shape s = x.shape();
   int64_t spatial = product(s, 2);
   for (size_t i = 2; i < s.size(); ++i)
@@ -601,11 +605,18 @@ LogicalResult globalAvgPoolKernel(KernelContext &ctx) {
   parallelFor(ctx.threads, planes, std::max<int64_t>(1, kElementGrain / std::max<int64_t>(1, spatial)),
               [&](int64_t begin, int64_t end, int) {
     for (int64_t p = begin; p < end; ++p) {
-      double acc = 0;
       const float *src = x.data<float>() + p * spatial;
-      for (int64_t i = 0; i < spatial; ++i)
-        acc += src[i];
-      out[p] = spatial ? acc / spatial : 0.0f;
+      if constexpr (IsMax) {
+        float m = -std::numeric_limits<float>::infinity();
+        for (int64_t i = 0; i < spatial; ++i)
+          m = std::max(m, src[i]);
+        out[p] = m;
+      } else {
+        double acc = 0;
+        for (int64_t i = 0; i < spatial; ++i)
+          acc += src[i];
+        out[p] = spatial ? acc / spatial : 0.0f;
+      }
     }
   });
   return success();
@@ -625,7 +636,8 @@ void registerConvolutionKernels(KernelRegistry &r) {
       .typed();
   r.add("", "MaxPool", 8, any, maxPoolKernel).outputs(2).typed();
   r.add("", "AveragePool", 7, any, avgPoolKernel).typed();
-  r.add("", "GlobalAveragePool", 1, any, globalAvgPoolKernel);
+  r.add("", "GlobalAveragePool", 1, any, globalPoolKernel<false>);
+  r.add("", "GlobalMaxPool", 1, any, globalPoolKernel<true>);
 }
 
 } // namespace amct::rt

@@ -1,10 +1,12 @@
 //===- MatMul.cpp - Gemm and MatMul -------------------------------------===//
 //
-// Gemm and MatMul as tiles of single-threaded BLAS calls.
+// Gemm and MatMul as tiles of single-threaded BLAS calls; Det; Einsum.
 //
 //===----------------------------------------------------------------------===//
 
 #include "KernelSupport.h"
+
+#include <map>
 
 using namespace mlir;
 
@@ -130,6 +132,187 @@ LogicalResult matMulKernel(KernelContext &ctx) {
 }
 
 
+/// Det of each [M, M] matrix in the last two dims: LU with partial
+/// pivoting in double.
+LogicalResult detKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (x.rank() < 2 || x.dim(x.rank() - 1) != x.dim(x.rank() - 2))
+    return ctx.error() << "Det takes square matrices in the last two dims, found "
+                       << formatShape(x.shape());
+  int64_t m = x.dim(x.rank() - 1), count = product(x.shape(), 0, x.rank() - 2);
+  Shape out(x.shape().begin(), x.shape().end() - 2);
+  if (failed(ctx.alloc(0, x.dtype(), out)))
+    return failure();
+  return dispatch(
+      ctx, x.dtype(),
+      [&](auto tag) -> LogicalResult {
+        using T = decltype(tag);
+        std::vector<double> a(m * m);
+        for (int64_t k = 0; k < count; ++k) {
+          for (int64_t i = 0; i < m * m; ++i)
+            a[i] = x.data<T>()[k * m * m + i];
+          double det = 1;
+          for (int64_t c = 0; c < m && det != 0; ++c) {
+            int64_t piv = c;
+            for (int64_t r = c + 1; r < m; ++r)
+              if (std::abs(a[r * m + c]) > std::abs(a[piv * m + c]))
+                piv = r;
+            if (a[piv * m + c] == 0) {
+              det = 0;
+              break;
+            }
+            if (piv != c) {
+              for (int64_t j = 0; j < m; ++j)
+                std::swap(a[c * m + j], a[piv * m + j]);
+              det = -det;
+            }
+            det *= a[c * m + c];
+            for (int64_t r = c + 1; r < m; ++r) {
+              double f = a[r * m + c] / a[c * m + c];
+              for (int64_t j = c; j < m; ++j)
+                a[r * m + j] -= f * a[c * m + j];
+            }
+          }
+          ctx.outputs[0].mutableData<T>()[k] = T(det);
+        }
+        return success();
+      },
+      /*allowInt=*/false);
+}
+
+/// Einsum: the explicit or implicit (output letters in alphabetical order
+/// of those appearing once) form, with "..." broadcasting; every output
+/// element sums the product over the contracted letters, in double. A
+/// direct loop: right for the small contractions exporters emit, not a
+/// replacement for MatMul.
+LogicalResult einsumKernel(KernelContext &ctx) {
+  std::string eq = ctx.attrs().getString("equation", "");
+  eq.erase(std::remove(eq.begin(), eq.end(), ' '), eq.end());
+  size_t arrow = eq.find("->");
+  std::string lhs = eq.substr(0, arrow);
+  std::vector<std::string> terms;
+  for (size_t b = 0;;) {
+    size_t e = lhs.find(',', b);
+    terms.push_back(lhs.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    if (e == std::string::npos)
+      break;
+    b = e + 1;
+  }
+  if (terms.size() != ctx.inputs.size())
+    return ctx.error() << "equation '" << eq << "' has " << terms.size() << " terms for "
+                       << ctx.inputs.size() << " inputs";
+  DType dtype = ctx.in(0).dtype();
+  // Expand "..." into letters of their own ('A'... upward), right-aligned.
+  int64_t ellRank = 0;
+  for (size_t t = 0; t < terms.size(); ++t)
+    if (size_t at = terms[t].find("..."); at != std::string::npos)
+      ellRank = std::max<int64_t>(ellRank, ctx.in(t).rank() - ((int64_t)terms[t].size() - 3));
+  auto expand = [&](std::string term, int64_t rank) -> std::string {
+    size_t at = term.find("...");
+    if (at == std::string::npos)
+      return term;
+    int64_t n = rank < 0 ? ellRank : rank - ((int64_t)term.size() - 3);
+    std::string letters;
+    for (int64_t i = ellRank - n; i < ellRank; ++i)
+      letters += char('A' + i);
+    return term.substr(0, at) + letters + term.substr(at + 3);
+  };
+  std::map<char, int64_t> size;
+  std::map<char, int> count;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    const Tensor &in = ctx.in(t);
+    if (in.dtype() != dtype)
+      return ctx.error() << "inputs must share one type";
+    terms[t] = expand(terms[t], in.rank());
+    if ((int64_t)terms[t].size() != in.rank())
+      return ctx.error() << "term '" << terms[t] << "' does not match input rank " << in.rank();
+    for (size_t i = 0; i < terms[t].size(); ++i) {
+      char c = terms[t][i];
+      int64_t d = in.dim(i);
+      auto it = size.find(c);
+      if (it != size.end() && it->second != d && it->second != 1 && d != 1)
+        return ctx.error() << "letter '" << c << "' has sizes " << it->second << " and " << d;
+      size[c] = it == size.end() ? d : std::max(it->second, d);
+      count[c]++;
+    }
+  }
+  std::string outTerm;
+  if (arrow != std::string::npos) {
+    outTerm = expand(eq.substr(arrow + 2), -1);
+  } else {
+    for (int64_t i = 0; i < ellRank; ++i)
+      outTerm += char('A' + i);
+    for (auto [c, n] : count)
+      if (n == 1 && c >= 'a')
+        outTerm += c;
+  }
+  std::string sumLetters;
+  for (auto [c, n] : size)
+    if (outTerm.find(c) == std::string::npos)
+      sumLetters += c;
+  Shape outShape;
+  for (char c : outTerm) {
+    if (!size.count(c))
+      return ctx.error() << "output letter '" << c << "' is not in any input";
+    outShape.push_back(size[c]);
+  }
+  if (failed(ctx.alloc(0, dtype, outShape)))
+    return failure();
+  std::string all = outTerm + sumLetters;
+  std::map<char, int> pos;
+  for (size_t i = 0; i < all.size(); ++i)
+    pos[all[i]] = i;
+  // Per input, the stride of each letter of `all` (0 when absent or
+  // broadcast).
+  std::vector<std::vector<int64_t>> strides(terms.size(), std::vector<int64_t>(all.size(), 0));
+  for (size_t t = 0; t < terms.size(); ++t) {
+    int64_t st = 1;
+    for (int64_t i = (int64_t)terms[t].size() - 1; i >= 0; --i) {
+      if (ctx.in(t).dim(i) != 1)
+        strides[t][pos[terms[t][i]]] += st;
+      st *= ctx.in(t).dim(i);
+    }
+  }
+  int64_t outCount = product(outShape), sumCount = 1;
+  for (char c : sumLetters)
+    sumCount *= size[c];
+  return dispatch(ctx, dtype, [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, bool>) {
+      return ctx.error() << "Einsum does not take bool";
+    } else {
+      T *out = ctx.outputs[0].mutableData<T>();
+      std::vector<int64_t> idx(all.size());
+      for (int64_t o = 0; o < outCount; ++o) {
+        int64_t rem = o;
+        for (int64_t i = (int64_t)outTerm.size() - 1; i >= 0; --i) {
+          idx[i] = rem % outShape[i];
+          rem /= outShape[i];
+        }
+        double acc = 0;
+        for (int64_t k = 0; k < sumCount; ++k) {
+          int64_t r2 = k;
+          for (int64_t i = (int64_t)sumLetters.size() - 1; i >= 0; --i) {
+            int64_t n = size[sumLetters[i]];
+            idx[outTerm.size() + i] = r2 % n;
+            r2 /= n;
+          }
+          double prod = 1;
+          for (size_t t = 0; t < terms.size(); ++t) {
+            int64_t off = 0;
+            for (size_t i = 0; i < all.size(); ++i)
+              off += idx[i] * strides[t][i];
+            prod *= double(ctx.in(t).data<T>()[off]);
+          }
+          acc += prod;
+        }
+        out[o] = T(acc);
+      }
+      return success();
+    }
+  });
+}
+
 } // namespace
 
 void setKernelThreads(int) {
@@ -146,6 +329,8 @@ void registerMatMulKernels(KernelRegistry &r) {
   r.add("", "MatMul", 1, any, integerCapable(matMulKernel<float>, matMulKernel<double>))
       .inputs(2)
       .typed();
+  r.add("", "Det", 11, any, detKernel);
+  r.add("", "Einsum", 12, any, einsumKernel);
 }
 
 } // namespace amct::rt

@@ -17,21 +17,34 @@ namespace {
 /// transformations (half_pixel, pytorch_half_pixel, align_corners,
 /// asymmetric, tf_half_pixel_for_nn) and nearest modes.
 LogicalResult resizeKernel(KernelContext &ctx) {
-  auto op = cast<ResizeOp>(ctx.op);
   const Tensor &x = ctx.in(0);
   if (failed(requireF32(ctx, x, "X")))
     return failure();
-  StringRef mode = op.getMode(), ctm = op.getCoordinateTransformationMode(),
-            nearest = op.getNearestMode();
+  // Upsample and Resize-10 take only scales, with Upsample's arithmetic:
+  // asymmetric coordinates, nearest rounds down.
+  bool legacy = ctx.opType == "Upsample" || ctx.opset < 11;
+  std::string mode = ctx.attrs().getString("mode", "nearest");
+  std::string ctm =
+      legacy ? "asymmetric" : ctx.attrs().getString("coordinate_transformation_mode", "half_pixel");
+  std::string nearest =
+      legacy ? "floor" : ctx.attrs().getString("nearest_mode", "round_prefer_floor");
+  if (mode == "bilinear" || mode == "trilinear")
+    mode = "linear"; // Upsample-7's names
   if (mode == "cubic")
     return ctx.error() << "cubic Resize is not implemented (nearest and linear are)";
+  if (mode != "nearest" && mode != "linear")
+    return ctx.error() << "mode must be nearest, linear or cubic, found '" << mode << "'";
   if (ctm == "tf_crop_and_resize")
     return ctx.error() << "tf_crop_and_resize is not implemented";
   int64_t rank = x.rank();
   std::vector<double> scales(rank, 1.0);
   Shape outShape = x.shape();
-  if (ctx.has(3) && ctx.in(3).numElements() > 0) {
-    FailureOr<Shape> sizes = shapeOperand(ctx, ctx.in(3), "sizes");
+  unsigned scalesInput = legacy ? 1 : 2, sizesInput = legacy ? ~0u : 3;
+  std::optional<std::vector<float>> scaleAttr =
+      ctx.opType == "Upsample" && ctx.opset < 9 ? ctx.attrs().getFloats("scales") : std::nullopt;
+  bool haveSizes = !legacy && ctx.has(sizesInput) && ctx.in(sizesInput).numElements() > 0;
+  if (haveSizes) {
+    FailureOr<Shape> sizes = shapeOperand(ctx, ctx.in(sizesInput), "sizes");
     if (failed(sizes))
       return failure();
     if ((int64_t)sizes->size() != rank)
@@ -39,22 +52,30 @@ LogicalResult resizeKernel(KernelContext &ctx) {
     outShape = *sizes;
     for (int64_t i = 0; i < rank; ++i)
       scales[i] = x.dim(i) ? double(outShape[i]) / double(x.dim(i)) : 1.0;
-  } else if (ctx.has(2) && ctx.in(2).numElements() > 0) {
-    const Tensor &s = ctx.in(2);
-    if (s.dtype() != DType::F32 || s.numElements() != rank)
+  } else if (scaleAttr || (ctx.has(scalesInput) && ctx.in(scalesInput).numElements() > 0)) {
+    std::vector<float> values;
+    if (scaleAttr) {
+      values = *scaleAttr;
+    } else {
+      const Tensor &s = ctx.in(scalesInput);
+      if (s.dtype() != DType::F32)
+        return ctx.error() << "'scales' must be float32";
+      values.assign(s.data<float>(), s.data<float>() + s.numElements());
+    }
+    if ((int64_t)values.size() != rank)
       return ctx.error() << "'scales' must hold " << rank << " float32 values";
     for (int64_t i = 0; i < rank; ++i) {
-      scales[i] = s.data<float>()[i];
+      scales[i] = values[i];
       if (!(scales[i] > 0))
         return ctx.error() << "scales[" << i << "] is " << scales[i] << "; must be positive";
-      outShape[i] = (int64_t)std::floor(double(x.dim(i)) * double(s.data<float>()[i]));
+      outShape[i] = (int64_t)std::floor(double(x.dim(i)) * double(values[i]));
     }
   } else {
     return ctx.error() << "Resize needs 'scales' or 'sizes'";
   }
   // ONNX's definition takes the resized length as length * scale (not
   // rounded) when scales are given, and the output size otherwise.
-  bool fromScales = !(ctx.has(3) && ctx.in(3).numElements() > 0);
+  bool fromScales = !haveSizes;
   auto original = [&](int64_t o, int64_t lenIn, int64_t lenOut, double scale) -> double {
     double xo = double(o);
     double resized = fromScales ? double(lenIn) * scale : double(lenOut);
@@ -122,7 +143,8 @@ LogicalResult resizeKernel(KernelContext &ctx) {
 } // namespace
 
 void registerResizeKernels(KernelRegistry &r) {
-  r.add("", "Resize", 11, KernelEntry::kNoOpsetLimit, resizeKernel).typed();
+  r.add("", "Resize", 10, KernelEntry::kNoOpsetLimit, resizeKernel);
+  r.add("", "Upsample", 7, 9, resizeKernel);
 }
 
 } // namespace amct::rt
