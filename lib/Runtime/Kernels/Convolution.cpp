@@ -26,7 +26,7 @@ struct Geometry {
   int64_t kernelSize() const { return kernel[0] * kernel[1] * kernel[2]; }
 };
 
-std::vector<int64_t> attrOr(std::optional<ArrayRef<int64_t>> attr, size_t n, int64_t def) {
+std::vector<int64_t> attrOr(const std::optional<std::vector<int64_t>> &attr, size_t n, int64_t def) {
   if (attr && attr->size() >= n)
     return std::vector<int64_t>(attr->begin(), attr->end());
   return std::vector<int64_t>(n, def);
@@ -35,10 +35,8 @@ std::vector<int64_t> attrOr(std::optional<ArrayRef<int64_t>> attr, size_t n, int
 /// Fills `g` for a sliding-window op; `outSizes` (if given) fixes the
 /// output size instead of computing it (ConvTranspose does that itself).
 LogicalResult makeGeometry(KernelContext &ctx, const Shape &x, ArrayRef<int64_t> kernel,
-                           std::optional<ArrayRef<int64_t>> strides,
-                           std::optional<ArrayRef<int64_t>> dilations,
-                           std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
-                           bool ceilMode, Geometry &g) {
+                           const std::optional<std::vector<int64_t>> &strides, const std::optional<std::vector<int64_t>> &dilations,
+                           const std::optional<std::vector<int64_t>> &pads, StringRef autoPad, bool ceilMode, Geometry &g) {
   size_t n = kernel.size();
   if (n < 1 || n > 3 || x.size() != n + 2)
     return ctx.error() << "input of shape " << formatShape(x) << " does not fit a " << n
@@ -281,19 +279,25 @@ int64_t convColumns(int64_t k, int64_t outSize) {
 
 template <typename T>
 LogicalResult convKernel(KernelContext &ctx) {
-  auto op = cast<ConvOp>(ctx.op);
+  OnnxAttrs a = ctx.attrs();
   const Tensor &x = ctx.in(0), &w = ctx.in(1);
   if (failed(requireReal<T>(ctx, x, "input")) || failed(requireReal<T>(ctx, w, "weight")))
     return failure();
+  if (x.rank() < 3 || w.rank() != x.rank())
+    return ctx.error() << "input " << formatShape(x.shape()) << " and weight "
+                       << formatShape(w.shape()) << " do not fit a Conv";
   size_t n = x.rank() - 2;
   ArrayRef<int64_t> kernel(w.shape().data() + 2, w.rank() - 2);
-  int64_t group = op.getGroup(), m = w.dim(0), cPerGroup = w.dim(1);
+  int64_t group = a.getInt("group", 1), m = w.dim(0), cPerGroup = w.dim(1);
+  if (group < 1 || m % group)
+    return ctx.error() << "group " << group << " does not divide the " << m
+                       << " output channels";
   if (x.dim(1) != cPerGroup * group)
     return ctx.error() << "input has " << x.dim(1) << " channels, expected "
                        << cPerGroup * group;
   Geometry g;
-  if (failed(makeGeometry(ctx, x.shape(), kernel, op.getStrides(), op.getDilations(),
-                          op.getPads(), op.getAutoPad(), false, g)) ||
+  if (failed(makeGeometry(ctx, x.shape(), kernel, a.getInts("strides"), a.getInts("dilations"),
+                          a.getInts("pads"), a.getString("auto_pad", "NOTSET"), false, g)) ||
       failed(ctx.alloc(0, realDType<T>(), outputShape(x.dim(0), m, g, n))))
     return failure();
   int64_t k = cPerGroup * g.kernelSize(), outSize = g.outSize(), mPerGroup = m / group;
@@ -381,7 +385,7 @@ LogicalResult convKernel(KernelContext &ctx) {
 
 template <typename T>
 LogicalResult convTransposeKernel(KernelContext &ctx) {
-  auto op = cast<ConvTransposeOp>(ctx.op);
+  OnnxAttrs a = ctx.attrs();
   const Tensor &x = ctx.in(0), &w = ctx.in(1);
   if (failed(requireReal<T>(ctx, x, "input")) || failed(requireReal<T>(ctx, w, "weight")))
     return failure();
@@ -389,14 +393,18 @@ LogicalResult convTransposeKernel(KernelContext &ctx) {
   if (n < 1 || n > 3 || w.rank() != x.rank())
     return ctx.error() << "input " << formatShape(x.shape()) << " and weight "
                        << formatShape(w.shape()) << " do not fit a 1-3 d ConvTranspose";
-  int64_t group = op.getGroup(), cIn = x.dim(1), cPerGroup = cIn / group,
+  int64_t group = a.getInt("group", 1);
+  if (group < 1 || x.dim(1) % group)
+    return ctx.error() << "group " << group << " does not divide the " << x.dim(1)
+                       << " input channels";
+  int64_t cIn = x.dim(1), cPerGroup = cIn / group,
           mPerGroup = w.dim(1), m = mPerGroup * group;
   if (w.dim(0) != cIn)
     return ctx.error() << "input has " << cIn << " channels, weight dim 0 is " << w.dim(0);
-  auto s = attrOr(op.getStrides(), n, 1), d = attrOr(op.getDilations(), n, 1),
-       p = attrOr(op.getPads(), 2 * n, 0), outPad = attrOr(op.getOutputPadding(), n, 0);
-  std::optional<ArrayRef<int64_t>> outputShapeAttr = op.getOutputShape();
-  StringRef autoPad = op.getAutoPad();
+  auto s = attrOr(a.getInts("strides"), n, 1), d = attrOr(a.getInts("dilations"), n, 1),
+       p = attrOr(a.getInts("pads"), 2 * n, 0), outPad = attrOr(a.getInts("output_padding"), n, 0);
+  std::optional<std::vector<int64_t>> outputShapeAttr = a.getInts("output_shape");
+  std::string autoPad = a.getString("auto_pad", "NOTSET");
   // Geometry of the equivalent forward conv: image = our output.
   Geometry g;
   size_t off = 3 - n;
@@ -458,10 +466,8 @@ LogicalResult convTransposeKernel(KernelContext &ctx) {
 }
 
 template <bool IsMax>
-LogicalResult poolKernel(KernelContext &ctx, ArrayRef<int64_t> kernel,
-                         std::optional<ArrayRef<int64_t>> strides,
-                         std::optional<ArrayRef<int64_t>> dilations,
-                         std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
+LogicalResult poolKernel(KernelContext &ctx, ArrayRef<int64_t> kernel, const std::optional<std::vector<int64_t>> &strides,
+                         const std::optional<std::vector<int64_t>> &dilations, const std::optional<std::vector<int64_t>> &pads, StringRef autoPad,
                          bool ceilMode, bool countIncludePad) {
   const Tensor &x = ctx.in(0);
   if (failed(requireF32(ctx, x, "input")))
@@ -550,19 +556,27 @@ LogicalResult poolKernel(KernelContext &ctx, ArrayRef<int64_t> kernel,
 }
 
 LogicalResult maxPoolKernel(KernelContext &ctx) {
-  auto op = cast<MaxPoolOp>(ctx.op);
-  if (op.getStorageOrder() != 0)
+  OnnxAttrs a = ctx.attrs();
+  if (a.getInt("storage_order", 0) != 0)
     return ctx.error() << "storage_order 1 (column-major indices) is not supported";
-  return poolKernel<true>(ctx, op.getKernelShape(), op.getStrides(), op.getDilations(),
-                          op.getPads(), op.getAutoPad(), op.getCeilMode(), false);
+  std::optional<std::vector<int64_t>> kernel = a.getInts("kernel_shape");
+  if (!kernel)
+    return ctx.error() << "MaxPool needs kernel_shape";
+  return poolKernel<true>(ctx, *kernel, a.getInts("strides"), a.getInts("dilations"),
+                          a.getInts("pads"), a.getString("auto_pad", "NOTSET"),
+                          a.getInt("ceil_mode", 0) != 0, false);
 }
 
 LogicalResult avgPoolKernel(KernelContext &ctx) {
-  auto op = cast<AveragePoolOp>(ctx.op);
+  OnnxAttrs a = ctx.attrs();
+  std::optional<std::vector<int64_t>> kernel = a.getInts("kernel_shape");
+  if (!kernel)
+    return ctx.error() << "AveragePool needs kernel_shape";
   auto pool = [&](KernelContext &c) {
-    return poolKernel<false>(c, op.getKernelShape(), op.getStrides(), op.getDilations(),
-                             op.getPads(), op.getAutoPad(), op.getCeilMode(),
-                             op.getCountIncludePad());
+    return poolKernel<false>(c, *kernel, a.getInts("strides"), a.getInts("dilations"),
+                             a.getInts("pads"), a.getString("auto_pad", "NOTSET"),
+                             a.getInt("ceil_mode", 0) != 0,
+                             a.getInt("count_include_pad", 0) != 0);
   };
   if (ctx.inputs.empty() || !ctx.inputs[0] || ctx.in(0).dtype() != DType::I8)
     return pool(ctx);
@@ -623,19 +637,60 @@ LogicalResult globalPoolKernel(KernelContext &ctx) {
 }
 
 
+/// ConvInteger: Conv of (x - x_zero_point) and (w - w_zero_point, per
+/// output channel allowed) in int32.
+LogicalResult convIntegerKernel(KernelContext &ctx) {
+  FailureOr<Tensor> x = shiftedToDouble(ctx, ctx.in(0), ctx.has(2) ? &ctx.in(2) : nullptr, 1, "x");
+  FailureOr<Tensor> w = shiftedToDouble(ctx, ctx.in(1), ctx.has(3) ? &ctx.in(3) : nullptr, 0, "w");
+  if (failed(x) || failed(w))
+    return failure();
+  FailureOr<std::vector<Tensor>> y = runWithInputs(ctx, convKernel<double>, {&*x, &*w});
+  if (failed(y) || failed(ctx.alloc(0, DType::I32, (*y)[0].shape())))
+    return failure();
+  for (int64_t i = 0; i < (*y)[0].numElements(); ++i)
+    ctx.outputs[0].mutableData<int32_t>()[i] = int32_t((*y)[0].data<double>()[i]);
+  return success();
+}
+
+/// QLinearConv: the integer conv plus the int32 bias, requantized with
+/// x_scale * w_scale[c] / y_scale.
+LogicalResult qlinearConvKernel(KernelContext &ctx) {
+  FailureOr<Tensor> x = shiftedToDouble(ctx, ctx.in(0), &ctx.in(2), 1, "x");
+  FailureOr<Tensor> w = shiftedToDouble(ctx, ctx.in(3), &ctx.in(5), 0, "w");
+  if (failed(x) || failed(w))
+    return failure();
+  std::optional<Tensor> bias;
+  if (ctx.has(8)) {
+    FailureOr<Tensor> b = shiftedToDouble(ctx, ctx.in(8), nullptr, 0, "B");
+    if (failed(b))
+      return failure();
+    bias = *b;
+  }
+  const Tensor &xs = ctx.in(1), &ws = ctx.in(4), &ys = ctx.in(6);
+  if (xs.dtype() != DType::F32 || ws.dtype() != DType::F32 || ys.dtype() != DType::F32)
+    return ctx.error() << "scales must be float32";
+  FailureOr<std::vector<Tensor>> y = runWithInputs(
+      ctx, convKernel<double>, {&*x, &*w, bias ? &*bias : nullptr});
+  if (failed(y))
+    return failure();
+  std::vector<float> mult;
+  for (int64_t c = 0; c < ws.numElements(); ++c)
+    mult.push_back(xs.data<float>()[0] * ws.data<float>()[c] / ys.data<float>()[0]);
+  return requantize(ctx, (*y)[0], mult, 1, ctx.in(7), 0);
+}
+
 } // namespace
 
 void registerConvolutionKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
-  r.add("", "Conv", 1, any, integerCapable(convKernel<float>, convKernel<double>))
-      .inputs(2)
-      .typed();
+  r.add("", "Conv", 1, any, integerCapable(convKernel<float>, convKernel<double>)).inputs(2);
   r.add("", "ConvTranspose", 1, any,
         integerCapable(convTransposeKernel<float>, convTransposeKernel<double>))
-      .inputs(2)
-      .typed();
-  r.add("", "MaxPool", 8, any, maxPoolKernel).outputs(2).typed();
-  r.add("", "AveragePool", 7, any, avgPoolKernel).typed();
+      .inputs(2);
+  r.add("", "ConvInteger", 10, any, convIntegerKernel).inputs(2);
+  r.add("", "QLinearConv", 10, any, qlinearConvKernel).inputs(8);
+  r.add("", "MaxPool", 8, any, maxPoolKernel).outputs(2);
+  r.add("", "AveragePool", 7, any, avgPoolKernel);
   r.add("", "GlobalAveragePool", 1, any, globalPoolKernel<false>);
   r.add("", "GlobalMaxPool", 1, any, globalPoolKernel<true>);
 }

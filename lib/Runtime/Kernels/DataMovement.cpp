@@ -427,17 +427,30 @@ LogicalResult sliceKernel(KernelContext &ctx) {
 }
 
 LogicalResult padKernel(KernelContext &ctx) {
-  auto op = cast<PadOp>(ctx.op);
   const Tensor &x = ctx.in(0);
-  if (failed(requireInts(ctx, ctx.in(1), "pads")))
-    return failure();
   int64_t rank = x.rank();
-  std::vector<int64_t> padsIn = readInts(ctx.in(1)), axes;
-  if (ctx.has(3))
-    axes = readInts(ctx.in(3));
-  else
+  std::vector<int64_t> padsIn, axes;
+  bool legacy = ctx.opset < 11; // pads and value as attributes
+  if (legacy) {
+    padsIn = ctx.attrs().getInts("pads").value_or(std::vector<int64_t>{});
+  } else {
+    if (!ctx.has(1) || failed(requireInts(ctx, ctx.in(1), "pads")))
+      return ctx.error() << "Pad needs int64 pads";
+    padsIn = readInts(ctx.in(1));
+    if (ctx.has(3)) {
+      if (failed(requireInts(ctx, ctx.in(3), "axes")))
+        return failure();
+      axes = readInts(ctx.in(3));
+    }
+  }
+  if (axes.empty())
     for (int64_t i = 0; i < rank; ++i)
       axes.push_back(i);
+  for (int64_t &a : axes) {
+    if (a < -rank || a >= rank)
+      return ctx.error() << "axis " << a << " is out of range for rank " << rank;
+    a = normAxis(a, rank);
+  }
   if (padsIn.size() != 2 * axes.size())
     return ctx.error() << "pads has " << padsIn.size() << " values, expected "
                        << 2 * axes.size();
@@ -455,11 +468,26 @@ LogicalResult padKernel(KernelContext &ctx) {
   }
   if (failed(ctx.alloc(0, x.dtype(), out)))
     return failure();
-  StringRef mode = op.getMode();
+  std::string mode = ctx.attrs().getString("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+    return ctx.error() << "mode must be constant, reflect, edge or wrap, found '" << mode << "'";
   size_t elem = dtypeSize(x.dtype());
   std::vector<char> fill(elem, 0);
-  if (ctx.has(2) && ctx.in(2).numElements())
+  if (legacy) {
+    float value = ctx.attrs().getFloat("value", 0.0f);
+    if (failed(dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
+          using T = decltype(tag);
+          T v = static_cast<T>(value);
+          memcpy(fill.data(), &v, elem);
+          return success();
+        })))
+      return failure();
+  } else if (ctx.has(2) && ctx.in(2).numElements()) {
+    if (ctx.in(2).dtype() != x.dtype())
+      return ctx.error() << "constant_value is " << dtypeName(ctx.in(2).dtype())
+                         << ", the data " << dtypeName(x.dtype());
     memcpy(fill.data(), ctx.in(2).raw(), elem);
+  }
   std::vector<int64_t> inStrides(rank, 1);
   for (int64_t i = rank - 2; i >= 0; --i)
     inStrides[i] = inStrides[i + 1] * x.dim(i + 1);
@@ -633,7 +661,8 @@ void registerDataMovementKernels(KernelRegistry &r) {
   r.add("", "Gather", 1, any, gatherKernel).inputs(2).half();
   r.add("", "Slice", 1, 9, sliceKernel).half();
   r.add("", "Slice", 10, any, sliceKernel).inputs(3).half();
-  r.add("", "Pad", 11, any, padKernel).inputs(2).typed();
+  r.add("", "Pad", 2, 10, padKernel).half();
+  r.add("", "Pad", 11, any, padKernel).inputs(2).half();
   r.add("", "Shape", 1, any, shapeKernel).half();
   r.add("", "Cast", 6, any, castKernel).half();
   r.add("", "CastLike", 15, any, castLikeKernel).inputs(2).half();

@@ -269,6 +269,89 @@ readAxes(KernelContext &ctx, unsigned input, int64_t inputSince, StringRef name 
   return std::optional<std::vector<int64_t>>(readInts(ctx.in(input)));
 }
 
+/// An integer tensor (int8, uint8, int32) minus its zero point (absent, a
+/// scalar, or one value per index of `axis`), as doubles: the exact input
+/// of a float kernel computing an integer product (ConvInteger,
+/// MatMulInteger, the QLinear ops).
+inline FailureOr<Tensor> shiftedToDouble(KernelContext &ctx, const Tensor &t, const Tensor *zp,
+                                         int64_t axis, StringRef what) {
+  if (t.dtype() != DType::I8 && t.dtype() != DType::U8 && t.dtype() != DType::I32)
+    return ctx.error() << what << " is " << dtypeName(t.dtype())
+                       << "; expected int8, uint8 or int32";
+  std::vector<double> zps(1, 0.0);
+  int64_t inner = 1, channels = 1;
+  if (zp && zp->numElements()) {
+    if (zp->dtype() != t.dtype())
+      return ctx.error() << "the zero point of " << what << " is " << dtypeName(zp->dtype())
+                         << ", the data " << dtypeName(t.dtype());
+    zps.resize(zp->numElements());
+    for (int64_t i = 0; i < zp->numElements(); ++i)
+      zps[i] = t.dtype() == DType::I8    ? zp->data<int8_t>()[i]
+               : t.dtype() == DType::U8 ? zp->data<uint8_t>()[i]
+                                        : zp->data<int32_t>()[i];
+    if (zps.size() > 1) {
+      int64_t a = axis < 0 ? axis + t.rank() : axis;
+      if (a < 0 || a >= t.rank() || t.dim(a) != (int64_t)zps.size())
+        return ctx.error() << zps.size() << " zero points do not match " << what << " of shape "
+                           << formatShape(t.shape());
+      channels = zps.size();
+      inner = product(t.shape(), a + 1);
+    }
+  }
+  std::optional<Tensor> out = Tensor::uninitialized(DType::F64, t.shape());
+  if (!out)
+    return ctx.error() << "cannot allocate a conversion buffer";
+  double *dst = out->mutableData<double>();
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    double v = t.dtype() == DType::I8    ? t.data<int8_t>()[i]
+               : t.dtype() == DType::U8 ? t.data<uint8_t>()[i]
+                                        : t.data<int32_t>()[i];
+    dst[i] = v - zps[(i / inner) % channels];
+  }
+  return *out;
+}
+
+/// Runs `kernel` on the same op with other inputs (the converted ones of
+/// an integer op); its outputs.
+inline FailureOr<std::vector<Tensor>> runWithInputs(KernelContext &ctx,
+                                                    LogicalResult (*kernel)(KernelContext &),
+                                                    std::vector<const Tensor *> inputs) {
+  KernelContext sub{ctx.op, std::move(inputs), {}, ctx.threads};
+  sub.opset = ctx.opset;
+  sub.opType = ctx.opType;
+  sub.run = ctx.run;
+  if (failed(kernel(sub)) || sub.attributeError)
+    return failure();
+  return std::move(sub.outputs);
+}
+
+/// y = saturate(rint(acc * multiplier[c]) + zp) into int8 / uint8, the way
+/// ONNX Runtime requantizes (float multiplier, round half to even).
+inline LogicalResult requantize(KernelContext &ctx, const Tensor &acc,
+                                const std::vector<float> &multiplier, int64_t axis,
+                                const Tensor &yZeroPoint, unsigned output) {
+  DType dt = yZeroPoint.dtype();
+  if (dt != DType::I8 && dt != DType::U8)
+    return ctx.error() << "the output zero point must be int8 or uint8";
+  if (failed(ctx.alloc(output, dt, acc.shape())))
+    return failure();
+  int64_t channels = multiplier.size(), inner = 1;
+  if (channels > 1)
+    inner = product(acc.shape(), axis + 1);
+  int zp = dt == DType::I8 ? yZeroPoint.data<int8_t>()[0] : yZeroPoint.data<uint8_t>()[0];
+  int lo = dt == DType::I8 ? -128 : 0, hi = dt == DType::I8 ? 127 : 255;
+  for (int64_t i = 0; i < acc.numElements(); ++i) {
+    float v = float(acc.data<double>()[i]) * multiplier[(i / inner) % channels];
+    int q = int(std::nearbyint(v)) + zp;
+    q = std::min(hi, std::max(lo, q));
+    if (dt == DType::I8)
+      ctx.outputs[output].mutableData<int8_t>()[i] = q;
+    else
+      ctx.outputs[output].mutableData<uint8_t>()[i] = q;
+  }
+  return success();
+}
+
 /// A product layer's float and double kernels made to run int8 data and
 /// weights exactly (Quantization.cpp).
 Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),

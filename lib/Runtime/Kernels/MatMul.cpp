@@ -43,14 +43,14 @@ void forEachGemmTile(KernelContext &ctx, int64_t batches, int64_t m, int64_t n, 
 
 template <typename T>
 LogicalResult gemmKernel(KernelContext &ctx) {
-  auto op = cast<GemmOp>(ctx.op);
+  OnnxAttrs attrs = ctx.attrs();
   const Tensor &a = ctx.in(0), &b = ctx.in(1);
   if (failed(requireReal<T>(ctx, a, "A")) || failed(requireReal<T>(ctx, b, "B")))
     return failure();
   if (a.rank() != 2 || b.rank() != 2)
     return ctx.error() << "A and B must be matrices, found " << formatShape(a.shape())
                        << " and " << formatShape(b.shape());
-  bool ta = op.getTransA(), tb = op.getTransB();
+  bool ta = attrs.getInt("transA", 0) != 0, tb = attrs.getInt("transB", 0) != 0;
   int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1);
   int64_t kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
   if (k != kb)
@@ -61,6 +61,8 @@ LogicalResult gemmKernel(KernelContext &ctx) {
   T beta = T(0);
   if (ctx.has(2)) {
     const Tensor &c = ctx.in(2);
+    if (failed(requireReal<T>(ctx, c, "C")))
+      return failure();
     Shape out{m, n};
     FailureOr<Shape> bs = broadcastShapes(ctx, c.shape(), out);
     if (failed(bs) || *bs != out)
@@ -69,11 +71,11 @@ LogicalResult gemmKernel(KernelContext &ctx) {
     std::array<std::vector<int64_t>, 1> strides{broadcastStrides(c.shape(), out)};
     const T *pc = c.data<T>();
     forEachBroadcast<1>(out, strides, [&](int64_t o, auto &offs) { y[o] = pc[offs[0]]; });
-    beta = op.getBeta().convertToDouble();
+    beta = attrs.getFloat("beta", 1.0f);
   }
   if (m == 0 || n == 0)
     return success();
-  T alpha = op.getAlpha().convertToDouble();
+  T alpha = attrs.getFloat("alpha", 1.0f);
   int64_t lda = a.dim(1), ldb = b.dim(1);
   forEachGemmTile(ctx, 1, m, n, k, [&](int64_t, int64_t r0, int64_t rows, int64_t c0,
                                        int64_t cols) {
@@ -313,6 +315,47 @@ LogicalResult einsumKernel(KernelContext &ctx) {
   });
 }
 
+/// MatMulInteger: (A - a_zero_point) x (B - b_zero_point) in int32; A's
+/// zero point may be per row, B's per column.
+LogicalResult matMulIntegerKernel(KernelContext &ctx) {
+  FailureOr<Tensor> a = shiftedToDouble(ctx, ctx.in(0), ctx.has(2) ? &ctx.in(2) : nullptr, -2, "A");
+  FailureOr<Tensor> b = shiftedToDouble(ctx, ctx.in(1), ctx.has(3) ? &ctx.in(3) : nullptr, -1, "B");
+  if (failed(a) || failed(b))
+    return failure();
+  FailureOr<std::vector<Tensor>> y = runWithInputs(ctx, matMulKernel<double>, {&*a, &*b});
+  if (failed(y) || failed(ctx.alloc(0, DType::I32, (*y)[0].shape())))
+    return failure();
+  for (int64_t i = 0; i < (*y)[0].numElements(); ++i)
+    ctx.outputs[0].mutableData<int32_t>()[i] = int32_t((*y)[0].data<double>()[i]);
+  return success();
+}
+
+/// The scale inputs of a QLinear op as floats (one, or one per channel).
+FailureOr<std::vector<float>> scalesOf(KernelContext &ctx, const Tensor &t, StringRef what) {
+  if (t.dtype() != DType::F32 || t.numElements() < 1)
+    return ctx.error() << what << " must be float32";
+  return std::vector<float>(t.data<float>(), t.data<float>() + t.numElements());
+}
+
+/// QLinearMatMul: the integer product requantized with
+/// a_scale * b_scale / y_scale.
+LogicalResult qlinearMatMulKernel(KernelContext &ctx) {
+  FailureOr<Tensor> a = shiftedToDouble(ctx, ctx.in(0), &ctx.in(2), -2, "a");
+  FailureOr<Tensor> b = shiftedToDouble(ctx, ctx.in(3), &ctx.in(5), -1, "b");
+  FailureOr<std::vector<float>> as = scalesOf(ctx, ctx.in(1), "a_scale"),
+                                bs = scalesOf(ctx, ctx.in(4), "b_scale"),
+                                ys = scalesOf(ctx, ctx.in(6), "y_scale");
+  if (failed(a) || failed(b) || failed(as) || failed(bs) || failed(ys))
+    return failure();
+  FailureOr<std::vector<Tensor>> y = runWithInputs(ctx, matMulKernel<double>, {&*a, &*b});
+  if (failed(y))
+    return failure();
+  std::vector<float> mult;
+  for (float bsc : *bs)
+    mult.push_back((*as)[0] * bsc / (*ys)[0]);
+  return requantize(ctx, (*y)[0], mult, (*y)[0].rank() - 1, ctx.in(7), 0);
+}
+
 } // namespace
 
 void setKernelThreads(int) {
@@ -323,13 +366,12 @@ void setKernelThreads(int) {
 
 void registerMatMulKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
-  r.add("", "Gemm", 7, any, integerCapable(gemmKernel<float>, gemmKernel<double>))
-      .inputs(2)
-      .typed();
+  r.add("", "Gemm", 7, any, integerCapable(gemmKernel<float>, gemmKernel<double>)).inputs(2);
   r.add("", "MatMul", 1, any, integerCapable(matMulKernel<float>, matMulKernel<double>))
-      .inputs(2)
-      .typed();
+      .inputs(2);
   r.add("", "Det", 11, any, detKernel);
+  r.add("", "MatMulInteger", 10, any, matMulIntegerKernel).inputs(2);
+  r.add("", "QLinearMatMul", 10, any, qlinearMatMulKernel).inputs(8);
   r.add("", "Einsum", 12, any, einsumKernel);
 }
 

@@ -94,11 +94,10 @@ FailureOr<QdqLayout> qdqLayout(KernelContext &ctx, const Tensor &x, const Tensor
 /// float division as ONNX Runtime computes it; NaN (undefined in ONNX)
 /// becomes the zero point.
 LogicalResult quantizeLinearKernel(KernelContext &ctx) {
-  auto op = cast<QuantizeLinearOp>(ctx.op);
   const Tensor &x = ctx.in(0), &scale = ctx.in(1);
   if (failed(requireF32(ctx, x, "input")))
     return failure();
-  FailureOr<QdqLayout> layout = qdqLayout(ctx, x, scale, op.getAxis());
+  FailureOr<QdqLayout> layout = qdqLayout(ctx, x, scale, ctx.attrs().getInt("axis", 1));
   if (failed(layout))
     return failure();
   const Tensor *zp = ctx.has(2) ? ctx.inputs[2] : nullptr;
@@ -136,9 +135,8 @@ LogicalResult quantizeLinearKernel(KernelContext &ctx) {
 /// integers and converted to float once (exact for int8, as ONNX Runtime
 /// computes it for int32).
 LogicalResult dequantizeLinearKernel(KernelContext &ctx) {
-  auto op = cast<DequantizeLinearOp>(ctx.op);
   const Tensor &x = ctx.in(0), &scale = ctx.in(1);
-  FailureOr<QdqLayout> layout = qdqLayout(ctx, x, scale, op.getAxis());
+  FailureOr<QdqLayout> layout = qdqLayout(ctx, x, scale, ctx.attrs().getInt("axis", 1));
   if (failed(layout))
     return failure();
   const Tensor *zp = ctx.has(2) ? ctx.inputs[2] : nullptr;
@@ -309,6 +307,32 @@ LogicalResult ascendAntiQuantKernel(KernelContext &ctx) {
   return success();
 }
 
+/// DynamicQuantizeLinear: uint8 with a scale and zero point from the
+/// data's range extended to include 0, as ONNX defines it.
+LogicalResult dynamicQuantizeLinearKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "x")))
+    return failure();
+  float lo = 0, hi = 0;
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    lo = std::min(lo, x.data<float>()[i]);
+    hi = std::max(hi, x.data<float>()[i]);
+  }
+  float scale = (hi - lo) / 255.0f;
+  float zpf = scale == 0 ? 0.0f : std::nearbyint(std::min(255.0f, std::max(0.0f, -lo / scale)));
+  uint8_t zp = uint8_t(zpf);
+  if (failed(ctx.alloc(0, DType::U8, x.shape())) || failed(ctx.alloc(1, DType::F32, {})) ||
+      failed(ctx.alloc(2, DType::U8, {})))
+    return failure();
+  for (int64_t i = 0; i < x.numElements(); ++i) {
+    float q = scale == 0 ? 0.0f : std::nearbyint(x.data<float>()[i] / scale) + zp;
+    ctx.outputs[0].mutableData<uint8_t>()[i] = uint8_t(std::min(255.0f, std::max(0.0f, q)));
+  }
+  *ctx.outputs[1].mutableData<float>() = scale;
+  *ctx.outputs[2].mutableData<uint8_t>() = zp;
+  return success();
+}
+
 } // namespace
 
 
@@ -327,10 +351,13 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),
     if (ctx.inputs.empty() || !ctx.inputs[0] || ctx.in(0).dtype() != DType::I8)
       return floatKernel(ctx);
     Operation *op = ctx.op;
-    auto layer = cast<QuantizableLayerOpInterface>(op);
-    if (auto gemm = dyn_cast<GemmOp>(op))
-      if (gemm.getAlpha().convertToDouble() != 1.0 ||
-          (ctx.has(2) && gemm.getBeta().convertToDouble() != 1.0))
+    auto layer = dyn_cast<QuantizableLayerOpInterface>(op);
+    if (!layer)
+      return ctx.error() << "int8 data reaches a " << ctx.opType
+                         << " node that is not a typed layer (use ConvInteger / MatMulInteger)";
+    if (isa<GemmOp>(op))
+      if (ctx.attrs().getFloat("alpha", 1.0f) != 1.0f ||
+          (ctx.has(2) && ctx.attrs().getFloat("beta", 1.0f) != 1.0f))
         return ctx.error() << "an int8 Gemm needs alpha = beta = 1";
     // The int32 bias on the layer (Conv / ConvTranspose B, Gemm C) stays out
     // of the double kernel; a MatMul's bias is the Add after it.
@@ -439,8 +466,9 @@ void registerQuantizationKernels(KernelRegistry &r) {
     return success();
   });
   r.add("amct", "fake_quant", 1, any, fakeQuantKernel);
-  r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).inputs(2).typed();
-  r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).inputs(2).typed();
+  r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).inputs(2);
+  r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).inputs(2);
+  r.add("", "DynamicQuantizeLinear", 11, any, dynamicQuantizeLinearKernel).outputs(3);
   r.add("ascend", "AscendQuant", 1, any, ascendQuantKernel);
   r.add("ascend", "AscendDequant", 1, any, ascendDequantKernel).inputs(2);
   r.add("ascend", "AscendAntiQuant", 1, any, ascendAntiQuantKernel);
