@@ -49,11 +49,10 @@ KernelEntry &KernelRegistry::add(StringRef domain, StringRef opType, int64_t sin
 }
 
 const KernelEntry *KernelRegistry::lookup(StringRef domain, StringRef opType,
-                                          std::optional<int64_t> opset,
-                                          bool typedOp) const {
+                                          std::optional<int64_t> opset) const {
   const KernelEntry *best = nullptr;
   for (const KernelEntry &e : entries_) {
-    if (e.domain != domain || e.opType != opType || (e.typedOnly && !typedOp))
+    if (e.domain != domain || e.opType != opType)
       continue;
     if (opset ? (e.since <= *opset && *opset <= e.until) : (!best || e.since > best->since))
       best = &e;
@@ -112,7 +111,7 @@ KernelKey getKernelKey(Operation *op) {
 const KernelEntry *findKernel(Operation *op, std::string *why) {
   KernelKey key = getKernelKey(op);
   const KernelEntry *entry =
-      KernelRegistry::get().lookup(key.domain, key.opType, key.opset, !isa<NodeOp>(op));
+      KernelRegistry::get().lookup(key.domain, key.opType, key.opset);
   if (!entry && why) {
     *why = "the executor has no kernel for ONNX op '" + key.opType + "'";
     if (!key.domain.empty())

@@ -54,7 +54,7 @@ def read_kernels(amct):
                          capture_output=True, text=True).stdout
     kernels = collections.defaultdict(list)
     for line in out.splitlines()[1:]:
-        domain, op, since, until, outs, _typed_only = line.split("\t")
+        domain, op, since, until, _min_inputs, outs = line.split("\t")
         kernels[(domain, op)].append(
             (int(since), int(until) if until else 10**9, 1 << 30 if outs == "any" else int(outs)))
     return kernels
@@ -95,10 +95,9 @@ def op_label(model):
 
 
 def unsupported(model, extra_outputs_ok=False):
-    """Why the executor cannot run this graph's ops, or None. (A kernel that
-    serves only the typed op may still refuse a node that imports as a
-    generic amct.node: `amct run` then says so before running, and the test
-    counts as skipped too.)"""
+    """Why the executor cannot run this graph's ops, or None. (`amct run`
+    may still refuse a node before running, say for a missing required
+    input: the test then counts as skipped too.)"""
     opset = default_opset(model)
     for node in model.graph.node:
         if node.domain not in ("", "ai.onnx"):
@@ -237,7 +236,7 @@ def run_amct(amct, model, inputs, outdir, threads):
 
 
 # `amct run` refusing a node before running anything: the op is not
-# supported (a typed-only kernel and a node that imported generic).
+# supported in that form.
 NO_KERNEL = re.compile(r"the executor has no kernel for|kernel (computes|needs) \d+ (out|in)puts?, the node has")
 
 

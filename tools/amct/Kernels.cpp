@@ -40,10 +40,10 @@ int amct::tool::runKernels() {
     return e->maxOutputs == ~0u ? std::string("any") : std::to_string(e->maxOutputs);
   };
   if (kernelsFormat == "tsv") {
-    llvm::outs() << "domain\top_type\tsince\tuntil\tmax_outputs\ttyped_only\n";
+    llvm::outs() << "domain\top_type\tsince\tuntil\tmin_inputs\tmax_outputs\n";
     for (auto *e : entries)
       llvm::outs() << e->domain << "\t" << e->opType << "\t" << e->since << "\t" << until(e)
-                   << "\t" << outputs(e) << "\t" << (e->typedOnly ? 1 : 0) << "\n";
+                   << "\t" << e->minInputs << "\t" << outputs(e) << "\n";
     return 0;
   }
   std::vector<std::vector<std::string>> rows = {{"domain", "op", "opsets", "outputs"}};

@@ -36,9 +36,6 @@ struct KernelEntry {
   unsigned minInputs = 1;
   /// The most results a node may have (~0u: any number, as for Split).
   unsigned maxOutputs = 1;
-  /// The kernel reads the typed op's accessors or interfaces, so a generic
-  /// node of the same type cannot use it.
-  bool typedOnly = false;
   /// The kernel takes float16 / bfloat16 tensors itself (Cast). For any
   /// other, the executor converts such inputs to float32 and the kernel's
   /// float32 results back to the input's 16-bit type (computing in float32
@@ -47,7 +44,6 @@ struct KernelEntry {
 
   KernelEntry &inputs(unsigned n) { minInputs = n; return *this; }
   KernelEntry &outputs(unsigned n) { maxOutputs = n; return *this; }
-  KernelEntry &typed() { typedOnly = true; return *this; }
   KernelEntry &half() { handlesHalf = true; return *this; }
 
   static constexpr int64_t kNoOpsetLimit = 1 << 30;
@@ -63,7 +59,7 @@ public:
   /// The kernel for `opType` at `opset` of `domain`; with no opset (a module
   /// written by hand, without `amct.opset_import`) the newest one.
   const KernelEntry *lookup(llvm::StringRef domain, llvm::StringRef opType,
-                            std::optional<int64_t> opset, bool typedOp) const;
+                            std::optional<int64_t> opset) const;
   llvm::ArrayRef<KernelEntry> entries() const { return entries_; }
 
 private:
