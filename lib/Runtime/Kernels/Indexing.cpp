@@ -2,7 +2,8 @@
 //
 // GatherElements, GatherND, ScatterElements (and the older Scatter),
 // ScatterND, OneHot, EyeLike, Compress, NonZero, TopK, Tile, DepthToSpace,
-// SpaceToDepth, ReverseSequence, Size, Dropout (inference). Kernels that
+// SpaceToDepth, ReverseSequence, Size, Dropout (inference),
+// NonMaxSuppression. Kernels that
 // only move elements copy raw bytes, so they serve every dtype; every index
 // is checked against its axis, and a bad one is an error naming it.
 //
@@ -581,6 +582,88 @@ LogicalResult dropoutKernel(KernelContext &ctx) {
   return success();
 }
 
+/// NonMaxSuppression: per batch and class, boxes by descending score
+/// (above score_threshold), each kept unless its IoU with a kept box
+/// exceeds iou_threshold, at most max_output_boxes_per_class; the result
+/// rows are (batch, class, box).
+LogicalResult nmsKernel(KernelContext &ctx) {
+  const Tensor &boxes = ctx.in(0), &scores = ctx.in(1);
+  if (failed(requireF32(ctx, boxes, "boxes")) || failed(requireF32(ctx, scores, "scores")))
+    return failure();
+  if (boxes.rank() != 3 || boxes.dim(2) != 4 || scores.rank() != 3 ||
+      scores.dim(0) != boxes.dim(0) || scores.dim(2) != boxes.dim(1))
+    return ctx.error() << "boxes must be [B, N, 4] and scores [B, C, N], found "
+                       << formatShape(boxes.shape()) << " and " << formatShape(scores.shape());
+  int64_t maxOut = 0;
+  float iouThreshold = 0, scoreThreshold = -std::numeric_limits<float>::infinity();
+  if (ctx.has(2) && ctx.in(2).numElements()) {
+    if (failed(requireInts(ctx, ctx.in(2), "max_output_boxes_per_class")))
+      return failure();
+    maxOut = readInts(ctx.in(2))[0];
+  }
+  for (unsigned i : {3u, 4u})
+    if (ctx.has(i) && ctx.in(i).numElements()) {
+      if (failed(requireF32(ctx, ctx.in(i), i == 3 ? "iou_threshold" : "score_threshold")))
+        return failure();
+      (i == 3 ? iouThreshold : scoreThreshold) = ctx.in(i).data<float>()[0];
+    }
+  bool center = ctx.attrs().getInt("center_point_box", 0) != 0;
+  int64_t nb = boxes.dim(0), nc = scores.dim(1), n = boxes.dim(1);
+  // Corners (y1, x1, y2, x2) ordered so that y1 <= y2 and x1 <= x2.
+  auto corners = [&](int64_t b, int64_t i) {
+    const float *p = boxes.data<float>() + (b * n + i) * 4;
+    std::array<float, 4> c;
+    if (center)
+      c = {p[1] - p[3] / 2, p[0] - p[2] / 2, p[1] + p[3] / 2, p[0] + p[2] / 2};
+    else
+      c = {std::min(p[0], p[2]), std::min(p[1], p[3]), std::max(p[0], p[2]),
+           std::max(p[1], p[3])};
+    return c;
+  };
+  auto iou = [](const std::array<float, 4> &a, const std::array<float, 4> &b) {
+    float ih = std::min(a[2], b[2]) - std::max(a[0], b[0]);
+    float iw = std::min(a[3], b[3]) - std::max(a[1], b[1]);
+    if (ih <= 0 || iw <= 0)
+      return 0.0f;
+    float inter = ih * iw;
+    float uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return uni > 0 ? inter / uni : 0.0f;
+  };
+  std::vector<std::array<int64_t, 3>> selected;
+  for (int64_t b = 0; b < nb && maxOut > 0; ++b)
+    for (int64_t c = 0; c < nc; ++c) {
+      const float *sc = scores.data<float>() + (b * nc + c) * n;
+      std::vector<int64_t> order;
+      for (int64_t i = 0; i < n; ++i)
+        if (sc[i] > scoreThreshold)
+          order.push_back(i);
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int64_t x, int64_t y) { return sc[x] > sc[y]; });
+      std::vector<std::array<float, 4>> kept;
+      for (int64_t i : order) {
+        if ((int64_t)kept.size() >= maxOut)
+          break;
+        std::array<float, 4> box = corners(b, i);
+        bool suppressed = false;
+        for (const auto &k : kept)
+          if (iou(box, k) > iouThreshold) {
+            suppressed = true;
+            break;
+          }
+        if (suppressed)
+          continue;
+        kept.push_back(box);
+        selected.push_back({b, c, i});
+      }
+    }
+  if (failed(ctx.alloc(0, DType::I64, {(int64_t)selected.size(), 3})))
+    return failure();
+  for (size_t r = 0; r < selected.size(); ++r)
+    for (int j = 0; j < 3; ++j)
+      ctx.outputs[0].mutableData<int64_t>()[r * 3 + j] = selected[r][j];
+  return success();
+}
+
 } // namespace
 
 void registerIndexingKernels(KernelRegistry &r) {
@@ -602,6 +685,7 @@ void registerIndexingKernels(KernelRegistry &r) {
   r.add("", "ReverseSequence", 10, any, reverseSequenceKernel).inputs(2).half();
   r.add("", "Size", 1, any, sizeKernel).half();
   r.add("", "Dropout", 1, any, dropoutKernel).outputs(2).half();
+  r.add("", "NonMaxSuppression", 10, any, nmsKernel).inputs(2);
 }
 
 } // namespace amct::rt
