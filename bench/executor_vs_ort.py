@@ -35,9 +35,10 @@ import onnx
 from onnx import shape_inference
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MODELS = {  # name -> (make_models.py flag, file under --work)
-    "resnet18": ("--resnet-bench", "resnet18_bench.onnx"),
-    "mobilenetv2": ("--mobilenet-bench", "mobilenetv2_bench.onnx"),
+MODELS = {  # name -> (make_models.py flag, file under --work, input shape after the batch)
+    "resnet18": ("--resnet-bench", "resnet18_bench.onnx", (3, 224, 224)),
+    "mobilenetv2": ("--mobilenet-bench", "mobilenetv2_bench.onnx", (3, 224, 224)),
+    "lstm": ("--lstm-bench", "lstm_bench.onnx", (128, 256)),
 }
 
 # ORT side: one process = read input, create the session, run it `runs` times,
@@ -108,7 +109,8 @@ def analyse(path, batch):
     # producing node to its last consumer; during a node, its inputs and
     # outputs are all live. Initializers and Constant outputs are not counted.
     consts = inits | {o for n in m.graph.node if n.op_type == "Constant" for o in n.output}
-    size = lambda name: 4 * int(np.prod(shapes[name]))  # all float32 here
+    # All float32 here; a tensor of unknown shape (a shape-arithmetic scalar) counts 0.
+    size = lambda name: 4 * int(np.prod(shapes[name])) if name in shapes else 0
     last = {}
     for i, n in enumerate(m.graph.node):
         for x in n.input:
@@ -132,7 +134,7 @@ def analyse(path, batch):
 
 
 def bench_model(name, args, node_js):
-    flag, file = MODELS[name]
+    flag, file, sample_shape = MODELS[name]
     model = os.path.join(args.work, file)
     if not os.path.exists(model):
         subprocess.run([sys.executable, os.path.join(REPO, "test/models/make_models.py"),
@@ -140,7 +142,7 @@ def bench_model(name, args, node_js):
     in_name, flops, live = analyse(model, args.batch)
 
     # Seeded input, as .npy for us and raw float32 for node.
-    x = np.random.default_rng(0).standard_normal((args.batch, 3, 224, 224), dtype=np.float32)
+    x = np.random.default_rng(0).standard_normal((args.batch, *sample_shape), dtype=np.float32)
     base = os.path.join(args.work, f"{name}_b{args.batch}")
     np.save(base + "_input.npy", x)
     x.tofile(base + "_input.bin")

@@ -14,6 +14,7 @@ and finally README.md with the summary table.
 Benchmark models (random, seeded weights; large, NOT committed):
     --resnet-bench OUT.onnx       ResNet-18 shape, 1x3x224x224, opset 13
     --mobilenet-bench OUT.onnx    MobileNetV2 shape, 1x3x224x224, opset 13
+    --lstm-bench OUT.onnx         2-layer bidirectional LSTM, hidden 256, batch x 128 x 256
     --big OUT.onnx                ResNet-50 shape (~100 MB), for import/export speed
 
 Design notes (the "why"):
@@ -619,6 +620,28 @@ def export_bench(model, path, seed):
           f"{time.time() - t0:.1f}s")
 
 
+class LstmBench(nn.Module):
+    """The recurrent benchmark: 2-layer bidirectional LSTM, hidden 256."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(256, 256, num_layers=2, bidirectional=True, batch_first=True)
+
+    def forward(self, x):
+        return self.lstm(x)[0]
+
+
+def export_lstm_bench(path):
+    torch.manual_seed(256)
+    model = LstmBench().eval()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    torch.onnx.export(model, torch.randn(1, 128, 256), path, opset_version=13,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    onnx.checker.check_model(onnx.load(path))
+    print(f"{path}: {os.path.getsize(path) / 2**20:.1f} MB")
+
+
 # ----------------------------------------------------------------------------- main
 
 def main():
@@ -628,6 +651,7 @@ def main():
     ap.add_argument("--resnet-bench", metavar="OUT.onnx", help="random ResNet-18")
     ap.add_argument("--mobilenet-bench", metavar="OUT.onnx", help="random MobileNetV2")
     ap.add_argument("--big", metavar="OUT.onnx", help="random ResNet-50 (~100 MB)")
+    ap.add_argument("--lstm-bench", metavar="OUT.onnx", help="random 2-layer bidirectional LSTM")
     args = ap.parse_args()
 
     bench = False
@@ -639,6 +663,9 @@ def main():
         bench = True
     if args.big:
         export_bench(ResNet(Bottleneck, [3, 4, 6, 3]), args.big, seed=50)
+        bench = True
+    if args.lstm_bench:
+        export_lstm_bench(args.lstm_bench)
         bench = True
     if bench:
         return
