@@ -100,6 +100,11 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
     if (!classify(op, layer, reason))
       return;
     layer.name = getNodeName(op).str();
+    // An observer in an If / Loop / Scan body would see a value per branch
+    // taken or per iteration, not one per batch: such layers stay float.
+    if (reason.empty() && op->getParentOp() != func.getOperation())
+      reason = "the layer is inside a subgraph (If / Loop / Scan body), which calibration "
+               "does not reach";
     if (reason.empty() && layer.name.empty())
       reason = "the node has no name (config and record keys are node names)";
     if (reason.empty() && layer.weightOperand >= 0) {

@@ -167,3 +167,26 @@ func.func @unnamed_conv(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor
 // CFG-NEXT: %[[O4:.*]] = amct.observer %[[A]] {layer = "fc", method = #amct.hfmg<num_bits = 8, asymmetric = false, num_of_bins = 1024>, weights = #amct.arq<num_bits = 8, channel_wise = false>} : tensor<3x4xf32>
 // CFG-NEXT: amct.Gemm %[[O4]], %{{.*}}, %{{.*}} :
 // CFG-NOT: amct.observer
+
+// -----
+
+// A layer inside a subgraph (an If branch) stays float: an observer there
+// would see a value per branch taken, not one per batch.
+// CHECK-LABEL: func.func @layer_in_subgraph
+// CHECK: amct.observer %arg1 {{.*}}layer = "good"
+// CHECK: amct.node "If"
+// CHECK-NOT: amct.observer
+// CHECK: amct.Conv %arg1, %{{.*}} : (tensor<1x2x4x4xf32>
+func.func @layer_in_subgraph(%c: tensor<i1>, %y: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
+  %n = amct.none
+  %w = amct.const dense<0.5> : tensor<2x2x1x1xf32>
+  %g = amct.Conv %y, %w, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("good")
+  %r = amct.node "If"(%c) {} graphs {
+    %w2 = amct.const dense<0.25> : tensor<2x2x1x1xf32>
+    %b = amct.Conv %y, %w2, %n : (tensor<1x2x4x4xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("in_branch")
+    amct.yield %b : tensor<1x2x4x4xf32>
+  }, {
+    amct.yield %y : tensor<1x2x4x4xf32>
+  } attributes {subgraphs = ["then_branch", "else_branch"]} : (tensor<i1>) -> tensor<1x2x4x4xf32>
+  return %g, %r : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
+}
