@@ -30,6 +30,7 @@ const KernelRegistry &KernelRegistry::get() {
     registerRecurrentKernels(r);
     registerControlFlowKernels(r);
     registerSignalKernels(r);
+    registerSamplingKernels(r);
     registerQuantizationKernels(r);
     return r;
   }();

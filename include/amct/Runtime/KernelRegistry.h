@@ -95,6 +95,7 @@ void registerLossKernels(KernelRegistry &registry);
 void registerRecurrentKernels(KernelRegistry &registry);
 void registerControlFlowKernels(KernelRegistry &registry);
 void registerSignalKernels(KernelRegistry &registry);
+void registerSamplingKernels(KernelRegistry &registry);
 void registerQuantizationKernels(KernelRegistry &registry);
 
 } // namespace amct::rt

@@ -3,7 +3,7 @@
 // GatherElements, GatherND, ScatterElements (and the older Scatter),
 // ScatterND, OneHot, EyeLike, Compress, NonZero, TopK, Tile, DepthToSpace,
 // SpaceToDepth, ReverseSequence, Size, Dropout (inference),
-// NonMaxSuppression. Kernels that
+// NonMaxSuppression, Unique. Kernels that
 // only move elements copy raw bytes, so they serve every dtype; every index
 // is checked against its axis, and a bad one is an error naming it.
 //
@@ -664,6 +664,101 @@ LogicalResult nmsKernel(KernelContext &ctx) {
   return success();
 }
 
+/// Unique: the distinct values (or slices along `axis`), sorted or in
+/// order of first occurrence, with the first index of each, the index of
+/// each input element (slice) in the result, and the counts.
+LogicalResult uniqueKernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0);
+  bool hasAxis = ctx.attrs().has("axis"), sorted = ctx.attrs().getInt("sorted", 1) != 0;
+  Tensor src = x;
+  int64_t axis = 0;
+  if (hasAxis) {
+    FailureOr<int64_t> a = checkedAxis(ctx, ctx.attrs().getInt("axis", 0), x.rank());
+    if (failed(a))
+      return failure();
+    axis = *a;
+  } else {
+    src = x.reshaped({x.numElements()});
+  }
+  int64_t outer = product(src.shape(), 0, axis), len = src.dim(axis),
+          inner = product(src.shape(), axis + 1);
+  size_t elem = dtypeSize(x.dtype());
+  // Slice j's elements in (outer, inner) order, as raw bytes for copying
+  // and compared by value for ordering.
+  std::vector<int64_t> order(len), firstOf, inverse(len), counts;
+  std::vector<int64_t> rep; // representative slice of each unique entry
+  LogicalResult r = dispatch(ctx, x.dtype(), [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    const T *d = src.data<T>();
+    auto cmp = [&](int64_t a, int64_t b) -> int {
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t i = 0; i < inner; ++i) {
+          T va = d[(o * len + a) * inner + i], vb = d[(o * len + b) * inner + i];
+          if (va < vb)
+            return -1;
+          if (vb < va)
+            return 1;
+        }
+      return 0;
+    };
+    // Group equal slices: stable sort by value, then runs.
+    for (int64_t j = 0; j < len; ++j)
+      order[j] = j;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t a, int64_t b) { return cmp(a, b) < 0; });
+    std::vector<int64_t> groupOf(len);
+    std::vector<int64_t> groupFirst, groupCount;
+    for (int64_t k = 0; k < len; ++k) {
+      if (k == 0 || cmp(order[k - 1], order[k]) != 0) {
+        groupFirst.push_back(order[k]); // stable: the lowest index of the run
+        groupCount.push_back(0);
+      }
+      groupOf[order[k]] = groupFirst.size() - 1;
+      ++groupCount.back();
+    }
+    // Output order: by value (groups as they are) or by first occurrence.
+    std::vector<int64_t> groupOrder(groupFirst.size());
+    for (size_t g = 0; g < groupOrder.size(); ++g)
+      groupOrder[g] = g;
+    if (!sorted)
+      std::stable_sort(groupOrder.begin(), groupOrder.end(), [&](int64_t a, int64_t b) {
+        return groupFirst[a] < groupFirst[b];
+      });
+    std::vector<int64_t> position(groupFirst.size());
+    for (size_t p = 0; p < groupOrder.size(); ++p) {
+      position[groupOrder[p]] = p;
+      rep.push_back(groupFirst[groupOrder[p]]);
+      firstOf.push_back(groupFirst[groupOrder[p]]);
+      counts.push_back(groupCount[groupOrder[p]]);
+    }
+    for (int64_t j = 0; j < len; ++j)
+      inverse[j] = position[groupOf[j]];
+    return success();
+  });
+  if (failed(r))
+    return failure();
+  int64_t k = rep.size();
+  Shape yShape = src.shape();
+  yShape[axis] = k;
+  if (failed(ctx.alloc(0, x.dtype(), yShape)))
+    return failure();
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t u = 0; u < k; ++u)
+      memcpy(ctx.outputs[0].mutableData<char>() + (o * k + u) * inner * elem,
+             src.data<char>() + (o * len + rep[u]) * inner * elem, inner * elem);
+  auto ints = [&](unsigned o, const std::vector<int64_t> &v) -> LogicalResult {
+    if (ctx.op->getNumResults() <= o)
+      return success();
+    if (failed(ctx.alloc(o, DType::I64, {(int64_t)v.size()})))
+      return failure();
+    std::copy(v.begin(), v.end(), ctx.outputs[o].mutableData<int64_t>());
+    return success();
+  };
+  if (failed(ints(1, firstOf)) || failed(ints(2, inverse)) || failed(ints(3, counts)))
+    return failure();
+  return success();
+}
+
 } // namespace
 
 void registerIndexingKernels(KernelRegistry &r) {
@@ -673,7 +768,7 @@ void registerIndexingKernels(KernelRegistry &r) {
   r.add("", "Scatter", 9, 10, scatterElementsKernel).inputs(3);
   r.add("", "ScatterElements", 11, any, scatterElementsKernel).inputs(3);
   r.add("", "ScatterND", 11, any, scatterNDKernel).inputs(3);
-  r.add("", "OneHot", 9, any, oneHotKernel).inputs(3).half();
+  r.add("", "OneHot", 9, any, oneHotKernel).inputs(3);
   r.add("", "EyeLike", 9, any, eyeLikeKernel);
   r.add("", "Compress", 9, any, compressKernel).inputs(2).half();
   r.add("", "NonZero", 9, any, nonZeroKernel);
@@ -686,6 +781,7 @@ void registerIndexingKernels(KernelRegistry &r) {
   r.add("", "Size", 1, any, sizeKernel).half();
   r.add("", "Dropout", 1, any, dropoutKernel).outputs(2).half();
   r.add("", "NonMaxSuppression", 10, any, nmsKernel).inputs(2);
+  r.add("", "Unique", 11, any, uniqueKernel).outputs(4);
 }
 
 } // namespace amct::rt
