@@ -1,6 +1,6 @@
 //===- Signal.cpp - window functions, DFT and STFT ------------------------===//
 //
-// HannWindow, HammingWindow, BlackmanWindow, DFT and STFT (opset 17):
+// HannWindow, HammingWindow, BlackmanWindow, DFT, STFT, MelWeightMatrix (opset 17):
 // audio front ends exported into the graph. The transforms are direct sums
 // in double (O(n^2) per signal): exact enough for any frame length, fast
 // enough for the frame sizes of audio models.
@@ -166,6 +166,69 @@ LogicalResult stftKernel(KernelContext &ctx) {
   return success();
 }
 
+/// MelWeightMatrix: [dft_length / 2 + 1, num_mel_bins] triangular filters
+/// between mel-spaced edges, bins rounded down as ONNX's definition does.
+LogicalResult melWeightMatrixKernel(KernelContext &ctx) {
+  auto scalar = [&](unsigned i, StringRef what) -> FailureOr<double> {
+    const Tensor &t = ctx.in(i);
+    if (t.numElements() != 1)
+      return ctx.error() << what << " must hold one value";
+    double v = 0;
+    if (failed(dispatch(ctx, t.dtype(), [&](auto tag) -> LogicalResult {
+          v = double(t.data<decltype(tag)>()[0]);
+          return success();
+        })))
+      return failure();
+    return v;
+  };
+  FailureOr<double> melBins = scalar(0, "num_mel_bins"), dftLen = scalar(1, "dft_length"),
+                    rate = scalar(2, "sample_rate"), lo = scalar(3, "lower_edge_hertz"),
+                    hi = scalar(4, "upper_edge_hertz");
+  if (failed(melBins) || failed(dftLen) || failed(rate) || failed(lo) || failed(hi))
+    return failure();
+  int64_t m = int64_t(*melBins), n = int64_t(*dftLen);
+  if (m < 1 || n < 1 || *rate <= 0 || *lo < 0 || *hi <= *lo)
+    return ctx.error() << "num_mel_bins, dft_length and sample_rate must be positive and "
+                          "0 <= lower_edge_hertz < upper_edge_hertz";
+  Type t = getElementTypeForOnnxDataType(ctx.op->getContext(),
+                                         ctx.attrs().getInt("output_datatype", 1));
+  std::optional<DType> dtype = t ? getDType(t) : std::nullopt;
+  if (!dtype)
+    return ctx.error() << "unsupported output_datatype";
+  int64_t specBins = n / 2 + 1;
+  double lowMel = 2595 * std::log10(1 + *lo / 700), highMel = 2595 * std::log10(1 + *hi / 700);
+  double step = (highMel - lowMel) / double(m + 2);
+  std::vector<int64_t> edge(m + 2);
+  for (int64_t i = 0; i < m + 2; ++i) {
+    double hz = 700 * (std::pow(10.0, (i * step + lowMel) / 2595) - 1);
+    edge[i] = int64_t(std::floor((n + 1) * hz / *rate));
+  }
+  std::vector<double> w(specBins * m, 0.0);
+  auto set = [&](int64_t j, int64_t i, double v) {
+    if (j >= 0 && j < specBins)
+      w[j * m + i] = v;
+  };
+  for (int64_t i = 0; i < m; ++i) {
+    int64_t left = edge[i], center = edge[i + 1], right = edge[i + 2];
+    if (center == left)
+      set(center, i, 1);
+    else
+      for (int64_t j = left; j <= center; ++j)
+        set(j, i, double(j - left) / double(center - left));
+    if (right > center)
+      for (int64_t j = center; j < right; ++j)
+        set(j, i, double(right - j) / double(right - center));
+  }
+  if (failed(ctx.alloc(0, *dtype, {specBins, m})))
+    return failure();
+  return dispatch(ctx, *dtype, [&](auto tag) -> LogicalResult {
+    using T = decltype(tag);
+    for (size_t k = 0; k < w.size(); ++k)
+      ctx.outputs[0].mutableData<T>()[k] = T(w[k]);
+    return success();
+  });
+}
+
 } // namespace
 
 void registerSignalKernels(KernelRegistry &r) {
@@ -175,6 +238,7 @@ void registerSignalKernels(KernelRegistry &r) {
   r.add("", "BlackmanWindow", 17, any, windowKernel<Window::Blackman>);
   r.add("", "DFT", 17, any, dftKernel);
   r.add("", "STFT", 17, any, stftKernel).inputs(2);
+  r.add("", "MelWeightMatrix", 17, any, melWeightMatrixKernel).inputs(5);
 }
 
 } // namespace amct::rt
