@@ -9,7 +9,7 @@ APT_PACKAGES=(
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
-  libonnx-testdata python3-onnx python3-numpy python3-torch
+  libonnx-testdata python3-onnx python3-numpy python3-torch python3-torchvision
   python3-sklearn
   clang-19 libclang-rt-19-dev
 )
