@@ -27,6 +27,7 @@ Prints `fake-quant-accuracy: P passed, F failed`.
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -179,6 +180,11 @@ def main():
         else:
             passed += 1
     print(f"fake-quant-accuracy: {passed} passed, {failed} failed")
+    # The scratch folder stays only when something failed, for a look.
+    if failed:
+        print(f"work folder kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 

@@ -10,6 +10,7 @@ Prints `executor-vs-ort: P passed, F failed`; exit 1 on any failure.
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,11 @@ def main():
         else:
             passed += 1
     print(f"executor-vs-ort: {passed} passed, {failed} failed")
+    # The scratch folder stays only when something failed, for a look.
+    if failed:
+        print(f"work folder kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 
