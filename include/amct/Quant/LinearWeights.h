@@ -1,0 +1,103 @@
+//===- LinearWeights.h - weight-only quantization of Linear layers -*- C++ -*-===//
+//
+// The numerics of AMCT's language-model weight quantization, free of MLIR:
+// a Linear weight W is [K, N] (K input channels as rows, N outputs; the
+// MatMul layout), quantized to int8 or int4 per tensor, per output channel
+// or per group of G consecutive input channels, by round-to-nearest
+// (minmax) or GPTQ. int4 values are stored one per int8 until packed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_QUANT_LINEARWEIGHTS_H
+#define AMCT_QUANT_LINEARWEIGHTS_H
+
+#include "amct/Quant/Quant.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amct::quant {
+
+enum class WeightGranularity { Tensor, Channel, Group };
+
+struct LinearWeightSpec {
+  int bits = 8; // 4 or 8
+  bool symmetric = true;
+  WeightGranularity granularity = WeightGranularity::Channel;
+  /// Input channels per group (WeightGranularity::Group only).
+  int64_t groupSize = 0;
+};
+
+/// Scales and offsets of a [K, N] weight: one set per (group, output
+/// channel), stored group-major: entry g * N + n (per tensor: one entry;
+/// per channel: N entries, one group). Group g covers input channels
+/// [g * G, (g + 1) * G); K is padded with zeros to a multiple of G (as AMCT
+/// does), so there are ceil(K / G) groups.
+struct LinearWeightParams {
+  int64_t k = 0, n = 0, groups = 1, groupSize = 0;
+  std::vector<float> scale;
+  std::vector<int32_t> offset;
+
+  /// The parameters of input channel `row`, output channel `col`.
+  QuantParams at(int64_t row, int64_t col) const {
+    int64_t g = groupSize ? row / groupSize : 0;
+    size_t i = scale.size() == 1 ? 0 : size_t(g * n + col);
+    return {scale[i], offset[i]};
+  }
+};
+
+/// Round-to-nearest parameters from each set's min and max (widened to
+/// include 0): symmetric scale = absmax / (2^(b-1) - 1), offset 0;
+/// asymmetric scale = (max - min) / (2^b - 1) with an integer offset.
+/// Fails (with a message) on a non-finite weight or a spec that does not fit
+/// (group size < 1 for Group, bits other than 4 or 8).
+std::optional<LinearWeightParams> minmaxParams(const float *w, int64_t k, int64_t n,
+                                               const LinearWeightSpec &spec, std::string &error);
+
+/// q[r * n + c] = quantize(w[r * n + c], params.at(r, c)) in [qmin, qmax].
+void quantizeLinear(const float *w, const LinearWeightParams &params, int bits, int8_t *q);
+
+/// The float weight the quantized one stands for: (q - offset) * scale.
+void dequantizeLinear(const int8_t *q, const LinearWeightParams &params, float *w);
+
+/// int4 values of a [K, N] weight packed two per byte along K, low nibble
+/// first: byte (r, c) of the [ceil(K / 2), N] result holds q(2r, c) in bits
+/// 0-3 and q(2r + 1, c) in bits 4-7 (two's complement nibbles; an odd K
+/// pads with 0).
+std::vector<uint8_t> packInt4(const int8_t *q, int64_t k, int64_t n);
+/// The inverse of packInt4.
+std::vector<int8_t> unpackInt4(const uint8_t *packed, int64_t k, int64_t n);
+
+struct GptqOptions {
+  /// Added to H's diagonal: this fraction of its mean.
+  double dampPercent = 0.01;
+  /// Columns (input channels) quantized between two lazy updates.
+  int64_t blockSize = 128;
+  /// Input channels in order of decreasing H diagonal (AMCT always does).
+  bool actOrder = true;
+  /// Threads for the BLAS updates (results do not depend on it).
+  int threads = 1;
+};
+
+struct GptqResult {
+  LinearWeightParams params;
+  std::vector<int8_t> q; // [K, N]
+};
+
+/// GPTQ (Frantar et al.) on a [K, N] weight with H = 2 X^T X ([K, K],
+/// accumulated by the caller over the layer's calibration inputs X [T, K]):
+/// dead input channels (zero diagonal) get weight 0; damping; act-order;
+/// blocks of blockSize input channels with the later rows updated lazily
+/// by BLAS; the error propagated through the upper Cholesky factor of H^-1.
+/// The quantization parameters are minmax's on the original weights (group
+/// scales from the original groups, whatever the processing order). Fails
+/// if H is not positive definite after damping, or as minmaxParams does.
+std::optional<GptqResult> gptqQuantize(const float *w, int64_t k, int64_t n, const double *h,
+                                       const LinearWeightSpec &spec, const GptqOptions &options,
+                                       std::string &error);
+
+} // namespace amct::quant
+
+#endif // AMCT_QUANT_LINEARWEIGHTS_H

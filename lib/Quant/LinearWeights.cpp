@@ -1,0 +1,208 @@
+//===- LinearWeights.cpp - weight-only quantization of Linear layers ------===//
+//
+// minmax parameters, quantize / dequantize, int4 packing and GPTQ. GPTQ
+// follows the reference implementation (gptq.py of Frantar et al.) step by
+// step, in the [K, N] layout: "column i" of their [N, K] weight is row i
+// here. The Cholesky factorisations come from LAPACK (OpenBLAS exports
+// it), the lazy block updates are sgemm.
+//
+//===----------------------------------------------------------------------===//
+
+#include "amct/Quant/LinearWeights.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cblas.h>
+#include <cmath>
+#include <numeric>
+
+extern "C" {
+// LAPACK (Fortran interface, column-major), from OpenBLAS.
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+}
+
+using namespace amct::quant;
+
+std::optional<LinearWeightParams> amct::quant::minmaxParams(const float *w, int64_t k,
+                                                            int64_t n,
+                                                            const LinearWeightSpec &spec,
+                                                            std::string &error) {
+  if (spec.bits != 4 && spec.bits != 8) {
+    error = "weights must be int4 or int8, not " + std::to_string(spec.bits) + " bits";
+    return std::nullopt;
+  }
+  if (spec.granularity == WeightGranularity::Group && spec.groupSize < 1) {
+    error = "group_size must be >= 1";
+    return std::nullopt;
+  }
+  for (int64_t i = 0; i < k * n; ++i)
+    if (!std::isfinite(w[i])) {
+      error = "the weight holds a non-finite value at row " + std::to_string(i / n) +
+              ", column " + std::to_string(i % n);
+      return std::nullopt;
+    }
+  LinearWeightParams p;
+  p.k = k;
+  p.n = n;
+  int64_t sets = 1, rowsPerGroup = k;
+  if (spec.granularity == WeightGranularity::Group) {
+    p.groupSize = spec.groupSize;
+    p.groups = (k + spec.groupSize - 1) / spec.groupSize;
+    rowsPerGroup = spec.groupSize;
+    sets = p.groups * n;
+  } else if (spec.granularity == WeightGranularity::Channel) {
+    sets = n;
+  }
+  std::vector<float> lo(sets, 0.0f), hi(sets, 0.0f);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t s = spec.granularity == WeightGranularity::Tensor ? 0
+                  : (r / rowsPerGroup) * (spec.granularity == WeightGranularity::Group ? n : 0) + c;
+      lo[s] = std::min(lo[s], w[r * n + c]);
+      hi[s] = std::max(hi[s], w[r * n + c]);
+    }
+  for (int64_t s = 0; s < sets; ++s) {
+    // A group's zero padding (K not a multiple of G) only adds zeros, which
+    // the widening to include 0 already covers.
+    QuantParams q = paramsFromRange(lo[s], hi[s], spec.bits, !spec.symmetric);
+    p.scale.push_back(q.scale);
+    p.offset.push_back(q.offset);
+  }
+  return p;
+}
+
+void amct::quant::quantizeLinear(const float *w, const LinearWeightParams &params, int bits,
+                                 int8_t *q) {
+  for (int64_t r = 0; r < params.k; ++r)
+    for (int64_t c = 0; c < params.n; ++c)
+      q[r * params.n + c] = int8_t(quantize(w[r * params.n + c], params.at(r, c), bits));
+}
+
+void amct::quant::dequantizeLinear(const int8_t *q, const LinearWeightParams &params,
+                                   float *w) {
+  for (int64_t r = 0; r < params.k; ++r)
+    for (int64_t c = 0; c < params.n; ++c) {
+      QuantParams p = params.at(r, c);
+      w[r * params.n + c] = float(q[r * params.n + c] - p.offset) * p.scale;
+    }
+}
+
+std::vector<uint8_t> amct::quant::packInt4(const int8_t *q, int64_t k, int64_t n) {
+  std::vector<uint8_t> out(((k + 1) / 2) * n, 0);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      uint8_t nibble = uint8_t(q[r * n + c]) & 0x0f;
+      out[(r / 2) * n + c] |= r % 2 ? uint8_t(nibble << 4) : nibble;
+    }
+  return out;
+}
+
+std::vector<int8_t> amct::quant::unpackInt4(const uint8_t *packed, int64_t k, int64_t n) {
+  std::vector<int8_t> q(k * n);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      uint8_t byte = packed[(r / 2) * n + c];
+      int v = r % 2 ? byte >> 4 : byte & 0x0f;
+      q[r * n + c] = int8_t(v >= 8 ? v - 16 : v); // sign-extend the nibble
+    }
+  return q;
+}
+
+std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, int64_t n,
+                                                    const double *h,
+                                                    const LinearWeightSpec &spec,
+                                                    const GptqOptions &options,
+                                                    std::string &error) {
+  // Dead input channels (never active in calibration): weight 0, H 1.
+  std::vector<float> weight(w, w + k * n);
+  std::vector<double> hm(h, h + k * k);
+  for (int64_t i = 0; i < k; ++i)
+    if (hm[i * k + i] == 0) {
+      hm[i * k + i] = 1;
+      std::fill_n(&weight[i * n], n, 0.0f);
+    }
+  std::optional<LinearWeightParams> params = minmaxParams(weight.data(), k, n, spec, error);
+  if (!params)
+    return std::nullopt;
+
+  // Act-order: the most active input channels first.
+  std::vector<int64_t> perm(k);
+  std::iota(perm.begin(), perm.end(), 0);
+  if (options.actOrder)
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](int64_t a, int64_t b) { return hm[a * k + a] > hm[b * k + b]; });
+  std::vector<float> wp(k * n);
+  std::vector<double> hp(k * k);
+  for (int64_t i = 0; i < k; ++i) {
+    std::copy_n(&weight[perm[i] * n], n, &wp[i * n]);
+    for (int64_t j = 0; j < k; ++j)
+      hp[i * k + j] = hm[perm[i] * k + perm[j]];
+  }
+  double mean = 0;
+  for (int64_t i = 0; i < k; ++i)
+    mean += hp[i * k + i];
+  mean /= k;
+  for (int64_t i = 0; i < k; ++i)
+    hp[i * k + i] += options.dampPercent * mean;
+
+  // U: the upper Cholesky factor of H^-1 (H = L L^T, H^-1 from L, then
+  // H^-1 = U^T U). H is symmetric, so its row-major array is also its
+  // column-major one; cm(i, j) indexes column-major.
+  int kk = int(k), info = 0;
+  auto cm = [&](int64_t i, int64_t j) -> double & { return hp[i + j * k]; };
+  dpotrf_("L", &kk, hp.data(), &kk, &info);
+  if (info == 0)
+    dpotri_("L", &kk, hp.data(), &kk, &info);
+  if (info != 0) {
+    error = "the Hessian of the layer's inputs is not positive definite after damping "
+            "(LAPACK info " + std::to_string(info) + ")";
+    return std::nullopt;
+  }
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = j + 1; i < k; ++i)
+      cm(j, i) = cm(i, j);
+  dpotrf_("U", &kk, hp.data(), &kk, &info);
+  if (info != 0) {
+    error = "H^-1 is not positive definite (LAPACK info " + std::to_string(info) + ")";
+    return std::nullopt;
+  }
+  std::vector<float> u(k * k, 0.0f); // row-major upper factor
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = i; j < k; ++j)
+      u[i * k + j] = float(cm(i, j));
+
+  GptqResult result;
+  result.q.assign(k * n, 0);
+  int64_t block = std::max<int64_t>(1, options.blockSize);
+  std::vector<float> err(block * n);
+  for (int64_t i1 = 0; i1 < k; i1 += block) {
+    int64_t i2 = std::min(i1 + block, k);
+    for (int64_t i = i1; i < i2; ++i) {
+      float d = u[i * k + i];
+      float *row = &wp[i * n], *e = &err[(i - i1) * n];
+      int64_t orig = perm[i];
+      for (int64_t c = 0; c < n; ++c) {
+        QuantParams p = params->at(orig, c);
+        int32_t qv = quantize(row[c], p, spec.bits);
+        result.q[orig * n + c] = int8_t(qv);
+        e[c] = (row[c] - float(qv - p.offset) * p.scale) / d;
+      }
+      // Within the block: the rows after i take row i's error now.
+      for (int64_t j = i + 1; j < i2; ++j) {
+        float f = u[i * k + j];
+        float *target = &wp[j * n];
+#pragma GCC ivdep
+        for (int64_t c = 0; c < n; ++c)
+          target[c] -= f * e[c];
+      }
+    }
+    // The rows after the block, lazily: W[i2:] -= U[i1:i2, i2:]^T Err.
+    if (i2 < k)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k - i2), int(n), int(i2 - i1),
+                  -1.0f, &u[i1 * k + i2], int(k), err.data(), int(n), 1.0f, &wp[i2 * n],
+                  int(n));
+  }
+  result.params = std::move(*params);
+  return result;
+}
