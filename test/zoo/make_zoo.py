@@ -84,6 +84,22 @@ def seg(name):
     return build
 
 
+class SsdLite(nn.Module):
+    """torchvision's SSDlite detector on one [3, H, W] image: anchors, box
+    decoding, score thresholds, per-class NMS (an If around
+    NonMaxSuppression), top-k."""
+
+    def __init__(self):
+        super().__init__()
+        import torchvision.models.detection as d
+        self.m = d.ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                                 num_classes=5)
+
+    def forward(self, image):
+        r = self.m([image])[0]
+        return r["boxes"], r["scores"], r["labels"]
+
+
 class UNet(nn.Module):
     """A small UNet whose decoder upsamples with nn.Upsample (Resize)."""
 
@@ -480,6 +496,8 @@ MODELS = {
     "swin": (swin, 17, "classifier", img(3, 32, 32), False),
     "lraspp_mobilenet_v3": (seg("lraspp_mobilenet_v3_large"), 14, "segmentation", img(3, 64, 64), True),
     "deeplabv3_mobilenet_v3": (seg("deeplabv3_mobilenet_v3_large"), 16, "segmentation", img(3, 64, 64), True),
+    "ssdlite": (SsdLite, 13, "detection",
+                lambda r, b: {"images": r.random((3, 320, 320), dtype=np.float32)}, False),
     "unet_bilinear": (lambda: UNet("bilinear"), 13, "segmentation", img(3, 32, 32), True),
     "unet_nearest": (lambda: UNet("nearest"), 17, "segmentation", img(3, 32, 32), True),
     "style_transfer": (StyleTransfer, 15, "image-to-image", img(3, 32, 32), True),
@@ -514,6 +532,8 @@ def export(name, out):
         outs = model(*args)
     n_out = len(outs) if isinstance(outs, tuple) else 1
     out_names = [f"output{i}" for i in range(n_out)] if n_out > 1 else ["output"]
+    if name == "ssdlite":
+        out_names = ["boxes", "scores", "labels"]
     axes = {n: {0: "batch"} for n in names + out_names} if dynamic else None
     if name == "llama_kv":  # the cache's batch is dim 1
         axes = None
