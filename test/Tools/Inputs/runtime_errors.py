@@ -66,3 +66,15 @@ save("axis", [helper.make_node("Gather", ["x", "i"], ["y"], name="bad_axis", axi
      [f32("x", None)], [f32("y", None)],
      [helper.make_tensor("i", TensorProto.INT64, [1], [0])],
      x=np.ones((2, 2), dtype=np.float32))
+# Scan at opset 8 (its batched form, which the executor does not run): the
+# model is valid ONNX; `amct run` refuses it before running, naming the
+# opsets it does run.
+scan_body = helper.make_graph(
+    [helper.make_node("Add", ["s_in", "x_in"], ["s_out"]),
+     helper.make_node("Identity", ["s_out"], ["y_out"])],
+    "body", [f32("s_in", [2]), f32("x_in", [2])], [f32("s_out", [2]), f32("y_out", [2])])
+save("scan8", [helper.make_node("Scan", ["", "init", "x"], ["s", "y"], name="old_scan",
+                                num_scan_inputs=1, body=scan_body)],
+     [f32("x", [1, 3, 2])], [f32("s", [1, 2]), f32("y", [1, 3, 2])],
+     [helper.make_tensor("init", TensorProto.FLOAT, [1, 2], [0, 0])], opset=8,
+     x=np.ones((1, 3, 2), dtype=np.float32))
