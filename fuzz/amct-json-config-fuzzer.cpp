@@ -2,10 +2,13 @@
 //
 // Parses arbitrary text as AMCT's per-layer JSON quantization config. What
 // parses must write back to JSON that parses again to the same text: the
-// writer and the reader agree on every value the reader accepts.
+// writer and the reader agree on every value the reader accepts. The same
+// text also goes through the language-model quantize() config reader, which
+// must accept or refuse it with a reason.
 //
 //===----------------------------------------------------------------------===//
 
+#include "amct/Support/LlmConfig.h"
 #include "amct/Support/QuantConfig.h"
 
 #include <cstdint>
@@ -14,6 +17,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
   std::string error;
+  if (!amct::parseLlmConfig(text, "fuzz.json", error) && error.empty())
+    __builtin_trap();
+  error.clear();
   auto config = amct::parseQuantConfigJson(text, "fuzz.json", error);
   if (!config) {
     if (error.empty())

@@ -26,7 +26,8 @@ seed_dirs() {
         [ -f "$d/model.onnx" ] && echo "$d/model.onnx"
       done ;;
     amct-json-config-fuzzer)
-      ls "$root"/test/Tools/Inputs/quant/*.json "$root"/test/Transforms/Inputs/*.json ;;
+      ls "$root"/test/Tools/Inputs/quant/*.json "$root"/test/Transforms/Inputs/*.json \
+        "$root"/fuzz/seeds/llm/*.json ;;
     amct-simple-config-fuzzer)
       ls "$root"/test/Tools/Inputs/quant/*.cfg "$root"/test/Transforms/Inputs/*.cfg ;;
     amct-record-fuzzer)

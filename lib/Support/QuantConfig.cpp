@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/QuantConfig.h"
+#include "amct/Support/LlmConfig.h"
 #include "ConfigRules.h"
 #include "amct/Support/FileAccess.h"
 
@@ -83,8 +84,13 @@ std::optional<QuantConfig> amct::loadQuantConfig(const std::string &text,
   case ConfigKind::SimpleCfg:
     return parseSimpleConfig(text, fileName, layers, error);
   case ConfigKind::LlmJson:
+    // Validated in full, so a wrong key is reported as such; a valid one is
+    // still refused: the language-model flow is not built yet.
+    if (!parseLlmConfig(text, fileName, error))
+      return std::nullopt;
     error = prefixed(fileName,
-                     "this is an LLM quantize() config (it has \"quant_cfg\"); "
+                     "a valid language-model quantize() config (\"quant_cfg\"), but "
+                     "language-model weight quantization is not implemented yet; "
                      "expected a layer config (JSON, as create_quant_config "
                      "writes) or a simple config (.cfg)");
     return std::nullopt;

@@ -928,9 +928,15 @@ TEST(LoadQuantConfig, DispatchesAndReportsKinds) {
 
   EXPECT_FALSE(loadQuantConfigFile(fixture("llm.json"), kModel, error));
   EXPECT_EQ(error, fixture("llm.json") +
-                       ": this is an LLM quantize() config (it has "
-                       "\"quant_cfg\"); expected a layer config (JSON, as "
-                       "create_quant_config writes) or a simple config (.cfg)");
+                       ": a valid language-model quantize() config (\"quant_cfg\"), but "
+                       "language-model weight quantization is not implemented yet; "
+                       "expected a layer config (JSON, as create_quant_config "
+                       "writes) or a simple config (.cfg)");
+  // An invalid one says what is wrong with it.
+  EXPECT_FALSE(loadQuantConfig(R"({"quant_cfg": {"weights": {"type": "int4"},
+      "inputs": {"type": "int8"}}})", "bad.json", kModel, error));
+  EXPECT_NE(error.find("bad.json: quant_cfg.inputs: int4 weights are weight-only"),
+            std::string::npos) << error;
   EXPECT_FALSE(loadQuantConfig("\n\n", "x.cfg", kModel, error));
   EXPECT_EQ(error, "x.cfg: the config file is empty");
   EXPECT_FALSE(loadQuantConfig("42", "x.cfg", kModel, error));

@@ -1,0 +1,72 @@
+//===- LlmConfig.h - AMCT's quantize() config for language models -*- C++ -*-===//
+//
+// The JSON config of AMCT's language-model API (reference 002):
+//
+//   {"batch_num": 1,
+//    "quant_cfg": {"weights": {"type": "int4", "symmetric": true,
+//                              "strategy": "group", "group_size": 128},
+//                  "inputs": {"type": "int8", "symmetric": true, "strategy": "token"}},
+//    "algorithm": "gptq" | ["awq", ...] | {"awq": {"grids_num": 20}, ...},
+//    "skip_layers": ["lm_head"]}
+//
+// validated against reference 000's table of legal combinations: int4
+// weights are weight-only; int8 weights alone take any strategy and minmax,
+// awq or gptq; int8 weights with int8 inputs take strategy tensor or channel
+// and minmax or smoothquant, inputs per tensor or per token. Every violation
+// is an error naming the key, the value and the rule.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_SUPPORT_LLMCONFIG_H
+#define AMCT_SUPPORT_LLMCONFIG_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace amct {
+
+struct LlmWeightConfig {
+  int bits = 8;           // "type": int4 or int8
+  bool symmetric = true;  // default true
+  enum class Strategy { Tensor, Channel, Group } strategy = Strategy::Channel;
+  int64_t groupSize = 0;  // strategy group only; a multiple of 32, >= 32
+};
+
+struct LlmInputConfig {
+  bool symmetric = true;
+  enum class Strategy { Tensor, Token } strategy = Strategy::Tensor;
+};
+
+struct LlmAlgorithm {
+  enum class Kind { MinMax, Awq, Gptq, SmoothQuant } kind;
+  int64_t gridsNum = 20;        // awq
+  double smoothStrength = 0.5;  // smoothquant, in (0, 1)
+};
+
+struct LlmQuantConfig {
+  int64_t batchNum = 1;
+  LlmWeightConfig weights;
+  /// Present for W8A8 (act_type int8); absent for weight-only.
+  std::optional<LlmInputConfig> inputs;
+  /// minmax when the config names none.
+  std::vector<LlmAlgorithm> algorithms;
+  /// A layer whose name contains one of these is not quantized.
+  std::vector<std::string> skipLayers;
+
+  bool uses(LlmAlgorithm::Kind kind) const;
+  /// Why a Linear layer with K input and N output channels cannot take this
+  /// config, or empty: group_size must be in [32, K - 1]; the Ascend
+  /// weight-quant kernels need K and N multiples of 32 (int8) or 64 (int4)
+  /// and at most 65535.
+  std::string layerProblem(int64_t k, int64_t n) const;
+};
+
+/// Parses and validates the config text (`fileName` prefixes messages).
+std::optional<LlmQuantConfig> parseLlmConfig(const std::string &text,
+                                             const std::string &fileName, std::string &error);
+
+} // namespace amct
+
+#endif // AMCT_SUPPORT_LLMCONFIG_H
