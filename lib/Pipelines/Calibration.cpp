@@ -262,12 +262,16 @@ amct::makeCalibrationBatches(func::FuncOp func, const std::map<std::string, rt::
   std::vector<std::string> inputNames;
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     inputNames.push_back(getGraphInputName(func, i));
+  // One batch and no batch size: every input is fed as it is, so inputs
+  // whose batch is not dim 0 (sequence-first recurrent models, KV caches)
+  // calibrate too.
+  bool whole = batchNum == 1 && batchSize <= 0;
   std::vector<rt::Tensor> inputs;
   for (const std::string &name : inputNames) {
     auto it = data.find(name);
     if (it == data.end())
       return func.emitError() << "no calibration data for graph input '" << name << "'";
-    if (it->second.rank() == 0)
+    if (it->second.rank() == 0 && !whole)
       return func.emitError() << "calibration data for '" << name
                               << "' is a scalar; samples go along dim 0";
     inputs.push_back(it->second);
@@ -277,6 +281,11 @@ amct::makeCalibrationBatches(func::FuncOp func, const std::map<std::string, rt::
       return func.emitError() << "calibration data names '" << name
                               << "', which is not a graph input (inputs: "
                               << llvm::join(inputNames, ", ") << ")";
+  if (whole) {
+    if (llvm::any_of(inputs, [](const rt::Tensor &t) { return t.numElements() == 0; }))
+      return func.emitError("the calibration set is empty");
+    return std::vector<std::vector<rt::Tensor>>{inputs};
+  }
   int64_t samples = inputs.empty() ? 0 : inputs[0].dim(0);
   for (auto [name, t] : llvm::zip(inputNames, inputs))
     if (t.dim(0) != samples)

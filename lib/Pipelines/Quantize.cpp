@@ -282,11 +282,17 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   result.skipped = std::move(skipped);
 
   if (options.cosineSamples > 0) {
-    // A prefix of the first batch, unless the model fixes the batch size.
-    result.cosineSamples = staticBatch ? batchSize : std::min(options.cosineSamples, batchSize);
+    // A prefix of the first batch, unless the model fixes the batch size or
+    // the inputs do not share a batch dim 0 (a sequence-first input fed
+    // whole): then the whole first batch.
+    bool sliceable = llvm::all_of(batches[0], [&](const rt::Tensor &t) {
+      return t.rank() >= 1 && t.dim(0) == batchSize;
+    });
+    bool whole = staticBatch || !sliceable;
+    result.cosineSamples = whole ? batchSize : std::min(options.cosineSamples, batchSize);
     if (failed(compareWithFp32(*result.fused, *module, names,
-                               sliceBatch(batches[0], 0, result.cosineSamples), options.threads,
-                               options.showProgress, result)))
+                               whole ? batches[0] : sliceBatch(batches[0], 0, result.cosineSamples),
+                               options.threads, options.showProgress, result)))
       return failure();
     clock.lap("layer cosine (fp32 and fake-quant runs)");
   }

@@ -46,8 +46,10 @@ struct CalibrationOptions {
 /// The calibration set cut into batches for `func`: `data` holds every
 /// graph input by name (all samples along dim 0), `batchNum` batches of
 /// `batchSize` samples (0: all samples split evenly over the batches), as
-/// views. Errors (an input without data, data naming no input, a scalar,
-/// differing sample counts, too few samples) are emitted on `func`. The one
+/// views. With one batch and no batch size each input is one batch as it
+/// is, whatever its dim 0 (sequence-first inputs, KV caches). Errors (an
+/// input without data, data naming no input, a scalar, differing sample
+/// counts, too few samples) are emitted on `func`. The one
 /// place `amct quantize`, `amct calibrate` and the passes cut batches, so
 /// a record made step by step equals the one-shot record.
 mlir::FailureOr<std::vector<std::vector<rt::Tensor>>>
