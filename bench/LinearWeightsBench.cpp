@@ -4,7 +4,8 @@
 //
 // GPTQ on one 4096 x 4096 Linear weight with the Hessian of 2048
 // calibration tokens (seeded random data, int4 group 128 and int8 per
-// channel), and minmax on the same layer. The Hessian's accumulation
+// channel), AWQ's 20-point search (256 of the tokens scored), and minmax on
+// the same layer. The Hessian's accumulation
 // (2 X^T X, one dsyrk) is timed separately: the pipeline accumulates it
 // batch by batch while calibrating.
 //
@@ -23,9 +24,9 @@ namespace {
 constexpr int64_t kK = 4096, kN = 4096, kTokens = 2048;
 
 struct Problem {
-  std::vector<float> w;
+  std::vector<float> w, xf;
   std::vector<double> h;
-  Problem() : w(kK * kN), h(kK * kK, 0.0) {
+  Problem() : w(kK * kN), xf(kTokens * kK), h(kK * kK, 0.0) {
     std::mt19937 gen(1);
     std::normal_distribution<float> dist;
     for (float &v : w)
@@ -36,6 +37,8 @@ struct Problem {
       for (int64_t i = 0; i < kK; ++i)
         x[t * kK + i] = 0.5 * shared + dist(gen);
     }
+    for (size_t i = 0; i < x.size(); ++i)
+      xf[i] = float(x[i]);
     cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, kK, kTokens, 2.0, x.data(), kK, 0.0,
                 h.data(), kK);
     for (int64_t i = 0; i < kK; ++i)
@@ -73,6 +76,22 @@ void BM_GptqInt8Channel(benchmark::State &state) {
   gptq(state, LinearWeightSpec());
 }
 BENCHMARK(BM_GptqInt8Channel)->Unit(benchmark::kSecond)->Iterations(1);
+
+void BM_AwqInt4Group128(benchmark::State &state) {
+  const Problem &p = problem();
+  LinearWeightSpec s;
+  s.bits = 4;
+  s.granularity = WeightGranularity::Group;
+  s.groupSize = 128;
+  for (auto _ : state) {
+    std::string error;
+    auto r = awqSearch(p.xf.data(), kTokens, p.w.data(), kK, kN, s, AwqOptions(), error);
+    if (!r)
+      state.SkipWithError(error.c_str());
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_AwqInt4Group128)->Unit(benchmark::kSecond)->Iterations(1);
 
 void BM_MinmaxInt4Group128(benchmark::State &state) {
   const Problem &p = problem();

@@ -206,3 +206,74 @@ std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, i
   result.params = std::move(*params);
   return result;
 }
+
+std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const float *w,
+                                                int64_t k, int64_t n,
+                                                const LinearWeightSpec &spec,
+                                                const AwqOptions &options, std::string &error) {
+  if (t < 1 || options.gridsNum < 1) {
+    error = t < 1 ? "AWQ needs calibration inputs" : "grids_num must be at least 1";
+    return std::nullopt;
+  }
+  std::vector<double> meanAbs(k, 0.0);
+  for (int64_t r = 0; r < t; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      meanAbs[i] += std::fabs(double(x[r * k + i]));
+  for (double &m : meanAbs)
+    m = std::max(m / double(t), 1e-4); // a dead channel keeps a finite scale
+  // The scored rows: all, or maxTokens evenly spaced.
+  int64_t rows = std::min<int64_t>(t, std::max<int64_t>(1, options.maxTokens));
+  std::vector<float> xs(rows * k);
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(&x[(r * t / rows) * k], k, &xs[r * k]);
+  std::vector<float> ref(rows * n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
+              xs.data(), int(k), w, int(n), 0.0f, ref.data(), int(n));
+
+  std::optional<AwqResult> best;
+  std::vector<float> scaled(k * n), effective(k * n), out(rows * n);
+  for (int g = 0; g < options.gridsNum; ++g) {
+    double ratio = double(g) / options.gridsNum;
+    std::vector<double> s(k);
+    double lo = INFINITY, hi = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      s[i] = std::pow(meanAbs[i], ratio);
+      lo = std::min(lo, s[i]);
+      hi = std::max(hi, s[i]);
+    }
+    double norm = std::sqrt(hi * lo);
+    AwqResult cand;
+    cand.ratio = ratio;
+    cand.scale.resize(k);
+    for (int64_t i = 0; i < k; ++i) {
+      cand.scale[i] = float(s[i] / norm);
+      for (int64_t c = 0; c < n; ++c)
+        scaled[i * n + c] = w[i * n + c] * cand.scale[i];
+    }
+    std::optional<LinearWeightParams> p = minmaxParams(scaled.data(), k, n, spec, error);
+    if (!p)
+      return std::nullopt;
+    cand.q.resize(k * n);
+    quantizeLinear(scaled.data(), *p, spec.bits, cand.q.data());
+    dequantizeLinear(cand.q.data(), *p, effective.data());
+    // (X / s) Q(diag(s) W) = X (diag(1/s) Q(diag(s) W)).
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t c = 0; c < n; ++c)
+        effective[i * n + c] /= cand.scale[i];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
+                xs.data(), int(k), effective.data(), int(n), 0.0f, out.data(), int(n));
+    double e = 0;
+    for (int64_t i = 0; i < rows * n; ++i) {
+      double d = double(out[i]) - ref[i];
+      e += d * d;
+    }
+    cand.error = e;
+    cand.params = std::move(*p);
+    if (g == 0 || e < best->error) {
+      double minmaxError = g == 0 ? e : best->minmaxError;
+      best = std::move(cand);
+      best->minmaxError = minmaxError;
+    }
+  }
+  return best;
+}

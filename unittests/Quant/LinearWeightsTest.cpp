@@ -180,3 +180,56 @@ TEST(Gptq, BeatsRoundToNearestOnCorrelatedInputsAndHandlesDeadChannels) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Awq, OneGridPointIsRoundToNearest) {
+  std::mt19937 gen(5);
+  std::normal_distribution<float> dist;
+  const int64_t t = 32, k = 8, n = 4;
+  std::vector<float> x(t * k), w(k * n);
+  for (float &v : x)
+    v = dist(gen);
+  for (float &v : w)
+    v = dist(gen);
+  AwqOptions o;
+  o.gridsNum = 1; // only r = 0: s = 1
+  std::string error;
+  LinearWeightSpec s = spec(4, true, WeightGranularity::Channel);
+  auto r = awqSearch(x.data(), t, w.data(), k, n, s, o, error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_EQ(r->ratio, 0.0);
+  for (float v : r->scale)
+    EXPECT_EQ(v, 1.0f);
+  auto p = minmaxParams(w.data(), k, n, s, error);
+  std::vector<int8_t> rtn(k * n);
+  quantizeLinear(w.data(), *p, 4, rtn.data());
+  EXPECT_EQ(r->q, rtn);
+  EXPECT_EQ(r->error, r->minmaxError);
+}
+
+TEST(Awq, ProtectsTheSalientInputChannel) {
+  // Input channel 0 carries activations ~100x the others but small
+  // weights: per output channel, int4 rounds its row to 0 and the output
+  // loses x0 * w0. Scaling row 0 up (and x0 down) keeps it.
+  const int64_t t = 64, k = 4, n = 2;
+  std::mt19937 gen(9);
+  std::normal_distribution<float> dist;
+  std::vector<float> x(t * k);
+  for (int64_t r = 0; r < t; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      x[r * k + i] = (i == 0 ? 10.0f : 0.1f) * dist(gen);
+  std::vector<float> w = {0.03f, -0.02f, 1.0f, 0.8f, -0.9f, 1.0f, 0.5f, -0.7f};
+  std::string error;
+  auto r = awqSearch(x.data(), t, w.data(), k, n, spec(4, true, WeightGranularity::Channel),
+                     AwqOptions(), error);
+  ASSERT_TRUE(r) << error;
+  EXPECT_GT(r->ratio, 0.0);
+  EXPECT_GT(r->scale[0], r->scale[1]);
+  EXPECT_LT(r->error, 0.1 * r->minmaxError)
+      << "AWQ " << r->error << " vs round-to-nearest " << r->minmaxError;
+  // The scaled weight's row 0 no longer rounds to zero.
+  EXPECT_NE(r->q[0], 0);
+}
+
+} // namespace

@@ -98,6 +98,39 @@ std::optional<GptqResult> gptqQuantize(const float *w, int64_t k, int64_t n, con
                                        const LinearWeightSpec &spec, const GptqOptions &options,
                                        std::string &error);
 
+struct AwqOptions {
+  /// Candidate exponents r = g / gridsNum, g = 0 .. gridsNum - 1.
+  int gridsNum = 20;
+  /// Calibration rows scored per candidate (evenly spaced when there are
+  /// more): the search costs gridsNum x rows x K x N multiply-adds.
+  int64_t maxTokens = 256;
+};
+
+struct AwqResult {
+  /// Per input channel: the weight rows are multiplied by scale[k] and the
+  /// layer's input channel k divided by it.
+  std::vector<float> scale;
+  double ratio = 0;
+  /// Squared error of the layer's output on the scored rows, for the chosen
+  /// scales and for plain round-to-nearest (ratio 0).
+  double error = 0, minmaxError = 0;
+  /// The quantized scaled weight diag(scale) W.
+  LinearWeightParams params;
+  std::vector<int8_t> q;
+};
+
+/// AWQ (Lin et al.): per input channel s = mean|x|^r, normalised by
+/// sqrt(max(s) min(s)); for each r the weight diag(s) W is quantized
+/// (minmax, `spec`) and scored by the squared error of the layer's output,
+/// || X W - (X / s) Q(diag(s) W) ||^2, on up to maxTokens rows of X [t, k].
+/// Squared error, not AMCT's fourth power: the output MSE is what the
+/// following layers see, and the fourth power lets a few outlier tokens
+/// decide. r = 0 (s = 1) is a candidate, so the result is never worse than
+/// round-to-nearest on the scored rows.
+std::optional<AwqResult> awqSearch(const float *x, int64_t t, const float *w, int64_t k,
+                                   int64_t n, const LinearWeightSpec &spec,
+                                   const AwqOptions &options, std::string &error);
+
 } // namespace amct::quant
 
 #endif // AMCT_QUANT_LINEARWEIGHTS_H
