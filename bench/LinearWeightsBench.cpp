@@ -85,7 +85,9 @@ void BM_AwqInt4Group128(benchmark::State &state) {
   s.groupSize = 128;
   for (auto _ : state) {
     std::string error;
-    auto r = awqSearch(p.xf.data(), kTokens, p.w.data(), kK, kN, s, AwqOptions(), error);
+    AwqOptions o;
+    o.threads = 2;
+    auto r = awqSearch(p.xf.data(), kTokens, p.w.data(), kK, kN, s, o, error);
     if (!r)
       state.SkipWithError(error.c_str());
     benchmark::DoNotOptimize(r);

@@ -15,6 +15,7 @@
 #include <cblas.h>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 extern "C" {
 // LAPACK (Fortran interface, column-major), from OpenBLAS.
@@ -230,9 +231,11 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
               xs.data(), int(k), w, int(n), 0.0f, ref.data(), int(n));
 
-  std::optional<AwqResult> best;
-  std::vector<float> scaled(k * n), effective(k * n), out(rows * n);
-  for (int g = 0; g < options.gridsNum; ++g) {
+  // Scores candidate g into cands[g]; each worker has its own buffers.
+  std::vector<AwqResult> cands(options.gridsNum);
+  std::vector<std::string> errors(options.gridsNum);
+  auto score = [&](int g, std::vector<float> &scaled, std::vector<float> &effective,
+                   std::vector<float> &out) {
     double ratio = double(g) / options.gridsNum;
     std::vector<double> s(k);
     double lo = INFINITY, hi = 0;
@@ -242,7 +245,7 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
       hi = std::max(hi, s[i]);
     }
     double norm = std::sqrt(hi * lo);
-    AwqResult cand;
+    AwqResult &cand = cands[g];
     cand.ratio = ratio;
     cand.scale.resize(k);
     for (int64_t i = 0; i < k; ++i) {
@@ -250,9 +253,9 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
       for (int64_t c = 0; c < n; ++c)
         scaled[i * n + c] = w[i * n + c] * cand.scale[i];
     }
-    std::optional<LinearWeightParams> p = minmaxParams(scaled.data(), k, n, spec, error);
+    std::optional<LinearWeightParams> p = minmaxParams(scaled.data(), k, n, spec, errors[g]);
     if (!p)
-      return std::nullopt;
+      return;
     cand.q.resize(k * n);
     quantizeLinear(scaled.data(), *p, spec.bits, cand.q.data());
     dequantizeLinear(cand.q.data(), *p, effective.data());
@@ -269,11 +272,30 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
     }
     cand.error = e;
     cand.params = std::move(*p);
-    if (g == 0 || e < best->error) {
-      double minmaxError = g == 0 ? e : best->minmaxError;
-      best = std::move(cand);
-      best->minmaxError = minmaxError;
+  };
+  int workers = std::max(1, std::min(options.threads, options.gridsNum));
+  auto worker = [&](int id) {
+    std::vector<float> scaled(k * n), effective(k * n), out(rows * n);
+    for (int g = id; g < options.gridsNum; g += workers)
+      score(g, scaled, effective, out);
+  };
+  std::vector<std::thread> pool;
+  for (int id = 1; id < workers; ++id)
+    pool.emplace_back(worker, id);
+  worker(0);
+  for (std::thread &th : pool)
+    th.join();
+  for (const std::string &e : errors)
+    if (!e.empty()) {
+      error = e;
+      return std::nullopt;
     }
-  }
+  // The lowest error; the smallest ratio among equals.
+  int bestIndex = 0;
+  for (int g = 1; g < options.gridsNum; ++g)
+    if (cands[g].error < cands[bestIndex].error)
+      bestIndex = g;
+  std::optional<AwqResult> best = std::move(cands[bestIndex]);
+  best->minmaxError = bestIndex == 0 ? best->error : cands[0].error;
   return best;
 }

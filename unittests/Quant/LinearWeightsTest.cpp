@@ -233,3 +233,30 @@ TEST(Awq, ProtectsTheSalientInputChannel) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Awq, ThreadCountDoesNotChangeTheResult) {
+  std::mt19937 gen(11);
+  std::normal_distribution<float> dist;
+  const int64_t t = 40, k = 16, n = 8;
+  std::vector<float> x(t * k), w(k * n);
+  for (int64_t i = 0; i < t * k; ++i)
+    x[i] = dist(gen) * (i % k == 3 ? 20.0f : 1.0f);
+  for (float &v : w)
+    v = dist(gen);
+  LinearWeightSpec s = spec(4, false, WeightGranularity::Group, 8);
+  AwqOptions one, three;
+  three.threads = 3;
+  std::string error;
+  auto a = awqSearch(x.data(), t, w.data(), k, n, s, one, error);
+  auto b = awqSearch(x.data(), t, w.data(), k, n, s, three, error);
+  ASSERT_TRUE(a && b) << error;
+  EXPECT_EQ(a->ratio, b->ratio);
+  EXPECT_EQ(a->scale, b->scale);
+  EXPECT_EQ(a->q, b->q);
+  EXPECT_EQ(a->error, b->error);
+  EXPECT_LE(a->error, a->minmaxError);
+}
+
+} // namespace

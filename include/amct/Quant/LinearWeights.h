@@ -104,6 +104,9 @@ struct AwqOptions {
   /// Calibration rows scored per candidate (evenly spaced when there are
   /// more): the search costs gridsNum x rows x K x N multiply-adds.
   int64_t maxTokens = 256;
+  /// Candidates scored at once; each is computed alone, so the result does
+  /// not depend on it.
+  int threads = 1;
 };
 
 struct AwqResult {
