@@ -304,4 +304,61 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   return result;
 }
 
+FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &configPath,
+                                       const Record &record, const std::string &recordName) {
+  QuantizeResult result;
+  OwningOpRef<ModuleOp> module = model.clone();
+  func::FuncOp main = getMainFunction(*module);
+  if (!main)
+    return model.emitError("the model has no function to convert");
+  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+    return failure();
+  main = getMainFunction(*module);
+  std::vector<QuantizableLayer> layers = findQuantizableLayers(main, nullptr);
+  std::string error;
+  std::optional<QuantConfig> config;
+  if (configPath.empty()) {
+    // The layers the record quantized: those with an activation scale.
+    std::vector<std::string> skip;
+    for (const QuantizableLayer &l : layers) {
+      const LayerRecord *r = record.find(l.name);
+      if (!r || !r->scaleD)
+        skip.push_back(l.name);
+    }
+    for (const auto &[name, r] : record.layers)
+      if (r.scaleD && llvm::none_of(layers, [&](const QuantizableLayer &l) {
+            return l.name == name;
+          }))
+        return main.emitError() << recordName << ": layer '" << name
+                                << "' is not a quantizable layer of the model";
+    config = createQuantConfig(getLayerList(layers), skip, /*batchNum=*/1,
+                               /*activationOffset=*/true, error);
+  } else {
+    config = loadQuantConfigFile(configPath, getLayerList(layers), error);
+  }
+  if (!config)
+    return main.emitError() << error;
+  if (config->doFusion) {
+    AmctFuseOptions fuseOptions;
+    fuseOptions.skipLayers = config->skipFusionLayers;
+    if (failed(runFuncPass(*module, createAmctFuse(fuseOptions))))
+      return failure();
+  }
+  result.fused = module->clone();
+  if (failed(applyDmqBalance(getMainFunction(*module), record)) ||
+      failed(insertCalibration(getMainFunction(*module), *config)) ||
+      failed(foldObservers(getMainFunction(*module), record, recordName)))
+    return failure();
+  result.record = record;
+  for (const QuantizableLayer &layer : findQuantizableLayers(getMainFunction(*result.fused),
+                                                             nullptr))
+    if (config->isQuantized(layer.name))
+      result.quantized.push_back(layer);
+  result.deploy = module->clone();
+  if (failed(runFuncPass(*result.deploy, createAmctConvert())))
+    return failure();
+  result.fakeQuant = std::move(module);
+  return result;
+}
+
 } // namespace amct

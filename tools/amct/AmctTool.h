@@ -28,7 +28,7 @@ namespace amct::tool {
 namespace cl = llvm::cl;
 
 extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd,
-    calibrateCmd, kernelsCmd;
+    calibrateCmd, kernelsCmd, convertCmd;
 int runInspect();
 int runRun();
 int runEvaluate();
@@ -36,6 +36,7 @@ int runCreateConfig();
 int runQuantize();
 int runCalibrate();
 int runKernels();
+int runConvert();
 
 /// An MLIRContext with the import dialects loaded and diagnostics printed
 /// as `<tool>: error: ...`: what every command opens first.

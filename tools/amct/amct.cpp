@@ -34,6 +34,8 @@ int main(int argc, char **argv) {
     return runCalibrate();
   if (kernelsCmd)
     return runKernels();
+  if (convertCmd)
+    return runConvert();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

@@ -79,6 +79,16 @@ readCalibrationData(llvm::ArrayRef<std::string> entries, mlir::func::FuncOp main
 mlir::FailureOr<QuantizeResult> quantizeModel(mlir::ModuleOp model,
                                               const QuantizeOptions &options);
 
+/// AMCT's convert from a record, without calibrating again: the fp32 model
+/// fused and balanced as `quantizeModel` does, observers on the layers the
+/// config quantizes (`configPath`; empty: every layer the record has an
+/// activation scale for), their factors taken from `record`, then the
+/// fake-quant and deploy models. A record that lacks a quantized layer or
+/// does not fit it is an error naming the layer (`recordName` prefixes it).
+mlir::FailureOr<QuantizeResult> convertModel(mlir::ModuleOp model, const std::string &configPath,
+                                             const Record &record,
+                                             const std::string &recordName);
+
 } // namespace amct
 
 #endif // AMCT_PIPELINES_QUANTIZE_H
