@@ -43,6 +43,12 @@ std::optional<DType> getDType(Type t) {
 }
 
 LogicalResult KernelContext::alloc(unsigned i, DType dtype, Shape shape, bool zeroed) {
+  if (run && run->maxTensorBytes > 0) {
+    std::optional<int64_t> n = numElementsOf(shape);
+    if (!n || *n > run->maxTensorBytes / int64_t(dtypeSize(dtype)))
+      return error() << "a " << formatShape(shape) << " " << dtypeName(dtype)
+                     << " result exceeds the " << run->maxTensorBytes << "-byte tensor limit";
+  }
   std::optional<Tensor> t =
       zeroed ? Tensor::zeros(dtype, shape) : Tensor::uninitialized(dtype, shape);
   if (!t)
@@ -517,6 +523,8 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
   }
   RunContext rc;
   rc.threads = options.threads;
+  rc.maxTensorBytes = options.maxTensorBytes;
+  rc.maxLoopIterations = options.maxLoopIterations;
   rc.observerCallback = &observerCallback;
   FailureOr<std::vector<Tensor>> out = program->run(inputs, {}, rc);
   if (failed(out))

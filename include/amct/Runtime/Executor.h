@@ -29,6 +29,11 @@ struct ExecutorOptions {
   /// Threads for the kernels, the caller's included (0: all cores; 1: no
   /// other thread).
   int threads = 0;
+  /// The largest tensor a kernel may allocate, in bytes (0: no limit): a
+  /// bound for untrusted models (the executor fuzzer sets one).
+  int64_t maxTensorBytes = 0;
+  /// Iterations after which a Loop without a trip count stops with an error.
+  int64_t maxLoopIterations = 10'000'000;
 };
 
 struct KernelContext;
@@ -129,6 +134,8 @@ class Program;
 /// observer callback (observers inside subgraphs report too).
 struct RunContext {
   int threads = 1;
+  int64_t maxTensorBytes = 0;
+  int64_t maxLoopIterations = 10'000'000;
   const std::function<void(mlir::Operation *, const Tensor &)> *observerCallback = nullptr;
 };
 

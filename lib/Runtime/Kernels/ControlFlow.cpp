@@ -3,8 +3,8 @@
 // The control-flow ops run their subgraphs (regions of the generic node,
 // compiled by the executor) with the enclosing graph's values. Loop and
 // Scan stack their per-iteration scan outputs along a new axis. A Loop
-// without a trip count stops after kMaxLoopIterations with an error rather
-// than hang.
+// without a trip count stops after ExecutorOptions::maxLoopIterations (10
+// million by default) with an error rather than hang.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,8 +14,6 @@ using namespace mlir;
 
 namespace amct::rt {
 namespace {
-
-constexpr int64_t kMaxLoopIterations = 10'000'000;
 
 FailureOr<bool> boolScalar(KernelContext &ctx, const Tensor &t, StringRef what) {
   if (t.dtype() != DType::Bool || t.numElements() != 1)
@@ -118,8 +116,9 @@ LogicalResult loopKernel(KernelContext &ctx) {
     return ctx.error() << "Loop has fewer outputs than loop-carried values";
   std::vector<std::vector<Tensor>> scans(numScan);
   for (int64_t i = 0; cond && (!tripCount || i < *tripCount); ++i) {
-    if (i >= kMaxLoopIterations)
-      return ctx.error() << "Loop ran " << kMaxLoopIterations
+    int64_t maxIterations = ctx.run ? ctx.run->maxLoopIterations : 10'000'000;
+    if (i >= maxIterations)
+      return ctx.error() << "Loop ran " << maxIterations
                          << " iterations without reaching its trip count or condition";
     std::vector<Tensor> args;
     std::optional<Tensor> iter = Tensor::zeros(DType::I64, {});

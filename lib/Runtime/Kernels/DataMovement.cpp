@@ -192,7 +192,11 @@ LogicalResult reshapeKernel(KernelContext &ctx) {
     } else if (d < 0) {
       return ctx.error() << "shape value " << d << " is invalid";
     } else {
-      known *= d;
+      std::optional<int64_t> k = checkedMulAdd(known, d);
+      if (!k)
+        return ctx.error() << "shape " << formatShape(Shape(target.begin(), target.end()))
+                           << " has too many elements";
+      known = *k;
     }
     out.push_back(d);
   }
@@ -202,7 +206,7 @@ LogicalResult reshapeKernel(KernelContext &ctx) {
                          << formatShape(Shape(target.begin(), target.end()));
     out[infer] = x.numElements() / known;
   }
-  if (product(out) != x.numElements())
+  if (numElementsOf(out) != x.numElements())
     return ctx.error() << "cannot reshape " << formatShape(x.shape()) << " into "
                        << formatShape(out);
   ctx.outputs = {x.reshaped(out)};
@@ -211,7 +215,10 @@ LogicalResult reshapeKernel(KernelContext &ctx) {
 
 LogicalResult flattenKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
-  int64_t axis = normAxis(ctx.attrs().getInt("axis", 1), x.rank());
+  int64_t axis = ctx.attrs().getInt("axis", 1);
+  if (axis < -x.rank() || axis > x.rank())
+    return ctx.error() << "axis " << axis << " is out of range for rank " << x.rank();
+  axis = normAxis(axis, x.rank());
   ctx.outputs = {x.reshaped({product(x.shape(), 0, axis), product(x.shape(), axis)})};
   return success();
 }
@@ -462,9 +469,12 @@ LogicalResult padKernel(KernelContext &ctx) {
   }
   Shape out(rank);
   for (int64_t i = 0; i < rank; ++i) {
-    out[i] = x.dim(i) + pb[i] + pe[i];
-    if (out[i] < 0)
-      return ctx.error() << "pads make axis " << i << " negative";
+    std::optional<int64_t> d = checkedMulAdd(pb[i], 1, pe[i]);
+    if (d)
+      d = checkedMulAdd(x.dim(i), 1, *d);
+    if (!d || *d < 0)
+      return ctx.error() << "pads make axis " << i << " negative or too large";
+    out[i] = *d;
   }
   if (failed(ctx.alloc(0, x.dtype(), out)))
     return failure();
@@ -567,6 +577,8 @@ LogicalResult castTo(KernelContext &ctx, const Tensor &x, DType dt) {
       for (int64_t i = 0, n = x.numElements(); i < n; ++i) {
         if constexpr (std::is_same_v<D, bool>)
           dst[i] = src[i] != S(0);
+        else if constexpr (std::is_integral_v<D> && std::is_floating_point_v<S>)
+          dst[i] = saturateCast<D>(src[i]);
         else
           dst[i] = static_cast<D>(src[i]);
       }

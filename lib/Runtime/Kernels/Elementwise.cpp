@@ -202,7 +202,13 @@ LogicalResult powKernel(KernelContext &ctx) {
       const Y *py = y.data<Y>();
       X *out = ctx.outputs[0].mutableData<X>();
       forEachBroadcast<2>(*shape, strides, [&](int64_t o, auto &offs) {
-        out[o] = static_cast<X>(std::pow((double)px[offs[0]], (double)py[offs[1]]));
+        double v = std::pow((double)px[offs[0]], (double)py[offs[1]]);
+        if constexpr (std::is_same_v<X, bool>)
+          out[o] = v != 0;
+        else if constexpr (std::is_integral_v<X>)
+          out[o] = saturateCast<X>(v);
+        else
+          out[o] = static_cast<X>(v);
       });
       return success();
     });

@@ -260,7 +260,7 @@ LogicalResult oneHotKernel(KernelContext &ctx) {
   FailureOr<double> depthV = scalarOf(ctx, ctx.in(1), "depth");
   if (failed(depthV))
     return failure();
-  int64_t depth = static_cast<int64_t>(*depthV);
+  int64_t depth = saturateCast<int64_t>(*depthV);
   if (depth < 1 || values.numElements() != 2)
     return ctx.error() << "depth must be >= 1 and values hold [off, on]";
   int64_t rank = idx.rank() + 1;
@@ -286,7 +286,7 @@ LogicalResult oneHotKernel(KernelContext &ctx) {
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t d = 0; d < depth; ++d)
       for (int64_t i = 0; i < inner; ++i) {
-        int64_t k = static_cast<int64_t>(index[o * inner + i]);
+        int64_t k = saturateCast<int64_t>(index[o * inner + i]);
         if (k < 0)
           k += depth;
         memcpy(dst + ((o * depth + d) * inner + i) * elem, k == d ? on : off, elem);
@@ -447,9 +447,10 @@ LogicalResult tileKernel(KernelContext &ctx) {
     return ctx.error() << "repeats has " << reps.size() << " entries for rank " << x.rank();
   Shape out = x.shape();
   for (int64_t d = 0; d < x.rank(); ++d) {
-    if (reps[d] < 0)
-      return ctx.error() << "repeats[" << d << "] is negative";
-    out[d] *= reps[d];
+    std::optional<int64_t> dim = checkedMulAdd(out[d], reps[d]);
+    if (reps[d] < 0 || !dim)
+      return ctx.error() << "repeats[" << d << "] = " << reps[d] << " is negative or too large";
+    out[d] = *dim;
   }
   if (failed(ctx.alloc(0, x.dtype(), out)))
     return failure();
@@ -473,8 +474,8 @@ template <bool ToSpace>
 LogicalResult depthSpaceKernel(KernelContext &ctx) {
   const Tensor &x = ctx.in(0);
   int64_t b = ctx.attrs().getInt("blocksize", 0);
-  if (x.rank() != 4 || b < 1)
-    return ctx.error() << "input must be 4-d NCHW and blocksize >= 1";
+  if (x.rank() != 4 || b < 1 || b > (1 << 16))
+    return ctx.error() << "input must be 4-d NCHW and blocksize in [1, 65536]";
   int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   bool crd = ctx.attrs().getString("mode", "DCR") == "CRD";
   if (ToSpace ? c % (b * b) : (h % b || w % b))

@@ -185,6 +185,30 @@ inline LogicalResult requireInts(KernelContext &ctx, const Tensor &t, StringRef 
   return ctx.error() << what << " must be int32 or int64, found " << dtypeName(t.dtype());
 }
 
+/// A floating value as integer type I without the undefined behaviour of an
+/// out-of-range conversion (data from a model can be anything): NaN becomes
+/// 0, values beyond I's range saturate.
+template <typename I, typename F> inline I saturateCast(F v) {
+  static_assert(std::is_integral_v<I> && std::is_floating_point_v<F>);
+  if (v != v)
+    return I(0);
+  if (v <= F(std::numeric_limits<I>::lowest()))
+    return std::numeric_limits<I>::lowest();
+  // F(max) may round up to 2^bits; anything at or above it saturates.
+  if (v >= F(std::numeric_limits<I>::max()))
+    return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
+}
+
+/// a * b + c for shape arithmetic on values from the model; nullopt on
+/// overflow (the caller reports the node).
+inline std::optional<int64_t> checkedMulAdd(int64_t a, int64_t b, int64_t c = 0) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r) || __builtin_add_overflow(r, c, &r))
+    return std::nullopt;
+  return r;
+}
+
 /// Elements per work item of the memory-bound kernels: enough to hide the
 /// cost of handing a range to another thread.
 constexpr int64_t kElementGrain = 1 << 15;

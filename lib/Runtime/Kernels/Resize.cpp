@@ -68,7 +68,7 @@ LogicalResult resizeKernel(KernelContext &ctx) {
       scales[i] = values[i];
       if (!(scales[i] > 0))
         return ctx.error() << "scales[" << i << "] is " << scales[i] << "; must be positive";
-      outShape[i] = (int64_t)std::floor(double(x.dim(i)) * double(values[i]));
+      outShape[i] = saturateCast<int64_t>(std::floor(double(x.dim(i)) * double(values[i])));
     }
   } else {
     return ctx.error() << "Resize needs 'scales' or 'sizes'";
@@ -91,13 +91,13 @@ LogicalResult resizeKernel(KernelContext &ctx) {
   };
   auto roundNearest = [&](double v) -> int64_t {
     if (nearest == "floor")
-      return (int64_t)std::floor(v);
+      return saturateCast<int64_t>(std::floor(v));
     if (nearest == "ceil")
-      return (int64_t)std::ceil(v);
+      return saturateCast<int64_t>(std::ceil(v));
     double f = std::floor(v);
     if (v - f == 0.5)
       return nearest == "round_prefer_ceil" ? (int64_t)f + 1 : (int64_t)f;
-    return (int64_t)std::lround(v);
+    return saturateCast<int64_t>(std::round(v));
   };
   if (mode != "nearest" && mode != "linear")
     return ctx.error() << "mode '" << mode << "' is not implemented";
@@ -119,7 +119,7 @@ LogicalResult resizeKernel(KernelContext &ctx) {
         w1 = 0;
       } else {
         xo = std::clamp(xo, 0.0, double(lenIn - 1));
-        i0 = (int64_t)std::floor(xo);
+        i0 = saturateCast<int64_t>(std::floor(xo));
         i1 = std::min(i0 + 1, lenIn - 1);
         w1 = xo - double(i0);
       }

@@ -27,7 +27,7 @@ double reflect(double in, int64_t twiceLow, int64_t twiceHigh) {
   double min = twiceLow / 2.0, span = (twiceHigh - twiceLow) / 2.0;
   in = std::fabs(in - min);
   double extra = std::fmod(in, span);
-  int64_t flips = int64_t(std::floor(in / span));
+  int64_t flips = saturateCast<int64_t>(std::floor(in / span));
   return flips % 2 == 0 ? extra + min : span - extra + min;
 }
 
@@ -92,7 +92,7 @@ LogicalResult gridSampleKernel(KernelContext &ctx) {
           double v;
           if (mode == "bicubic") {
             // Taps read with the padding applied to each index.
-            int64_t x0 = int64_t(std::floor(ix)), y0 = int64_t(std::floor(iy));
+            int64_t x0 = saturateCast<int64_t>(std::floor(ix)), y0 = saturateCast<int64_t>(std::floor(iy));
             double tx = ix - x0, ty = iy - y0;
             v = 0;
             for (int i = 0; i < 4; ++i) {
@@ -100,7 +100,7 @@ LogicalResult gridSampleKernel(KernelContext &ctx) {
               for (int j = 0; j < 4; ++j) {
                 double xx = padCoordinate(double(x0 - 1 + j), w, padding, align);
                 double yy = padCoordinate(double(y0 - 1 + i), h, padding, align);
-                row += at(int64_t(yy), int64_t(xx)) * cubicWeight(tx, j);
+                row += at(saturateCast<int64_t>(yy), saturateCast<int64_t>(xx)) * cubicWeight(tx, j);
               }
               v += row * cubicWeight(ty, i);
             }
@@ -108,9 +108,9 @@ LogicalResult gridSampleKernel(KernelContext &ctx) {
             double px = padCoordinate(ix, w, padding, align),
                    py = padCoordinate(iy, h, padding, align);
             if (mode == "nearest") {
-              v = at(int64_t(std::nearbyint(py)), int64_t(std::nearbyint(px)));
+              v = at(saturateCast<int64_t>(std::nearbyint(py)), saturateCast<int64_t>(std::nearbyint(px)));
             } else {
-              int64_t x0 = int64_t(std::floor(px)), y0 = int64_t(std::floor(py));
+              int64_t x0 = saturateCast<int64_t>(std::floor(px)), y0 = saturateCast<int64_t>(std::floor(py));
               double tx = px - x0, ty = py - y0;
               v = at(y0, x0) * (1 - tx) * (1 - ty) + at(y0, x0 + 1) * tx * (1 - ty) +
                   at(y0 + 1, x0) * (1 - tx) * ty + at(y0 + 1, x0 + 1) * tx * ty;
@@ -161,10 +161,14 @@ LogicalResult roiAlignKernel(KernelContext &ctx) {
       rh = std::max(rh, 1.0);
     }
     double bh = rh / oh, bw = rw / ow;
-    int64_t gh = ratio > 0 ? ratio : int64_t(std::ceil(rh / oh)),
-            gw = ratio > 0 ? ratio : int64_t(std::ceil(rw / ow));
+    int64_t gh = ratio > 0 ? ratio : saturateCast<int64_t>(std::ceil(rh / oh)),
+            gw = ratio > 0 ? ratio : saturateCast<int64_t>(std::ceil(rw / ow));
     gh = std::max<int64_t>(gh, 1);
     gw = std::max<int64_t>(gw, 1);
+    // A box far larger than the image (or not finite) would sample forever.
+    if (gh > 4096 || gw > 4096 || !std::isfinite(rh) || !std::isfinite(rw))
+      return ctx.error() << "region of interest " << k << " needs a " << gh << " x " << gw
+                         << " sampling grid per bin; at most 4096 x 4096";
     for (int64_t ch = 0; ch < c; ++ch) {
       const float *img = x.data<float>() + (batch[k] * c + ch) * h * w;
       for (int64_t py = 0; py < oh; ++py)
@@ -182,7 +186,7 @@ LogicalResult roiAlignKernel(KernelContext &ctx) {
               }
               yy = std::max(yy, 0.0);
               xx = std::max(xx, 0.0);
-              int64_t y0 = int64_t(yy), x0 = int64_t(xx), yb, xb;
+              int64_t y0 = saturateCast<int64_t>(yy), x0 = saturateCast<int64_t>(xx), yb, xb;
               if (y0 >= h - 1) {
                 y0 = yb = h - 1;
                 yy = y0;
@@ -228,8 +232,15 @@ LogicalResult maxUnpoolKernel(KernelContext &ctx) {
   // The indices address the unpooled shape; an output_shape only adds room
   // (each index keeps its coordinates).
   Shape unpooled = x.shape();
-  for (size_t i = 0; i < n; ++i)
-    unpooled[i + 2] = (x.dim(i + 2) - 1) * strides[i] + (*kernel)[i] - pads[i] - pads[i + n];
+  if (strides.size() != n || pads.size() != 2 * n)
+    return ctx.error() << "strides and pads must have " << n << " and " << 2 * n << " values";
+  for (size_t i = 0; i < n; ++i) {
+    std::optional<int64_t> d = checkedMulAdd(x.dim(i + 2) - 1, strides[i], (*kernel)[i]);
+    if (!d || strides[i] < 1 || (*kernel)[i] < 1 || pads[i] < 0 || pads[i + n] < 0 ||
+        !checkedMulAdd(pads[i], 1, pads[i + n]) || *d - pads[i] - pads[i + n] < 1)
+      return ctx.error() << "kernel_shape, strides and pads give no valid unpooled size";
+    unpooled[i + 2] = *d - pads[i] - pads[i + n];
+  }
   Shape out = unpooled;
   if (ctx.has(2) && ctx.in(2).numElements()) {
     FailureOr<Shape> s = shapeOperand(ctx, ctx.in(2), "output_shape");

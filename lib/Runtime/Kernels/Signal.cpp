@@ -186,10 +186,12 @@ LogicalResult melWeightMatrixKernel(KernelContext &ctx) {
                     hi = scalar(4, "upper_edge_hertz");
   if (failed(melBins) || failed(dftLen) || failed(rate) || failed(lo) || failed(hi))
     return failure();
-  int64_t m = int64_t(*melBins), n = int64_t(*dftLen);
-  if (m < 1 || n < 1 || *rate <= 0 || *lo < 0 || *hi <= *lo)
-    return ctx.error() << "num_mel_bins, dft_length and sample_rate must be positive and "
-                          "0 <= lower_edge_hertz < upper_edge_hertz";
+  int64_t m = saturateCast<int64_t>(*melBins), n = saturateCast<int64_t>(*dftLen);
+  if (m < 1 || n < 1 || m > (1 << 16) || n > (1 << 24) || !(*rate > 0) || !(*lo >= 0) ||
+      !(*hi > *lo))
+    return ctx.error() << "num_mel_bins (at most 65536), dft_length (at most 2^24) and "
+                          "sample_rate must be positive and 0 <= lower_edge_hertz < "
+                          "upper_edge_hertz";
   Type t = getElementTypeForOnnxDataType(ctx.op->getContext(),
                                          ctx.attrs().getInt("output_datatype", 1));
   std::optional<DType> dtype = t ? getDType(t) : std::nullopt;
@@ -201,7 +203,7 @@ LogicalResult melWeightMatrixKernel(KernelContext &ctx) {
   std::vector<int64_t> edge(m + 2);
   for (int64_t i = 0; i < m + 2; ++i) {
     double hz = 700 * (std::pow(10.0, (i * step + lowMel) / 2595) - 1);
-    edge[i] = int64_t(std::floor((n + 1) * hz / *rate));
+    edge[i] = saturateCast<int64_t>(std::floor((n + 1) * hz / *rate));
   }
   std::vector<double> w(specBins * m, 0.0);
   auto set = [&](int64_t j, int64_t i, double v) {
