@@ -13,6 +13,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/Npy.h"
+
+#include <cassert>
 #include "amct/Support/FileAccess.h"
 
 #include <algorithm>
@@ -69,6 +71,7 @@ const char *descrCode(DType dtype) {
   for (const DescrCode &d : kDescrCodes)
     if (d.dtype == dtype)
       return d.code;
+  assert(false && "a dtype .npy cannot describe (bfloat16 is widened before)");
   return "f4";
 }
 
@@ -489,7 +492,13 @@ std::optional<rt::Tensor> amct::readNpy(const std::string &path, std::string &er
   return t;
 }
 
-std::string amct::serializeNpy(const rt::Tensor &t) {
+std::string amct::serializeNpy(const rt::Tensor &in) {
+  // .npy has no bfloat16: such a tensor is written as float32, which holds
+  // every bfloat16 value exactly.
+  std::optional<rt::Tensor> widened;
+  if (in.dtype() == DType::BF16)
+    widened = in.convertFloat(DType::F32);
+  const rt::Tensor &t = widened ? *widened : in;
   // The dict exactly as numpy's _write_array_header spells it: sorted keys,
   // Python reprs, a trailing ", ".
   std::string dict = "{'descr': '" + descrOf(t.dtype()) + "', 'fortran_order': False, 'shape': (";

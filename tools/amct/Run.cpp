@@ -52,7 +52,10 @@ int amct::tool::runRun() {
       return kExitUserError;
     }
     llvm::outs() << outNames[o] << ": " << rt::formatShape(result.shape()) << " "
-                 << rt::dtypeName(result.dtype()) << " -> " << path << "\n";
+                 << rt::dtypeName(result.dtype())
+                 << (result.dtype() == rt::DType::BF16 ? " (written as float32: .npy has no bfloat16)"
+                                                       : "")
+                 << " -> " << path << "\n";
   }
   return 0;
 }

@@ -165,6 +165,21 @@ TEST(NpyTest, SerializeNormalizesBools) {
   EXPECT_EQ(bytes.substr(bytes.size() - 4), std::string("\x00\x01\x01\x01", 4));
 }
 
+TEST(NpyTest, Bfloat16IsWrittenAsFloat32) {
+  // .npy has no bfloat16: the values are widened, exactly.
+  std::optional<Tensor> t = Tensor::zeros(DType::BF16, {3});
+  ASSERT_TRUE(t);
+  const uint16_t bits[] = {0x3f80, 0xc040, 0x7f80}; // 1, -3, inf
+  std::memcpy(t->mutableRaw(), bits, sizeof(bits));
+  std::optional<Tensor> back = parseBoth(serializeNpy(*t));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->dtype(), DType::F32);
+  EXPECT_EQ(back->shape(), Shape{3});
+  EXPECT_EQ(back->data<float>()[0], 1.0f);
+  EXPECT_EQ(back->data<float>()[1], -3.0f);
+  EXPECT_TRUE(std::isinf(back->data<float>()[2]));
+}
+
 TEST(NpyTest, LongHeaderUsesVersion2) {
   // 30000 dims of 1 make a header longer than 65535 bytes.
   std::optional<Tensor> t = Tensor::zeros(DType::U8, Shape(30000, 1));

@@ -32,7 +32,8 @@ std::optional<rt::Tensor> parseNpy(const char *data, size_t size, const std::str
                                    std::string &error);
 
 /// Serializes a tensor as .npy version 1.0 (2.0 if the header needs it) to
-/// bytes, laid out exactly as numpy's `np.save` writes it.
+/// bytes, laid out exactly as numpy's `np.save` writes it. bfloat16, which
+/// .npy cannot describe, is written as float32 (every value exactly).
 std::string serializeNpy(const rt::Tensor &t);
 
 /// Reads a raw little-endian binary file of `shape` and `dtype` (for `.bin`
