@@ -181,6 +181,24 @@ readCalibrationData(ArrayRef<std::string> entries, func::FuncOp main, std::strin
   return data;
 }
 
+/// The first step of quantize and convert: constants folded (a Transpose
+/// of a constant weight), then the quantizable layers.
+static FailureOr<std::vector<QuantizableLayer>> foldConstantsAndFindLayers(ModuleOp module) {
+  if (failed(runFuncPass(module, createAmctFoldConstants())))
+    return failure();
+  return findQuantizableLayers(getMainFunction(module), nullptr);
+}
+
+/// --amct-fuse when the config's do_fusion says so, skipping its
+/// skip_fusion_layers.
+static LogicalResult fuseAsConfigured(ModuleOp module, const QuantConfig &config) {
+  if (!config.doFusion)
+    return success();
+  AmctFuseOptions fuseOptions;
+  fuseOptions.skipLayers = config.skipFusionLayers;
+  return runFuncPass(module, createAmctFuse(fuseOptions));
+}
+
 FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &options) {
   QuantizeResult result;
   PhaseClock clock(result.phases);
@@ -189,10 +207,11 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   if (!main)
     return model.emitError("the model has no function to quantize");
 
-  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+  FailureOr<std::vector<QuantizableLayer>> found = foldConstantsAndFindLayers(*module);
+  if (failed(found))
     return failure();
+  std::vector<QuantizableLayer> &layers = *found;
   main = getMainFunction(*module);
-  std::vector<QuantizableLayer> layers = findQuantizableLayers(main, nullptr);
   std::string error;
   // The one parse of the config; every step below gets it in memory.
   std::optional<QuantConfig> config =
@@ -205,12 +224,8 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
                                                            : options.configPath)
                             << ": no layer is left to quantize (" << layers.size()
                             << " quantizable layers, all disabled or absent from the config)";
-  if (config->doFusion) {
-    AmctFuseOptions fuseOptions;
-    fuseOptions.skipLayers = config->skipFusionLayers;
-    if (failed(runFuncPass(*module, createAmctFuse(fuseOptions))))
-      return failure();
-  }
+  if (failed(fuseAsConfigured(*module, *config)))
+    return failure();
   result.fused = module->clone();
 
   // Calibration batches: batch_num batches of batch_size samples.
@@ -311,10 +326,11 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
   func::FuncOp main = getMainFunction(*module);
   if (!main)
     return model.emitError("the model has no function to convert");
-  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+  FailureOr<std::vector<QuantizableLayer>> found = foldConstantsAndFindLayers(*module);
+  if (failed(found))
     return failure();
+  std::vector<QuantizableLayer> &layers = *found;
   main = getMainFunction(*module);
-  std::vector<QuantizableLayer> layers = findQuantizableLayers(main, nullptr);
   std::string error;
   std::optional<QuantConfig> config;
   if (configPath.empty()) {
@@ -338,12 +354,8 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
   }
   if (!config)
     return main.emitError() << error;
-  if (config->doFusion) {
-    AmctFuseOptions fuseOptions;
-    fuseOptions.skipLayers = config->skipFusionLayers;
-    if (failed(runFuncPass(*module, createAmctFuse(fuseOptions))))
-      return failure();
-  }
+  if (failed(fuseAsConfigured(*module, *config)))
+    return failure();
   result.fused = module->clone();
   if (failed(applyDmqBalance(getMainFunction(*module), record)) ||
       failed(insertCalibration(getMainFunction(*module), *config)) ||

@@ -38,6 +38,30 @@ FailureOr<int64_t> checkedAxis(KernelContext &ctx, int64_t axis, int64_t rank) {
   return normAxis(axis, rank);
 }
 
+/// The element of `x` that GatherElements / ScatterElements pair with
+/// element `o` of `idx` (same rank): idx's coordinates, with the one on
+/// `axis` replaced by the index value there.
+/// `xs` and `is` are the two shapes' strides (stridesOf).
+FailureOr<int64_t> elementOffset(KernelContext &ctx, const Tensor &x, const Tensor &idx,
+                                 const std::vector<int64_t> &xs, const std::vector<int64_t> &is,
+                                 const std::vector<int64_t> &indices, int64_t axis, int64_t o) {
+  int64_t off = 0, rem = o;
+  for (int64_t d = 0; d < idx.rank(); ++d) {
+    int64_t c = rem / is[d];
+    rem %= is[d];
+    if (d == axis) {
+      FailureOr<int64_t> j = checkedIndex(ctx, indices[o], x.dim(d), "index");
+      if (failed(j))
+        return failure();
+      c = *j;
+    } else if (c >= x.dim(d)) {
+      return ctx.error() << "indices dim " << d << " exceeds the data's";
+    }
+    off += c * xs[d];
+  }
+  return off;
+}
+
 /// GatherElements: out[i][j][k] = x[idx[i][j][k]][j][k] (axis 0), the
 /// output shaped like the indices.
 LogicalResult gatherElementsKernel(KernelContext &ctx) {
@@ -55,21 +79,10 @@ LogicalResult gatherElementsKernel(KernelContext &ctx) {
   const char *src = x.data<char>();
   char *dst = ctx.outputs[0].mutableData<char>();
   for (int64_t o = 0; o < idx.numElements(); ++o) {
-    int64_t off = 0, rem = o;
-    for (int64_t d = 0; d < idx.rank(); ++d) {
-      int64_t c = rem / is[d];
-      rem %= is[d];
-      if (d == *axis) {
-        FailureOr<int64_t> j = checkedIndex(ctx, indices[o], x.dim(d), "index");
-        if (failed(j))
-          return failure();
-        c = *j;
-      } else if (c >= x.dim(d)) {
-        return ctx.error() << "indices dim " << d << " exceeds the data's";
-      }
-      off += c * xs[d];
-    }
-    memcpy(dst + o * elem, src + off * elem, elem);
+    FailureOr<int64_t> off = elementOffset(ctx, x, idx, xs, is, indices, *axis, o);
+    if (failed(off))
+      return failure();
+    memcpy(dst + o * elem, src + *off * elem, elem);
   }
   return success();
 }
@@ -128,21 +141,10 @@ LogicalResult scatterElementsKernel(KernelContext &ctx) {
   std::vector<int64_t> xs = stridesOf(x.shape()), is = stridesOf(idx.shape());
   std::vector<int64_t> indices = readInts(idx);
   for (int64_t o = 0; o < idx.numElements(); ++o) {
-    int64_t off = 0, rem = o;
-    for (int64_t d = 0; d < idx.rank(); ++d) {
-      int64_t c = rem / is[d];
-      rem %= is[d];
-      if (d == *axis) {
-        FailureOr<int64_t> j = checkedIndex(ctx, indices[o], x.dim(d), "index");
-        if (failed(j))
-          return failure();
-        c = *j;
-      } else if (c >= x.dim(d)) {
-        return ctx.error() << "indices dim " << d << " exceeds the data's";
-      }
-      off += c * xs[d];
-    }
-    if (failed(scatterUpdate(ctx, x.dtype(), *red, out->mutableData<char>(), off,
+    FailureOr<int64_t> off = elementOffset(ctx, x, idx, xs, is, indices, *axis, o);
+    if (failed(off))
+      return failure();
+    if (failed(scatterUpdate(ctx, x.dtype(), *red, out->mutableData<char>(), *off,
                              upd.data<char>(), o)))
       return failure();
   }
