@@ -13,6 +13,7 @@
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Runtime/Executor.h"
 #include "amct/Target/ONNX/ImportONNX.h"
+#include "QuietImportContext.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -22,16 +23,11 @@
 #include <cstring>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mlir::DialectRegistry registry;
-  amct::registerImportDialects(registry);
-  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
-  mlir::ScopedDiagnosticHandler quiet(&context,
-                                      [](mlir::Diagnostic &) { return mlir::success(); });
+  std::unique_ptr<mlir::MLIRContext> context = makeQuietImportContext();
   llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);
   amct::ImportOptions options;
   options.inferShapes = false;
-  auto module = amct::importONNXBuffer(bytes, "fuzz.onnx", &context, options);
+  auto module = amct::importONNXBuffer(bytes, "fuzz.onnx", context.get(), options);
   if (mlir::failed(module))
     return 0;
   mlir::func::FuncOp main = amct::getMainFunction(module->get());

@@ -12,6 +12,7 @@
 
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/ImportONNX.h"
+#include "QuietImportContext.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -22,19 +23,12 @@
 #include <cstdint>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  // A fresh context each time so one input's uniqued attributes and
-  // resource blobs do not pile up across millions of runs.
-  mlir::DialectRegistry registry;
-  amct::registerImportDialects(registry);
-  mlir::MLIRContext context(registry, mlir::MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
-  mlir::ScopedDiagnosticHandler quiet(&context,
-                                      [](mlir::Diagnostic &) { return mlir::success(); });
+  std::unique_ptr<mlir::MLIRContext> context = makeQuietImportContext();
 
   llvm::StringRef bytes(reinterpret_cast<const char *>(data), size);
   amct::ImportOptions options;
   options.inferShapes = size % 8 == 0;
-  auto module = amct::importONNXBuffer(bytes, "fuzz.onnx", &context, options);
+  auto module = amct::importONNXBuffer(bytes, "fuzz.onnx", context.get(), options);
   if (mlir::failed(module))
     return 0;
   // The importer promises a valid module; a verifier failure is a bug.
