@@ -1,6 +1,7 @@
 //===- Quantize.cpp - the whole PTQ job as one library call ---------------===//
 
 #include "amct/Pipelines/Quantize.h"
+#include "QuantizeSupport.h"
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Pipelines/Calibration.h"
 #include "amct/Pipelines/DmqCalibration.h"
@@ -8,6 +9,8 @@
 #include "amct/Runtime/Executor.h"
 #include "amct/Support/Npy.h"
 #include "amct/Support/Progress.h"
+#include "amct/Support/FileAccess.h"
+#include "amct/Support/LlmConfig.h"
 #include "amct/Support/QuantConfig.h"
 #include "amct/Transforms/DmqBalance.h"
 #include "amct/Transforms/Passes.h"
@@ -25,14 +28,13 @@ using namespace mlir;
 
 namespace amct {
 
-namespace {
-
-
 LogicalResult runFuncPass(ModuleOp module, std::unique_ptr<Pass> pass) {
   PassManager pm(module.getContext());
   pm.addNestedPass<func::FuncOp>(std::move(pass));
   return pm.run(module);
 }
+
+namespace {
 
 
 /// Puts an observer (#amct.layer_output) on the result of each layer of `names`,
@@ -60,6 +62,8 @@ void tapLayerOutputs(func::FuncOp main, const std::vector<std::string> &names) {
     out.replaceAllUsesExcept(tap, tap);
   }
 }
+
+} // namespace
 
 /// Runs the fp32 model and the fake-quant model on `inputs` and fills the
 /// result's layer and output cosines. The fp32 layer outputs are held until
@@ -115,23 +119,8 @@ LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
   return success();
 }
 
-/// Wall time of successive steps.
-class PhaseClock {
-public:
-  explicit PhaseClock(std::vector<PhaseTime> &phases) : phases(phases) {}
-  /// Ends the running step as `name`; the next one starts now.
-  void lap(StringRef name) {
-    auto now = std::chrono::steady_clock::now();
-    phases.push_back({name.str(), std::chrono::duration<double>(now - start).count()});
-    start = now;
-  }
-  void add(StringRef name, double seconds) { phases.push_back({name.str(), seconds}); }
-  void restart() { start = std::chrono::steady_clock::now(); }
 
-private:
-  std::vector<PhaseTime> &phases;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-};
+namespace {
 
 /// Why a layer the model could quantize is left out by the config.
 std::string configSkipReason(const QuantConfig &config, const std::string &name) {
@@ -200,6 +189,19 @@ static LogicalResult fuseAsConfigured(ModuleOp module, const QuantConfig &config
 }
 
 FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &options) {
+  // The config is read once: a language-model quantize() config takes its
+  // own flow, a layer config (or none) the one below.
+  std::string configText, error;
+  if (!options.configPath.empty()) {
+    if (!readRegularFile(options.configPath, configText, error))
+      return model.emitError() << "quant config " << error;
+    if (detectConfigKind(configText) == ConfigKind::LlmJson) {
+      std::optional<LlmQuantConfig> llm = parseLlmConfig(configText, options.configPath, error);
+      if (!llm)
+        return model.emitError() << error;
+      return quantizeLlmModel(model, *llm, options.configPath, options);
+    }
+  }
   QuantizeResult result;
   PhaseClock clock(result.phases);
   OwningOpRef<ModuleOp> module = model.clone();
@@ -212,10 +214,11 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
     return failure();
   std::vector<QuantizableLayer> &layers = *found;
   main = getMainFunction(*module);
-  std::string error;
   // The one parse of the config; every step below gets it in memory.
   std::optional<QuantConfig> config =
-      loadQuantConfigFile(options.configPath, getLayerList(layers), error);
+      options.configPath.empty()
+          ? loadQuantConfigFile("", getLayerList(layers), error)
+          : loadQuantConfig(configText, options.configPath, getLayerList(layers), error);
   if (!config)
     return main.emitError() << error;
 

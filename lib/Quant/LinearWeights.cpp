@@ -110,6 +110,27 @@ std::vector<int8_t> amct::quant::unpackInt4(const uint8_t *packed, int64_t k, in
   return q;
 }
 
+void amct::quant::accumulateGram(const float *x, int64_t rows, int64_t k, double *h) {
+  // dsyrk on chunks of rows converted to double: the sum of many products
+  // in float would lose the small channels.
+  constexpr int64_t kChunk = 512;
+  std::vector<double> chunk;
+  std::vector<double> upper(k * k, 0.0);
+  for (int64_t r0 = 0; r0 < rows; r0 += kChunk) {
+    int64_t m = std::min(kChunk, rows - r0);
+    chunk.assign(x + r0 * k, x + (r0 + m) * k);
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, int(k), int(m), 1.0, chunk.data(),
+                int(k), 1.0, upper.data(), int(k));
+  }
+  for (int64_t i = 0; i < k; ++i) {
+    h[i * k + i] += upper[i * k + i];
+    for (int64_t j = i + 1; j < k; ++j) {
+      h[i * k + j] += upper[i * k + j];
+      h[j * k + i] += upper[i * k + j];
+    }
+  }
+}
+
 std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, int64_t n,
                                                     const double *h,
                                                     const LinearWeightSpec &spec,

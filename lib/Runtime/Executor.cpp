@@ -206,6 +206,20 @@ public:
                                      const std::vector<const Tensor *> &captures,
                                      const RunContext &rc) const;
 
+  /// The pieces of `run`, for a run that stops on the way (SteppedRun):
+  /// the slots at the start; the steps from `next` up to the first whose op
+  /// `stopAt` names (not run; `next` is left on it) or to the end; the
+  /// results from the final slots.
+  std::vector<Tensor> begin(const std::vector<Tensor> &args,
+                            const std::vector<const Tensor *> &captures) const;
+  LogicalResult runSteps(std::vector<Tensor> &slots, size_t &next, const RunContext &rc,
+                         llvm::function_ref<bool(Operation *)> stopAt) const;
+  std::vector<Tensor> finish(std::vector<Tensor> &slots) const;
+  size_t numSteps() const { return steps.size(); }
+  Operation *stepOp(size_t i) const { return steps[i].op; }
+  /// The slot of operand `operand` of step `i` (-1: absent).
+  int operandSlot(size_t i, unsigned operand) const { return steps[i].inputSlots[operand]; }
+
   ArrayRef<Value> getCaptures() const { return captures; }
   Block &getBlock() const { return *block; }
 
@@ -352,12 +366,36 @@ FailureOr<std::unique_ptr<Program>> Program::build(Block &block) {
 FailureOr<std::vector<Tensor>> Program::run(const std::vector<Tensor> &args,
                                             const std::vector<const Tensor *> &captured,
                                             const RunContext &rc) const {
+  std::vector<Tensor> slots = begin(args, captured);
+  size_t next = 0;
+  if (failed(runSteps(slots, next, rc, [](Operation *) { return false; })))
+    return failure();
+  return finish(slots);
+}
+
+std::vector<Tensor> Program::begin(const std::vector<Tensor> &args,
+                                   const std::vector<const Tensor *> &captured) const {
   std::vector<Tensor> slots = constants;
   for (auto [slot, t] : llvm::zip(argSlots, args))
     slots[slot] = t;
   for (auto [slot, t] : llvm::zip(captureSlots, captured))
     slots[slot] = *t;
-  for (const Step &step : steps) {
+  return slots;
+}
+
+std::vector<Tensor> Program::finish(std::vector<Tensor> &slots) const {
+  std::vector<Tensor> results;
+  for (int s : resultSlots)
+    results.push_back(slots[s]);
+  return results;
+}
+
+LogicalResult Program::runSteps(std::vector<Tensor> &slots, size_t &next, const RunContext &rc,
+                                llvm::function_ref<bool(Operation *)> stopAt) const {
+  for (; next < steps.size(); ++next) {
+    const Step &step = steps[next];
+    if (stopAt(step.op))
+      return success();
     KernelContext ctx{step.op, {}, {}, rc.threads};
     ctx.opset = step.opset;
     ctx.opType = step.opType;
@@ -427,10 +465,7 @@ FailureOr<std::vector<Tensor>> Program::run(const std::vector<Tensor> &args,
     for (int s : step.freeAfter)
       slots[s] = Tensor();
   }
-  std::vector<Tensor> results;
-  for (int s : resultSlots)
-    results.push_back(slots[s]);
-  return results;
+  return success();
 }
 
 int KernelContext::regionIndex(StringRef name) const {
@@ -498,7 +533,7 @@ LogicalResult Executor::prepare() {
   return success();
 }
 
-FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) {
+LogicalResult Executor::checkInputs(const std::vector<Tensor> &inputs) {
   if (inputs.size() != func.getNumArguments())
     return func.emitError() << "expected " << func.getNumArguments() << " inputs, got "
                             << inputs.size();
@@ -521,17 +556,22 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
                                   << " to be " << type.getDimSize(d);
     }
   }
+  return success();
+}
+
+RunContext Executor::runContext() const {
   RunContext rc;
   rc.threads = options.threads;
   rc.maxTensorBytes = options.maxTensorBytes;
   rc.maxLoopIterations = options.maxLoopIterations;
   rc.observerCallback = &observerCallback;
-  FailureOr<std::vector<Tensor>> out = program->run(inputs, {}, rc);
-  if (failed(out))
-    return failure();
-  // Outputs that view a constant would die with the module: copy them.
+  return rc;
+}
+
+/// Outputs that view a constant would die with the module: copied.
+static FailureOr<std::vector<Tensor>> ownedOutputs(func::FuncOp func, std::vector<Tensor> out) {
   std::vector<Tensor> results;
-  for (Tensor &t : *out) {
+  for (Tensor &t : out) {
     if (t.ownsData()) {
       results.push_back(std::move(t));
       continue;
@@ -542,6 +582,79 @@ FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) 
     results.push_back(std::move(*copy));
   }
   return results;
+}
+
+FailureOr<std::vector<Tensor>> Executor::run(const std::vector<Tensor> &inputs) {
+  if (failed(checkInputs(inputs)))
+    return failure();
+  RunContext rc = runContext();
+  FailureOr<std::vector<Tensor>> out = program->run(inputs, {}, rc);
+  if (failed(out))
+    return failure();
+  return ownedOutputs(func, std::move(*out));
+}
+
+struct SteppedRun::State {
+  const Program *program;
+  func::FuncOp func;
+  RunContext rc;
+  llvm::DenseSet<Operation *> stops;
+  std::vector<Tensor> slots;
+  size_t next = 0;
+  bool atStop = false, done = false;
+};
+
+SteppedRun::SteppedRun(std::unique_ptr<State> state) : state(std::move(state)) {}
+SteppedRun::~SteppedRun() = default;
+
+FailureOr<Operation *> SteppedRun::next() {
+  State &s = *state;
+  if (s.done)
+    return static_cast<Operation *>(nullptr);
+  // The op stopped at (if any) runs first: each op is one step.
+  Operation *resume = s.atStop ? s.program->stepOp(s.next) : nullptr;
+  if (failed(s.program->runSteps(s.slots, s.next, s.rc, [&](Operation *o) {
+        return o != resume && s.stops.contains(o);
+      })))
+    return failure();
+  if (s.next < s.program->numSteps()) {
+    s.atStop = true;
+    return s.program->stepOp(s.next);
+  }
+  s.done = true;
+  s.atStop = false;
+  return static_cast<Operation *>(nullptr);
+}
+
+const Tensor &SteppedRun::operand(unsigned i) const {
+  static const Tensor absent;
+  int slot = state->program->operandSlot(state->next, i);
+  return slot < 0 ? absent : state->slots[slot];
+}
+
+void SteppedRun::setOperand(unsigned i, Tensor value) {
+  int slot = state->program->operandSlot(state->next, i);
+  if (slot >= 0)
+    state->slots[slot] = std::move(value);
+}
+
+FailureOr<std::vector<Tensor>> SteppedRun::results() {
+  if (!state->done)
+    return state->func.emitError("the stepped run has not reached its end");
+  return ownedOutputs(state->func, state->program->finish(state->slots));
+}
+
+FailureOr<std::unique_ptr<SteppedRun>>
+Executor::startStepped(const std::vector<Tensor> &inputs, llvm::ArrayRef<Operation *> stops) {
+  if (failed(checkInputs(inputs)))
+    return failure();
+  auto state = std::make_unique<SteppedRun::State>();
+  state->program = program.get();
+  state->func = func;
+  state->rc = runContext();
+  state->stops.insert(stops.begin(), stops.end());
+  state->slots = program->begin(inputs, {});
+  return std::unique_ptr<SteppedRun>(new SteppedRun(std::move(state)));
 }
 
 } // namespace amct::rt

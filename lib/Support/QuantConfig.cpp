@@ -84,14 +84,15 @@ std::optional<QuantConfig> amct::loadQuantConfig(const std::string &text,
   case ConfigKind::SimpleCfg:
     return parseSimpleConfig(text, fileName, layers, error);
   case ConfigKind::LlmJson:
-    // Validated in full, so a wrong key is reported as such; a valid one is
-    // still refused: the language-model flow is not built yet.
+    // Validated in full, so a wrong key is reported as such; a valid one
+    // belongs to the language-model flow (quantizeModel dispatches it there
+    // before asking for a layer config).
     if (!parseLlmConfig(text, fileName, error))
       return std::nullopt;
     error = prefixed(fileName,
-                     "a valid language-model quantize() config (\"quant_cfg\"), but "
-                     "language-model weight quantization is not implemented yet; "
-                     "expected a layer config (JSON, as create_quant_config "
+                     "a language-model quantize() config (\"quant_cfg\"), which only "
+                     "`amct quantize` and --amct-quantize take; this step "
+                     "expects a layer config (JSON, as create_quant_config "
                      "writes) or a simple config (.cfg)");
     return std::nullopt;
   case ConfigKind::Unknown:

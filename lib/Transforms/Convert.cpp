@@ -144,6 +144,166 @@ void nameDequant(OpBuilder &b, ascend::DequantOp dequant, StringRef layerName, O
   dequant->setLoc(makeNodeLoc(b.getContext(), (layerName + ".dequant").str(), outNames, fallback));
 }
 
+/// The constant bias a weight-only layer's result gets, as [N] values: a
+/// Gemm's C, or the Add of a constant that is a MatMul's only user. Null
+/// when there is none.
+struct WeightOnlyBias {
+  Operation *add = nullptr; // the MatMul's Add, folded into the deploy op
+  Value value;
+};
+
+WeightOnlyBias findWeightOnlyBias(Operation *op, int64_t n) {
+  auto isVector = [&](Value v) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    return type && type.hasStaticShape() && type.getNumElements() == n &&
+           type.getShape().back() == n && getConstantFloats(v);
+  };
+  if (auto gemm = dyn_cast<GemmOp>(op)) {
+    Value c = gemm.getC();
+    if (c && !isa<NoneType>(c.getType()) && isVector(c))
+      return {nullptr, c};
+    return {};
+  }
+  if (!op->hasOneUse())
+    return {};
+  auto add = dyn_cast<AddOp>(*op->getUsers().begin());
+  if (!add)
+    return {};
+  Value other = add.getA() == op->getResult(0) ? add.getB() : add.getA();
+  auto resultType = dyn_cast<RankedTensorType>(add.getType());
+  if (!isVector(other) || !resultType || resultType != op->getResult(0).getType())
+    return {};
+  return {add, other};
+}
+
+/// MatMul / Gemm layers whose weight is an amct.dequantize_weight (the
+/// language-model weight-only flow) become Ascend's WeightQuantBatchMatmulV2
+/// with the integer weight (int4 packed two per byte along K), the scale
+/// as the NPU takes it ([1], [N] or [G, N]), antiquant_offset = -offset and
+/// the bias folded in. Emits an error and returns failure for a layer
+/// whose form has no deploy op.
+LogicalResult convertWeightOnlyLayers(func::FuncOp func) {
+  SmallVector<Operation *> layers;
+  func.walk([&](Operation *op) {
+    if (isa<MatMulOp, GemmOp>(op) && op->getNumOperands() >= 2 &&
+        op->getOperand(1).getDefiningOp<DequantizeWeightOp>())
+      layers.push_back(op);
+  });
+  bool failedAny = false;
+  OpBuilder b(func.getContext());
+  for (Operation *op : layers) {
+    auto dq = op->getOperand(1).getDefiningOp<DequantizeWeightOp>();
+    std::string name = getNodeName(op).str();
+    if (auto gemm = dyn_cast<GemmOp>(op)) {
+      bool plain = !gemm.getTransA() && !gemm.getTransB() &&
+                   gemm.getAlpha().convertToFloat() == 1.0f &&
+                   gemm.getBeta().convertToFloat() == 1.0f;
+      if (!plain) {
+        op->emitError() << "layer '" << name
+                        << "': a weight-only Gemm deploys only with transA = transB = 0 and "
+                           "alpha = beta = 1";
+        failedAny = true;
+        continue;
+      }
+    }
+    std::optional<std::vector<int8_t>> q = getConstantInt8s(dq.getQ());
+    std::optional<std::vector<float>> scale = getConstantFloats(dq.getScale());
+    std::optional<std::vector<float>> offset;
+    bool hasOffset = !isa<NoneType>(dq.getOffset().getType());
+    if (hasOffset)
+      offset = getConstantFloats(dq.getOffset());
+    auto qType = dyn_cast<RankedTensorType>(dq.getQ().getType());
+    auto sType = dyn_cast<RankedTensorType>(dq.getScale().getType());
+    if (!q || !scale || (hasOffset && !offset) || !qType || !qType.hasStaticShape() ||
+        !sType || !sType.hasStaticShape()) {
+      op->emitError() << "layer '" << name
+                      << "': the weight's integers, scales and offsets must be constants";
+      failedAny = true;
+      continue;
+    }
+    int64_t k = qType.getDimSize(0), n = qType.getDimSize(1);
+    int64_t bits = dq.getNumBits(), groupSize = dq.getGroupSize();
+    std::vector<int8_t> weight = std::move(*q);
+    SmallVector<int64_t> wShape{k, n};
+    if (bits == 4) {
+      if (k % 2) {
+        op->emitError() << "layer '" << name << "': an int4 weight packs two values per byte "
+                                                "along K, which must be even, found " << k;
+        failedAny = true;
+        continue;
+      }
+      std::vector<int8_t> packed(k / 2 * n);
+      for (int64_t r = 0; r < k / 2; ++r)
+        for (int64_t c = 0; c < n; ++c)
+          packed[r * n + c] = int8_t((uint8_t(weight[2 * r * n + c]) & 0x0f) |
+                                     (uint8_t(weight[(2 * r + 1) * n + c]) << 4));
+      weight = std::move(packed);
+      wShape[0] = k / 2;
+    }
+    // The NPU's scale shapes: [1] per tensor, [N] per channel, [G, N] per group.
+    SmallVector<int64_t> paramShape;
+    if (groupSize > 0)
+      paramShape = {sType.getDimSize(0), n};
+    else
+      paramShape = {sType.getDimSize(1)};
+    b.setInsertionPoint(op);
+    auto paramType = RankedTensorType::get(paramShape, b.getF32Type());
+    // Constants are exported under their location's name.
+    auto named = [&](StringRef suffix) { return NameLoc::get(b.getStringAttr(name + suffix)); };
+    Value wValue = createConstant(
+        b, named(".weight_quant"), RankedTensorType::get(wShape, b.getIntegerType(8)),
+        ArrayRef<char>(reinterpret_cast<const char *>(weight.data()), weight.size()),
+        name + ".weight_quant");
+    Value scaleValue = createFloatConstant(b, named(".antiquant_scale"), paramType, *scale,
+                                           name + ".antiquant_scale");
+    Value offsetValue = b.create<NoneOp>(op->getLoc());
+    if (hasOffset) {
+      std::vector<float> negated(offset->size());
+      for (size_t i = 0; i < negated.size(); ++i)
+        negated[i] = -(*offset)[i];
+      offsetValue = createFloatConstant(b, named(".antiquant_offset"), paramType, negated,
+                                        name + ".antiquant_offset");
+    }
+    WeightOnlyBias bias = findWeightOnlyBias(op, n);
+    Value biasValue = b.create<NoneOp>(op->getLoc());
+    if (bias.value)
+      biasValue = createFloatConstant(b, bias.value.getLoc(),
+                                      RankedTensorType::get({n}, b.getF32Type()),
+                                      *getConstantFloats(bias.value),
+                                      getNodeName(bias.value.getDefiningOp()));
+    Operation *last = bias.add ? bias.add : op;
+    auto deploy = b.create<ascend::WeightQuantBatchMatmulV2Op>(
+        op->getLoc(), last->getResult(0).getType(), op->getOperand(0), wValue, scaleValue,
+        offsetValue, biasValue, b.getI64IntegerAttr(groupSize),
+        b.getStringAttr(bits == 4 ? "INT4" : "INT8"));
+    // The deploy op is the layer (its node name) and produces what the last
+    // replaced op did (its output names).
+    SmallVector<std::string> outNames;
+    for (StringRef o : getOutputNames(last))
+      outNames.push_back(o.str());
+    deploy->setLoc(makeNodeLoc(b.getContext(), name, outNames, b.getUnknownLoc()));
+    last->getResult(0).replaceAllUsesWith(deploy.getResult());
+    SmallVector<Operation *> dead{last};
+    if (last != op)
+      dead.push_back(op);
+    for (Operation *d : dead)
+      d->erase();
+    SmallVector<Operation *> inputs;
+    for (Value v : dq->getOperands())
+      if (Operation *def = v.getDefiningOp())
+        inputs.push_back(def);
+    if (dq->use_empty())
+      dq->erase();
+    for (Operation *def : inputs)
+      if (def->use_empty())
+        def->erase();
+    if (bias.value)
+      if (Operation *def = bias.value.getDefiningOp(); def && def->use_empty())
+        def->erase();
+  }
+  return failure(failedAny);
+}
+
 void AmctConvertPass::runOnOperation() {
   func::FuncOp func = getOperation();
   quantCache.clear(); // values of another function are not this one's
@@ -303,6 +463,8 @@ void AmctConvertPass::runOnOperation() {
   for (Operation *c : constants)
     if (c->use_empty())
       c->erase();
+  if (failed(convertWeightOnlyLayers(func)))
+    failedAny = true;
   if (failedAny)
     signalPassFailure();
 }

@@ -66,3 +66,28 @@ func.func @weight_16_bits(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %c = amct.Conv %xq, %wq, %n : (tensor<1x1x4x4xf32>, tensor<2x1x1x1xf32>, none) -> tensor<1x2x4x4xf32> loc("conv_w16")
   return %c : tensor<1x2x4x4xf32>
 }
+
+// -----
+
+// A weight-only Gemm with alpha has no WeightQuantBatchMatmulV2 form.
+// CHECK: error: loc("scaled"): layer 'scaled': a weight-only Gemm deploys only with transA = transB = 0 and alpha = beta = 1
+func.func @weight_only_alpha(%x: tensor<4x2xf32>) -> tensor<4x2xf32> {
+  %q = amct.const dense<[[1, -2], [3, 4]]> : tensor<2x2xi8>
+  %s = amct.const dense<0.25> : tensor<1x1xf32>
+  %n = amct.none
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 8 : i64} : (tensor<2x2xi8>, tensor<1x1xf32>, none) -> tensor<2x2xf32>
+  %y = amct.Gemm %x, %w, %n {alpha = 2.0 : f32} : (tensor<4x2xf32>, tensor<2x2xf32>, none) -> tensor<4x2xf32> loc("scaled")
+  return %y : tensor<4x2xf32>
+}
+
+// -----
+
+// The integers must be constants.
+// CHECK: error: loc("dyn"): layer 'dyn': the weight's integers, scales and offsets must be constants
+func.func @weight_only_dynamic(%x: tensor<4x2xf32>, %q: tensor<2x2xi8>) -> tensor<4x2xf32> {
+  %s = amct.const dense<0.25> : tensor<1x1xf32>
+  %n = amct.none
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 8 : i64} : (tensor<2x2xi8>, tensor<1x1xf32>, none) -> tensor<2x2xf32>
+  %y = amct.MatMul %x, %w : (tensor<4x2xf32>, tensor<2x2xf32>) -> tensor<4x2xf32> loc("dyn")
+  return %y : tensor<4x2xf32>
+}

@@ -75,8 +75,14 @@ static uint64_t peakRss() {
 /// The quantize summary on stdout: one row per quantized layer, one per
 /// skipped layer with the reason, the model outputs' cosine, the files.
 static void printQuantizeSummary(const QuantizeResult &result, ArrayRef<std::string> files) {
+  // Weight-only language-model layers: the method and the weight's
+  // relative error instead of the activation factors.
+  bool weightOnly = !result.layerMethod.empty();
   std::vector<std::vector<std::string>> rows{
-      {"layer", "type", "scale_d", "offset_d", "scale_w", "cosine"}};
+      weightOnly ? std::vector<std::string>{"layer", "type", "method", "scale_w", "weight error",
+                                            "cosine"}
+                 : std::vector<std::string>{"layer", "type", "scale_d", "offset_d", "scale_w",
+                                            "cosine"}};
   for (const QuantizableLayer &layer : result.quantized) {
     const LayerRecord *r = result.record.find(layer.name);
     std::string scaleD = r && r->scaleD ? formatG(*r->scaleD, 6) : "-";
@@ -92,9 +98,21 @@ static void printQuantizeSummary(const QuantizeResult &result, ArrayRef<std::str
     std::string cosine = cos == result.layerCosine.end()
                              ? "-"
                              : llvm::formatv("{0:F6}", cos->second).str();
+    if (weightOnly) {
+      auto method = result.layerMethod.find(layer.name);
+      auto err = result.weightError.find(layer.name);
+      rows.push_back({layer.name, layer.type,
+                      method == result.layerMethod.end() ? "-" : method->second, scaleW,
+                      err == result.weightError.end() ? "-"
+                                                      : llvm::formatv("{0:F5}", err->second).str(),
+                      cosine});
+      continue;
+    }
     rows.push_back({layer.name, layer.type, scaleD, offsetD, scaleW, cosine});
   }
-  printTable(llvm::outs(), rows, {false, false, true, true, true, true});
+  printTable(llvm::outs(), rows,
+             weightOnly ? std::vector<bool>{false, false, false, true, true, true}
+                        : std::vector<bool>{false, false, true, true, true, true});
   if (!result.skipped.empty()) {
     std::vector<std::vector<std::string>> skippedRows{{"skipped layer", "type", "reason"}};
     for (const SkippedLayer &s : result.skipped)

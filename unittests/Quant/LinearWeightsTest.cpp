@@ -259,4 +259,31 @@ TEST(Awq, ThreadCountDoesNotChangeTheResult) {
   EXPECT_LE(a->error, a->minmaxError);
 }
 
+
+TEST(LinearWeights, GramAccumulatesBothTrianglesInDouble) {
+  // X = [[1, 2], [3, 4], [5, 6]]: X^T X = [[35, 44], [44, 56]], added to h.
+  const float x[] = {1, 2, 3, 4, 5, 6};
+  double h[4] = {1, 0, 0, 1};
+  accumulateGram(x, 3, 2, h);
+  EXPECT_EQ(h[0], 36);
+  EXPECT_EQ(h[1], 44);
+  EXPECT_EQ(h[2], 44);
+  EXPECT_EQ(h[3], 57);
+  // More rows than one chunk (512): 1000 rows of [1, 1e-4]; the sums
+  // agree with the double ones to 1e-12 relative (float sums of 1000 terms
+  // would be off by ~1e-5).
+  std::vector<float> many(2000);
+  for (int r = 0; r < 1000; ++r) {
+    many[2 * r] = 1.0f;
+    many[2 * r + 1] = 1e-4f;
+  }
+  double g[4] = {0, 0, 0, 0};
+  accumulateGram(many.data(), 1000, 2, g);
+  EXPECT_DOUBLE_EQ(g[0], 1000.0);
+  double d = double(1e-4f);
+  EXPECT_NEAR(g[1], 1000.0 * d, 1e-12 * 1000.0 * d);
+  EXPECT_NEAR(g[3], 1000.0 * d * d, 1e-12 * 1000.0 * d * d);
+  EXPECT_EQ(g[1], g[2]);
+}
+
 } // namespace

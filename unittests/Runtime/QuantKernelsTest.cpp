@@ -522,4 +522,90 @@ func.func @main(%x: tensor<1x3x2xi8>, %w: tensor<2x3xi8>, %s: tensor<3xui64>) ->
   EXPECT_TRUE(matches(r->front(), {1, 3, 3}, want));
 }
 
+
+//===----------------------------------------------------------------------===//
+// Weight-only quantization: amct.dequantize_weight, WeightQuantBatchMatmulV2
+//===----------------------------------------------------------------------===//
+
+TEST_F(QuantKernelsTest, DequantizeWeightPerGroupWithShortLastGroup) {
+  // K = 5 in groups of 2 (groups {0, 1}, {2, 3}, {4}), N = 2:
+  // w[r][c] = (q - o[g][c]) * s[g][c].
+  Tensor q = make<int8_t>({5, 2}, {1, -2, 3, 4, -8, 7, 0, 5, 2, -1});
+  Tensor s = f32({3, 2}, {0.5f, 0.25f, 2.0f, 1.0f, 0.125f, 4.0f});
+  Tensor o = f32({3, 2}, {1, 0, -1, 2, 0, -3});
+  auto r = runOp("amct.dequantize_weight", {q, s, o}, "num_bits = 4 : i64, group_size = 2 : i64",
+                 {f32Type({5, 2})});
+  ASSERT_TRUE(succeeded(r)) << diagnostics << lastSource;
+  EXPECT_TRUE(matches<float>(r->front(), {5, 2},
+                             {(1 - 1) * 0.5f, (-2 - 0) * 0.25f, (3 - 1) * 0.5f, (4 - 0) * 0.25f,
+                              (-8 + 1) * 2.0f, (7 - 2) * 1.0f, (0 + 1) * 2.0f, (5 - 2) * 1.0f,
+                              2 * 0.125f, (-1 + 3) * 4.0f}));
+}
+
+TEST_F(QuantKernelsTest, DequantizeWeightPerChannelAndPerTensor) {
+  Tensor q = make<int8_t>({2, 3}, {1, -2, 3, -4, 5, -6});
+  auto channel = runOp("amct.dequantize_weight", {q, f32({1, 3}, {0.5f, 2.0f, 0.25f}), kNone},
+                       "num_bits = 8 : i64", {f32Type({2, 3})});
+  ASSERT_TRUE(succeeded(channel)) << diagnostics << lastSource;
+  EXPECT_TRUE(matches<float>(channel->front(), {2, 3}, {0.5f, -4, 0.75f, -2, 10, -1.5f}));
+  auto tensor = runOp("amct.dequantize_weight", {q, f32({1, 1}, {0.5f}), kNone},
+                      "num_bits = 8 : i64", {f32Type({2, 3})});
+  ASSERT_TRUE(succeeded(tensor)) << diagnostics << lastSource;
+  EXPECT_TRUE(matches<float>(tensor->front(), {2, 3}, {0.5f, -1, 1.5f, -2, 2.5f, -3}));
+}
+
+TEST_F(QuantKernelsTest, WeightQuantBatchMatmulUnpacksInt4AndAddsBias) {
+  // q [4, 2] = [[1, -2], [3, -8], [7, 0], [-1, 5]] packed along K low
+  // nibble first: [[0x31, 0x8E], [0xF7, 0x50]]; groups of 2 with scales
+  // [[0.5, 0.25], [0.125, 1]] and antiquant_offset = -offset, offset
+  // [[1, 0], [2, -1]]; bias [1, -1].
+  Tensor packed = make<int8_t>({2, 2}, {0x31, int8_t(0x8E), int8_t(0xF7), 0x50});
+  Tensor scale = f32({2, 2}, {0.5f, 0.25f, 0.125f, 1.0f});
+  Tensor antiOffset = f32({2, 2}, {-1, 0, -2, 1});
+  Tensor bias = f32({2}, {1, -1});
+  Tensor x = f32({2, 1, 4}, {1, 2, 3, 4, -1, 0, 2, 1});
+  auto r = runOp("ascend.WeightQuantBatchMatmulV2", {x, packed, scale, antiOffset, bias},
+                 "antiquant_group_size = 2 : i64, weight_dtype = \"INT4\"", {f32Type({2, 1, 2})});
+  ASSERT_TRUE(succeeded(r)) << diagnostics << lastSource;
+  // w = [[0, -0.5], [1, -2], [0.625, 1], [-0.375, 6]].
+  const float w[4][2] = {{0, -0.5f}, {1, -2}, {0.625f, 1}, {-0.375f, 6}};
+  std::vector<float> want;
+  for (int b = 0; b < 2; ++b)
+    for (int c = 0; c < 2; ++c) {
+      float acc = 0;
+      for (int k = 0; k < 4; ++k)
+        acc += valuesOf<float>(x)[b * 4 + k] * w[k][c];
+      want.push_back(acc + (c == 0 ? 1.0f : -1.0f));
+    }
+  EXPECT_TRUE(matches<float>(r->front(), {2, 1, 2}, want));
+}
+
+TEST_F(QuantKernelsTest, WeightQuantBatchMatmulEqualsDequantizeThenMatMul) {
+  // The deploy op and the fake-quant form give the same bits.
+  std::vector<int8_t> qv = int8Data(64 * 8, 3);
+  for (int8_t &v : qv)
+    v = int8_t(v % 8);
+  Tensor q = make<int8_t>({64, 8}, qv);
+  std::vector<float> sv(2 * 8);
+  for (size_t i = 0; i < sv.size(); ++i)
+    sv[i] = 0.01f * float(i + 1) / 3.0f;
+  Tensor s = f32({2, 8}, sv);
+  Tensor x = f32({3, 64}, smallInts(3 * 64, 5));
+  std::string src = R"(func.func @main(%x: tensor<3x64xf32>, %q: tensor<64x8xi8>, %s: tensor<2x8xf32>) -> tensor<3x8xf32> {
+  %n = amct.none
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 4 : i64, group_size = 32 : i64} : (tensor<64x8xi8>, tensor<2x8xf32>, none) -> tensor<64x8xf32>
+  %y = amct.MatMul %x, %w : (tensor<3x64xf32>, tensor<64x8xf32>) -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+})";
+  auto fake = runFunc(src, {x, q, s});
+  ASSERT_TRUE(succeeded(fake)) << diagnostics;
+  std::vector<float> fakeValues = valuesOf<float>(fake->front());
+  auto deploy = runOp("ascend.WeightQuantBatchMatmulV2", {x, q, s, kNone, kNone},
+                      "antiquant_group_size = 32 : i64", {f32Type({3, 8})});
+  ASSERT_TRUE(succeeded(deploy)) << diagnostics << lastSource;
+  std::vector<float> deployValues = valuesOf<float>(deploy->front());
+  ASSERT_EQ(fakeValues.size(), deployValues.size());
+  EXPECT_EQ(0, std::memcmp(fakeValues.data(), deployValues.data(), fakeValues.size() * 4));
+}
+
 } // namespace

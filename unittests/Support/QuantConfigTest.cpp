@@ -928,9 +928,9 @@ TEST(LoadQuantConfig, DispatchesAndReportsKinds) {
 
   EXPECT_FALSE(loadQuantConfigFile(fixture("llm.json"), kModel, error));
   EXPECT_EQ(error, fixture("llm.json") +
-                       ": a valid language-model quantize() config (\"quant_cfg\"), but "
-                       "language-model weight quantization is not implemented yet; "
-                       "expected a layer config (JSON, as create_quant_config "
+                       ": a language-model quantize() config (\"quant_cfg\"), which only "
+                       "`amct quantize` and --amct-quantize take; this step "
+                       "expects a layer config (JSON, as create_quant_config "
                        "writes) or a simple config (.cfg)");
   // An invalid one says what is wrong with it.
   EXPECT_FALSE(loadQuantConfig(R"({"quant_cfg": {"weights": {"type": "int4"},

@@ -61,6 +61,11 @@ struct QuantizeResult {
   std::vector<std::pair<std::string, double>> outputCosine;
   /// How many samples the cosines were computed on (0: not computed).
   int64_t cosineSamples = 0;
+  /// Language-model weight quantization, per quantized layer: the method
+  /// ("gptq int4 group 128") and the weight's relative error
+  /// ||W - W_q|| / ||W||. Empty for the CNN flow.
+  std::map<std::string, std::string> layerMethod;
+  std::map<std::string, double> weightError;
   /// Where the time went, step by step, in order.
   std::vector<PhaseTime> phases;
 };

@@ -70,6 +70,11 @@ std::vector<uint8_t> packInt4(const int8_t *q, int64_t k, int64_t n);
 /// The inverse of packInt4.
 std::vector<int8_t> unpackInt4(const uint8_t *packed, int64_t k, int64_t n);
 
+/// h += X^T X for the rows of X [rows, K], in double (h is [K, K] and
+/// stays symmetric: both triangles are updated). GPTQ's H is 2 / T times
+/// the sum over the T calibration rows.
+void accumulateGram(const float *x, int64_t rows, int64_t k, double *h);
+
 struct GptqOptions {
   /// Added to H's diagonal: this fraction of its mean.
   double dampPercent = 0.01;

@@ -139,6 +139,34 @@ struct RunContext {
   const std::function<void(mlir::Operation *, const Tensor &)> *observerCallback = nullptr;
 };
 
+/// A run of a function that stops before chosen ops (of the function's
+/// body, not of subgraphs), so that a caller can gather their inputs over
+/// several runs and change them before the ops run: sequential GPTQ
+/// quantizes a layer's weight once every calibration batch has reached the
+/// layer, and the layers after it see the quantized one.
+class SteppedRun {
+public:
+  ~SteppedRun();
+  /// Runs the op stopped at (if any) and on, up to the next stop op (not
+  /// run) or the end: that op, or null at the end. Fails on a kernel error.
+  mlir::FailureOr<mlir::Operation *> next();
+  /// The value operand `i` of the op stopped at gets (an empty tensor for
+  /// an absent optional operand).
+  const Tensor &operand(unsigned i) const;
+  /// Replaces that value: for this op and every later use of the same
+  /// value in this run.
+  void setOperand(unsigned i, Tensor value);
+  /// The function's results, once next() has returned null.
+  mlir::FailureOr<std::vector<Tensor>> results();
+
+  struct State;
+
+private:
+  friend class Executor;
+  explicit SteppedRun(std::unique_ptr<State> state);
+  std::unique_ptr<State> state;
+};
+
 class Executor {
 public:
   static mlir::FailureOr<std::unique_ptr<Executor>>
@@ -148,6 +176,11 @@ public:
   /// Runs the function. Emits a diagnostic and fails on a bad input (wrong
   /// count, dtype, rank or static dim) or a kernel error.
   mlir::FailureOr<std::vector<Tensor>> run(const std::vector<Tensor> &inputs);
+
+  /// A run on `inputs` that stops before each op of `stops` (ops of the
+  /// function's body). Checks the inputs as `run` does.
+  mlir::FailureOr<std::unique_ptr<SteppedRun>>
+  startStepped(const std::vector<Tensor> &inputs, llvm::ArrayRef<mlir::Operation *> stops);
 
   /// Graph input and output names (the `amct.name` attributes).
   const std::vector<std::string> &inputNames() const { return inputNames_; }
@@ -162,6 +195,8 @@ public:
 private:
   explicit Executor(mlir::func::FuncOp func, const ExecutorOptions &options);
   mlir::LogicalResult prepare();
+  mlir::LogicalResult checkInputs(const std::vector<Tensor> &inputs);
+  RunContext runContext() const;
 
   mlir::func::FuncOp func;
   ExecutorOptions options;

@@ -335,6 +335,15 @@ inline FailureOr<Tensor> shiftedToDouble(KernelContext &ctx, const Tensor &t, co
   return *out;
 }
 
+/// The float weight of weight-only quantization, [K, N] from int8 values
+/// `q` [K, N]: (float(q) + offsetSign * offset) * scale with the parameters
+/// of row r's group (r / groupSize; one group when groupSize is 0) and
+/// column (or the single column of a [G, 1] scale). amct.dequantize_weight
+/// subtracts its offset (offsetSign -1), the NPU's antiquant adds its
+/// negation (+1): the same float operations, so the same bits.
+FailureOr<Tensor> dequantizeWeight(KernelContext &ctx, const Tensor &q, const Tensor &scale,
+                                   const Tensor *offset, int64_t groupSize, float offsetSign);
+
 /// Runs `kernel` on the same op with other inputs (the converted ones of
 /// an integer op); its outputs.
 inline FailureOr<std::vector<Tensor>> runWithInputs(KernelContext &ctx,

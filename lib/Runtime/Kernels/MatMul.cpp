@@ -134,6 +134,54 @@ LogicalResult matMulKernel(KernelContext &ctx) {
 }
 
 
+/// Ascend's WeightQuantBatchMatmulV2: the weight dequantized (int4 unpacked
+/// first) exactly as amct.dequantize_weight does it, multiplied as MatMul
+/// does, then the bias added: the fake-quant model's bits.
+LogicalResult weightQuantBatchMatmulKernel(KernelContext &ctx) {
+  auto op = cast<ascend::WeightQuantBatchMatmulV2Op>(ctx.op);
+  const Tensor &packed = ctx.in(1);
+  if (packed.dtype() != DType::I8 || packed.rank() != 2)
+    return ctx.error() << "weight must be a 2-D int8 tensor, found " << formatShape(packed.shape());
+  Tensor q = packed;
+  if (op.getWeightDtype() == "INT4") {
+    // Two values per byte along K, low nibble first.
+    int64_t k = 2 * packed.dim(0), n = packed.dim(1);
+    std::optional<Tensor> unpacked = Tensor::uninitialized(DType::I8, {k, n});
+    if (!unpacked)
+      return ctx.error() << "cannot allocate the unpacked int4 weight";
+    const int8_t *src = packed.data<int8_t>();
+    int8_t *dst = unpacked->mutableData<int8_t>();
+    for (int64_t r = 0; r < packed.dim(0); ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        uint8_t byte = uint8_t(src[r * n + c]);
+        dst[2 * r * n + c] = int8_t(uint8_t(byte << 4)) >> 4;
+        dst[(2 * r + 1) * n + c] = int8_t(byte) >> 4;
+      }
+    q = std::move(*unpacked);
+  }
+  FailureOr<Tensor> w = dequantizeWeight(ctx, q, ctx.in(2), ctx.has(3) ? &ctx.in(3) : nullptr,
+                                         op.getAntiquantGroupSize(), 1.0f);
+  if (failed(w))
+    return failure();
+  FailureOr<std::vector<Tensor>> y = runWithInputs(ctx, matMulKernel<float>, {&ctx.in(0), &*w});
+  if (failed(y))
+    return failure();
+  Tensor out = std::move((*y)[0]);
+  if (ctx.has(4)) {
+    const Tensor &bias = ctx.in(4);
+    int64_t n = w->dim(1);
+    if (failed(requireF32(ctx, bias, "bias")) || bias.numElements() != n)
+      return ctx.error() << "bias must have " << n << " elements, found "
+                         << formatShape(bias.shape());
+    float *py = out.mutableData<float>();
+    const float *pb = bias.data<float>();
+    for (int64_t i = 0, e = out.numElements(); i < e; ++i)
+      py[i] = py[i] + pb[i % n];
+  }
+  ctx.outputs = {std::move(out)};
+  return success();
+}
+
 /// Det of each [M, M] matrix in the last two dims: LU with partial
 /// pivoting in double.
 LogicalResult detKernel(KernelContext &ctx) {
@@ -373,6 +421,7 @@ void registerMatMulKernels(KernelRegistry &r) {
   r.add("", "MatMulInteger", 10, any, matMulIntegerKernel).inputs(2);
   r.add("", "QLinearMatMul", 10, any, qlinearMatMulKernel).inputs(8);
   r.add("", "Einsum", 12, any, einsumKernel);
+  r.add("ascend", "WeightQuantBatchMatmulV2", 1, any, weightQuantBatchMatmulKernel).inputs(3);
 }
 
 } // namespace amct::rt

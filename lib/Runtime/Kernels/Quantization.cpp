@@ -171,6 +171,19 @@ LogicalResult dequantizeLinearKernel(KernelContext &ctx) {
   });
 }
 
+/// amct.dequantize_weight: (float(q) - offset) * scale, per tensor,
+/// channel or group.
+LogicalResult dequantizeWeightKernel(KernelContext &ctx) {
+  auto op = cast<DequantizeWeightOp>(ctx.op);
+  FailureOr<Tensor> w = dequantizeWeight(ctx, ctx.in(0), ctx.in(1),
+                                         ctx.has(2) ? &ctx.in(2) : nullptr, op.getGroupSize(),
+                                         -1.0f);
+  if (failed(w))
+    return failure();
+  ctx.outputs = {std::move(*w)};
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Ascend deploy ops and integer layers (bit-exact simulation of the NPU)
 //===----------------------------------------------------------------------===//
@@ -457,6 +470,49 @@ Kernel integerCapable(LogicalResult (*floatKernel)(KernelContext &),
 }
 
 
+FailureOr<Tensor> dequantizeWeight(KernelContext &ctx, const Tensor &q, const Tensor &scale,
+                                   const Tensor *offset, int64_t groupSize, float offsetSign) {
+  if (q.dtype() != DType::I8 || q.rank() != 2)
+    return ctx.error() << "the quantized weight must be a [K, N] int8 tensor, found "
+                       << formatShape(q.shape());
+  if (failed(requireF32(ctx, scale, "scale")) ||
+      (offset && failed(requireF32(ctx, *offset, "offset"))))
+    return failure();
+  int64_t k = q.dim(0), n = q.dim(1);
+  int64_t groups = groupSize > 0 ? (k + groupSize - 1) / groupSize : 1;
+  // Scales are [G, N] or [G, 1] (the deploy op's [N] and [1] without groups).
+  int64_t sRows = scale.rank() == 2 ? scale.dim(0) : 1;
+  int64_t sCols = scale.rank() == 0 ? 1 : scale.dim(scale.rank() - 1);
+  if (scale.rank() > 2 || sRows != groups || (sCols != n && sCols != 1) ||
+      (groupSize > 0 && sCols != n))
+    return ctx.error() << "scale of shape " << formatShape(scale.shape()) << " does not fit a ["
+                       << k << ", " << n << "] weight"
+                       << (groupSize > 0 ? " in groups of " + std::to_string(groupSize) : "");
+  if (offset && offset->numElements() != scale.numElements())
+    return ctx.error() << "offset of shape " << formatShape(offset->shape())
+                       << " differs from the scale's " << formatShape(scale.shape());
+  std::optional<Tensor> out = Tensor::uninitialized(DType::F32, {k, n});
+  if (!out)
+    return ctx.error() << "cannot allocate the [" << k << ", " << n << "] float weight";
+  const int8_t *pq = q.data<int8_t>();
+  const float *ps = scale.data<float>(), *po = offset ? offset->data<float>() : nullptr;
+  float *pw = out->mutableData<float>();
+  parallelFor(ctx.threads, k, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(n, 1)),
+              [&](int64_t begin, int64_t end, int) {
+                for (int64_t r = begin; r < end; ++r) {
+                  int64_t base = (groupSize > 0 ? r / groupSize : 0) * sCols;
+                  for (int64_t c = 0; c < n; ++c) {
+                    int64_t i = base + (sCols == 1 ? 0 : c);
+                    float v = float(pq[r * n + c]);
+                    if (po)
+                      v = v + offsetSign * po[i];
+                    pw[r * n + c] = v * ps[i];
+                  }
+                }
+              });
+  return std::move(*out);
+}
+
 void registerQuantizationKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
   // An observer passes its input through; the executor's observer callback
@@ -466,6 +522,7 @@ void registerQuantizationKernels(KernelRegistry &r) {
     return success();
   });
   r.add("amct", "fake_quant", 1, any, fakeQuantKernel);
+  r.add("amct", "dequantize_weight", 1, any, dequantizeWeightKernel).inputs(2);
   r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).inputs(2);
   r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).inputs(2);
   r.add("", "DynamicQuantizeLinear", 11, any, dynamicQuantizeLinearKernel).outputs(3);

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -58,6 +59,7 @@ private:
                              bool isMain, func::FuncOp func);
   LogicalResult exportOp(Operation *op, onnx::GraphProto &graph);
   LogicalResult exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph);
+  LogicalResult exportDequantizeWeight(DequantizeWeightOp op, onnx::GraphProto &graph);
   int64_t defaultOpset() const;
   LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
                            ArrayAttr dimParams = {});
@@ -394,6 +396,73 @@ LogicalResult Exporter::exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph)
   return addValueInfo(op.getResult(), graph);
 }
 
+/// amct.dequantize_weight as standard ops any opset >= 6 has, so ONNX
+/// Runtime computes the float weight with the same float operations as the
+/// executor and the deploy op: Cast(q) [- offset] * scale, the group
+/// parameters of each row picked by a Gather with an int64 row-to-group
+/// index (no float copy of the weight is stored).
+LogicalResult Exporter::exportDequantizeWeight(DequantizeWeightOp op, onnx::GraphProto &graph) {
+  if (defaultOpset() < 6)
+    return op.emitError() << "the weight dequantization needs opset 6 (Cast with an integer "
+                             "'to'), the model imports opset "
+                          << defaultOpset();
+  std::string base = getNodeName(op).str();
+  if (base.empty())
+    base = "dequantize_weight";
+  auto addNode = [&](StringRef type, StringRef suffix, ArrayRef<std::string> inputs) {
+    onnx::NodeProto *node = graph.add_node();
+    node->set_op_type(type.str());
+    node->set_name(uniqueName(base + suffix.str()));
+    for (const std::string &in : inputs)
+      node->add_input(in);
+    std::string out = uniqueName(base + suffix.str() + "_out");
+    node->add_output(out);
+    return std::make_pair(node, out);
+  };
+  auto [castNode, qf] = addNode("Cast", "_cast", {nameOf(op.getQ())});
+  onnx::AttributeProto *to = castNode->add_attribute();
+  to->set_name("to");
+  to->set_type(onnx::AttributeProto::INT);
+  to->set_i(onnx::TensorProto::FLOAT);
+
+  int64_t groupSize = op.getGroupSize();
+  std::string rowGroup;
+  if (groupSize > 0) {
+    auto qType = cast<RankedTensorType>(op.getQ().getType());
+    if (qType.isDynamicDim(0))
+      return op.emitError() << "a grouped weight needs a static K to export";
+    int64_t k = qType.getDimSize(0);
+    onnx::TensorProto *t = graph.add_initializer();
+    rowGroup = uniqueName(base + "_row_group");
+    t->set_name(rowGroup);
+    t->set_data_type(onnx::TensorProto::INT64);
+    t->add_dims(k);
+    std::string *raw = t->mutable_raw_data();
+    raw->resize(k * sizeof(int64_t));
+    for (int64_t r = 0; r < k; ++r) {
+      int64_t g = r / groupSize;
+      std::memcpy(raw->data() + r * sizeof(int64_t), &g, sizeof(int64_t));
+    }
+  }
+  // A [G, N] parameter as the [K, N] one of each row, or as is.
+  auto perRow = [&](Value param, StringRef suffix) {
+    if (rowGroup.empty())
+      return nameOf(param);
+    return addNode("Gather", suffix, {nameOf(param), rowGroup}).second;
+  };
+  std::string value = qf;
+  if (!isa<NoneType>(op.getOffset().getType()))
+    value = addNode("Sub", "_sub_offset", {value, perRow(op.getOffset(), "_offset_rows")}).second;
+  auto [mul, out] = addNode("Mul", "_scale", {value, perRow(op.getScale(), "_scale_rows")});
+  auto it = reserved.find(op.getResult());
+  if (it != reserved.end()) {
+    out = it->second;
+    mul->set_output(0, out);
+  }
+  names[op.getResult()] = out;
+  return addValueInfo(op.getResult(), graph);
+}
+
 //===----------------------------------------------------------------------===//
 // Graphs
 //===----------------------------------------------------------------------===//
@@ -427,6 +496,8 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
   }
   if (auto fq = dyn_cast<FakeQuantOp>(op))
     return exportFakeQuant(fq, graph);
+  if (auto dq = dyn_cast<DequantizeWeightOp>(op))
+    return exportDequantizeWeight(dq, graph);
 
   onnx::NodeProto *node = graph.add_node();
   node->set_name(getNodeName(op).str());

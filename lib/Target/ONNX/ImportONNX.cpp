@@ -746,6 +746,10 @@ LogicalResult Importer::importAscendNode(onnx::NodeProto &node, Scope &scope, Lo
                                          ArrayRef<Type> resultTypes) {
   OperationState state(loc, "ascend." + node.op_type());
   state.addOperands(operands);
+  // Trailing optional inputs a writer leaves out are absent operands.
+  if (node.op_type() == "WeightQuantBatchMatmulV2")
+    for (size_t i = operands.size(); i < 5; ++i)
+      state.addOperands(getNone());
   for (auto &attr : *node.mutable_attribute()) {
     FailureOr<Attribute> value = importAttribute(attr, node);
     if (failed(value))
@@ -797,9 +801,9 @@ LogicalResult Importer::importNode(onnx::NodeProto &node, Scope &scope) {
   }
 
   std::string domain = node.domain() == "ai.onnx" ? "" : node.domain();
-  // AMCT's deploy models carry the Ascend ops in the default domain.
-  if (domain.empty() && StringRef(node.op_type()).starts_with("Ascend") &&
-      RegisteredOperationName::lookup("ascend." + node.op_type(), ctx))
+  // AMCT's deploy models carry the Ascend ops in the default domain
+  // (AscendQuant, ..., WeightQuantBatchMatmulV2), whose names no ONNX op has.
+  if (domain.empty() && RegisteredOperationName::lookup("ascend." + node.op_type(), ctx))
     return importAscendNode(node, scope, loc, operands, resultTypes);
   const TypedOpInfo *info = nullptr;
   if (domain.empty()) {

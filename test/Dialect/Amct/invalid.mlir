@@ -271,3 +271,43 @@ func.func @dequantize_linear_zero_point_type(%x: tensor<2xi8>, %s: tensor<f32>, 
   %d = amct.DequantizeLinear %x, %s, %zp : (tensor<2xi8>, tensor<f32>, tensor<ui8>) -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @dequantize_weight_bits(%q: tensor<4x2xi8>, %s: tensor<1x2xf32>, %n: none) -> tensor<4x2xf32> {
+  // expected-error @+1 {{num_bits is 3, expected 4 or 8}}
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 3 : i64} : (tensor<4x2xi8>, tensor<1x2xf32>, none) -> tensor<4x2xf32>
+  return %w : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @dequantize_weight_groups(%q: tensor<5x2xi8>, %s: tensor<2x2xf32>, %n: none) -> tensor<5x2xf32> {
+  // expected-error @+1 {{scale has 2 rows, expected 3 (K 5 in groups of 2)}}
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 4 : i64, group_size = 2 : i64} : (tensor<5x2xi8>, tensor<2x2xf32>, none) -> tensor<5x2xf32>
+  return %w : tensor<5x2xf32>
+}
+
+// -----
+
+func.func @dequantize_weight_columns(%q: tensor<4x3xi8>, %s: tensor<1x2xf32>, %n: none) -> tensor<4x3xf32> {
+  // expected-error @+1 {{scale has 2 columns, expected 1 or N = 3}}
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 8 : i64} : (tensor<4x3xi8>, tensor<1x2xf32>, none) -> tensor<4x3xf32>
+  return %w : tensor<4x3xf32>
+}
+
+// -----
+
+func.func @dequantize_weight_offset(%q: tensor<4x2xi8>, %s: tensor<1x2xf32>, %o: tensor<1x1xf32>) -> tensor<4x2xf32> {
+  // expected-error @+1 {{offset must have the shape of scale}}
+  %w = amct.dequantize_weight %q, %s, %o {num_bits = 8 : i64} : (tensor<4x2xi8>, tensor<1x2xf32>, tensor<1x1xf32>) -> tensor<4x2xf32>
+  return %w : tensor<4x2xf32>
+}
+
+// -----
+
+func.func @dequantize_weight_group_columns(%q: tensor<4x2xi8>, %s: tensor<2x1xf32>, %n: none) -> tensor<4x2xf32> {
+  // expected-error @+1 {{group scales must have one column per output channel (2)}}
+  %w = amct.dequantize_weight %q, %s, %n {num_bits = 4 : i64, group_size = 2 : i64} : (tensor<4x2xi8>, tensor<2x1xf32>, none) -> tensor<4x2xf32>
+  return %w : tensor<4x2xf32>
+}

@@ -74,3 +74,12 @@ func.func @qdq_float8(%x: tensor<2xf32>, %s: tensor<f32>, %zp: tensor<f8E4M3FN>)
   %d = amct.DequantizeLinear %q, %s, %zp : (tensor<2xf8E4M3FN>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<2xf32>
   return %d : tensor<2xf32>
 }
+
+// CHECK-LABEL: func.func @dequantize_weight
+// CHECK: amct.dequantize_weight %{{.*}}, %{{.*}}, %{{.*}} {group_size = 32 : i64, num_bits = 4 : i64} : (tensor<96x16xi8>, tensor<3x16xf32>, tensor<3x16xf32>) -> tensor<96x16xf32>
+// CHECK: amct.dequantize_weight %{{.*}}, %{{.*}}, %{{.*}} {num_bits = 8 : i64} : (tensor<96x16xi8>, tensor<1x1xf32>, none) -> tensor<96x16xf32>
+func.func @dequantize_weight(%q: tensor<96x16xi8>, %s: tensor<3x16xf32>, %o: tensor<3x16xf32>, %t: tensor<1x1xf32>, %n: none) -> (tensor<96x16xf32>, tensor<96x16xf32>) {
+  %a = amct.dequantize_weight %q, %s, %o {num_bits = 4 : i64, group_size = 32 : i64} : (tensor<96x16xi8>, tensor<3x16xf32>, tensor<3x16xf32>) -> tensor<96x16xf32>
+  %b = amct.dequantize_weight %q, %t, %n {num_bits = 8 : i64} : (tensor<96x16xi8>, tensor<1x1xf32>, none) -> tensor<96x16xf32>
+  return %a, %b : tensor<96x16xf32>, tensor<96x16xf32>
+}

@@ -96,3 +96,43 @@ func.func @dequant_param_type(%x: tensor<4xi32>, %s: tensor<1xf32>) -> tensor<4x
   %d = ascend.AscendDequant %x, %s {dtype = 0 : i64} : (tensor<4xi32>, tensor<1xf32>) -> tensor<4xf32>
   return %d : tensor<4xf32>
 }
+
+// -----
+
+func.func @wqbmm_dtype(%x: tensor<3x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{weight_dtype is "INT2", expected "INT8" or "INT4"}}
+  %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %n, %n {weight_dtype = "INT2"} : (tensor<3x4xf32>, tensor<4x2xi8>, tensor<2xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @wqbmm_k(%x: tensor<3x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{x has 4 input channels, the weight 8}}
+  %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %n, %n {weight_dtype = "INT4"} : (tensor<3x4xf32>, tensor<4x2xi8>, tensor<2xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @wqbmm_groups(%x: tensor<3x8xf32>, %w: tensor<8x2xi8>, %s: tensor<3x2xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{antiquant_scale has 3 groups, expected 2 for K 8 and group size 4}}
+  %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %n, %n {antiquant_group_size = 4 : i64} : (tensor<3x8xf32>, tensor<8x2xi8>, tensor<3x2xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @wqbmm_channel_scale(%x: tensor<3x8xf32>, %w: tensor<8x2xi8>, %s: tensor<3xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{antiquant_scale has 3 channels, expected 2 or 1}}
+  %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %n, %n : (tensor<3x8xf32>, tensor<8x2xi8>, tensor<3xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @wqbmm_bias(%x: tensor<3x8xf32>, %w: tensor<8x2xi8>, %s: tensor<2xf32>, %b: tensor<3xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{bias must be [N]}}
+  %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %n, %b : (tensor<3x8xf32>, tensor<8x2xi8>, tensor<2xf32>, none, tensor<3xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

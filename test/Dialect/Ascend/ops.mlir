@@ -12,3 +12,13 @@ func.func @deploy(%x: tensor<1x16x8x8xf16>, %acc: tensor<1x16x8x8xi32>, %s: tens
   %wq = ascend.AscendWeightQuant %w, %o {dst_type = "INT4"} : (tensor<16x16x3x3xi8>, tensor<16x16x3x3xi8>) -> tensor<16x16x3x3xi4>
   return
 }
+
+// CHECK-LABEL: func.func @weight_quant_matmul
+func.func @weight_quant_matmul(%x: tensor<2x5x128xf32>, %w: tensor<64x32xi8>, %s: tensor<4x32xf32>, %o: tensor<4x32xf32>, %b: tensor<32xf32>, %w8: tensor<128x32xi8>, %sc: tensor<32xf32>, %n: none) {
+  // CHECK: ascend.WeightQuantBatchMatmulV2 {{.*}} {antiquant_group_size = 32 : i64, weight_dtype = "INT4"} : (tensor<2x5x128xf32>, tensor<64x32xi8>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>) -> tensor<2x5x32xf32>
+  %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %o, %b {antiquant_group_size = 32 : i64, weight_dtype = "INT4"} : (tensor<2x5x128xf32>, tensor<64x32xi8>, tensor<4x32xf32>, tensor<4x32xf32>, tensor<32xf32>) -> tensor<2x5x32xf32>
+  // Per channel, int8, no offset or bias: the defaults are not printed.
+  // CHECK: ascend.WeightQuantBatchMatmulV2 {{%[^ ]+}}, {{%[^ ]+}}, {{%[^ ]+}}, {{%[^ ]+}}, {{%[^ ]+}} : (tensor<2x5x128xf32>, tensor<128x32xi8>, tensor<32xf32>, none, none) -> tensor<2x5x32xf32>
+  %z = ascend.WeightQuantBatchMatmulV2 %x, %w8, %sc, %n, %n : (tensor<2x5x128xf32>, tensor<128x32xi8>, tensor<32xf32>, none, none) -> tensor<2x5x32xf32>
+  return
+}

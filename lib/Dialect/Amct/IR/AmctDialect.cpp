@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
@@ -159,6 +160,42 @@ LogicalResult FakeQuantOp::verify() {
   } else if (scale.size() != 1) {
     return emitOpError() << "per-tensor fake_quant needs one scale, found " << scale.size();
   }
+  return success();
+}
+
+LogicalResult DequantizeWeightOp::verify() {
+  int64_t bits = getNumBits(), groupSize = getGroupSize();
+  if (bits != 4 && bits != 8)
+    return emitOpError() << "num_bits is " << bits << ", expected 4 or 8";
+  if (groupSize < 0)
+    return emitOpError() << "group_size is " << groupSize << ", expected >= 0";
+  auto q = dyn_cast<RankedTensorType>(getQ().getType());
+  auto scale = dyn_cast<RankedTensorType>(getScale().getType());
+  if (!q || !scale)
+    return success();
+  if (q.getRank() != 2 || scale.getRank() != 2)
+    return emitOpError() << "q must be [K, N] and scale [G, N], [1, N] or [1, 1], found ranks "
+                         << q.getRank() << " and " << scale.getRank();
+  if (auto off = dyn_cast<RankedTensorType>(getOffset().getType()))
+    if (off.getShape() != scale.getShape())
+      return emitOpError() << "offset must have the shape of scale";
+  if (auto out = dyn_cast<RankedTensorType>(getOutput().getType()))
+    if (failed(verifyCompatibleShape(out.getShape(), q.getShape())))
+      return emitOpError() << "the result must have q's shape";
+  if (!q.hasStaticShape() || !scale.hasStaticShape())
+    return success();
+  int64_t k = q.getDimSize(0), n = q.getDimSize(1);
+  int64_t g = scale.getDimSize(0), sn = scale.getDimSize(1);
+  int64_t groups = groupSize > 0 ? (k + groupSize - 1) / groupSize : 1;
+  if (g != groups)
+    return emitOpError() << "scale has " << g << " rows, expected " << groups
+                         << (groupSize > 0 ? " (K " + std::to_string(k) + " in groups of " +
+                                                 std::to_string(groupSize) + ")"
+                                           : std::string(" without groups"));
+  if (sn != n && sn != 1)
+    return emitOpError() << "scale has " << sn << " columns, expected 1 or N = " << n;
+  if (groupSize > 0 && sn != n)
+    return emitOpError() << "group scales must have one column per output channel (" << n << ")";
   return success();
 }
 

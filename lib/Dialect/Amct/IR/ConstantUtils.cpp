@@ -43,6 +43,29 @@ std::optional<std::vector<float>> getConstantFloats(Value v) {
   return std::nullopt;
 }
 
+std::optional<std::vector<int8_t>> getConstantInt8s(Value v) {
+  auto c = dyn_cast_or_null<ConstOp>(v.getDefiningOp());
+  if (!c || !c.getValue().getElementType().isInteger(8))
+    return std::nullopt;
+  ElementsAttr attr = c.getValue();
+  int64_t n = attr.getNumElements();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != (size_t)n)
+      return std::nullopt;
+    const char *data = blob->getData().data();
+    return std::vector<int8_t>(data, data + n);
+  }
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
+    std::vector<int8_t> out;
+    out.reserve(n);
+    for (const APInt &i : dense.getValues<APInt>())
+      out.push_back(static_cast<int8_t>(i.getSExtValue()));
+    return out;
+  }
+  return std::nullopt;
+}
+
 Value createConstant(OpBuilder &b, Location loc, RankedTensorType type,
                      ArrayRef<char> bytes, StringRef name) {
   ElementsAttr attr;

@@ -133,5 +133,61 @@ LogicalResult WeightQuantOp::verify() {
                  failed(checkSameShape(*this, getX().getType(), getY().getType())));
 }
 
+/// Static size or -1.
+static int64_t staticDim(RankedTensorType t, int64_t i) {
+  return t.isDynamicDim(i) ? -1 : t.getDimSize(i);
+}
+
+LogicalResult WeightQuantBatchMatmulV2Op::verify() {
+  StringRef dtype = getWeightDtype();
+  if (dtype != "INT8" && dtype != "INT4")
+    return emitOpError() << "weight_dtype is \"" << dtype << "\", expected \"INT8\" or \"INT4\"";
+  int64_t groupSize = getAntiquantGroupSize();
+  if (groupSize < 0)
+    return emitOpError() << "antiquant_group_size is " << groupSize << ", expected >= 0";
+  auto w = dyn_cast<RankedTensorType>(getWeight().getType());
+  auto x = dyn_cast<RankedTensorType>(getX().getType());
+  auto scale = dyn_cast<RankedTensorType>(getAntiquantScale().getType());
+  if (!w || !x || !scale)
+    return success();
+  if (w.getRank() != 2)
+    return emitOpError() << "weight must be [K, N] (INT4: [K / 2, N]), found rank " << w.getRank();
+  if (x.getRank() < 1)
+    return emitOpError() << "x must have rank >= 1";
+  int64_t packedK = staticDim(w, 0), n = staticDim(w, 1);
+  int64_t k = packedK < 0 ? -1 : (dtype == "INT4" ? 2 * packedK : packedK);
+  int64_t xk = staticDim(x, x.getRank() - 1);
+  if (k >= 0 && xk >= 0 && k != xk)
+    return emitOpError() << "x has " << xk << " input channels, the weight " << k;
+  if (groupSize == 0 && scale.getRank() != 1)
+    return emitOpError() << "antiquant_scale must be [1] or [N] without groups, found rank "
+                         << scale.getRank();
+  if (groupSize > 0) {
+    if (scale.getRank() != 2)
+      return emitOpError() << "antiquant_scale must be [ceil(K / group size), N] with groups, "
+                              "found rank "
+                           << scale.getRank();
+    int64_t g = staticDim(scale, 0);
+    if (k >= 0 && g >= 0 && g != (k + groupSize - 1) / groupSize)
+      return emitOpError() << "antiquant_scale has " << g << " groups, expected "
+                           << (k + groupSize - 1) / groupSize << " for K " << k
+                           << " and group size " << groupSize;
+  }
+  int64_t sn = staticDim(scale, scale.getRank() - 1);
+  if (n >= 0 && sn >= 0 && sn != n && !(groupSize == 0 && sn == 1))
+    return emitOpError() << "antiquant_scale has " << sn << " channels, expected " << n
+                         << (groupSize == 0 ? " or 1" : "");
+  if (auto off = dyn_cast<RankedTensorType>(getAntiquantOffset().getType()))
+    if (off.getShape() != scale.getShape())
+      return emitOpError() << "antiquant_offset must have the shape of antiquant_scale";
+  if (auto bias = dyn_cast<RankedTensorType>(getBias().getType()))
+    if (bias.getRank() != 1 || (n >= 0 && staticDim(bias, 0) >= 0 && staticDim(bias, 0) != n))
+      return emitOpError() << "bias must be [N]";
+  auto y = dyn_cast<RankedTensorType>(getY().getType());
+  if (y && n >= 0 && staticDim(y, y.getRank() - 1) >= 0 && staticDim(y, y.getRank() - 1) != n)
+    return emitOpError() << "the result's last dimension must be N = " << n;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "amct/Dialect/Ascend/IR/AscendOps.cpp.inc"

@@ -52,4 +52,30 @@ def Amct_FakeQuantOp : Amct_Op<"fake_quant", [Pure, SameOperandsAndResultType]> 
   let hasVerifier = 1;
 }
 
+def Amct_DequantizeWeightOp : Amct_Op<"dequantize_weight", [Pure]> {
+  let summary = "a Linear layer's integer weight as float: (q - offset) * scale, per tensor, channel or group";
+  let description = [{
+    The weight of a language-model Linear layer after weight-only
+    quantization: `q` is [K, N] (K input channels, N outputs; the MatMul
+    layout) with int8 or int4 values (`num_bits`; int4 values one per i8
+    here, packed two per byte only in the deploy model). `scale` (and
+    `offset`, absent when symmetric) is [G, N] per group, [1, N] per output
+    channel or [1, 1] per tensor; with `group_size` G > 0, row r uses the
+    parameters of group r / G (K need not be a multiple of G: the last group
+    is short, as if K were padded with zeros). Offsets are integers held as
+    floats, so the result is float(q) - offset, times scale, in float32
+    arithmetic: the same operations ONNX Runtime performs on the exported
+    form (Cast, Sub, Mul, and a Gather of the group parameters) and the
+    deploy model's WeightQuantBatchMatmulV2 performs with antiquant_offset =
+    -offset. The model holds the integers and no float copy of the weight.
+  }];
+  let arguments = (ins TensorOf<[I8]>:$q, TensorOf<[F32]>:$scale,
+                   AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$offset,
+                   I64Attr:$num_bits,
+                   DefaultValuedAttr<I64Attr, "0">:$group_size);
+  let results = (outs TensorOf<[F32]>:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // AMCT_DIALECT_AMCT_IR_AMCTQUANTOPS_TD

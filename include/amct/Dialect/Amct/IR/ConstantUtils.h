@@ -23,6 +23,10 @@ namespace amct {
 /// Constant node) of element type f32; nullopt otherwise.
 std::optional<std::vector<float>> getConstantFloats(mlir::Value v);
 
+/// The int8 values of `v` if it is produced by an amct.const of element
+/// type i8; nullopt otherwise.
+std::optional<std::vector<int8_t>> getConstantInt8s(mlir::Value v);
+
 /// A new amct.const of type `type` holding `values` (a dense_resource blob
 /// named `name`, or a dense attribute when small), at `loc`.
 mlir::Value createFloatConstant(mlir::OpBuilder &b, mlir::Location loc,

@@ -85,4 +85,26 @@ def Ascend_WeightQuantOp : Ascend_Op<"AscendWeightQuant"> {
   let results = (outs AnyTypeOf<[TensorOf<[I8]>, TensorOf<[I<4>]>]>:$y);
 }
 
+def Ascend_WeightQuantBatchMatmulV2Op : Ascend_Op<"WeightQuantBatchMatmulV2"> {
+  let summary = "y = x @ ((weight + antiquant_offset) * antiquant_scale) + bias: weight-only int8/int4 matmul";
+  let description = [{
+    The NPU's weight-quant batch matmul (torch_npu's
+    npu_weight_quant_batchmatmul): `x` [..., K] float; `weight` [K, N] int8,
+    or int4 (`weight_dtype` "INT4") packed two per byte along K, low nibble
+    first, as [K / 2, N] int8; `antiquant_scale` [1] per tensor, [N] per
+    output channel or [ceil(K / G), N] with `antiquant_group_size` G;
+    `antiquant_offset` (optional, the shape of the scale) the negated
+    quantization offset; `bias` (optional) [N]. The weight is dequantized in
+    float32 and multiplied as MatMul does, so the executor's result equals
+    the fake-quant model's dequantize + MatMul + Add bit for bit.
+  }];
+  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x,
+      TensorOf<[I8]>:$weight, TensorOf<[F32]>:$antiquant_scale,
+      AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$antiquant_offset,
+      AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$bias,
+      DefaultValuedAttr<I64Attr, "0">:$antiquant_group_size,
+      DefaultValuedStrAttr<StrAttr, "INT8">:$weight_dtype);
+  let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
+}
+
 #endif // AMCT_DIALECT_ASCEND_IR_ASCENDOPS_TD

@@ -1,0 +1,636 @@
+//===- LlmQuantize.cpp - language-model weight-only quantization ----------===//
+//
+// AMCT's quantize(model, cfg) + convert(model) for the Linear layers of a
+// language model with a weight-only config (reference 000's first two
+// rows): int8 or int4 weights per tensor, channel or group by minmax, AWQ
+// or GPTQ. The calibration batches run side by side in stepped executor
+// runs that stop before each layer: once every batch has reached a layer
+// (or a group of layers reading the same input, such as q/k/v), its
+// weights are quantized from the inputs seen there and handed back to the
+// runs, so each later layer is calibrated on the outputs of the quantized
+// ones before it (GPTQ's sequential mode) and only the live activations of
+// the batches are held, never every layer's inputs. Numerics in
+// lib/Quant/LinearWeights.cpp; the result is the fused model with each
+// weight replaced by amct.dequantize_weight of its integers, and
+// --amct-convert makes the deploy model's WeightQuantBatchMatmulV2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "QuantizeSupport.h"
+
+#include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Dialect/Amct/IR/ConstantUtils.h"
+#include "amct/Pipelines/Calibration.h"
+#include "amct/Quant/LinearWeights.h"
+#include "amct/Runtime/Executor.h"
+#include "amct/Support/Progress.h"
+#include "amct/Transforms/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace amct {
+namespace {
+
+/// A Linear layer the config quantizes, and what quantizing it gave.
+struct LlmLayer {
+  QuantizableLayer layer;
+  int64_t k = 0, n = 0;
+  /// A Gemm with transB: the weight constant is [N, K].
+  bool transposed = false;
+  /// The fp32 weight as [K, N].
+  std::vector<float> weight;
+  quant::LinearWeightParams params;
+  std::vector<int8_t> q; // [K, N]
+  /// AWQ: the weight rows were multiplied by these and the input channels
+  /// are divided by them; empty otherwise.
+  std::vector<float> awqScale;
+  /// Whether awqScale is shared with the other layers of its input group
+  /// (folded once) or this layer's own (an explicit Mul before it).
+  bool awqShared = false;
+  bool done = false;
+};
+
+/// Layers reading the same input value (q/k/v, gate/up): their inputs are
+/// gathered once, and AWQ gives them one scale.
+struct InputGroup {
+  Value input;
+  std::vector<size_t> members;
+};
+
+quant::LinearWeightSpec specOf(const LlmWeightConfig &w) {
+  quant::LinearWeightSpec spec;
+  spec.bits = w.bits;
+  spec.symmetric = w.symmetric;
+  spec.granularity = w.strategy == LlmWeightConfig::Strategy::Tensor
+                         ? quant::WeightGranularity::Tensor
+                     : w.strategy == LlmWeightConfig::Strategy::Channel
+                         ? quant::WeightGranularity::Channel
+                         : quant::WeightGranularity::Group;
+  spec.groupSize = w.strategy == LlmWeightConfig::Strategy::Group ? w.groupSize : 0;
+  return spec;
+}
+
+std::string describe(const LlmQuantConfig &config) {
+  const LlmWeightConfig &w = config.weights;
+  std::string algo = config.uses(LlmAlgorithm::Kind::Gptq)  ? "gptq"
+                     : config.uses(LlmAlgorithm::Kind::Awq) ? "awq"
+                                                            : "minmax";
+  std::string gran = w.strategy == LlmWeightConfig::Strategy::Tensor    ? "tensor"
+                     : w.strategy == LlmWeightConfig::Strategy::Channel ? "channel"
+                                                                        : "group " +
+                                                                              std::to_string(
+                                                                                  w.groupSize);
+  return algo + " int" + std::to_string(w.bits) + " " + gran +
+         (w.symmetric ? "" : " asymmetric");
+}
+
+/// The layer's inputs in every run, as rows of K floats (views).
+struct LayerInputs {
+  std::vector<rt::Tensor> parts;
+  int64_t rows = 0;
+};
+
+FailureOr<LayerInputs> gatherInputs(const LlmLayer &l,
+                                    std::vector<std::unique_ptr<rt::SteppedRun>> &runs) {
+  LayerInputs in;
+  for (auto &run : runs) {
+    const rt::Tensor &x = run->operand(l.layer.dataOperand);
+    if (x.dtype() != rt::DType::F32 || x.rank() < 1 || x.dim(x.rank() - 1) != l.k)
+      return l.layer.op->emitError()
+             << "layer '" << l.layer.name << "': its input is "
+             << rt::formatShape(x.shape()) << " " << rt::dtypeName(x.dtype())
+             << ", expected float32 rows of " << l.k << " channels";
+    in.rows += x.numElements() / l.k;
+    in.parts.push_back(x);
+  }
+  return in;
+}
+
+/// H = 2 X^T X / T over the inputs, in double ([K, K]).
+std::vector<double> hessian(const LayerInputs &in, int64_t k) {
+  std::vector<double> h(k * k, 0.0);
+  for (const rt::Tensor &part : in.parts)
+    quant::accumulateGram(part.data<float>(), part.numElements() / k, k, h.data());
+  double norm = in.rows > 0 ? 2.0 / double(in.rows) : 0.0;
+  for (double &v : h)
+    v *= norm;
+  return h;
+}
+
+/// All input rows in one [T, K] buffer (AWQ scores on them).
+std::vector<float> concatRows(const LayerInputs &in, int64_t k) {
+  std::vector<float> x;
+  x.reserve(in.rows * k);
+  for (const rt::Tensor &part : in.parts)
+    x.insert(x.end(), part.data<float>(), part.data<float>() + part.numElements());
+  return x;
+}
+
+/// Columns [c0, c0 + n) of params over `total` columns.
+quant::LinearWeightParams sliceColumns(const quant::LinearWeightParams &p, int64_t c0, int64_t n,
+                                       int64_t total) {
+  quant::LinearWeightParams out = p;
+  out.n = n;
+  if (p.scale.size() == 1)
+    return out;
+  out.scale.clear();
+  out.offset.clear();
+  for (int64_t g = 0; g < p.groups; ++g)
+    for (int64_t c = c0; c < c0 + n; ++c) {
+      out.scale.push_back(p.scale[g * total + c]);
+      out.offset.push_back(p.offset[g * total + c]);
+    }
+  return out;
+}
+
+/// Quantizes the layers of `group` from their inputs in `runs` (minmax
+/// needs none). Fails with a diagnostic.
+LogicalResult quantizeGroup(const InputGroup &group, std::vector<LlmLayer> &layers,
+                            const LlmQuantConfig &config,
+                            std::vector<std::unique_ptr<rt::SteppedRun>> &runs, int threads) {
+  quant::LinearWeightSpec spec = specOf(config.weights);
+  LlmLayer &first = layers[group.members.front()];
+  std::string error;
+  auto fail = [&](const LlmLayer &l) {
+    return l.layer.op->emitError() << "layer '" << l.layer.name << "': " << error;
+  };
+  bool gptq = config.uses(LlmAlgorithm::Kind::Gptq), awq = config.uses(LlmAlgorithm::Kind::Awq);
+  if (!gptq && !awq) {
+    for (size_t i : group.members) {
+      LlmLayer &l = layers[i];
+      std::optional<quant::LinearWeightParams> p =
+          quant::minmaxParams(l.weight.data(), l.k, l.n, spec, error);
+      if (!p)
+        return fail(l);
+      l.params = std::move(*p);
+      l.q.resize(l.k * l.n);
+      quant::quantizeLinear(l.weight.data(), l.params, spec.bits, l.q.data());
+    }
+    return success();
+  }
+  FailureOr<LayerInputs> inputs = gatherInputs(first, runs);
+  if (failed(inputs))
+    return failure();
+  if (inputs->rows == 0)
+    return first.layer.op->emitError() << "layer '" << first.layer.name
+                                       << "': the calibration batches give it no input rows";
+  if (gptq) {
+    std::vector<double> h = hessian(*inputs, first.k);
+    quant::GptqOptions options;
+    options.threads = std::max(1, threads);
+    for (size_t i : group.members) {
+      LlmLayer &l = layers[i];
+      std::optional<quant::GptqResult> r =
+          quant::gptqQuantize(l.weight.data(), l.k, l.n, h.data(), spec, options, error);
+      if (!r)
+        return fail(l);
+      l.params = std::move(r->params);
+      l.q = std::move(r->q);
+    }
+    return success();
+  }
+  // AWQ: one scale for the group (its weights side by side, each output
+  // column with its own parameters), unless per-tensor parameters would
+  // then span several layers: each layer searches alone.
+  const LlmAlgorithm *algo = nullptr;
+  for (const LlmAlgorithm &a : config.algorithms)
+    if (a.kind == LlmAlgorithm::Kind::Awq)
+      algo = &a;
+  quant::AwqOptions options;
+  options.gridsNum = int(algo->gridsNum);
+  options.threads = std::max(1, threads);
+  std::vector<float> x = concatRows(*inputs, first.k);
+  bool joint = group.members.size() == 1 ||
+               config.weights.strategy != LlmWeightConfig::Strategy::Tensor;
+  if (joint) {
+    int64_t total = 0;
+    for (size_t i : group.members)
+      total += layers[i].n;
+    std::vector<float> w(first.k * total);
+    int64_t c0 = 0;
+    for (size_t i : group.members) {
+      const LlmLayer &l = layers[i];
+      for (int64_t r = 0; r < l.k; ++r)
+        std::copy_n(&l.weight[r * l.n], l.n, &w[r * total + c0]);
+      c0 += l.n;
+    }
+    std::optional<quant::AwqResult> r =
+        quant::awqSearch(x.data(), inputs->rows, w.data(), first.k, total, spec, options, error);
+    if (!r)
+      return fail(first);
+    c0 = 0;
+    for (size_t i : group.members) {
+      LlmLayer &l = layers[i];
+      l.awqScale = r->scale;
+      l.awqShared = true;
+      l.params = sliceColumns(r->params, c0, l.n, total);
+      l.q.resize(l.k * l.n);
+      for (int64_t row = 0; row < l.k; ++row)
+        std::copy_n(&r->q[row * total + c0], l.n, &l.q[row * l.n]);
+      c0 += l.n;
+    }
+    return success();
+  }
+  for (size_t i : group.members) {
+    LlmLayer &l = layers[i];
+    std::optional<quant::AwqResult> r =
+        quant::awqSearch(x.data(), inputs->rows, l.weight.data(), l.k, l.n, spec, options, error);
+    if (!r)
+      return fail(l);
+    l.awqScale = std::move(r->scale);
+    l.params = std::move(r->params);
+    l.q = std::move(r->q);
+  }
+  return success();
+}
+
+/// The float weight the runs use from now on for layer `l`, in the
+/// constant's layout: its quantized value, with AWQ's input division
+/// folded into the rows (X / s . Q = X . (Q / s) up to rounding).
+rt::Tensor simulatedWeight(const LlmLayer &l) {
+  std::vector<float> w(l.k * l.n);
+  quant::dequantizeLinear(l.q.data(), l.params, w.data());
+  if (!l.awqScale.empty())
+    for (int64_t r = 0; r < l.k; ++r)
+      for (int64_t c = 0; c < l.n; ++c)
+        w[r * l.n + c] /= l.awqScale[r];
+  rt::Shape shape = l.transposed ? rt::Shape{l.n, l.k} : rt::Shape{l.k, l.n};
+  rt::Tensor t = *rt::Tensor::uninitialized(rt::DType::F32, shape);
+  float *out = t.mutableData<float>();
+  if (!l.transposed)
+    std::copy(w.begin(), w.end(), out);
+  else
+    for (int64_t r = 0; r < l.k; ++r)
+      for (int64_t c = 0; c < l.n; ++c)
+        out[c * l.k + r] = w[r * l.n + c];
+  return t;
+}
+
+/// Runs the batches side by side, stopping at every layer; quantizes each
+/// input group when its first layer is reached.
+LogicalResult calibrateSequentially(func::FuncOp main, std::vector<LlmLayer> &layers,
+                                    std::vector<InputGroup> &groups,
+                                    const llvm::DenseMap<Operation *, size_t> &layerIndex,
+                                    const std::vector<size_t> &groupOf,
+                                    const std::vector<std::vector<rt::Tensor>> &batches,
+                                    const LlmQuantConfig &config, int threads,
+                                    bool showProgress) {
+  rt::ExecutorOptions options;
+  options.threads = threads;
+  auto exec = rt::Executor::create(main, options);
+  if (failed(exec))
+    return failure();
+  std::vector<Operation *> stops;
+  for (const LlmLayer &l : layers)
+    stops.push_back(l.layer.op);
+  std::vector<std::unique_ptr<rt::SteppedRun>> runs;
+  for (const std::vector<rt::Tensor> &batch : batches) {
+    auto run = (*exec)->startStepped(batch, stops);
+    if (failed(run))
+      return failure();
+    runs.push_back(std::move(*run));
+  }
+  ProgressBar bar("quantizing layers", showProgress ? layers.size() : 0);
+  size_t finished = 0;
+  while (true) {
+    Operation *at = nullptr;
+    for (auto [i, run] : llvm::enumerate(runs)) {
+      FailureOr<Operation *> next = run->next();
+      if (failed(next))
+        return failure();
+      // The runs execute the same program, so they stop at the same op.
+      if (i > 0 && *next != at)
+        return main.emitError("calibration batches stopped at different layers");
+      at = *next;
+    }
+    if (!at)
+      break;
+    size_t index = layerIndex.lookup(at);
+    LlmLayer &l = layers[index];
+    if (!l.done) {
+      const InputGroup &group = groups[groupOf[index]];
+      if (failed(quantizeGroup(group, layers, config, runs, threads)))
+        return failure();
+      for (size_t i : group.members)
+        layers[i].done = true;
+    }
+    rt::Tensor w = simulatedWeight(l);
+    for (auto &run : runs)
+      run->setOperand(l.layer.weightOperand, w);
+    bar.update(++finished);
+  }
+  return success();
+}
+
+/// Divides the input of the layers of `members` by `scale` per channel:
+/// folded into the constant of the Mul (an RMSNorm's weight) or the
+/// LayerNormalization that produces it when the layers are its only users,
+/// else an explicit Mul by 1 / scale before them.
+void applyInputScale(OpBuilder &b, Value input, ArrayRef<Operation *> users,
+                     ArrayRef<unsigned> dataOperands, ArrayRef<float> scale, StringRef name) {
+  int64_t k = scale.size();
+  bool onlyUsers = llvm::all_of(input.getUsers(), [&](Operation *u) {
+    return llvm::is_contained(users, u);
+  });
+  auto isChannelVector = [&](Value v) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    return type && type.hasStaticShape() && type.getNumElements() == k &&
+           type.getShape().back() == k && getConstantFloats(v);
+  };
+  auto divided = [&](Value c) {
+    std::vector<float> values = *getConstantFloats(c);
+    for (int64_t i = 0; i < k; ++i)
+      values[i] /= scale[i];
+    b.setInsertionPointAfterValue(c);
+    std::string cName = (getNodeName(c.getDefiningOp()) + "_awq").str();
+    return createFloatConstant(b, NameLoc::get(b.getStringAttr(cName)),
+                               cast<RankedTensorType>(c.getType()), values, cName);
+  };
+  Operation *producer = input.getDefiningOp();
+  if (onlyUsers && producer) {
+    if (auto mul = dyn_cast<MulOp>(producer)) {
+      for (unsigned i = 0; i < 2; ++i)
+        if (isChannelVector(mul->getOperand(i)) &&
+            mul->getOperand(i).getType() != mul.getType()) {
+          Value old = mul->getOperand(i);
+          mul->setOperand(i, divided(old));
+          if (Operation *def = old.getDefiningOp(); def && def->use_empty())
+            def->erase();
+          return;
+        }
+    }
+    if (auto ln = dyn_cast<LayerNormalizationOp>(producer)) {
+      bool biasOk = isa<NoneType>(ln.getB().getType()) || isChannelVector(ln.getB());
+      if (isChannelVector(ln.getScale()) && biasOk) {
+        for (unsigned i : {1u, 2u}) {
+          Value old = ln->getOperand(i);
+          if (isa<NoneType>(old.getType()))
+            continue;
+          ln->setOperand(i, divided(old));
+          if (Operation *def = old.getDefiningOp(); def && def->use_empty())
+            def->erase();
+        }
+        return;
+      }
+    }
+  }
+  std::vector<float> inverse(k);
+  for (int64_t i = 0; i < k; ++i)
+    inverse[i] = 1.0f / scale[i];
+  b.setInsertionPointAfterValue(input);
+  Value c = createFloatConstant(b, NameLoc::get(b.getStringAttr(name + "_awq_scale")),
+                                RankedTensorType::get({k}, b.getF32Type()), inverse,
+                                (name + "_awq_scale").str());
+  Location loc = makeNodeLoc(b.getContext(), (name + "_awq").str(), {(name + "_awq_out").str()},
+                             b.getUnknownLoc());
+  Value scaled = b.create<MulOp>(loc, input.getType(), input, c);
+  for (auto [user, operand] : llvm::zip(users, dataOperands))
+    user->setOperand(operand, scaled);
+}
+
+/// The layer's weight becomes amct.dequantize_weight of its integers.
+void replaceWeight(OpBuilder &b, const LlmLayer &l, const LlmWeightConfig &w) {
+  Operation *op = l.layer.op;
+  Value old = op->getOperand(l.layer.weightOperand);
+  b.setInsertionPoint(op);
+  Location loc = op->getLoc();
+  const quant::LinearWeightParams &p = l.params;
+  int64_t rows = p.scale.size() == 1 ? 1 : p.groups, cols = p.scale.size() == 1 ? 1 : l.n;
+  auto paramType = RankedTensorType::get({rows, cols}, b.getF32Type());
+  // Constants are exported under their location's name.
+  auto named = [&](const std::string &suffix) {
+    return std::make_pair(Location(NameLoc::get(b.getStringAttr(l.layer.name + suffix))),
+                          l.layer.name + suffix);
+  };
+  auto [qLoc, qName] = named(".weight_int" + std::to_string(w.bits));
+  Value q = createConstant(b, qLoc, RankedTensorType::get({l.k, l.n}, b.getIntegerType(8)),
+                           ArrayRef<char>(reinterpret_cast<const char *>(l.q.data()), l.q.size()),
+                           qName);
+  auto [sLoc, sName] = named(".weight_scale");
+  Value scale = createFloatConstant(b, sLoc, paramType, p.scale, sName);
+  Value offset;
+  if (llvm::any_of(p.offset, [](int32_t o) { return o != 0; }) || !w.symmetric) {
+    std::vector<float> values(p.offset.begin(), p.offset.end());
+    auto [oLoc, oName] = named(".weight_offset");
+    offset = createFloatConstant(b, oLoc, paramType, values, oName);
+  } else {
+    offset = b.create<NoneOp>(loc);
+  }
+  Location dqLoc = makeNodeLoc(b.getContext(), l.layer.name + ".dequantize_weight",
+                               {l.layer.name + ".weight"}, b.getUnknownLoc());
+  auto dq = b.create<DequantizeWeightOp>(
+      dqLoc, RankedTensorType::get({l.k, l.n}, b.getF32Type()), q, scale, offset,
+      b.getI64IntegerAttr(w.bits),
+      b.getI64IntegerAttr(w.strategy == LlmWeightConfig::Strategy::Group ? w.groupSize : 0));
+  op->setOperand(l.layer.weightOperand, dq);
+  if (l.transposed)
+    op->setAttr("transB", b.getI64IntegerAttr(0));
+  if (Operation *def = old.getDefiningOp(); def && def->use_empty())
+    def->erase();
+}
+
+/// ||W - W_q|| / ||W|| of the weight the layer computes with (AWQ's
+/// scaling undone).
+double relativeWeightError(const LlmLayer &l) {
+  std::vector<float> w(l.k * l.n);
+  quant::dequantizeLinear(l.q.data(), l.params, w.data());
+  double num = 0, den = 0;
+  for (int64_t r = 0; r < l.k; ++r)
+    for (int64_t c = 0; c < l.n; ++c) {
+      double v = w[r * l.n + c];
+      if (!l.awqScale.empty())
+        v /= l.awqScale[r];
+      double d = v - l.weight[r * l.n + c];
+      num += d * d;
+      den += double(l.weight[r * l.n + c]) * l.weight[r * l.n + c];
+    }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+} // namespace
+
+FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig &config,
+                                           const std::string &configName,
+                                           const QuantizeOptions &options) {
+  if (config.inputs)
+    return model.emitError()
+           << configName
+           << ": \"quant_cfg\".\"inputs\" asks for int8 activations (W8A8, per tensor or per "
+              "token, smoothquant); amct-mlir quantizes language-model weights only so far: "
+              "remove \"inputs\" for weight-only int8 / int4";
+  QuantizeResult result;
+  PhaseClock clock(result.phases);
+  OwningOpRef<ModuleOp> module = model.clone();
+  func::FuncOp main = getMainFunction(*module);
+  if (!main)
+    return model.emitError("the model has no function to quantize");
+  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+    return failure();
+  main = getMainFunction(*module);
+  result.fused = module->clone();
+
+  // The Linear layers, those the config leaves out, and why.
+  std::vector<SkippedLayer> skipped;
+  std::vector<QuantizableLayer> found = findQuantizableLayers(main, &skipped);
+  std::vector<LlmLayer> layers;
+  for (const QuantizableLayer &q : found) {
+    auto reject = [&](std::string reason) {
+      skipped.push_back({q.op, q.name, std::move(reason), q.type});
+    };
+    if (q.kind != LayerKind::Linear) {
+      reject("not a Linear layer (a language-model config quantizes Linear layers)");
+      continue;
+    }
+    if (auto it = llvm::find_if(config.skipLayers,
+                                [&](const std::string &s) {
+                                  return StringRef(q.name).contains(s);
+                                });
+        it != config.skipLayers.end()) {
+      reject("skip_layers has \"" + *it + "\"");
+      continue;
+    }
+    LlmLayer l;
+    l.layer = q;
+    auto gemm = dyn_cast<GemmOp>(static_cast<Operation *>(q.op));
+    if (gemm && gemm.getTransA()) {
+      reject("a Gemm with transA has no weight-quant matmul form");
+      continue;
+    }
+    l.transposed = gemm && gemm.getTransB();
+    Value wValue = q.op->getOperand(q.weightOperand);
+    auto wType = dyn_cast<RankedTensorType>(wValue.getType());
+    std::optional<std::vector<float>> w = getConstantFloats(wValue);
+    if (!wType || wType.getRank() != 2 || !w) {
+      reject("the weight is not a 2-D float32 constant");
+      continue;
+    }
+    l.k = wType.getDimSize(l.transposed ? 1 : 0);
+    l.n = wType.getDimSize(l.transposed ? 0 : 1);
+    if (std::string problem = config.layerProblem(l.k, l.n); !problem.empty()) {
+      reject(problem);
+      continue;
+    }
+    if (l.transposed) {
+      l.weight.resize(w->size());
+      for (int64_t c = 0; c < l.n; ++c)
+        for (int64_t r = 0; r < l.k; ++r)
+          l.weight[r * l.n + c] = (*w)[c * l.k + r];
+    } else {
+      l.weight = std::move(*w);
+    }
+    layers.push_back(std::move(l));
+  }
+  if (layers.empty())
+    return main.emitError() << configName << ": no Linear layer is left to quantize ("
+                            << found.size() << " quantizable layers, " << skipped.size()
+                            << " skipped; `amct inspect` lists them)";
+
+  // Input groups, in the order their first layer runs.
+  std::vector<InputGroup> groups;
+  std::vector<size_t> groupOf(layers.size());
+  llvm::DenseMap<Value, size_t> groupByInput;
+  llvm::DenseMap<Operation *, size_t> layerIndex;
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    Value input = l.layer.op->getOperand(l.layer.dataOperand);
+    auto [it, inserted] = groupByInput.try_emplace(input, groups.size());
+    if (inserted)
+      groups.push_back({input, {}});
+    groups[it->second].members.push_back(i);
+    groupOf[i] = it->second;
+    layerIndex[l.layer.op] = i;
+  }
+  clock.lap("fold constants, find Linear layers");
+
+  int batchNum = options.batchNum > 0 ? options.batchNum : int(config.batchNum);
+  FailureOr<std::vector<std::vector<rt::Tensor>>> batches =
+      makeCalibrationBatches(main, options.calibData, batchNum, options.batchSize);
+  if (failed(batches))
+    return failure();
+  if (failed(calibrateSequentially(main, layers, groups, layerIndex, groupOf, *batches, config,
+                                   options.threads, options.showProgress)))
+    return failure();
+  clock.lap("calibration: batches and " + describe(config));
+
+  // The fake-quant model: integer weights, AWQ's scales on the inputs.
+  OpBuilder b(module->getContext());
+  for (const InputGroup &group : groups) {
+    std::vector<Operation *> users;
+    std::vector<unsigned> operands;
+    for (size_t i : group.members) {
+      users.push_back(layers[i].layer.op);
+      operands.push_back(layers[i].layer.dataOperand);
+    }
+    const LlmLayer &first = layers[group.members.front()];
+    // AWQ's ratio 0 (plain round-to-nearest scored best): nothing to move.
+    if (first.awqScale.empty() ||
+        llvm::all_of(group.members, [&](size_t i) {
+          return llvm::all_of(layers[i].awqScale, [](float v) { return v == 1.0f; });
+        }))
+      continue;
+    if (first.awqShared) {
+      applyInputScale(b, group.input, users, operands, first.awqScale, first.layer.name);
+    } else {
+      for (auto [user, operand, i] : llvm::zip(users, operands, group.members))
+        applyInputScale(b, group.input, {user}, {operand}, layers[i].awqScale,
+                        layers[i].layer.name);
+    }
+  }
+  std::string method = describe(config);
+  for (LlmLayer &l : layers) {
+    replaceWeight(b, l, config.weights);
+    LayerRecord &r = result.record.getOrAdd(l.layer.name);
+    r.scaleW = l.params.scale;
+    r.offsetW = l.params.offset;
+    r.wtsType = config.weights.bits == 4 ? "INT4" : "INT8";
+    if (llvm::any_of(l.awqScale, [](float v) { return v != 1.0f; }))
+      r.tensorBalanceFactor = l.awqScale;
+    result.layerMethod[l.layer.name] = method;
+    result.weightError[l.layer.name] = relativeWeightError(l);
+    result.quantized.push_back(l.layer);
+    std::vector<float>().swap(l.weight);
+  }
+  if (failed(verify(*module)))
+    return failure();
+  clock.lap("integer weights into the model");
+
+  // In graph order, whatever the reason.
+  std::vector<Operation *> opOrder;
+  main.walk([&](Operation *op) { opOrder.push_back(op); });
+  llvm::DenseMap<Operation *, size_t> position;
+  for (auto [i, op] : llvm::enumerate(opOrder))
+    position[op] = i;
+  llvm::stable_sort(skipped, [&](const SkippedLayer &x, const SkippedLayer &y) {
+    return position.lookup(x.op) < position.lookup(y.op);
+  });
+  // The skipped layers' ops live in `module`; report them from the fused
+  // copy's point of view by name only.
+  result.skipped = std::move(skipped);
+
+  if (options.cosineSamples > 0 && !batches->empty()) {
+    std::vector<std::string> names;
+    for (const LlmLayer &l : layers)
+      names.push_back(l.layer.name);
+    result.cosineSamples = (*batches)[0].empty() || (*batches)[0][0].rank() == 0
+                               ? 0
+                               : (*batches)[0][0].dim(0);
+    if (failed(compareWithFp32(*result.fused, *module, names, (*batches)[0], options.threads,
+                               options.showProgress, result)))
+      return failure();
+    clock.lap("layer cosine (fp32 and fake-quant runs)");
+  }
+  result.deploy = module->clone();
+  if (failed(runFuncPass(*result.deploy, createAmctConvert())))
+    return failure();
+  clock.lap("convert to the deploy model");
+  result.fakeQuant = std::move(module);
+  return result;
+}
+
+} // namespace amct

@@ -1,0 +1,60 @@
+//===- QuantizeSupport.h - pieces the quantize flows share ------*- C++ -*-===//
+//
+// Internal to lib/Pipelines: what quantizeModel (the CNN flow) and
+// quantizeLlmModel (the language-model weight flow) both use.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_LIB_PIPELINES_QUANTIZESUPPORT_H
+#define AMCT_LIB_PIPELINES_QUANTIZESUPPORT_H
+
+#include "amct/Pipelines/Quantize.h"
+#include "amct/Support/LlmConfig.h"
+
+#include "mlir/Pass/Pass.h"
+
+#include <chrono>
+
+namespace amct {
+
+/// Runs one function pass on every function of `module`.
+mlir::LogicalResult runFuncPass(mlir::ModuleOp module, std::unique_ptr<mlir::Pass> pass);
+
+/// Runs the fp32 model and the fake-quant model on `inputs` and fills the
+/// result's layer cosines (the layers `names`) and output cosines. The fp32
+/// layer outputs are held until the fake-quant run reaches the same layer,
+/// then compared and dropped.
+mlir::LogicalResult compareWithFp32(mlir::ModuleOp fp32, mlir::ModuleOp fakeQuant,
+                                    const std::vector<std::string> &names,
+                                    const std::vector<rt::Tensor> &inputs, int threads,
+                                    bool showProgress, QuantizeResult &result);
+
+/// Wall time of successive steps.
+class PhaseClock {
+public:
+  explicit PhaseClock(std::vector<PhaseTime> &phases) : phases(phases) {}
+  /// Ends the running step as `name`; the next one starts now.
+  void lap(llvm::StringRef name) {
+    auto now = std::chrono::steady_clock::now();
+    phases.push_back({name.str(), std::chrono::duration<double>(now - start).count()});
+    start = now;
+  }
+  void add(llvm::StringRef name, double seconds) { phases.push_back({name.str(), seconds}); }
+  void restart() { start = std::chrono::steady_clock::now(); }
+
+private:
+  std::vector<PhaseTime> &phases;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+
+/// The language-model weight-only flow (lib/Pipelines/LlmQuantize.cpp):
+/// what quantizeModel runs for a quantize() config (`configName` names it
+/// in messages).
+mlir::FailureOr<QuantizeResult> quantizeLlmModel(mlir::ModuleOp model,
+                                                 const LlmQuantConfig &config,
+                                                 const std::string &configName,
+                                                 const QuantizeOptions &options);
+
+} // namespace amct
+
+#endif // AMCT_LIB_PIPELINES_QUANTIZESUPPORT_H
