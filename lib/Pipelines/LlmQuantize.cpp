@@ -44,8 +44,10 @@ struct LlmLayer {
   int64_t k = 0, n = 0;
   /// A Gemm with transB: the weight constant is [N, K].
   bool transposed = false;
-  /// The fp32 weight as [K, N].
+  /// The fp32 weight as [K, N], read while the layer is quantized.
   std::vector<float> weight;
+  /// ||W - W_q|| / ||W||, AWQ's scaling undone.
+  double weightError = 0;
   quant::LinearWeightParams params;
   std::vector<int8_t> q; // [K, N]
   /// AWQ: the weight rows were multiplied by these and the input channels
@@ -150,11 +152,48 @@ quant::LinearWeightParams sliceColumns(const quant::LinearWeightParams &p, int64
   return out;
 }
 
+/// ||W - W_q|| / ||W|| of the weight the layer computes with (AWQ's
+/// scaling undone).
+double relativeWeightError(const LlmLayer &l) {
+  std::vector<float> w(l.k * l.n);
+  quant::dequantizeLinear(l.q.data(), l.params, w.data());
+  double num = 0, den = 0;
+  for (int64_t r = 0; r < l.k; ++r)
+    for (int64_t c = 0; c < l.n; ++c) {
+      double v = w[r * l.n + c];
+      if (!l.awqScale.empty())
+        v /= l.awqScale[r];
+      double d = v - l.weight[r * l.n + c];
+      num += d * d;
+      den += double(l.weight[r * l.n + c]) * l.weight[r * l.n + c];
+    }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+/// Reads the layer's float weight into l.weight as [K, N].
+LogicalResult loadWeight(LlmLayer &l) {
+  std::optional<std::vector<float>> w =
+      getConstantFloats(l.layer.op->getOperand(l.layer.weightOperand));
+  if (!w || int64_t(w->size()) != l.k * l.n)
+    return l.layer.op->emitError() << "layer '" << l.layer.name
+                                   << "': cannot read the float32 weight";
+  if (!l.transposed) {
+    l.weight = std::move(*w);
+    return success();
+  }
+  l.weight.resize(w->size());
+  for (int64_t c = 0; c < l.n; ++c)
+    for (int64_t r = 0; r < l.k; ++r)
+      l.weight[r * l.n + c] = (*w)[c * l.k + r];
+  return success();
+}
+
 /// Quantizes the layers of `group` from their inputs in `runs` (minmax
 /// needs none). Fails with a diagnostic.
-LogicalResult quantizeGroup(const InputGroup &group, std::vector<LlmLayer> &layers,
-                            const LlmQuantConfig &config,
-                            std::vector<std::unique_ptr<rt::SteppedRun>> &runs, int threads) {
+LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer> &layers,
+                                   const LlmQuantConfig &config,
+                                   std::vector<std::unique_ptr<rt::SteppedRun>> &runs,
+                                   int threads) {
   quant::LinearWeightSpec spec = specOf(config.weights);
   LlmLayer &first = layers[group.members.front()];
   std::string error;
@@ -251,6 +290,24 @@ LogicalResult quantizeGroup(const InputGroup &group, std::vector<LlmLayer> &laye
   return success();
 }
 
+/// quantizeGroupWeights with the float weights read for it and dropped
+/// after: only the group's float weights are held at a time.
+LogicalResult quantizeGroup(const InputGroup &group, std::vector<LlmLayer> &layers,
+                            const LlmQuantConfig &config,
+                            std::vector<std::unique_ptr<rt::SteppedRun>> &runs, int threads) {
+  for (size_t i : group.members)
+    if (failed(loadWeight(layers[i])))
+      return failure();
+  LogicalResult done = quantizeGroupWeights(group, layers, config, runs, threads);
+  for (size_t i : group.members) {
+    LlmLayer &l = layers[i];
+    if (succeeded(done))
+      l.weightError = relativeWeightError(l);
+    std::vector<float>().swap(l.weight);
+  }
+  return done;
+}
+
 /// The float weight the runs use from now on for layer `l`, in the
 /// constant's layout: its quantized value, with AWQ's input division
 /// folded into the rows (X / s . Q = X . (Q / s) up to rounding).
@@ -325,6 +382,11 @@ LogicalResult calibrateSequentially(func::FuncOp main, std::vector<LlmLayer> &la
     for (auto &run : runs)
       run->setOperand(l.layer.weightOperand, w);
     bar.update(++finished);
+    // Nothing after the last layer matters here: the runs stop (the rest,
+    // an LM head's logits for every batch at once, would be the largest
+    // tensors of the job).
+    if (finished == layers.size())
+      break;
   }
   return success();
 }
@@ -436,24 +498,6 @@ void replaceWeight(OpBuilder &b, const LlmLayer &l, const LlmWeightConfig &w) {
     def->erase();
 }
 
-/// ||W - W_q|| / ||W|| of the weight the layer computes with (AWQ's
-/// scaling undone).
-double relativeWeightError(const LlmLayer &l) {
-  std::vector<float> w(l.k * l.n);
-  quant::dequantizeLinear(l.q.data(), l.params, w.data());
-  double num = 0, den = 0;
-  for (int64_t r = 0; r < l.k; ++r)
-    for (int64_t c = 0; c < l.n; ++c) {
-      double v = w[r * l.n + c];
-      if (!l.awqScale.empty())
-        v /= l.awqScale[r];
-      double d = v - l.weight[r * l.n + c];
-      num += d * d;
-      den += double(l.weight[r * l.n + c]) * l.weight[r * l.n + c];
-    }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-}
-
 } // namespace
 
 FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig &config,
@@ -506,8 +550,8 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     l.transposed = gemm && gemm.getTransB();
     Value wValue = q.op->getOperand(q.weightOperand);
     auto wType = dyn_cast<RankedTensorType>(wValue.getType());
-    std::optional<std::vector<float>> w = getConstantFloats(wValue);
-    if (!wType || wType.getRank() != 2 || !w) {
+    if (!wType || wType.getRank() != 2 || !wType.getElementType().isF32() ||
+        !isa_and_nonnull<ConstOp, ConstantOp>(wValue.getDefiningOp())) {
       reject("the weight is not a 2-D float32 constant");
       continue;
     }
@@ -516,14 +560,6 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     if (std::string problem = config.layerProblem(l.k, l.n); !problem.empty()) {
       reject(problem);
       continue;
-    }
-    if (l.transposed) {
-      l.weight.resize(w->size());
-      for (int64_t c = 0; c < l.n; ++c)
-        for (int64_t r = 0; r < l.k; ++r)
-          l.weight[r * l.n + c] = (*w)[c * l.k + r];
-    } else {
-      l.weight = std::move(*w);
     }
     layers.push_back(std::move(l));
   }
@@ -592,9 +628,8 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     if (llvm::any_of(l.awqScale, [](float v) { return v != 1.0f; }))
       r.tensorBalanceFactor = l.awqScale;
     result.layerMethod[l.layer.name] = method;
-    result.weightError[l.layer.name] = relativeWeightError(l);
+    result.weightError[l.layer.name] = l.weightError;
     result.quantized.push_back(l.layer);
-    std::vector<float>().swap(l.weight);
   }
   if (failed(verify(*module)))
     return failure();

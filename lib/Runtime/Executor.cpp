@@ -219,6 +219,8 @@ public:
   Operation *stepOp(size_t i) const { return steps[i].op; }
   /// The slot of operand `operand` of step `i` (-1: absent).
   int operandSlot(size_t i, unsigned operand) const { return steps[i].inputSlots[operand]; }
+  /// Whether any step after `i` reads `slot`, or the program returns it.
+  bool usedAfter(int slot, size_t i) const { return lastUseAny[slot] > int64_t(i); }
 
   ArrayRef<Value> getCaptures() const { return captures; }
   Block &getBlock() const { return *block; }
@@ -244,6 +246,9 @@ private:
   int numSlots = 0;
   std::vector<int> argSlots, captureSlots, resultSlots;
   std::vector<Value> captures;
+  /// The last step reading each slot, constants included (results: past
+  /// the end).
+  std::vector<int64_t> lastUseAny;
 };
 
 /// The values defined outside `block` that its ops (at any depth) use, in
@@ -355,8 +360,11 @@ FailureOr<std::unique_ptr<Program>> Program::build(Block &block) {
     for (int s : step.inputSlots)
       if (s >= 0)
         lastUse[s] = i;
-  for (int s : p->resultSlots)
+  p->lastUseAny.assign(lastUse.begin(), lastUse.end());
+  for (int s : p->resultSlots) {
     lastUse[s] = -1;
+    p->lastUseAny[s] = int64_t(p->steps.size());
+  }
   for (int s = 0; s < p->numSlots; ++s)
     if (lastUse[s] >= 0 && !p->isConstant[s])
       p->steps[lastUse[s]].freeAfter.push_back(s);
@@ -602,6 +610,8 @@ struct SteppedRun::State {
   std::vector<Tensor> slots;
   size_t next = 0;
   bool atStop = false, done = false;
+  /// Slots setOperand filled at the current stop.
+  std::vector<int> replaced;
 };
 
 SteppedRun::SteppedRun(std::unique_ptr<State> state) : state(std::move(state)) {}
@@ -611,11 +621,22 @@ FailureOr<Operation *> SteppedRun::next() {
   State &s = *state;
   if (s.done)
     return static_cast<Operation *>(nullptr);
-  // The op stopped at (if any) runs first: each op is one step.
-  Operation *resume = s.atStop ? s.program->stepOp(s.next) : nullptr;
-  if (failed(s.program->runSteps(s.slots, s.next, s.rc, [&](Operation *o) {
-        return o != resume && s.stops.contains(o);
-      })))
+  if (s.atStop) {
+    // The op stopped at runs alone first (each op is one step); values
+    // handed to it that nothing later reads are dropped right after, so a
+    // replaced weight does not outlive its layer.
+    size_t step = s.next;
+    Operation *resume = s.program->stepOp(step);
+    if (failed(s.program->runSteps(s.slots, s.next, s.rc,
+                                   [&](Operation *o) { return o != resume; })))
+      return failure();
+    for (int slot : s.replaced)
+      if (!s.program->usedAfter(slot, step))
+        s.slots[slot] = Tensor();
+    s.replaced.clear();
+  }
+  if (failed(s.program->runSteps(s.slots, s.next, s.rc,
+                                 [&](Operation *o) { return s.stops.contains(o); })))
     return failure();
   if (s.next < s.program->numSteps()) {
     s.atStop = true;
@@ -634,8 +655,10 @@ const Tensor &SteppedRun::operand(unsigned i) const {
 
 void SteppedRun::setOperand(unsigned i, Tensor value) {
   int slot = state->program->operandSlot(state->next, i);
-  if (slot >= 0)
+  if (slot >= 0) {
     state->slots[slot] = std::move(value);
+    state->replaced.push_back(slot);
+  }
 }
 
 FailureOr<std::vector<Tensor>> SteppedRun::results() {

@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""Language-model weight quantization, end to end, on a random-weight
+Llama-shaped model of about 110 M parameters (the character model's
+architecture from test/llm/make_char_lm.py at 12 layers, hidden 768, 12
+heads over 4 key/value heads, SwiGLU 2048, vocabulary 16000):
+
+    bench/llm_quantize.py [--build DIR] [--config int4-group128-gptq]
+                          [--sequences 32] [--tokens 256] [--threads 2]
+
+`amct quantize` with the config on --sequences calibration sequences of
+--tokens tokens (in 4 batches), timed as a whole process; prints the wall
+time, the `--time-report` breakdown, and the peak RSS against the model's
+weight bytes (the issue's budgets: 3 minutes, 2x). The model is made once
+into DIR/bench/ (torch.onnx.export; about a minute).
+"""
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO / "test" / "llm"))
+from benchproc import timed  # noqa: E402
+
+CONFIGS = {
+    "int4-group128-gptq": {"type": "int4", "strategy": "group", "group_size": 128, "algo": "gptq"},
+    "int4-group128-awq": {"type": "int4", "strategy": "group", "group_size": 128, "algo": "awq"},
+    "int4-group128-minmax": {"type": "int4", "strategy": "group", "group_size": 128,
+                             "algo": "minmax"},
+    "int8-channel-minmax": {"type": "int8", "strategy": "channel", "algo": "minmax"},
+}
+
+
+def make_model(path):
+    import torch
+    from make_char_lm import CharLM, Dims, export
+    torch.manual_seed(0)
+    dims = Dims(vocab=16000, hidden=768, heads=12, kv_heads=4, layers=12, ff=2048)
+    model = CharLM(dims).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # trained-like scales: unit RMSNorm, small weights
+            if p.dim() == 2:
+                p.normal_(0.0, 0.02)
+    params = sum(p.numel() for p in model.parameters())
+    export(model, torch.zeros(1, 8, dtype=torch.long), path)
+    return params
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--build", type=Path, default=REPO / "build")
+    parser.add_argument("--config", default="int4-group128-gptq", choices=sorted(CONFIGS))
+    parser.add_argument("--sequences", type=int, default=32)
+    parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    work = args.build / "bench"
+    work.mkdir(parents=True, exist_ok=True)
+    model = work / "llama110m.onnx"
+    if not model.exists():
+        print(f"making {model} ...", flush=True)
+        params = make_model(model)
+        print(f"{params / 1e6:.1f} M parameters")
+    weight_bytes = os.path.getsize(model)
+    tokens = np.random.default_rng(0).integers(0, 16000, size=(args.sequences, args.tokens))
+    np.save(work / "llama110m.calib.npy", tokens.astype(np.int64))
+    spec = CONFIGS[args.config]
+    weights = {"type": spec["type"], "symmetric": True, "strategy": spec["strategy"]}
+    if "group_size" in spec:
+        weights["group_size"] = spec["group_size"]
+    config = {"batch_num": 4, "quant_cfg": {"weights": weights}, "algorithm": spec["algo"],
+              "skip_layers": ["lm_head"]}
+    (work / "llama110m.json").write_text(json.dumps(config))
+    cmd = [str(args.build / "bin" / "amct"), "quantize", "--model", str(model),
+           "--config", str(work / "llama110m.json"),
+           "--calib-data", "tokens=" + str(work / "llama110m.calib.npy"),
+           "--save-path", str(work / "llama110m_q" / "P"), "--threads", str(args.threads),
+           "--cosine-samples", "0", "--time-report"]
+    wall, rss, cpu, stdout, stderr = timed(cmd)
+    report = stderr[stderr.find("amct quantize: time report"):]
+    report = report[:report.find("\tCommand being timed")] if "\tCommand" in report else report
+    print(report.rstrip())
+    print(f"{args.config}: {args.sequences} x {args.tokens} tokens, {args.threads} threads: "
+          f"wall {wall:.1f} s, CPU {cpu:.1f} s, peak RSS {rss / 1e6:.0f} MB = "
+          f"{rss / weight_bytes:.2f}x the model's {weight_bytes / 1e6:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

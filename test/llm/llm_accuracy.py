@@ -1,0 +1,158 @@
+#!/usr/bin/python3
+"""Accuracy of language-model weight quantization, judged by ONNX Runtime.
+
+On the character model test/llm/make_char_lm.py trains (real English text,
+Llama-shaped), `amct quantize` runs each weight-only config on the 32
+calibration windows; then ONNX Runtime (graph optimisations off: ONNX's
+exact semantics) runs the fp32 model and every fake-quant model on the
+held-out windows, and the bits per character of each (mean cross-entropy of
+the next character, base 2) are compared:
+
+  int8 per channel (minmax)        within 0.05 % of fp32
+  int4 groups of 32: GPTQ          recovers >= 40 % of minmax's loss
+  int4 groups of 32: AWQ           no worse than minmax
+  int4 per channel: GPTQ           better than minmax
+
+The deploy model (WeightQuantBatchMatmulV2) runs on the executor (`amct
+run`) and must give the same bits per character as ORT's fake-quant run
+(|difference| <= 1e-4: float summation order only), and bit-identical
+logits to the executor's own fake-quant run.
+
+usage: llm_accuracy.py --amct AMCT --data DIR --work DIR
+(DIR holds char_lm.onnx, char_lm.calib.npy, char_lm.eval.npy).
+Prints a table and `llm-accuracy: P passed, F failed`.
+"""
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+ORT_RUN = REPO / "test" / "ort" / "ort_run.js"
+
+CONFIGS = {
+    "int8-channel-minmax": ("int8", "channel", 0, "minmax"),
+    "int4-group32-minmax": ("int4", "group", 32, "minmax"),
+    "int4-group32-awq": ("int4", "group", 32, "awq"),
+    "int4-group32-gptq": ("int4", "group", 32, "gptq"),
+    "int4-channel-minmax": ("int4", "channel", 0, "minmax"),
+    "int4-channel-gptq": ("int4", "channel", 0, "gptq"),
+}
+
+
+def config_json(bits, strategy, group, algo):
+    weights = {"type": bits, "symmetric": True, "strategy": strategy}
+    if group:
+        weights["group_size"] = group
+    return {"batch_num": 4, "quant_cfg": {"weights": weights}, "algorithm": algo}
+
+
+def bits_per_char(logits, targets):
+    logits = logits.astype(np.float64)
+    logits -= logits.max(-1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    picked = np.take_along_axis(logp, targets[..., None], -1)[..., 0]
+    return float(-picked.mean() / np.log(2))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--amct", required=True)
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--work", required=True, type=Path)
+    args = parser.parse_args()
+    work = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    model = args.data / "char_lm.onnx"
+    windows = np.load(args.data / "char_lm.eval.npy")
+    np.save(work / "tokens.npy", windows[:, :-1])
+    targets = windows[:, 1:]
+
+    models = {"fp32": model}
+    for name, spec in CONFIGS.items():
+        (work / (name + ".json")).write_text(json.dumps(config_json(*spec)))
+        prefix = work / name / "P"
+        cmd = [args.amct, "quantize", "--model", str(model), "--config", str(work / (name + ".json")),
+               "--calib-data", "tokens=" + str(args.data / "char_lm.calib.npy"),
+               "--save-path", str(prefix), "--cosine-samples", "0"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(proc.stdout + proc.stderr)
+            print(f"llm-accuracy: {name}: amct quantize failed")
+            return 1
+        models[name] = Path(str(prefix) + "_fake_quant_model.onnx")
+
+    jobs = [{"model": str(path), "inputs": {"tokens": str(work / "tokens.npy")},
+             "outDir": str(work / "ort" / name), "opt": "disabled"} for name, path in models.items()]
+    (work / "jobs.json").write_text(json.dumps(jobs))
+    subprocess.run(["node", str(ORT_RUN), str(work / "jobs.json"), str(work / "results.json")],
+                   check=True)
+    results = json.loads((work / "results.json").read_text())
+    bpc = {}
+    for name, result in zip(models, results):
+        if not result["ok"]:
+            print(f"llm-accuracy: ONNX Runtime failed on {name}: {result['error']}")
+            return 1
+        bpc[name] = bits_per_char(np.load(result["outputs"][0]["file"]), targets)
+
+    # The deploy model on the executor.
+    failures = []
+    deploy_bpc = {}
+    for name in CONFIGS:
+        outs = {}
+        for kind in ("deploy", "fake_quant"):
+            out = work / name / ("exec_" + kind)
+            cmd = [args.amct, "run", "--model", str(work / name / f"P_{kind}_model.onnx"),
+                   "--input", "tokens=" + str(work / "tokens.npy"), "--output-dir", str(out)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                print(proc.stdout + proc.stderr)
+                failures.append(f"{name}: amct run of the {kind} model failed")
+                break
+            outs[kind] = np.load(out / "logits.npy")
+        if len(outs) != 2:
+            continue
+        deploy_bpc[name] = bits_per_char(outs["deploy"], targets)
+        if not np.array_equal(outs["deploy"].view(np.uint32), outs["fake_quant"].view(np.uint32)):
+            failures.append(f"{name}: deploy and fake-quant logits differ on the executor "
+                            f"(max {np.abs(outs['deploy'] - outs['fake_quant']).max():g})")
+        if abs(deploy_bpc[name] - bpc[name]) > 1e-4:
+            failures.append(f"{name}: deploy bpc {deploy_bpc[name]:.6f} on the executor vs "
+                            f"{bpc[name]:.6f} in ONNX Runtime")
+
+    fp32 = bpc["fp32"]
+    print(f"{'model':<22} {'bpc (ORT)':>10} {'loss vs fp32':>13} {'deploy bpc (executor)':>22}")
+    for name, value in bpc.items():
+        dep = f"{deploy_bpc[name]:.5f}" if name in deploy_bpc else "-"
+        print(f"{name:<22} {value:>10.5f} {value - fp32:>+13.5f} {dep:>22}")
+
+    checks = []
+    int8 = bpc["int8-channel-minmax"]
+    checks.append(("int8 per channel within 0.05% of fp32", abs(int8 - fp32) <= 0.0005 * fp32,
+                   f"{100 * (int8 - fp32) / fp32:+.4f}%"))
+    mm, gq, aw = bpc["int4-group32-minmax"], bpc["int4-group32-gptq"], bpc["int4-group32-awq"]
+    recovered = (mm - gq) / (mm - fp32) if mm > fp32 else 0.0
+    checks.append(("int4 group 32: GPTQ recovers >= 40% of minmax's loss", recovered >= 0.4,
+                   f"{100 * recovered:.1f}%"))
+    checks.append(("int4 group 32: AWQ no worse than minmax", aw <= mm, f"{aw:.5f} vs {mm:.5f}"))
+    cm, cg = bpc["int4-channel-minmax"], bpc["int4-channel-gptq"]
+    checks.append(("int4 per channel: GPTQ beats minmax", cg < cm, f"{cg:.5f} vs {cm:.5f}"))
+    for text, ok, value in checks:
+        print(f"{'PASS' if ok else 'FAIL'}: {text} ({value})")
+        if not ok:
+            failures.append(text)
+    for f in failures:
+        print("FAIL: " + f)
+    passed = len(checks) + len(CONFIGS) - len(failures)
+    print(f"llm-accuracy: {passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
