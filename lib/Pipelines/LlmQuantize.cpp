@@ -32,6 +32,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 
@@ -79,18 +80,23 @@ quant::LinearWeightSpec specOf(const LlmWeightConfig &w) {
   return spec;
 }
 
-std::string describe(const LlmQuantConfig &config) {
+/// "int4 group 128", "int8 channel asymmetric".
+std::string describeWeights(const LlmQuantConfig &config) {
   const LlmWeightConfig &w = config.weights;
-  std::string algo = config.uses(LlmAlgorithm::Kind::Gptq)  ? "gptq"
-                     : config.uses(LlmAlgorithm::Kind::Awq) ? "awq"
-                                                            : "minmax";
   std::string gran = w.strategy == LlmWeightConfig::Strategy::Tensor    ? "tensor"
                      : w.strategy == LlmWeightConfig::Strategy::Channel ? "channel"
                                                                         : "group " +
                                                                               std::to_string(
                                                                                   w.groupSize);
-  return algo + " int" + std::to_string(w.bits) + " " + gran +
-         (w.symmetric ? "" : " asymmetric");
+  return "int" + std::to_string(w.bits) + " " + gran + (w.symmetric ? "" : " asymmetric");
+}
+
+/// "gptq int4 group 128".
+std::string describe(const LlmQuantConfig &config) {
+  std::string algo = config.uses(LlmAlgorithm::Kind::Gptq)  ? "gptq"
+                     : config.uses(LlmAlgorithm::Kind::Awq) ? "awq"
+                                                            : "minmax";
+  return algo + " " + describeWeights(config);
 }
 
 /// The layer's inputs in every run, as rows of K floats (views).
@@ -168,6 +174,13 @@ double relativeWeightError(const LlmLayer &l) {
       den += double(l.weight[r * l.n + c]) * l.weight[r * l.n + c];
     }
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+/// A float as %g writes it ("0", "-1.5", "inf").
+std::string shortest(float v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", double(v));
+  return text;
 }
 
 /// Reads the layer's float weight into l.weight as [K, N].
@@ -339,6 +352,17 @@ LogicalResult calibrateSequentially(func::FuncOp main, std::vector<LlmLayer> &la
                                     const std::vector<std::vector<rt::Tensor>> &batches,
                                     const LlmQuantConfig &config, int threads,
                                     bool showProgress) {
+  // Round-to-nearest needs no inputs: the model is not run.
+  if (!config.uses(LlmAlgorithm::Kind::Gptq) && !config.uses(LlmAlgorithm::Kind::Awq)) {
+    std::vector<std::unique_ptr<rt::SteppedRun>> none;
+    ProgressBar bar("quantizing layers", showProgress ? groups.size() : 0);
+    for (auto [i, group] : llvm::enumerate(groups)) {
+      if (failed(quantizeGroup(group, layers, config, none, threads)))
+        return failure();
+      bar.update(i + 1);
+    }
+    return success();
+  }
   rt::ExecutorOptions options;
   options.threads = threads;
   auto exec = rt::Executor::create(main, options);
@@ -498,35 +522,23 @@ void replaceWeight(OpBuilder &b, const LlmLayer &l, const LlmWeightConfig &w) {
     def->erase();
 }
 
-} // namespace
-
-FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig &config,
-                                           const std::string &configName,
-                                           const QuantizeOptions &options) {
-  if (config.inputs)
-    return model.emitError()
-           << configName
-           << ": \"quant_cfg\".\"inputs\" asks for int8 activations (W8A8, per tensor or per "
-              "token, smoothquant); amct-mlir quantizes language-model weights only so far: "
-              "remove \"inputs\" for weight-only int8 / int4";
-  QuantizeResult result;
-  PhaseClock clock(result.phases);
-  OwningOpRef<ModuleOp> module = model.clone();
-  func::FuncOp main = getMainFunction(*module);
-  if (!main)
-    return model.emitError("the model has no function to quantize");
-  if (failed(runFuncPass(*module, createAmctFoldConstants())))
-    return failure();
-  main = getMainFunction(*module);
-  result.fused = module->clone();
-
-  // The Linear layers, those the config leaves out, and why.
-  std::vector<SkippedLayer> skipped;
-  std::vector<QuantizableLayer> found = findQuantizableLayers(main, &skipped);
+/// The Linear layers a config quantizes, grouped by input, and the layers
+/// it leaves out with the reason.
+struct LlmLayers {
   std::vector<LlmLayer> layers;
+  std::vector<InputGroup> groups;
+  std::vector<size_t> groupOf;
+  llvm::DenseMap<Operation *, size_t> layerIndex;
+  std::vector<SkippedLayer> skipped;
+};
+
+FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &config,
+                                   const std::string &configName) {
+  LlmLayers out;
+  std::vector<QuantizableLayer> found = findQuantizableLayers(main, &out.skipped);
   for (const QuantizableLayer &q : found) {
     auto reject = [&](std::string reason) {
-      skipped.push_back({q.op, q.name, std::move(reason), q.type});
+      out.skipped.push_back({q.op, q.name, std::move(reason), q.type});
     };
     if (q.kind != LayerKind::Linear) {
       reject("not a Linear layer (a language-model config quantizes Linear layers)");
@@ -561,42 +573,45 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
       reject(problem);
       continue;
     }
-    layers.push_back(std::move(l));
+    out.layers.push_back(std::move(l));
   }
-  if (layers.empty())
+  if (out.layers.empty())
     return main.emitError() << configName << ": no Linear layer is left to quantize ("
-                            << found.size() << " quantizable layers, " << skipped.size()
+                            << found.size() << " quantizable layers, " << out.skipped.size()
                             << " skipped; `amct inspect` lists them)";
 
   // Input groups, in the order their first layer runs.
-  std::vector<InputGroup> groups;
-  std::vector<size_t> groupOf(layers.size());
+  out.groupOf.resize(out.layers.size());
   llvm::DenseMap<Value, size_t> groupByInput;
-  llvm::DenseMap<Operation *, size_t> layerIndex;
-  for (auto [i, l] : llvm::enumerate(layers)) {
+  for (auto [i, l] : llvm::enumerate(out.layers)) {
     Value input = l.layer.op->getOperand(l.layer.dataOperand);
-    auto [it, inserted] = groupByInput.try_emplace(input, groups.size());
+    auto [it, inserted] = groupByInput.try_emplace(input, out.groups.size());
     if (inserted)
-      groups.push_back({input, {}});
-    groups[it->second].members.push_back(i);
-    groupOf[i] = it->second;
-    layerIndex[l.layer.op] = i;
+      out.groups.push_back({input, {}});
+    out.groups[it->second].members.push_back(i);
+    out.groupOf[i] = it->second;
+    out.layerIndex[l.layer.op] = i;
   }
-  clock.lap("fold constants, find Linear layers");
+  // In graph order, whatever the reason.
+  std::vector<Operation *> opOrder;
+  main.walk([&](Operation *op) { opOrder.push_back(op); });
+  llvm::DenseMap<Operation *, size_t> position;
+  for (auto [i, op] : llvm::enumerate(opOrder))
+    position[op] = i;
+  llvm::stable_sort(out.skipped, [&](const SkippedLayer &x, const SkippedLayer &y) {
+    return position.lookup(x.op) < position.lookup(y.op);
+  });
+  return out;
+}
 
-  int batchNum = options.batchNum > 0 ? options.batchNum : int(config.batchNum);
-  FailureOr<std::vector<std::vector<rt::Tensor>>> batches =
-      makeCalibrationBatches(main, options.calibData, batchNum, options.batchSize);
-  if (failed(batches))
-    return failure();
-  if (failed(calibrateSequentially(main, layers, groups, layerIndex, groupOf, *batches, config,
-                                   options.threads, options.showProgress)))
-    return failure();
-  clock.lap("calibration: batches and " + describe(config));
-
-  // The fake-quant model: integer weights, AWQ's scales on the inputs.
+/// The fake-quant model from the quantized layers: AWQ's scales on the
+/// inputs, each weight replaced by its integers; the record and the
+/// per-layer results filled.
+LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQuantConfig &config,
+                                  const std::string &method, QuantizeResult &result) {
+  std::vector<LlmLayer> &layers = found.layers;
   OpBuilder b(module->getContext());
-  for (const InputGroup &group : groups) {
+  for (const InputGroup &group : found.groups) {
     std::vector<Operation *> users;
     std::vector<unsigned> operands;
     for (size_t i : group.members) {
@@ -605,8 +620,7 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     }
     const LlmLayer &first = layers[group.members.front()];
     // AWQ's ratio 0 (plain round-to-nearest scored best): nothing to move.
-    if (first.awqScale.empty() ||
-        llvm::all_of(group.members, [&](size_t i) {
+    if (llvm::all_of(group.members, [&](size_t i) {
           return llvm::all_of(layers[i].awqScale, [](float v) { return v == 1.0f; });
         }))
       continue;
@@ -614,11 +628,11 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
       applyInputScale(b, group.input, users, operands, first.awqScale, first.layer.name);
     } else {
       for (auto [user, operand, i] : llvm::zip(users, operands, group.members))
-        applyInputScale(b, group.input, {user}, {operand}, layers[i].awqScale,
-                        layers[i].layer.name);
+        if (!layers[i].awqScale.empty())
+          applyInputScale(b, group.input, {user}, {operand}, layers[i].awqScale,
+                          layers[i].layer.name);
     }
   }
-  std::string method = describe(config);
   for (LlmLayer &l : layers) {
     replaceWeight(b, l, config.weights);
     LayerRecord &r = result.record.getOrAdd(l.layer.name);
@@ -631,32 +645,82 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     result.weightError[l.layer.name] = l.weightError;
     result.quantized.push_back(l.layer);
   }
-  if (failed(verify(*module)))
+  result.skipped = found.skipped;
+  return verify(module);
+}
+
+/// The config's W8A8 half is the next issue's; refused by name.
+LogicalResult refuseActivations(ModuleOp model, const LlmQuantConfig &config,
+                                const std::string &configName) {
+  if (!config.inputs)
+    return success();
+  return model.emitError()
+         << configName
+         << ": \"quant_cfg\".\"inputs\" asks for int8 activations (W8A8, per tensor or per "
+            "token, smoothquant); amct-mlir quantizes language-model weights only so far: "
+            "remove \"inputs\" for weight-only int8 / int4";
+}
+
+/// The model cloned with its constants folded (a transposed weight
+/// becomes a constant): what both flows start from.
+FailureOr<OwningOpRef<ModuleOp>> foldedCopy(ModuleOp model) {
+  OwningOpRef<ModuleOp> module = model.clone();
+  if (!getMainFunction(*module))
+    return model.emitError("the model has no function to quantize");
+  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+    return failure();
+  return module;
+}
+
+} // namespace
+
+FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig &config,
+                                           const std::string &configName,
+                                           const QuantizeOptions &options) {
+  if (failed(refuseActivations(model, config, configName)))
+    return failure();
+  QuantizeResult result;
+  PhaseClock clock(result.phases);
+  FailureOr<OwningOpRef<ModuleOp>> folded = foldedCopy(model);
+  if (failed(folded))
+    return failure();
+  OwningOpRef<ModuleOp> module = std::move(*folded);
+  func::FuncOp main = getMainFunction(*module);
+  result.fused = module->clone();
+  FailureOr<LlmLayers> found = findLlmLayers(main, config, configName);
+  if (failed(found))
+    return failure();
+  clock.lap("fold constants, find Linear layers");
+
+  int batchNum = options.batchNum > 0 ? options.batchNum : int(config.batchNum);
+  FailureOr<std::vector<std::vector<rt::Tensor>>> batches =
+      makeCalibrationBatches(main, options.calibData, batchNum, options.batchSize);
+  if (failed(batches))
+    return failure();
+  if (failed(calibrateSequentially(main, found->layers, found->groups, found->layerIndex,
+                                   found->groupOf, *batches, config, options.threads,
+                                   options.showProgress)))
+    return failure();
+  clock.lap("calibration: batches and " + describe(config));
+
+  if (failed(writeQuantizedModel(*module, *found, config, describe(config), result)))
     return failure();
   clock.lap("integer weights into the model");
 
-  // In graph order, whatever the reason.
-  std::vector<Operation *> opOrder;
-  main.walk([&](Operation *op) { opOrder.push_back(op); });
-  llvm::DenseMap<Operation *, size_t> position;
-  for (auto [i, op] : llvm::enumerate(opOrder))
-    position[op] = i;
-  llvm::stable_sort(skipped, [&](const SkippedLayer &x, const SkippedLayer &y) {
-    return position.lookup(x.op) < position.lookup(y.op);
-  });
-  // The skipped layers' ops live in `module`; report them from the fused
-  // copy's point of view by name only.
-  result.skipped = std::move(skipped);
-
-  if (options.cosineSamples > 0 && !batches->empty()) {
+  if (options.cosineSamples > 0) {
     std::vector<std::string> names;
-    for (const LlmLayer &l : layers)
+    for (const LlmLayer &l : found->layers)
       names.push_back(l.layer.name);
-    result.cosineSamples = (*batches)[0].empty() || (*batches)[0][0].rank() == 0
-                               ? 0
-                               : (*batches)[0][0].dim(0);
-    if (failed(compareWithFp32(*result.fused, *module, names, (*batches)[0], options.threads,
-                               options.showProgress, result)))
+    // A prefix of the first batch when the inputs share dim 0, else all of it.
+    const std::vector<rt::Tensor> &first = (*batches)[0];
+    int64_t size = first.empty() || first[0].rank() == 0 ? 0 : first[0].dim(0);
+    bool sliceable = llvm::all_of(first, [&](const rt::Tensor &t) {
+      return t.rank() >= 1 && t.dim(0) == size;
+    });
+    result.cosineSamples = sliceable ? std::min(options.cosineSamples, size) : size;
+    if (failed(compareWithFp32(*result.fused, *module, names,
+                               sliceable ? sliceBatch(first, 0, result.cosineSamples) : first,
+                               options.threads, options.showProgress, result)))
       return failure();
     clock.lap("layer cosine (fp32 and fake-quant runs)");
   }
@@ -664,6 +728,109 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
   if (failed(runFuncPass(*result.deploy, createAmctConvert())))
     return failure();
   clock.lap("convert to the deploy model");
+  result.fakeQuant = std::move(module);
+  return result;
+}
+
+FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &config,
+                                          const std::string &configName, const Record &record,
+                                          const std::string &recordName) {
+  if (failed(refuseActivations(model, config, configName)))
+    return failure();
+  QuantizeResult result;
+  FailureOr<OwningOpRef<ModuleOp>> folded = foldedCopy(model);
+  if (failed(folded))
+    return failure();
+  OwningOpRef<ModuleOp> module = std::move(*folded);
+  func::FuncOp main = getMainFunction(*module);
+  result.fused = module->clone();
+  FailureOr<LlmLayers> found = findLlmLayers(main, config, configName);
+  if (failed(found))
+    return failure();
+  for (const auto &[name, r] : record.layers) {
+    if (r.scaleW.empty() || llvm::any_of(found->layers, [&](const LlmLayer &l) {
+          return l.layer.name == name;
+        }))
+      continue;
+    auto skipped = llvm::find_if(found->skipped,
+                                 [&](const SkippedLayer &s) { return s.name == name; });
+    if (skipped != found->skipped.end())
+      return main.emitError() << recordName << ": layer '" << name
+                              << "' has weight scales, but the config does not quantize it: "
+                              << skipped->reason;
+    return main.emitError() << recordName << ": layer '" << name
+                            << "' is not a quantizable layer of the model";
+  }
+  quant::LinearWeightSpec spec = specOf(config.weights);
+  std::string error;
+  for (LlmLayer &l : found->layers) {
+    auto fail = [&]() -> InFlightDiagnostic {
+      return main.emitError() << recordName << ": layer '" << l.layer.name << "': ";
+    };
+    const LayerRecord *r = record.find(l.layer.name);
+    if (!r || r->scaleW.empty())
+      return fail() << "no scale_w (the config quantizes the layer)";
+    int64_t groups = spec.granularity == quant::WeightGranularity::Group
+                         ? (l.k + spec.groupSize - 1) / spec.groupSize
+                         : 1;
+    size_t want = spec.granularity == quant::WeightGranularity::Tensor ? 1 : size_t(groups * l.n);
+    if (r->scaleW.size() != want)
+      return fail() << r->scaleW.size() << " scale_w values, the config's "
+                    << describeWeights(config) << " needs " << want;
+    if (!r->offsetW.empty() && r->offsetW.size() != want)
+      return fail() << r->offsetW.size() << " offset_w values, expected " << want;
+    std::string wts = config.weights.bits == 4 ? "INT4" : "INT8";
+    if (!r->wtsType.empty() && r->wtsType != wts)
+      return fail() << "wts_type is " << r->wtsType << ", the config quantizes to " << wts;
+    if (!r->tensorBalanceFactor.empty() && int64_t(r->tensorBalanceFactor.size()) != l.k)
+      return fail() << r->tensorBalanceFactor.size()
+                    << " tensor_balance_factor values, expected one per input channel (" << l.k
+                    << ")";
+    int64_t lo = -(int64_t(1) << (spec.bits - 1)), hi = (int64_t(1) << (spec.bits - 1)) - 1;
+    for (auto [i, s] : llvm::enumerate(r->scaleW))
+      if (!(s > 0) || !std::isfinite(s))
+        return fail() << "scale_w[" << i << "] = " << shortest(s)
+                      << " is not a positive finite number";
+    for (auto [i, o] : llvm::enumerate(r->offsetW))
+      if (o < lo || o > hi)
+        return fail() << "offset_w[" << i << "] = " << o << " is outside [" << lo << ", " << hi
+                      << "]";
+    l.params.k = l.k;
+    l.params.n = l.n;
+    l.params.groups = groups;
+    l.params.groupSize = spec.granularity == quant::WeightGranularity::Group ? spec.groupSize : 0;
+    l.params.scale = r->scaleW;
+    l.params.offset = r->offsetW.empty() ? std::vector<int32_t>(want, 0) : r->offsetW;
+    if (failed(loadWeight(l)))
+      return failure();
+    // AWQ's factors multiply the weight rows, as quantize did.
+    l.awqScale = r->tensorBalanceFactor;
+    std::vector<float> scaled = l.weight;
+    if (!l.awqScale.empty())
+      for (int64_t row = 0; row < l.k; ++row)
+        for (int64_t c = 0; c < l.n; ++c)
+          scaled[row * l.n + c] = l.weight[row * l.n + c] * l.awqScale[row];
+    l.q.resize(l.k * l.n);
+    quant::quantizeLinear(scaled.data(), l.params, spec.bits, l.q.data());
+    l.weightError = relativeWeightError(l);
+    std::vector<float>().swap(l.weight);
+  }
+  // Layers sharing an input fold one factor when the record gives them the
+  // same; otherwise each gets its own Mul.
+  for (const InputGroup &group : found->groups) {
+    const std::vector<float> &s = found->layers[group.members.front()].awqScale;
+    bool shared = llvm::all_of(group.members,
+                               [&](size_t i) { return found->layers[i].awqScale == s; });
+    for (size_t i : group.members)
+      found->layers[i].awqShared = shared;
+  }
+  if (failed(writeQuantizedModel(*module, *found, config, "record " + describeWeights(config),
+                                 result)))
+    return failure();
+  result.record = record;
+  result.deploy = module->clone();
+  if (failed(runFuncPass(*result.deploy, createAmctConvert())))
+    return failure();
   result.fakeQuant = std::move(module);
   return result;
 }

@@ -324,6 +324,17 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
 
 FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &configPath,
                                        const Record &record, const std::string &recordName) {
+  std::string configText, readError;
+  if (!configPath.empty()) {
+    if (!readRegularFile(configPath, configText, readError))
+      return model.emitError() << "quant config " << readError;
+    if (detectConfigKind(configText) == ConfigKind::LlmJson) {
+      std::optional<LlmQuantConfig> llm = parseLlmConfig(configText, configPath, readError);
+      if (!llm)
+        return model.emitError() << readError;
+      return convertLlmModel(model, *llm, configPath, record, recordName);
+    }
+  }
   QuantizeResult result;
   OwningOpRef<ModuleOp> module = model.clone();
   func::FuncOp main = getMainFunction(*module);
@@ -337,6 +348,15 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
   std::string error;
   std::optional<QuantConfig> config;
   if (configPath.empty()) {
+    // A weight-only record (no activation scale anywhere, weight scales
+    // present) comes from a quantize() config, which says how to read it.
+    if (llvm::none_of(record.layers, [](const auto &e) { return e.second.scaleD.has_value(); }) &&
+        llvm::any_of(record.layers, [](const auto &e) { return !e.second.scaleW.empty(); }))
+      return main.emitError() << recordName
+                              << ": a weight-only (language-model) record, with weight scales "
+                                 "and no activation scale; give the quantize() config it was "
+                                 "made with (--config), which says the weights' type and "
+                                 "granularity";
     // The layers the record quantized: those with an activation scale.
     std::vector<std::string> skip;
     for (const QuantizableLayer &l : layers) {
@@ -353,7 +373,7 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
     config = createQuantConfig(getLayerList(layers), skip, /*batchNum=*/1,
                                /*activationOffset=*/true, error);
   } else {
-    config = loadQuantConfigFile(configPath, getLayerList(layers), error);
+    config = loadQuantConfig(configText, configPath, getLayerList(layers), error);
   }
   if (!config)
     return main.emitError() << error;

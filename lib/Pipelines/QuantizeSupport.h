@@ -55,6 +55,17 @@ mlir::FailureOr<QuantizeResult> quantizeLlmModel(mlir::ModuleOp model,
                                                  const std::string &configName,
                                                  const QuantizeOptions &options);
 
+/// convertModel for a quantize() config: the layers the config quantizes
+/// get the record's scale_w / offset_w (and AWQ's tensor_balance_factor),
+/// their weights rounded to nearest with them. Reproduces minmax and AWQ
+/// exactly; GPTQ's updated integers are not in any record (AMCT's
+/// neither), so a GPTQ record gives round-to-nearest with GPTQ's scales.
+mlir::FailureOr<QuantizeResult> convertLlmModel(mlir::ModuleOp model,
+                                                const LlmQuantConfig &config,
+                                                const std::string &configName,
+                                                const Record &record,
+                                                const std::string &recordName);
+
 } // namespace amct
 
 #endif // AMCT_LIB_PIPELINES_QUANTIZESUPPORT_H
