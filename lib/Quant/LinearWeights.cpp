@@ -243,8 +243,11 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
       meanAbs[i] += std::fabs(double(x[r * k + i]));
   for (double &m : meanAbs)
     m = std::max(m / double(t), 1e-4); // a dead channel keeps a finite scale
-  // The scored rows: all, or maxTokens evenly spaced.
-  int64_t rows = std::min<int64_t>(t, std::max<int64_t>(1, options.maxTokens));
+  // The scored rows: all, or as many as the budget allows (at least
+  // maxTokens), evenly spaced.
+  int64_t perRow = std::max<int64_t>(1, int64_t(options.gridsNum) * k * n);
+  int64_t affordable = std::max<int64_t>(options.maxTokens, options.maxMultiplyAdds / perRow);
+  int64_t rows = std::min<int64_t>(t, std::max<int64_t>(1, affordable));
   std::vector<float> xs(rows * k);
   for (int64_t r = 0; r < rows; ++r)
     std::copy_n(&x[(r * t / rows) * k], k, &xs[r * k]);

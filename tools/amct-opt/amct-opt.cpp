@@ -46,6 +46,10 @@ int main(int argc, char **argv) {
                                      cl::init("-"));
   cl::opt<std::string> outputFilename("o", cl::desc("output file (.onnx exports ONNX)"),
                                       cl::value_desc("filename"), cl::init("-"));
+  cl::opt<bool> externalData(
+      "onnx-external-data",
+      cl::desc("with a .onnx output: the weights as ONNX external data in <output>.data "
+               "(done anyway when the model exceeds protobuf's 2 GiB)"));
   MlirOptMainConfig::registerCLOptions(registry);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
@@ -116,9 +120,15 @@ int main(int argc, char **argv) {
     OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(result, &context);
     if (!module)
       return kExitUserError;
-    written = writeFileAtomically(
-        outputFilename, [&](llvm::raw_ostream &os) { return exportONNX(*module, os); },
-        &error);
+    FailureOr<std::vector<OutputFile>> files =
+        outputFilename == "-"
+            ? FailureOr<std::vector<OutputFile>>(std::vector<OutputFile>{
+                  {outputFilename,
+                   [&](llvm::raw_ostream &os) { return exportONNX(*module, os); }}})
+            : onnxOutputFiles(*module, outputFilename, externalData);
+    if (failed(files))
+      return kExitUserError;
+    written = writeFilesAtomically(*files, &error);
   } else {
     written = writeFileAtomically(
         outputFilename,

@@ -47,6 +47,11 @@ int main(int argc, char **argv) {
   cl::opt<bool> stripNames("strip-names",
                            cl::desc("print MLIR without locations (ONNX names are lost)"),
                            cl::cat(category));
+  cl::opt<bool> externalData(
+      "onnx-external-data",
+      cl::desc("with --export-onnx: the weights as ONNX external data in <output>.data (done "
+               "anyway when the model exceeds protobuf's 2 GiB)"),
+      cl::cat(category));
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   if (!cl::ParseCommandLineOptions(argc, argv, "amct ONNX <-> MLIR translator\n",
@@ -87,6 +92,22 @@ int main(int argc, char **argv) {
   }
 
   std::string error;
+  if (exportOnnx && output != "-") {
+    // The model, and its external data when asked or needed.
+    FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(*module, output, externalData);
+    if (failed(files))
+      return kExitUserError;
+    if (succeeded(writeFilesAtomically(*files, &error)))
+      return 0;
+    if (!error.empty())
+      llvm::errs() << "amct-translate: error: " << error << "\n";
+    return kExitUserError;
+  }
+  if (externalData) {
+    llvm::errs() << "amct-translate: error: --onnx-external-data needs --export-onnx and an "
+                    "output file (-o)\n";
+    return kExitUsageError;
+  }
   LogicalResult written = writeFileAtomically(
       output,
       [&](llvm::raw_ostream &os) -> LogicalResult {

@@ -34,6 +34,11 @@ static cl::opt<std::string> cSavePath("save-path",
                                       cl::desc("output prefix P: P_fake_quant_model.onnx, "
                                                "P_deploy_model.onnx"),
                                       cl::Required, cl::value_desc("P"), cl::sub(convertCmd));
+static cl::opt<bool> cExternalData(
+    "onnx-external-data",
+    cl::desc("write the models' weights as ONNX external data (<model>.onnx.data; done anyway "
+             "for a model over protobuf's 2 GiB)"),
+    cl::sub(convertCmd));
 
 int amct::tool::runConvert() {
   ToolSession session("amct convert");
@@ -56,9 +61,13 @@ int amct::tool::runConvert() {
     }
   std::string fakePath = cSavePath + "_fake_quant_model.onnx";
   std::string deployPath = cSavePath + "_deploy_model.onnx";
-  std::vector<OutputFile> outputs{
-      {fakePath, [&](llvm::raw_ostream &os) { return exportONNX(*result->fakeQuant, os); }},
-      {deployPath, [&](llvm::raw_ostream &os) { return exportONNX(*result->deploy, os); }}};
+  std::vector<OutputFile> outputs;
+  for (auto [m, path] : {std::pair{*result->fakeQuant, fakePath}, {*result->deploy, deployPath}}) {
+    FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(m, path, cExternalData);
+    if (failed(files))
+      return kExitUserError;
+    llvm::append_range(outputs, *files);
+  }
   if (failed(writeFilesAtomically(outputs, &error))) {
     if (!error.empty())
       llvm::errs() << "amct convert: error: " << error << "\n";

@@ -52,6 +52,11 @@ static cl::opt<int64_t> qCosineSamples(
     cl::desc("compare each layer's output, fp32 vs fake-quant, on this many samples of the "
              "first calibration batch (0: no comparison)"),
     cl::init(8), cl::sub(quantizeCmd));
+static cl::opt<bool> qExternalData(
+    "onnx-external-data",
+    cl::desc("write the models' weights as ONNX external data (<model>.onnx.data; done anyway "
+             "for a model over protobuf's 2 GiB)"),
+    cl::sub(quantizeCmd));
 static cl::opt<bool> qTimeReport("time-report",
                                  cl::desc("print the wall time of each step and the peak RSS "
                                           "on stderr"),
@@ -219,17 +224,21 @@ int amct::tool::runQuantize() {
   std::string deployPath = qSavePath + "_deploy_model.onnx";
   std::string recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
   std::string recordText = writeRecordFile(result->record), error;
-  std::vector<OutputFile> outputs{
-      {recordPath,
-       [&](llvm::raw_ostream &os) {
-         os << recordText;
-         return success();
-       }},
-      {fakePath, [&](llvm::raw_ostream &os) { return exportONNX(*result->fakeQuant, os); }},
-      {deployPath, [&](llvm::raw_ostream &os) { return exportONNX(*result->deploy, os); }}};
+  std::vector<OutputFile> outputs{{recordPath, [&](llvm::raw_ostream &os) {
+                                      os << recordText;
+                                      return success();
+                                    }}};
+  // Each model, with its external data file when asked or needed.
+  std::vector<std::pair<ModuleOp, std::string>> models{{*result->fakeQuant, fakePath},
+                                                       {*result->deploy, deployPath}};
   if (!qModifiedModel.empty())
-    outputs.push_back(
-        {qModifiedModel, [&](llvm::raw_ostream &os) { return exportONNX(*result->fused, os); }});
+    models.push_back({*result->fused, qModifiedModel});
+  for (auto &[m, path] : models) {
+    FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(m, path, qExternalData);
+    if (failed(files))
+      return kExitUserError;
+    llvm::append_range(outputs, *files);
+  }
   if (failed(writeFilesAtomically(outputs, &error))) {
     if (!error.empty())
       llvm::errs() << "amct quantize: error: " << error << "\n";

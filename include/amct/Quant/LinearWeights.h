@@ -107,8 +107,12 @@ struct AwqOptions {
   /// Candidate exponents r = g / gridsNum, g = 0 .. gridsNum - 1.
   int gridsNum = 20;
   /// Calibration rows scored per candidate (evenly spaced when there are
-  /// more): the search costs gridsNum x rows x K x N multiply-adds.
+  /// more): the search costs gridsNum x rows x K x N multiply-adds. At
+  /// least maxTokens, more while the search stays within
+  /// `maxMultiplyAdds` (a small layer is scored on all its rows: a few
+  /// hundred rows pick scales that fit those rows and not the rest).
   int64_t maxTokens = 256;
+  int64_t maxMultiplyAdds = int64_t(1) << 33;
   /// Candidates scored at once; each is computed alone, so the result does
   /// not depend on it.
   int threads = 1;

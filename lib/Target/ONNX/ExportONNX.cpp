@@ -740,17 +740,58 @@ LogicalResult Exporter::exportModel(onnx::ModelProto &model) {
 /// Protobuf wire tag of a length-delimited field.
 static uint32_t lengthDelimitedTag(uint32_t field) { return (field << 3) | 2; }
 
+/// Initializers of at least this many bytes go to the external data file.
+static constexpr size_t kExternalThreshold = 1024;
+/// Each tensor in the external data file starts at a multiple of this.
+static constexpr uint64_t kExternalAlignment = 64;
+
+/// The deferred initializers that go to the external data file named
+/// `location`, in initializer order, each with its offset: their protos
+/// are marked EXTERNAL (location, offset, length) and they leave
+/// `deferred`. Returns the (initializer, bytes, offset) list.
+static std::vector<std::tuple<const onnx::TensorProto *, ArrayRef<char>, uint64_t>>
+moveToExternalData(google::protobuf::RepeatedPtrField<onnx::TensorProto> &initializers,
+                   llvm::DenseMap<const onnx::TensorProto *, ArrayRef<char>> &deferred,
+                   const std::string &location) {
+  std::vector<std::tuple<const onnx::TensorProto *, ArrayRef<char>, uint64_t>> placed;
+  uint64_t offset = 0;
+  for (onnx::TensorProto &init : initializers) {
+    auto it = deferred.find(&init);
+    if (it == deferred.end() || it->second.size() < kExternalThreshold)
+      continue;
+    offset = (offset + kExternalAlignment - 1) / kExternalAlignment * kExternalAlignment;
+    init.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto add = [&](const char *key, const std::string &value) {
+      onnx::StringStringEntryProto *e = init.add_external_data();
+      e->set_key(key);
+      e->set_value(value);
+    };
+    add("location", location);
+    add("offset", std::to_string(offset));
+    add("length", std::to_string(it->second.size()));
+    placed.emplace_back(&init, it->second, offset);
+    offset += it->second.size();
+    deferred.erase(it);
+  }
+  return placed;
+}
+
 /// Serializes `model`, writing the deferred initializer bytes from the IR's
 /// blobs as each initializer's raw_data (field 9) so that the weights are
 /// never copied into the proto: memory stays at one copy of the model.
+/// With `externalData`, the large ones are references into that file
+/// instead (written by writeExternalData).
 static LogicalResult
 serializeModel(onnx::ModelProto &model,
-               const llvm::DenseMap<const onnx::TensorProto *, ArrayRef<char>> &deferred,
-               google::protobuf::io::CodedOutputStream &out, ModuleOp module) {
+               llvm::DenseMap<const onnx::TensorProto *, ArrayRef<char>> deferred,
+               google::protobuf::io::CodedOutputStream &out, ModuleOp module,
+               const std::string &externalData) {
   using google::protobuf::io::CodedOutputStream;
   std::unique_ptr<onnx::GraphProto> graph(model.release_graph());
   google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
   initializers.Swap(graph->mutable_initializer());
+  if (!externalData.empty())
+    moveToExternalData(initializers, deferred, externalData);
 
   constexpr uint32_t kGraphField = 7, kInitializerField = 5, kRawDataField = 9;
   std::vector<uint64_t> initSizes;
@@ -766,8 +807,8 @@ serializeModel(onnx::ModelProto &model,
                  CodedOutputStream::VarintSize64(size) + size;
   }
   if (graphSize + model.ByteSizeLong() > (uint64_t)INT_MAX)
-    return module.emitError("the model exceeds protobuf's 2 GiB limit; exporting "
-                            "weights as ONNX external data is not supported yet");
+    return module.emitError("the model exceeds protobuf's 2 GiB limit even with its "
+                            "weights as external data");
 
   if (!model.SerializeToCodedStream(&out))
     return module.emitError("failed to serialize the ONNX model");
@@ -790,7 +831,8 @@ serializeModel(onnx::ModelProto &model,
   return success(!out.HadError());
 }
 
-LogicalResult amct::exportONNX(ModuleOp module, llvm::raw_ostream &os) {
+LogicalResult amct::exportONNX(ModuleOp module, llvm::raw_ostream &os,
+                               const OnnxExportOptions &options) {
   onnx::ModelProto model;
   Exporter exporter(module);
   if (failed(exporter.exportModel(model)))
@@ -800,16 +842,73 @@ LogicalResult amct::exportONNX(ModuleOp module, llvm::raw_ostream &os) {
   LogicalResult result = success();
   {
     google::protobuf::io::CodedOutputStream coded(&stream);
-    result = serializeModel(model, exporter.deferredRawData, coded, module);
+    result = serializeModel(model, exporter.deferredRawData, coded, module,
+                            options.externalDataFile);
   }
   stream.Flush();
   return result;
 }
 
-LogicalResult amct::exportONNXFile(ModuleOp module, StringRef path) {
+LogicalResult amct::exportONNXExternalData(ModuleOp module, llvm::raw_ostream &os,
+                                           const OnnxExportOptions &options) {
+  onnx::ModelProto model;
+  Exporter exporter(module);
+  if (failed(exporter.exportModel(model)))
+    return failure();
+  auto deferred = exporter.deferredRawData;
+  auto placed = moveToExternalData(*model.mutable_graph()->mutable_initializer(), deferred,
+                                   options.externalDataFile);
+  uint64_t at = 0;
+  for (auto &[init, bytes, offset] : placed) {
+    os.write_zeros(offset - at);
+    os.write(bytes.data(), bytes.size());
+    at = offset + bytes.size();
+  }
+  return success();
+}
+
+FailureOr<bool> amct::exceedsProtobufLimit(ModuleOp module) {
+  onnx::ModelProto model;
+  Exporter exporter(module);
+  if (failed(exporter.exportModel(model)))
+    return failure();
+  // Serialized size: the proto's own plus each deferred blob with its tag.
+  uint64_t size = model.ByteSizeLong();
+  for (auto &[init, bytes] : exporter.deferredRawData)
+    size += bytes.size() + 16;
+  return size > uint64_t(INT_MAX);
+}
+
+FailureOr<std::vector<OutputFile>>
+amct::onnxOutputFiles(ModuleOp module, StringRef path, bool externalData) {
+  if (!externalData) {
+    FailureOr<bool> big = exceedsProtobufLimit(module);
+    if (failed(big))
+      return failure();
+    externalData = *big;
+  }
+  std::string modelPath = path.str();
+  if (!externalData)
+    return std::vector<OutputFile>{
+        {modelPath, [module](llvm::raw_ostream &os) { return exportONNX(module, os); }}};
+  OnnxExportOptions options;
+  options.externalDataFile = llvm::sys::path::filename(path).str() + ".data";
+  std::string dataPath = modelPath + ".data";
+  return std::vector<OutputFile>{
+      {dataPath,
+       [module, options](llvm::raw_ostream &os) {
+         return exportONNXExternalData(module, os, options);
+       }},
+      {modelPath,
+       [module, options](llvm::raw_ostream &os) { return exportONNX(module, os, options); }}};
+}
+
+LogicalResult amct::exportONNXFile(ModuleOp module, StringRef path, bool externalData) {
+  FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(module, path, externalData);
+  if (failed(files))
+    return failure();
   std::string error;
-  if (succeeded(writeFileAtomically(
-          path, [&](llvm::raw_ostream &os) { return exportONNX(module, os); }, &error)))
+  if (succeeded(writeFilesAtomically(*files, &error)))
     return success();
   if (!error.empty())
     module.emitError() << error;
