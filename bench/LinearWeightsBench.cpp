@@ -77,6 +77,7 @@ void BM_GptqInt8Channel(benchmark::State &state) {
 }
 BENCHMARK(BM_GptqInt8Channel)->Unit(benchmark::kSecond)->Iterations(1);
 
+/// state.range(0): the clipping search after the scale search (1) or not.
 void BM_AwqInt4Group128(benchmark::State &state) {
   const Problem &p = problem();
   LinearWeightSpec s;
@@ -87,13 +88,14 @@ void BM_AwqInt4Group128(benchmark::State &state) {
     std::string error;
     AwqOptions o;
     o.threads = 2;
+    o.clip = state.range(0) != 0;
     auto r = awqSearch(p.xf.data(), kTokens, p.w.data(), kK, kN, s, o, error);
     if (!r)
       state.SkipWithError(error.c_str());
     benchmark::DoNotOptimize(r);
   }
 }
-BENCHMARK(BM_AwqInt4Group128)->Unit(benchmark::kSecond)->Iterations(1);
+BENCHMARK(BM_AwqInt4Group128)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
 
 void BM_MinmaxInt4Group128(benchmark::State &state) {
   const Problem &p = problem();

@@ -257,6 +257,7 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
       algo = &a;
   quant::AwqOptions options;
   options.gridsNum = int(algo->gridsNum);
+  options.clip = algo->awqClip;
   options.threads = std::max(1, threads);
   std::vector<float> x = concatRows(*inputs, first.k);
   bool joint = group.members.size() == 1 ||

@@ -229,6 +229,89 @@ std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, i
   return result;
 }
 
+std::optional<LinearWeightParams>
+amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, int64_t n,
+                        const LinearWeightSpec &spec, int grid, double minRatio, int threads,
+                        std::string &error) {
+  std::optional<LinearWeightParams> base = minmaxParams(w, k, n, spec, error);
+  if (!base || t < 1 || grid < 1)
+    return base;
+  int64_t sets = int64_t(base->scale.size());
+  int64_t rowsPerSet = base->groupSize ? base->groupSize : k;
+  // The candidates' ratios; error[c][set].
+  std::vector<double> ratios;
+  for (int g = 0; g <= grid; ++g)
+    ratios.push_back(1.0 - (1.0 - minRatio) * g / grid);
+  // Each set's range once; a candidate's parameters are minmax's of the
+  // shrunk range (what minmaxParams gives for a * W).
+  std::vector<float> lo(sets, 0.0f), hi(sets, 0.0f);
+  for (int64_t r = 0; r < k; ++r)
+    for (int64_t col = 0; col < n; ++col) {
+      int64_t set = sets == 1 ? 0 : (base->groupSize ? (r / rowsPerSet) * n + col : col);
+      lo[set] = std::min(lo[set], w[r * n + col]);
+      hi[set] = std::max(hi[set], w[r * n + col]);
+    }
+  std::vector<std::vector<double>> err(ratios.size(), std::vector<double>(sets, 0.0));
+  std::vector<LinearWeightParams> params(ratios.size());
+  std::vector<std::string> errors(ratios.size());
+  auto score = [&](size_t c, std::vector<float> &delta, std::vector<float> &y) {
+    std::optional<LinearWeightParams> p = *base;
+    for (int64_t set = 0; set < sets; ++set) {
+      QuantParams qp = paramsFromRange(float(ratios[c] * lo[set]), float(ratios[c] * hi[set]),
+                                       spec.bits, !spec.symmetric);
+      p->scale[set] = qp.scale;
+      p->offset[set] = qp.offset;
+    }
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t col = 0; col < n; ++col) {
+        QuantParams qp = p->at(r, col);
+        int32_t q = quantize(w[r * n + col], qp, spec.bits);
+        delta[r * n + col] = w[r * n + col] - float(q - qp.offset) * qp.scale;
+      }
+    // Each set's rows of X times its rows of the error, summed over rows.
+    for (int64_t r0 = 0; r0 < k; r0 += rowsPerSet) {
+      int64_t rows = std::min(rowsPerSet, k - r0);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(t), int(n), int(rows), 1.0f,
+                  x + r0, int(k), &delta[r0 * n], int(n), 0.0f, y.data(), int(n));
+      int64_t g = r0 / rowsPerSet;
+      for (int64_t row = 0; row < t; ++row)
+        for (int64_t col = 0; col < n; ++col) {
+          int64_t set = sets == 1 ? 0 : (base->groupSize ? g * n + col : col);
+          double v = y[row * n + col];
+          err[c][set] += v * v;
+        }
+    }
+    params[c] = std::move(*p);
+  };
+  int workers = std::max(1, std::min<int>(threads, int(ratios.size())));
+  auto worker = [&](int id) {
+    std::vector<float> delta(k * n), y(t * n);
+    for (size_t c = id; c < ratios.size(); c += workers)
+      score(c, delta, y);
+  };
+  std::vector<std::thread> pool;
+  for (int id = 1; id < workers; ++id)
+    pool.emplace_back(worker, id);
+  worker(0);
+  for (std::thread &th : pool)
+    th.join();
+  for (const std::string &e : errors)
+    if (!e.empty()) {
+      error = e;
+      return std::nullopt;
+    }
+  LinearWeightParams out = params[0]; // a copy: params[0] may win some sets
+  for (int64_t set = 0; set < sets; ++set) {
+    size_t best = 0;
+    for (size_t c = 1; c < ratios.size(); ++c)
+      if (err[c][set] < err[best][set])
+        best = c;
+    out.scale[set] = params[best].scale[set];
+    out.offset[set] = params[best].offset[set];
+  }
+  return out;
+}
+
 std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const float *w,
                                                 int64_t k, int64_t n,
                                                 const LinearWeightSpec &spec,
@@ -321,5 +404,21 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
       bestIndex = g;
   std::optional<AwqResult> best = std::move(cands[bestIndex]);
   best->minmaxError = bestIndex == 0 ? best->error : cands[0].error;
+  if (!options.clip)
+    return best;
+  // The clipping search on the scaled problem: (X / s) and diag(s) W.
+  std::vector<float> xs2(rows * k), scaled(k * n);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      xs2[r * k + i] = xs[r * k + i] / best->scale[i];
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t c = 0; c < n; ++c)
+      scaled[i * n + c] = w[i * n + c] * best->scale[i];
+  std::optional<LinearWeightParams> clipped =
+      clipSearch(xs2.data(), rows, scaled.data(), k, n, spec, 10, 0.5, options.threads, error);
+  if (!clipped)
+    return std::nullopt;
+  best->params = std::move(*clipped);
+  quantizeLinear(scaled.data(), best->params, spec.bits, best->q.data());
   return best;
 }

@@ -113,7 +113,7 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
   if (!params || params->is_null())
     return true;
   static const char *const kNone[] = {""};
-  static const char *const kAwq[] = {"grids_num"};
+  static const char *const kAwq[] = {"grids_num", "clip"};
   static const char *const kSmooth[] = {"smooth_strength"};
   const OJson::object_t *object =
       out.kind == LlmAlgorithm::Kind::Awq           ? reader.readObject(*params, path, kAwq)
@@ -128,6 +128,11 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
     if (g < 1)
       return reader.fail(path + ".grids_num", "must be at least 1, got " + std::to_string(g));
     out.gridsNum = g;
+  }
+  if (const OJson *v = member(*object, "clip")) {
+    if (!v->is_boolean())
+      return reader.fail(path + ".clip", "must be true or false, got " + describe(*v));
+    out.awqClip = v->get<bool>();
   }
   if (const OJson *v = member(*object, "smooth_strength")) {
     double s;

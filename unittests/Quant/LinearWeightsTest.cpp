@@ -286,4 +286,47 @@ TEST(LinearWeights, GramAccumulatesBothTrianglesInDouble) {
   EXPECT_EQ(g[1], g[2]);
 }
 
+
+TEST(LinearWeights, ClipSearchNeverWorseThanMinmaxOnItsRows) {
+  // An outlier weight per group: shrinking the range trades it for the rest.
+  const int64_t t = 40, k = 64, n = 4;
+  std::vector<float> x(t * k), w(k * n);
+  uint32_t state = 12345;
+  auto next = [&]() {
+    state = state * 1664525u + 1013904223u;
+    return float(int(state >> 9) % 2001 - 1000) / 1000.0f;
+  };
+  for (float &v : x)
+    v = next();
+  for (float &v : w)
+    v = 0.1f * next();
+  w[0] = 1.0f; // one outlier in group 0 of column 0
+  LinearWeightSpec spec{4, true, WeightGranularity::Group, 32};
+  std::string error;
+  auto base = minmaxParams(w.data(), k, n, spec, error);
+  auto clipped = clipSearch(x.data(), t, w.data(), k, n, spec, 20, 0.5, 2, error);
+  ASSERT_TRUE(base && clipped) << error;
+  auto outputError = [&](const LinearWeightParams &p) {
+    std::vector<int8_t> q(k * n);
+    std::vector<float> wq(k * n);
+    quantizeLinear(w.data(), p, 4, q.data());
+    dequantizeLinear(q.data(), p, wq.data());
+    double e = 0;
+    for (int64_t r = 0; r < t; ++r)
+      for (int64_t c = 0; c < n; ++c) {
+        double d = 0;
+        for (int64_t i = 0; i < k; ++i)
+          d += double(x[r * k + i]) * (w[i * n + c] - wq[i * n + c]);
+        e += d * d;
+      }
+    return e;
+  };
+  EXPECT_LE(outputError(*clipped), outputError(*base));
+  // Every scale is minmax's or a shrunk one, never larger.
+  for (size_t i = 0; i < base->scale.size(); ++i) {
+    EXPECT_LE(clipped->scale[i], base->scale[i] * 1.000001f);
+    EXPECT_GE(clipped->scale[i], base->scale[i] * 0.49f);
+  }
+}
+
 } // namespace

@@ -49,6 +49,11 @@ TEST(LlmConfig, Int4GroupGptqAndAwqParameters) {
   ASSERT_TRUE(c) << error;
   EXPECT_EQ(c->weights.strategy, LlmWeightConfig::Strategy::Channel); // default
   EXPECT_EQ(c->algorithms[0].gridsNum, 8);
+  EXPECT_TRUE(c->algorithms[0].awqClip); // the clipping search is on by default
+  c = parse(R"({"quant_cfg": {"weights": {"type": "int8"}}, "algorithm": {"awq": {"clip": false}}})",
+            error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_FALSE(c->algorithms[0].awqClip);
   c = parse(R"({"quant_cfg": {"weights": {"type": "int8"}}})", error);
   ASSERT_TRUE(c) << error;
   EXPECT_TRUE(c->uses(LlmAlgorithm::Kind::MinMax)); // the default algorithm
@@ -116,6 +121,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "algorithm.awq: unknown key 'grids'"},
         BadCase{R"({"quant_cfg": {"weights": {"type": "int8"}}, "algorithm": {"awq": {"grids_num": 0}}})",
                 "grids_num: must be at least 1"},
+        BadCase{R"({"quant_cfg": {"weights": {"type": "int8"}}, "algorithm": {"awq": {"clip": 1}}})",
+                "algorithm.awq.clip: must be true or false, got 1"},
         BadCase{R"({"quant_cfg": {"weights": {"type": "int8"}, "inputs": {"type": "int8"}},
                    "algorithm": {"smoothquant": {"smooth_strength": 1.0}}})",
                 "smooth_strength: must be in (0, 1)"},

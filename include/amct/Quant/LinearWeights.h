@@ -103,6 +103,19 @@ std::optional<GptqResult> gptqQuantize(const float *w, int64_t k, int64_t n, con
                                        const LinearWeightSpec &spec, const GptqOptions &options,
                                        std::string &error);
 
+/// Per parameter set (the tensor, an output channel, or a group of one
+/// output channel), the range shrink factor a in {1, 1 - (1 - minRatio) /
+/// grid, ..., minRatio} whose round-to-nearest error on the layer's output,
+/// sum over rows of (sum over the set's input channels of x (w - Q_a(w)))^2,
+/// is smallest on the rows of X [t, k]; Q_a takes minmax's parameters of
+/// a * W (weights beyond the shrunk range saturate). a = 1 is a candidate,
+/// so the result is never worse than minmax on those rows. Fails as
+/// minmaxParams does.
+std::optional<LinearWeightParams> clipSearch(const float *x, int64_t t, const float *w,
+                                             int64_t k, int64_t n, const LinearWeightSpec &spec,
+                                             int grid, double minRatio, int threads,
+                                             std::string &error);
+
 struct AwqOptions {
   /// Candidate exponents r = g / gridsNum, g = 0 .. gridsNum - 1.
   int gridsNum = 20;
@@ -113,6 +126,9 @@ struct AwqOptions {
   /// hundred rows pick scales that fit those rows and not the rest).
   int64_t maxTokens = 256;
   int64_t maxMultiplyAdds = int64_t(1) << 33;
+  /// After the scale search, clipSearch on the scaled weight (llm-awq's
+  /// auto_clip, ModelOpt's awq_clip): shrink factors 1, 0.95, ..., 0.5.
+  bool clip = false;
   /// Candidates scored at once; each is computed alone, so the result does
   /// not depend on it.
   int threads = 1;

@@ -42,6 +42,9 @@ struct LlmInputConfig {
 struct LlmAlgorithm {
   enum class Kind { MinMax, Awq, Gptq, SmoothQuant } kind;
   int64_t gridsNum = 20;        // awq
+  /// awq: the clipping search after the scale search ("clip", our
+  /// extension of AMCT's keys; docs/LlmQuantization.md has the figures).
+  bool awqClip = true;
   double smoothStrength = 0.5;  // smoothquant, in (0, 1)
 };
 
