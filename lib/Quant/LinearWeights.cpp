@@ -25,6 +25,38 @@ void dpotri_(const char *uplo, const int *n, double *a, const int *lda, int *inf
 
 using namespace amct::quant;
 
+namespace {
+
+/// quant::quantize for a finite x, inlined for the searches' inner loops:
+/// x / scale as a float division, rounded half to even (the float
+/// 1.5 * 2^23 trick, exact for |v| <= 2^22; larger values saturate
+/// anyway), plus the offset, clamped to [lo, hi].
+inline int32_t quantizeFinite(float x, float scale, int32_t offset, int32_t lo, int32_t hi) {
+  float v = std::clamp(x / scale, -4194304.0f, 4194304.0f);
+  constexpr float kMagic = 12582912.0f; // 1.5 * 2^23
+  float r = (v + kMagic) - kMagic;
+  return std::clamp(int32_t(r) + offset, lo, hi);
+}
+
+/// OpenBLAS on one thread while the searches run their own workers (its
+/// own threads would compete with them), restored after.
+class SingleThreadedBlas {
+public:
+  explicit SingleThreadedBlas(bool active) : saved(active ? openblas_get_num_threads() : 0) {
+    if (saved)
+      openblas_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    if (saved)
+      openblas_set_num_threads(saved);
+  }
+
+private:
+  int saved;
+};
+
+} // namespace
+
 std::optional<LinearWeightParams> amct::quant::minmaxParams(const float *w, int64_t k,
                                                             int64_t n,
                                                             const LinearWeightSpec &spec,
@@ -75,9 +107,14 @@ std::optional<LinearWeightParams> amct::quant::minmaxParams(const float *w, int6
 
 void amct::quant::quantizeLinear(const float *w, const LinearWeightParams &params, int bits,
                                  int8_t *q) {
+  int32_t lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
   for (int64_t r = 0; r < params.k; ++r)
-    for (int64_t c = 0; c < params.n; ++c)
-      q[r * params.n + c] = int8_t(quantize(w[r * params.n + c], params.at(r, c), bits));
+    for (int64_t c = 0; c < params.n; ++c) {
+      QuantParams p = params.at(r, c);
+      float v = w[r * params.n + c];
+      q[r * params.n + c] = int8_t(std::isfinite(v) ? quantizeFinite(v, p.scale, p.offset, lo, hi)
+                                                    : quantize(v, p, bits));
+    }
 }
 
 void amct::quant::dequantizeLinear(const int8_t *q, const LinearWeightParams &params,
@@ -251,6 +288,20 @@ amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, in
       lo[set] = std::min(lo[set], w[r * n + col]);
       hi[set] = std::max(hi[set], w[r * n + col]);
     }
+  // Gram matrices X_g^T X_g [G, G] of the groups (last one possibly short,
+  // stored at stride G x G).
+  bool useGram = rowsPerSet < t;
+  std::vector<float> gram;
+  if (useGram) {
+    int64_t groups = (k + rowsPerSet - 1) / rowsPerSet;
+    gram.assign(groups * rowsPerSet * rowsPerSet, 0.0f);
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t r0 = g * rowsPerSet, rows = std::min(rowsPerSet, k - r0);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(rows), int(rows), int(t), 1.0f,
+                  x + r0, int(k), x + r0, int(k), 0.0f, &gram[g * rowsPerSet * rowsPerSet],
+                  int(rows));
+    }
+  }
   std::vector<std::vector<double>> err(ratios.size(), std::vector<double>(sets, 0.0));
   std::vector<LinearWeightParams> params(ratios.size());
   std::vector<std::string> errors(ratios.size());
@@ -262,30 +313,45 @@ amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, in
       p->scale[set] = qp.scale;
       p->offset[set] = qp.offset;
     }
+    int32_t qlo = -(1 << (spec.bits - 1)), qhi = (1 << (spec.bits - 1)) - 1;
     for (int64_t r = 0; r < k; ++r)
       for (int64_t col = 0; col < n; ++col) {
         QuantParams qp = p->at(r, col);
-        int32_t q = quantize(w[r * n + col], qp, spec.bits);
+        int32_t q = quantizeFinite(w[r * n + col], qp.scale, qp.offset, qlo, qhi);
         delta[r * n + col] = w[r * n + col] - float(q - qp.offset) * qp.scale;
       }
-    // Each set's rows of X times its rows of the error, summed over rows.
+    // Each set's error ||X_g d||^2 for its rows g of X and its column d of
+    // the weight error: as d^T (X_g^T X_g) d from the groups' Gram matrices
+    // when a group has fewer input channels than there are rows (the cost
+    // no longer grows with the rows), else from X_g D directly.
     for (int64_t r0 = 0; r0 < k; r0 += rowsPerSet) {
-      int64_t rows = std::min(rowsPerSet, k - r0);
+      int64_t rows = std::min(rowsPerSet, k - r0), g = r0 / rowsPerSet;
+      auto setOf = [&](int64_t col) {
+        return sets == 1 ? 0 : (base->groupSize ? g * n + col : col);
+      };
+      if (useGram) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(rows),
+                    1.0f, &gram[g * rowsPerSet * rowsPerSet], int(rows), &delta[r0 * n], int(n),
+                    0.0f, y.data(), int(n));
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t col = 0; col < n; ++col)
+            err[c][setOf(col)] += double(delta[(r0 + i) * n + col]) * y[i * n + col];
+        continue;
+      }
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(t), int(n), int(rows), 1.0f,
                   x + r0, int(k), &delta[r0 * n], int(n), 0.0f, y.data(), int(n));
-      int64_t g = r0 / rowsPerSet;
       for (int64_t row = 0; row < t; ++row)
         for (int64_t col = 0; col < n; ++col) {
-          int64_t set = sets == 1 ? 0 : (base->groupSize ? g * n + col : col);
           double v = y[row * n + col];
-          err[c][set] += v * v;
+          err[c][setOf(col)] += v * v;
         }
     }
     params[c] = std::move(*p);
   };
   int workers = std::max(1, std::min<int>(threads, int(ratios.size())));
+  SingleThreadedBlas blasGuard(workers > 1);
   auto worker = [&](int id) {
-    std::vector<float> delta(k * n), y(t * n);
+    std::vector<float> delta(k * n), y((useGram ? rowsPerSet : t) * n);
     for (size_t c = id; c < ratios.size(); c += workers)
       score(c, delta, y);
   };
@@ -363,13 +429,18 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
     std::optional<LinearWeightParams> p = minmaxParams(scaled.data(), k, n, spec, errors[g]);
     if (!p)
       return;
-    cand.q.resize(k * n);
-    quantizeLinear(scaled.data(), *p, spec.bits, cand.q.data());
-    dequantizeLinear(cand.q.data(), *p, effective.data());
-    // (X / s) Q(diag(s) W) = X (diag(1/s) Q(diag(s) W)).
-    for (int64_t i = 0; i < k; ++i)
-      for (int64_t c = 0; c < n; ++c)
-        effective[i * n + c] /= cand.scale[i];
+    // (X / s) Q(diag(s) W) = X (diag(1/s) Q(diag(s) W)), in one pass; the
+    // integers are kept for the winner only (below).
+    bool single = p->scale.size() == 1;
+    int32_t qlo = -(1 << (spec.bits - 1)), qhi = (1 << (spec.bits - 1)) - 1;
+    for (int64_t i = 0; i < k; ++i) {
+      int64_t base = single ? 0 : (p->groupSize ? i / p->groupSize : 0) * n;
+      for (int64_t c = 0; c < n; ++c) {
+        QuantParams qp{p->scale[single ? 0 : base + c], p->offset[single ? 0 : base + c]};
+        int32_t q = quantizeFinite(scaled[i * n + c], qp.scale, qp.offset, qlo, qhi);
+        effective[i * n + c] = float(q - qp.offset) * qp.scale / cand.scale[i];
+      }
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
                 xs.data(), int(k), effective.data(), int(n), 0.0f, out.data(), int(n));
     double e = 0;
@@ -381,6 +452,7 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
     cand.params = std::move(*p);
   };
   int workers = std::max(1, std::min(options.threads, options.gridsNum));
+  SingleThreadedBlas blasGuard(workers > 1);
   auto worker = [&](int id) {
     std::vector<float> scaled(k * n), effective(k * n), out(rows * n);
     for (int g = id; g < options.gridsNum; g += workers)
@@ -404,6 +476,14 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
       bestIndex = g;
   std::optional<AwqResult> best = std::move(cands[bestIndex]);
   best->minmaxError = bestIndex == 0 ? best->error : cands[0].error;
+  {
+    std::vector<float> scaled(k * n);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t c = 0; c < n; ++c)
+        scaled[i * n + c] = w[i * n + c] * best->scale[i];
+    best->q.resize(k * n);
+    quantizeLinear(scaled.data(), best->params, spec.bits, best->q.data());
+  }
   if (!options.clip)
     return best;
   // The clipping search on the scaled problem: (X / s) and diag(s) W.
