@@ -636,6 +636,8 @@ LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQu
   }
   for (LlmLayer &l : layers) {
     replaceWeight(b, l, config.weights);
+    // The model's constant holds the integers now.
+    std::vector<int8_t>().swap(l.q);
     LayerRecord &r = result.record.getOrAdd(l.layer.name);
     r.scaleW = l.params.scale;
     r.offsetW = l.params.offset;

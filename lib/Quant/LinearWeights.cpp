@@ -174,13 +174,17 @@ std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, i
                                                     const GptqOptions &options,
                                                     std::string &error) {
   // Dead input channels (never active in calibration): weight 0, H 1.
+  // (H's diagonal is read from `h`, with the dead ones as 1: no K x K copy
+  // besides the permuted one below.)
   std::vector<float> weight(w, w + k * n);
-  std::vector<double> hm(h, h + k * k);
-  for (int64_t i = 0; i < k; ++i)
-    if (hm[i * k + i] == 0) {
-      hm[i * k + i] = 1;
+  std::vector<double> diag(k);
+  for (int64_t i = 0; i < k; ++i) {
+    diag[i] = h[i * k + i];
+    if (diag[i] == 0) {
+      diag[i] = 1;
       std::fill_n(&weight[i * n], n, 0.0f);
     }
+  }
   std::optional<LinearWeightParams> params = minmaxParams(weight.data(), k, n, spec, error);
   if (!params)
     return std::nullopt;
@@ -190,14 +194,15 @@ std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, i
   std::iota(perm.begin(), perm.end(), 0);
   if (options.actOrder)
     std::stable_sort(perm.begin(), perm.end(),
-                     [&](int64_t a, int64_t b) { return hm[a * k + a] > hm[b * k + b]; });
+                     [&](int64_t a, int64_t b) { return diag[a] > diag[b]; });
   std::vector<float> wp(k * n);
   std::vector<double> hp(k * k);
   for (int64_t i = 0; i < k; ++i) {
     std::copy_n(&weight[perm[i] * n], n, &wp[i * n]);
     for (int64_t j = 0; j < k; ++j)
-      hp[i * k + j] = hm[perm[i] * k + perm[j]];
+      hp[i * k + j] = i == j ? diag[perm[i]] : h[perm[i] * k + perm[j]];
   }
+  std::vector<float>().swap(weight);
   double mean = 0;
   for (int64_t i = 0; i < k; ++i)
     mean += hp[i * k + i];
