@@ -35,11 +35,16 @@ CONFIGS = {
 }
 
 
-def make_model(path):
+SMALL = dict(vocab=16000, hidden=768, heads=12, kv_heads=4, layers=12, ff=2048)
+# Over 2 GB of float32 weights: ONNX keeps them as external data.
+BIG = dict(vocab=32000, hidden=2048, heads=16, kv_heads=4, layers=10, ff=5632)
+
+
+def make_model(path, sizes):
     import torch
     from make_char_lm import CharLM, Dims, export
     torch.manual_seed(0)
-    dims = Dims(vocab=16000, hidden=768, heads=12, kv_heads=4, layers=12, ff=2048)
+    dims = Dims(**sizes)
     model = CharLM(dims).eval()
     with torch.no_grad():
         for p in model.parameters():  # trained-like scales: unit RMSNorm, small weights
@@ -57,28 +62,37 @@ def main():
     parser.add_argument("--sequences", type=int, default=32)
     parser.add_argument("--tokens", type=int, default=256)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--big", action="store_true",
+                        help="the 2.3 GB model (580 M parameters, external data) instead")
     args = parser.parse_args()
     work = args.build / "bench"
+    name = "llama2g" if args.big else "llama110m"
+    if args.big:
+        work = work / name  # its external data files beside it
     work.mkdir(parents=True, exist_ok=True)
-    model = work / "llama110m.onnx"
+    model = work / (name + ".onnx")
     if not model.exists():
         print(f"making {model} ...", flush=True)
-        params = make_model(model)
+        params = make_model(model, BIG if args.big else SMALL)
         print(f"{params / 1e6:.1f} M parameters")
-    weight_bytes = os.path.getsize(model)
-    tokens = np.random.default_rng(0).integers(0, 16000, size=(args.sequences, args.tokens))
-    np.save(work / "llama110m.calib.npy", tokens.astype(np.int64))
+    # The model file and, for the big one, its external data files.
+    weight_bytes = sum(f.stat().st_size for f in work.iterdir()
+                       if f.is_file() and f.suffix not in (".npy", ".json")) \
+        if args.big else os.path.getsize(model)
+    vocab = (BIG if args.big else SMALL)["vocab"]
+    tokens = np.random.default_rng(0).integers(0, vocab, size=(args.sequences, args.tokens))
+    np.save(work / (name + ".calib.npy"), tokens.astype(np.int64))
     spec = CONFIGS[args.config]
     weights = {"type": spec["type"], "symmetric": True, "strategy": spec["strategy"]}
     if "group_size" in spec:
         weights["group_size"] = spec["group_size"]
     config = {"batch_num": 4, "quant_cfg": {"weights": weights}, "algorithm": spec["algo"],
               "skip_layers": ["lm_head"]}
-    (work / "llama110m.json").write_text(json.dumps(config))
+    (work / (name + ".json")).write_text(json.dumps(config))
     cmd = [str(args.build / "bin" / "amct"), "quantize", "--model", str(model),
-           "--config", str(work / "llama110m.json"),
-           "--calib-data", "tokens=" + str(work / "llama110m.calib.npy"),
-           "--save-path", str(work / "llama110m_q" / "P"), "--threads", str(args.threads),
+           "--config", str(work / (name + ".json")),
+           "--calib-data", "tokens=" + str(work / (name + ".calib.npy")),
+           "--save-path", str(work / (name + "_q") / "P"), "--threads", str(args.threads),
            "--cosine-samples", "0", "--time-report"]
     wall, rss, cpu, stdout, stderr = timed(cmd)
     report = stderr[stderr.find("amct quantize: time report"):]

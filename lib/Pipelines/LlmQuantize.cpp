@@ -23,6 +23,7 @@
 #include "amct/Pipelines/Calibration.h"
 #include "amct/Quant/LinearWeights.h"
 #include "amct/Runtime/Executor.h"
+#include "amct/Runtime/Tensor.h"
 #include "amct/Support/Progress.h"
 #include "amct/Transforms/Passes.h"
 
@@ -45,6 +46,9 @@ struct LlmLayer {
   int64_t k = 0, n = 0;
   /// A Gemm with transB: the weight constant is [N, K].
   bool transposed = false;
+  /// The weight's element type (f32, f16, bf16): the model's float type
+  /// there, which the dequantized weight keeps.
+  Type elementType;
   /// The fp32 weight as [K, N], read while the layer is quantized.
   std::vector<float> weight;
   /// ||W - W_q|| / ||W||, AWQ's scaling undone.
@@ -109,7 +113,15 @@ FailureOr<LayerInputs> gatherInputs(const LlmLayer &l,
                                     std::vector<std::unique_ptr<rt::SteppedRun>> &runs) {
   LayerInputs in;
   for (auto &run : runs) {
-    const rt::Tensor &x = run->operand(l.layer.dataOperand);
+    rt::Tensor x = run->operand(l.layer.dataOperand);
+    if (rt::isHalfFloat(x.dtype())) {
+      // A 16-bit model: the statistics are taken in float32.
+      std::optional<rt::Tensor> f = x.convertFloat(rt::DType::F32);
+      if (!f)
+        return l.layer.op->emitError() << "layer '" << l.layer.name
+                                       << "': cannot allocate a float32 copy of its input";
+      x = std::move(*f);
+    }
     if (x.dtype() != rt::DType::F32 || x.rank() < 1 || x.dim(x.rank() - 1) != l.k)
       return l.layer.op->emitError()
              << "layer '" << l.layer.name << "': its input is "
@@ -176,6 +188,47 @@ double relativeWeightError(const LlmLayer &l) {
   return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
 }
 
+/// The values of a float32 / float16 / bfloat16 constant as float32.
+std::optional<std::vector<float>> readFloats(Value v) {
+  Operation *def = v.getDefiningOp();
+  FailureOr<rt::Tensor> t = failure();
+  if (auto c = dyn_cast_or_null<ConstOp>(def))
+    t = rt::materialize(def, c.getValue());
+  else if (isa_and_nonnull<ConstantOp>(def))
+    t = rt::constantNodeValue(def);
+  if (failed(t))
+    return std::nullopt;
+  if (rt::isHalfFloat(t->dtype())) {
+    std::optional<rt::Tensor> f = t->convertFloat(rt::DType::F32);
+    if (!f)
+      return std::nullopt;
+    t = std::move(*f);
+  }
+  if (t->dtype() != rt::DType::F32)
+    return std::nullopt;
+  return std::vector<float>(t->data<float>(), t->data<float>() + t->numElements());
+}
+
+/// A constant of element type `elem` (f32, f16, bf16) holding `values`.
+Value createFloatLikeConstant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type elem,
+                              ArrayRef<float> values, const std::string &name) {
+  auto type = RankedTensorType::get(shape, elem);
+  if (elem.isF32())
+    return createFloatConstant(b, loc, type, values, name);
+  std::vector<uint16_t> bits;
+  for (float v : values)
+    bits.push_back(elem.isF16() ? rt::floatToHalf(v) : rt::floatToBf16(v));
+  return createConstant(
+      b, loc, type,
+      ArrayRef<char>(reinterpret_cast<const char *>(bits.data()), bits.size() * sizeof(uint16_t)),
+      name);
+}
+
+/// The dtype the executor stores `elem` in.
+rt::DType dtypeOf(Type elem) {
+  return elem.isF16() ? rt::DType::F16 : elem.isBF16() ? rt::DType::BF16 : rt::DType::F32;
+}
+
 /// A float as %g writes it ("0", "-1.5", "inf").
 std::string shortest(float v) {
   char text[32];
@@ -186,10 +239,10 @@ std::string shortest(float v) {
 /// Reads the layer's float weight into l.weight as [K, N].
 LogicalResult loadWeight(LlmLayer &l) {
   std::optional<std::vector<float>> w =
-      getConstantFloats(l.layer.op->getOperand(l.layer.weightOperand));
+      readFloats(l.layer.op->getOperand(l.layer.weightOperand));
   if (!w || int64_t(w->size()) != l.k * l.n)
     return l.layer.op->emitError() << "layer '" << l.layer.name
-                                   << "': cannot read the float32 weight";
+                                   << "': cannot read the float weight";
   if (!l.transposed) {
     l.weight = std::move(*w);
     return success();
@@ -341,6 +394,9 @@ rt::Tensor simulatedWeight(const LlmLayer &l) {
     for (int64_t r = 0; r < l.k; ++r)
       for (int64_t c = 0; c < l.n; ++c)
         out[c * l.k + r] = w[r * l.n + c];
+  // A 16-bit model computes with the weight rounded to its type.
+  if (rt::isHalfFloat(dtypeOf(l.elementType)))
+    return *t.convertFloat(dtypeOf(l.elementType));
   return t;
 }
 
@@ -472,9 +528,10 @@ void applyInputScale(OpBuilder &b, Value input, ArrayRef<Operation *> users,
   for (int64_t i = 0; i < k; ++i)
     inverse[i] = 1.0f / scale[i];
   b.setInsertionPointAfterValue(input);
-  Value c = createFloatConstant(b, NameLoc::get(b.getStringAttr(name + "_awq_scale")),
-                                RankedTensorType::get({k}, b.getF32Type()), inverse,
-                                (name + "_awq_scale").str());
+  // In the input's float type (ONNX's Mul takes one type).
+  Type elem = cast<ShapedType>(input.getType()).getElementType();
+  Value c = createFloatLikeConstant(b, NameLoc::get(b.getStringAttr(name + "_awq_scale")), {k},
+                                    elem, inverse, (name + "_awq_scale").str());
   Location loc = makeNodeLoc(b.getContext(), (name + "_awq").str(), {(name + "_awq_out").str()},
                              b.getUnknownLoc());
   Value scaled = b.create<MulOp>(loc, input.getType(), input, c);
@@ -513,7 +570,7 @@ void replaceWeight(OpBuilder &b, const LlmLayer &l, const LlmWeightConfig &w) {
   Location dqLoc = makeNodeLoc(b.getContext(), l.layer.name + ".dequantize_weight",
                                {l.layer.name + ".weight"}, b.getUnknownLoc());
   auto dq = b.create<DequantizeWeightOp>(
-      dqLoc, RankedTensorType::get({l.k, l.n}, b.getF32Type()), q, scale, offset,
+      dqLoc, RankedTensorType::get({l.k, l.n}, l.elementType), q, scale, offset,
       b.getI64IntegerAttr(w.bits),
       b.getI64IntegerAttr(w.strategy == LlmWeightConfig::Strategy::Group ? w.groupSize : 0));
   op->setOperand(l.layer.weightOperand, dq);
@@ -536,7 +593,8 @@ struct LlmLayers {
 FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &config,
                                    const std::string &configName) {
   LlmLayers out;
-  std::vector<QuantizableLayer> found = findQuantizableLayers(main, &out.skipped);
+  std::vector<QuantizableLayer> found = findQuantizableLayers(main, &out.skipped,
+                                                             /*weightOnly=*/true);
   for (const QuantizableLayer &q : found) {
     auto reject = [&](std::string reason) {
       out.skipped.push_back({q.op, q.name, std::move(reason), q.type});
@@ -563,11 +621,13 @@ FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &conf
     l.transposed = gemm && gemm.getTransB();
     Value wValue = q.op->getOperand(q.weightOperand);
     auto wType = dyn_cast<RankedTensorType>(wValue.getType());
-    if (!wType || wType.getRank() != 2 || !wType.getElementType().isF32() ||
+    Type elem = wType ? wType.getElementType() : Type();
+    if (!wType || wType.getRank() != 2 || !(elem && (elem.isF32() || elem.isF16() || elem.isBF16())) ||
         !isa_and_nonnull<ConstOp, ConstantOp>(wValue.getDefiningOp())) {
-      reject("the weight is not a 2-D float32 constant");
+      reject("the weight is not a 2-D float32, float16 or bfloat16 constant");
       continue;
     }
+    l.elementType = elem;
     l.k = wType.getDimSize(l.transposed ? 1 : 0);
     l.n = wType.getDimSize(l.transposed ? 0 : 1);
     if (std::string problem = config.layerProblem(l.k, l.n); !problem.empty()) {

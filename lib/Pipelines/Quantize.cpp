@@ -108,7 +108,12 @@ LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
     return failure();
   const std::vector<std::string> &outNames = (*refExec)->outputNames();
   for (size_t i = 0; i < refOut->size() && i < quantOut->size(); ++i) {
-    const rt::Tensor &a = (*refOut)[i], &b = (*quantOut)[i];
+    rt::Tensor a = (*refOut)[i], b = (*quantOut)[i];
+    // A 16-bit model's outputs are compared in float32.
+    for (rt::Tensor *t : {&a, &b})
+      if (rt::isHalfFloat(t->dtype()))
+        if (std::optional<rt::Tensor> f = t->convertFloat(rt::DType::F32))
+          *t = std::move(*f);
     if (a.dtype() != rt::DType::F32 || a.shape() != b.shape() || b.dtype() != rt::DType::F32)
       continue;
     quant::Cosine cos;

@@ -272,17 +272,37 @@ LogicalResult convertWeightOnlyLayers(func::FuncOp func) {
                                       *getConstantFloats(bias.value),
                                       getNodeName(bias.value.getDefiningOp()));
     Operation *last = bias.add ? bias.add : op;
+    // A Gemm's C that is not a foldable [N] float32 vector (a 16-bit one,
+    // a matrix, a value computed in the graph) is added after the product.
+    Value gemmC;
+    if (auto gemm = dyn_cast<GemmOp>(op); gemm && !bias.value && gemm.getC() &&
+                                           !isa<NoneType>(gemm.getC().getType()))
+      gemmC = gemm.getC();
     auto deploy = b.create<ascend::WeightQuantBatchMatmulV2Op>(
         op->getLoc(), last->getResult(0).getType(), op->getOperand(0), wValue, scaleValue,
         offsetValue, biasValue, b.getI64IntegerAttr(groupSize),
         b.getStringAttr(bits == 4 ? "INT4" : "INT8"));
+    Value result = deploy.getResult();
+    if (gemmC) {
+      auto add = b.create<AddOp>(NameLoc::get(b.getStringAttr(name + ".bias_add")),
+                                 result.getType(), result, gemmC);
+      result = add.getResult();
+    }
     // The deploy op is the layer (its node name) and produces what the last
     // replaced op did (its output names).
     SmallVector<std::string> outNames;
     for (StringRef o : getOutputNames(last))
       outNames.push_back(o.str());
-    deploy->setLoc(makeNodeLoc(b.getContext(), name, outNames, b.getUnknownLoc()));
-    last->getResult(0).replaceAllUsesWith(deploy.getResult());
+    Operation *producer = result.getDefiningOp();
+    if (producer != deploy.getOperation()) {
+      // The Add takes the layer's output names; the product is internal.
+      deploy->setLoc(NameLoc::get(b.getStringAttr(name)));
+      producer->setLoc(makeNodeLoc(b.getContext(), name + ".bias_add", outNames,
+                                   b.getUnknownLoc()));
+    } else {
+      deploy->setLoc(makeNodeLoc(b.getContext(), name, outNames, b.getUnknownLoc()));
+    }
+    last->getResult(0).replaceAllUsesWith(result);
     SmallVector<Operation *> dead{last};
     if (last != op)
       dead.push_back(op);

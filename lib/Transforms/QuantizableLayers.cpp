@@ -89,7 +89,11 @@ bool classify(Operation *op, QuantizableLayer &layer, std::string &reason) {
 } // namespace
 
 std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
-                                                    std::vector<SkippedLayer> *skipped) {
+                                                    std::vector<SkippedLayer> *skipped,
+                                                    bool weightOnly) {
+  auto isFloat = [&](Type t) {
+    return t && (t.isF32() || (weightOnly && (t.isF16() || t.isBF16())));
+  };
   std::vector<QuantizableLayer> candidates;
   std::vector<std::string> reasons;
   llvm::StringMap<unsigned> nameCount;
@@ -110,16 +114,30 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
     if (reason.empty() && layer.weightOperand >= 0) {
       Value w = weightSource(op->getOperand(layer.weightOperand));
       auto type = dyn_cast<RankedTensorType>(w.getType());
-      if (!getConstantFloats(w))
-        reason = "the weight is not a float32 constant";
+      bool constant = weightOnly ? isa_and_nonnull<ConstOp, ConstantOp>(w.getDefiningOp()) &&
+                                       type && isFloat(type.getElementType())
+                                 : bool(getConstantFloats(w));
+      if (!constant)
+        reason = weightOnly ? "the weight is not a float32, float16 or bfloat16 constant"
+                            : "the weight is not a float32 constant";
       else if (!type || !type.hasStaticShape())
         reason = "the weight shape is not static";
-      else
-        findBias(layer, reason);
+      else {
+        std::string biasReason;
+        findBias(layer, biasReason);
+        if (!biasReason.empty() && weightOnly) {
+          // The bias of a weight-only layer stays float: not a reason.
+          layer.biasOp = nullptr;
+          layer.biasOperand = -1;
+        } else {
+          reason = biasReason;
+        }
+      }
     }
     auto dataType = dyn_cast<TensorType>(op->getOperand(layer.dataOperand).getType());
-    if (reason.empty() && (!dataType || !dataType.getElementType().isF32()))
-      reason = "the input is not float32";
+    if (reason.empty() && (!dataType || !isFloat(dataType.getElementType())))
+      reason = weightOnly ? "the input is not float32, float16 or bfloat16"
+                          : "the input is not float32";
     if (layer.weightOperand >= 0)
       ++weightUsers[weightSource(op->getOperand(layer.weightOperand))];
     ++nameCount[layer.name];

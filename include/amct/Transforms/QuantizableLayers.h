@@ -56,8 +56,12 @@ struct SkippedLayer {
 
 /// Finds the layers of `func` AMCT can quantize, in IR order; layers of a
 /// quantizable kind that cannot be quantized go to `skipped` with a reason.
+/// `weightOnly` (the language-model weight flow) also takes float16 and
+/// bfloat16 layers, and a bias that cannot become int32 stays a float Add
+/// instead of making the layer unquantizable (biasOp is then null).
 std::vector<QuantizableLayer> findQuantizableLayers(mlir::func::FuncOp func,
-                                                    std::vector<SkippedLayer> *skipped);
+                                                    std::vector<SkippedLayer> *skipped,
+                                                    bool weightOnly = false);
 
 /// The (name, AMCT type) list of `layers`, as the config parsers take it.
 std::vector<std::pair<std::string, std::string>>

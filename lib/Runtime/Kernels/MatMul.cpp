@@ -163,10 +163,23 @@ LogicalResult weightQuantBatchMatmulKernel(KernelContext &ctx) {
                                          op.getAntiquantGroupSize(), 1.0f);
   if (failed(w))
     return failure();
+  // A 16-bit x (converted to float32 for this kernel): the weight and the
+  // product rounded to its type, as the fake-quant model's 16-bit
+  // dequantized weight and MatMul result are.
+  Type xElem = cast<ShapedType>(op.getX().getType()).getElementType();
+  auto roundTo16 = [&](Tensor &t) {
+    float *p = t.mutableData<float>();
+    for (int64_t i = 0, e = t.numElements(); i < e; ++i)
+      p[i] = xElem.isF16() ? halfToFloat(floatToHalf(p[i])) : bf16ToFloat(floatToBf16(p[i]));
+  };
+  if (!xElem.isF32())
+    roundTo16(*w);
   FailureOr<std::vector<Tensor>> y = runWithInputs(ctx, matMulKernel<float>, {&ctx.in(0), &*w});
   if (failed(y))
     return failure();
   Tensor out = std::move((*y)[0]);
+  if (!xElem.isF32() && ctx.has(4))
+    roundTo16(out);
   if (ctx.has(4)) {
     const Tensor &bias = ctx.in(4);
     int64_t n = w->dim(1);

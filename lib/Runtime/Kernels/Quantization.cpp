@@ -180,6 +180,14 @@ LogicalResult dequantizeWeightKernel(KernelContext &ctx) {
                                          -1.0f);
   if (failed(w))
     return failure();
+  // A 16-bit model's weight: the float32 value rounded to its type.
+  Type elem = cast<ShapedType>(op.getType()).getElementType();
+  if (!elem.isF32()) {
+    std::optional<Tensor> half = w->convertFloat(elem.isF16() ? DType::F16 : DType::BF16);
+    if (!half)
+      return ctx.error() << "cannot allocate the 16-bit weight";
+    w = std::move(*half);
+  }
   ctx.outputs = {std::move(*w)};
   return success();
 }
@@ -522,7 +530,7 @@ void registerQuantizationKernels(KernelRegistry &r) {
     return success();
   });
   r.add("amct", "fake_quant", 1, any, fakeQuantKernel);
-  r.add("amct", "dequantize_weight", 1, any, dequantizeWeightKernel).inputs(2);
+  r.add("amct", "dequantize_weight", 1, any, dequantizeWeightKernel).inputs(2).half();
   r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).inputs(2);
   r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).inputs(2);
   r.add("", "DynamicQuantizeLinear", 11, any, dynamicQuantizeLinearKernel).outputs(3);

@@ -453,11 +453,20 @@ LogicalResult Exporter::exportDequantizeWeight(DequantizeWeightOp op, onnx::Grap
   std::string value = qf;
   if (!isa<NoneType>(op.getOffset().getType()))
     value = addNode("Sub", "_sub_offset", {value, perRow(op.getOffset(), "_offset_rows")}).second;
-  auto [mul, out] = addNode("Mul", "_scale", {value, perRow(op.getScale(), "_scale_rows")});
+  auto [last, out] = addNode("Mul", "_scale", {value, perRow(op.getScale(), "_scale_rows")});
+  // A 16-bit model's weight: the float32 value cast (rounded to nearest even).
+  Type elem = cast<ShapedType>(op.getType()).getElementType();
+  if (!elem.isF32()) {
+    std::tie(last, out) = addNode("Cast", "_to16", {out});
+    onnx::AttributeProto *to16 = last->add_attribute();
+    to16->set_name("to");
+    to16->set_type(onnx::AttributeProto::INT);
+    to16->set_i(elem.isF16() ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::BFLOAT16);
+  }
   auto it = reserved.find(op.getResult());
   if (it != reserved.end()) {
     out = it->second;
-    mul->set_output(0, out);
+    last->set_output(0, out);
   }
   names[op.getResult()] = out;
   return addValueInfo(op.getResult(), graph);

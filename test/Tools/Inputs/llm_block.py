@@ -9,7 +9,8 @@ every case the flow must handle, written with onnx.helper (seeded weights):
   side outputs: small_proj [128, 48] (N fits no Ascend kernel) and cls, a
   Gemm with transB (nn.Linear on a 2-D input) over the mean token.
 
-usage: llm_block.py OUT_DIR  (writes model.onnx, tokens.npy [8, 16] int64)
+usage: llm_block.py OUT_DIR [--float16]  (writes model.onnx, tokens.npy [8, 16]
+int64; --float16: every float tensor in float16, as half-precision exports are)
 """
 import sys
 from pathlib import Path
@@ -25,8 +26,15 @@ D, FF, V = 128, 256, 256
 inits, nodes = [], []
 
 
+HALF = "--float16" in sys.argv[2:]
+FLOAT = TensorProto.FLOAT16 if HALF else TensorProto.FLOAT
+
+
 def const(name, array):
-    inits.append(numpy_helper.from_array(np.asarray(array), name))
+    array = np.asarray(array)
+    if HALF and array.dtype == np.float32:
+        array = array.astype(np.float16)
+    inits.append(numpy_helper.from_array(array, name))
     return name
 
 
@@ -93,9 +101,9 @@ nodes += [helper.make_node("Identity", [logits], ["logits"], name="logits_out"),
 graph = helper.make_graph(
     nodes, "llm_block",
     [helper.make_tensor_value_info("tokens", TensorProto.INT64, ["b", "s"])],
-    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", "s", V]),
-     helper.make_tensor_value_info("small", TensorProto.FLOAT, ["b", "s", 48]),
-     helper.make_tensor_value_info("cls", TensorProto.FLOAT, ["b", 64])],
+    [helper.make_tensor_value_info("logits", FLOAT, ["b", "s", V]),
+     helper.make_tensor_value_info("small", FLOAT, ["b", "s", 48]),
+     helper.make_tensor_value_info("cls", FLOAT, ["b", 64])],
     inits)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 onnx.checker.check_model(model)

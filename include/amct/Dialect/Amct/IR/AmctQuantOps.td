@@ -67,13 +67,15 @@ def Amct_DequantizeWeightOp : Amct_Op<"dequantize_weight", [Pure]> {
     arithmetic: the same operations ONNX Runtime performs on the exported
     form (Cast, Sub, Mul, and a Gather of the group parameters) and the
     deploy model's WeightQuantBatchMatmulV2 performs with antiquant_offset =
-    -offset. The model holds the integers and no float copy of the weight.
+    -offset. A float16 / bfloat16 result (the weight of a 16-bit model) is
+    that float32 value rounded to nearest even. The model holds the
+    integers and no float copy of the weight.
   }];
   let arguments = (ins TensorOf<[I8]>:$q, TensorOf<[F32]>:$scale,
                    AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$offset,
                    I64Attr:$num_bits,
                    DefaultValuedAttr<I64Attr, "0">:$group_size);
-  let results = (outs TensorOf<[F32]>:$output);
+  let results = (outs TensorOf<[F32, F16, BF16]>:$output);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }

@@ -96,7 +96,9 @@ def Ascend_WeightQuantBatchMatmulV2Op : Ascend_Op<"WeightQuantBatchMatmulV2"> {
     `antiquant_offset` (optional, the shape of the scale) the negated
     quantization offset; `bias` (optional) [N]. The weight is dequantized in
     float32 and multiplied as MatMul does, so the executor's result equals
-    the fake-quant model's dequantize + MatMul + Add bit for bit.
+    the fake-quant model's dequantize + MatMul + Add bit for bit; with
+    float16 / bfloat16 `x` the weight and the product are rounded to that
+    type as the fake-quant model's 16-bit tensors are.
   }];
   let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x,
       TensorOf<[I8]>:$weight, TensorOf<[F32]>:$antiquant_scale,
