@@ -724,15 +724,21 @@ LogicalResult refuseActivations(ModuleOp model, const LlmQuantConfig &config,
             "remove \"inputs\" for weight-only int8 / int4";
 }
 
-/// The model cloned with its constants folded (a transposed weight
-/// becomes a constant): what both flows start from.
-FailureOr<OwningOpRef<ModuleOp>> foldedCopy(ModuleOp model) {
-  OwningOpRef<ModuleOp> module = model.clone();
+/// What both flows start from: the model cloned into `module` with its
+/// constants folded (a transposed weight becomes a constant), kept as
+/// result.fused, and its Linear layers.
+FailureOr<LlmLayers> prepare(ModuleOp model, const LlmQuantConfig &config,
+                             const std::string &configName, OwningOpRef<ModuleOp> &module,
+                             QuantizeResult &result) {
+  if (failed(refuseActivations(model, config, configName)))
+    return failure();
+  module = model.clone();
   if (!getMainFunction(*module))
     return model.emitError("the model has no function to quantize");
   if (failed(runFuncPass(*module, createAmctFoldConstants())))
     return failure();
-  return module;
+  result.fused = module->clone();
+  return findLlmLayers(getMainFunction(*module), config, configName);
 }
 
 } // namespace
@@ -740,19 +746,13 @@ FailureOr<OwningOpRef<ModuleOp>> foldedCopy(ModuleOp model) {
 FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig &config,
                                            const std::string &configName,
                                            const QuantizeOptions &options) {
-  if (failed(refuseActivations(model, config, configName)))
-    return failure();
   QuantizeResult result;
   PhaseClock clock(result.phases);
-  FailureOr<OwningOpRef<ModuleOp>> folded = foldedCopy(model);
-  if (failed(folded))
-    return failure();
-  OwningOpRef<ModuleOp> module = std::move(*folded);
-  func::FuncOp main = getMainFunction(*module);
-  result.fused = module->clone();
-  FailureOr<LlmLayers> found = findLlmLayers(main, config, configName);
+  OwningOpRef<ModuleOp> module;
+  FailureOr<LlmLayers> found = prepare(model, config, configName, module, result);
   if (failed(found))
     return failure();
+  func::FuncOp main = getMainFunction(*module);
   clock.lap("fold constants, find Linear layers");
 
   int batchNum = options.batchNum > 0 ? options.batchNum : int(config.batchNum);
@@ -770,46 +770,23 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     return failure();
   clock.lap("integer weights into the model");
 
-  if (options.cosineSamples > 0) {
-    std::vector<std::string> names;
-    for (const LlmLayer &l : found->layers)
-      names.push_back(l.layer.name);
-    // A prefix of the first batch when the inputs share dim 0, else all of it.
-    const std::vector<rt::Tensor> &first = (*batches)[0];
-    int64_t size = first.empty() || first[0].rank() == 0 ? 0 : first[0].dim(0);
-    bool sliceable = llvm::all_of(first, [&](const rt::Tensor &t) {
-      return t.rank() >= 1 && t.dim(0) == size;
-    });
-    result.cosineSamples = sliceable ? std::min(options.cosineSamples, size) : size;
-    if (failed(compareWithFp32(*result.fused, *module, names,
-                               sliceable ? sliceBatch(first, 0, result.cosineSamples) : first,
-                               options.threads, options.showProgress, result)))
-      return failure();
-    clock.lap("layer cosine (fp32 and fake-quant runs)");
-  }
-  result.deploy = module->clone();
-  if (failed(runFuncPass(*result.deploy, createAmctConvert())))
+  std::vector<std::string> names;
+  for (const LlmLayer &l : found->layers)
+    names.push_back(l.layer.name);
+  if (failed(compareAndConvert(std::move(module), names, (*batches)[0], options, clock, result)))
     return failure();
-  clock.lap("convert to the deploy model");
-  result.fakeQuant = std::move(module);
   return result;
 }
 
 FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &config,
                                           const std::string &configName, const Record &record,
                                           const std::string &recordName) {
-  if (failed(refuseActivations(model, config, configName)))
-    return failure();
   QuantizeResult result;
-  FailureOr<OwningOpRef<ModuleOp>> folded = foldedCopy(model);
-  if (failed(folded))
-    return failure();
-  OwningOpRef<ModuleOp> module = std::move(*folded);
-  func::FuncOp main = getMainFunction(*module);
-  result.fused = module->clone();
-  FailureOr<LlmLayers> found = findLlmLayers(main, config, configName);
+  OwningOpRef<ModuleOp> module;
+  FailureOr<LlmLayers> found = prepare(model, config, configName, module, result);
   if (failed(found))
     return failure();
+  func::FuncOp main = getMainFunction(*module);
   for (const auto &[name, r] : record.layers) {
     if (r.scaleW.empty() || llvm::any_of(found->layers, [&](const LlmLayer &l) {
           return l.layer.name == name;

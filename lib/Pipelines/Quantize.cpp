@@ -244,12 +244,6 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   if (failed(batchesOr))
     return failure();
   std::vector<std::vector<rt::Tensor>> &batches = *batchesOr;
-  int64_t batchSize = batches[0].empty() ? 0 : batches[0][0].dim(0);
-  bool staticBatch = false;
-  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
-    auto type = dyn_cast<RankedTensorType>(main.getArgument(i).getType());
-    staticBatch |= type && type.getRank() > 0 && !type.isDynamicDim(0);
-  }
 
   // DMQ (AMCT's quantize_preprocess): balance factors from the data, applied
   // before the activation calibration sees it.
@@ -304,17 +298,35 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   });
   result.skipped = std::move(skipped);
 
+  if (failed(compareAndConvert(std::move(module), names, batches[0], options, clock, result)))
+    return failure();
+  return result;
+}
+
+LogicalResult compareAndConvert(OwningOpRef<ModuleOp> module,
+                                const std::vector<std::string> &names,
+                                const std::vector<rt::Tensor> &firstBatch,
+                                const QuantizeOptions &options, PhaseClock &clock,
+                                QuantizeResult &result) {
   if (options.cosineSamples > 0) {
+    func::FuncOp main = getMainFunction(*result.fused);
+    bool staticBatch = false;
+    for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+      auto type = dyn_cast<RankedTensorType>(main.getArgument(i).getType());
+      staticBatch |= type && type.getRank() > 0 && !type.isDynamicDim(0);
+    }
     // A prefix of the first batch, unless the model fixes the batch size or
     // the inputs do not share a batch dim 0 (a sequence-first input fed
     // whole): then the whole first batch.
-    bool sliceable = llvm::all_of(batches[0], [&](const rt::Tensor &t) {
+    int64_t batchSize = firstBatch.empty() || firstBatch[0].rank() == 0 ? 0 : firstBatch[0].dim(0);
+    bool sliceable = llvm::all_of(firstBatch, [&](const rt::Tensor &t) {
       return t.rank() >= 1 && t.dim(0) == batchSize;
     });
     bool whole = staticBatch || !sliceable;
     result.cosineSamples = whole ? batchSize : std::min(options.cosineSamples, batchSize);
     if (failed(compareWithFp32(*result.fused, *module, names,
-                               whole ? batches[0] : sliceBatch(batches[0], 0, result.cosineSamples),
+                               whole ? firstBatch
+                                     : sliceBatch(firstBatch, 0, result.cosineSamples),
                                options.threads, options.showProgress, result)))
       return failure();
     clock.lap("layer cosine (fp32 and fake-quant runs)");
@@ -324,7 +336,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
     return failure();
   clock.lap("convert to the deploy model");
   result.fakeQuant = std::move(module);
-  return result;
+  return success();
 }
 
 FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &configPath,

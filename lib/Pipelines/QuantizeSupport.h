@@ -47,6 +47,16 @@ private:
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
 };
 
+/// The last steps of both flows: the layer and output cosines against
+/// `result.fused` on a prefix of `firstBatch` (all of it when the model
+/// fixes its batch size or the inputs do not share dim 0), then the deploy
+/// model; `module` (the fake-quant model) becomes result.fakeQuant.
+mlir::LogicalResult compareAndConvert(mlir::OwningOpRef<mlir::ModuleOp> module,
+                                      const std::vector<std::string> &names,
+                                      const std::vector<rt::Tensor> &firstBatch,
+                                      const QuantizeOptions &options,
+                                      PhaseClock &clock, QuantizeResult &result);
+
 /// The language-model weight-only flow (lib/Pipelines/LlmQuantize.cpp):
 /// what quantizeModel runs for a quantize() config (`configName` names it
 /// in messages).

@@ -55,6 +55,22 @@ private:
   int saved;
 };
 
+/// Runs fn(id) for id in [0, workers) on that many threads (the caller's
+/// included), then returns the first non-empty message of `errors`, if any.
+template <typename Fn>
+std::optional<std::string> runWorkers(int workers, Fn &&fn, const std::vector<std::string> &errors) {
+  std::vector<std::thread> pool;
+  for (int id = 1; id < workers; ++id)
+    pool.emplace_back(fn, id);
+  fn(0);
+  for (std::thread &th : pool)
+    th.join();
+  for (const std::string &e : errors)
+    if (!e.empty())
+      return e;
+  return std::nullopt;
+}
+
 } // namespace
 
 std::optional<LinearWeightParams> amct::quant::minmaxParams(const float *w, int64_t k,
@@ -360,17 +376,10 @@ amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, in
     for (size_t c = id; c < ratios.size(); c += workers)
       score(c, delta, y);
   };
-  std::vector<std::thread> pool;
-  for (int id = 1; id < workers; ++id)
-    pool.emplace_back(worker, id);
-  worker(0);
-  for (std::thread &th : pool)
-    th.join();
-  for (const std::string &e : errors)
-    if (!e.empty()) {
-      error = e;
-      return std::nullopt;
-    }
+  if (std::optional<std::string> failed = runWorkers(workers, worker, errors)) {
+    error = *failed;
+    return std::nullopt;
+  }
   LinearWeightParams out = params[0]; // a copy: params[0] may win some sets
   for (int64_t set = 0; set < sets; ++set) {
     size_t best = 0;
@@ -463,17 +472,10 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
     for (int g = id; g < options.gridsNum; g += workers)
       score(g, scaled, effective, out);
   };
-  std::vector<std::thread> pool;
-  for (int id = 1; id < workers; ++id)
-    pool.emplace_back(worker, id);
-  worker(0);
-  for (std::thread &th : pool)
-    th.join();
-  for (const std::string &e : errors)
-    if (!e.empty()) {
-      error = e;
-      return std::nullopt;
-    }
+  if (std::optional<std::string> failed = runWorkers(workers, worker, errors)) {
+    error = *failed;
+    return std::nullopt;
+  }
   // The lowest error; the smallest ratio among equals.
   int bestIndex = 0;
   for (int g = 1; g < options.gridsNum; ++g)
