@@ -868,10 +868,8 @@ FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &
                                  result)))
     return failure();
   result.record = record;
-  result.deploy = module->clone();
-  if (failed(runFuncPass(*result.deploy, createAmctConvert())))
+  if (failed(convertToDeploy(std::move(module), result)))
     return failure();
-  result.fakeQuant = std::move(module);
   return result;
 }
 

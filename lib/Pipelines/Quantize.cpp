@@ -331,11 +331,9 @@ LogicalResult compareAndConvert(OwningOpRef<ModuleOp> module,
       return failure();
     clock.lap("layer cosine (fp32 and fake-quant runs)");
   }
-  result.deploy = module->clone();
-  if (failed(runFuncPass(*result.deploy, createAmctConvert())))
+  if (failed(convertToDeploy(std::move(module), result)))
     return failure();
   clock.lap("convert to the deploy model");
-  result.fakeQuant = std::move(module);
   return success();
 }
 
@@ -406,11 +404,17 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
                                                              nullptr))
     if (config->isQuantized(layer.name))
       result.quantized.push_back(layer);
+  if (failed(convertToDeploy(std::move(module), result)))
+    return failure();
+  return result;
+}
+
+LogicalResult convertToDeploy(OwningOpRef<ModuleOp> module, QuantizeResult &result) {
   result.deploy = module->clone();
   if (failed(runFuncPass(*result.deploy, createAmctConvert())))
     return failure();
   result.fakeQuant = std::move(module);
-  return result;
+  return success();
 }
 
 } // namespace amct

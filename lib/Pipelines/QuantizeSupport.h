@@ -57,6 +57,11 @@ mlir::LogicalResult compareAndConvert(mlir::OwningOpRef<mlir::ModuleOp> module,
                                       const QuantizeOptions &options,
                                       PhaseClock &clock, QuantizeResult &result);
 
+/// --amct-convert on a copy of the fake-quant `module` gives
+/// result.deploy; `module` becomes result.fakeQuant.
+mlir::LogicalResult convertToDeploy(mlir::OwningOpRef<mlir::ModuleOp> module,
+                                    QuantizeResult &result);
+
 /// The language-model weight-only flow (lib/Pipelines/LlmQuantize.cpp):
 /// what quantizeModel runs for a quantize() config (`configName` names it
 /// in messages).
