@@ -56,8 +56,15 @@ template <size_t N> std::string joinKeys(const char *const (&set)[N]) {
 
 inline std::string quote(const std::string &s) { return "'" + s + "'"; }
 
+/// AMCT's default: per-channel weights for the convolutions.
 inline bool isChannelWiseType(const std::string &type) {
   return type == "Conv2d" || type == "Conv3d" || type == "ConvTranspose2d";
+}
+/// Where per-channel weights may be asked for: the convolutions and, an
+/// extension of AMCT (whose CNN flow refuses it, though its language-model
+/// flow and the NPU's per-channel dequant do it), Linear.
+inline bool allowsChannelWise(const std::string &type) {
+  return isChannelWiseType(type) || type == "Linear";
 }
 inline bool isAdaType(const std::string &type) {
   return type == "Conv2d" || type == "ConvTranspose2d" || type == "Linear";

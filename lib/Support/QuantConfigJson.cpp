@@ -303,11 +303,11 @@ bool amct::bindQuantConfigToLayers(QuantConfig &config, const LayerList &layers,
     const std::string &type = it->second;
     if (!layer.wts.channelWiseSet)
       layer.wts.channelWise = isChannelWiseType(type);
-    else if (layer.wts.channelWise && !isChannelWiseType(type))
+    else if (layer.wts.channelWise && !allowsChannelWise(type))
       return fail(name + ".weight_quant_params.channel_wise",
                   "must be false for a " + type +
-                      " layer (per-channel weights are for Conv2d, Conv3d "
-                      "and ConvTranspose2d)");
+                      " layer (per-channel weights are for Conv2d, Conv3d, "
+                      "ConvTranspose2d and Linear)");
     if (isSymmetricOnlyType(type)) {
       if (layer.act.asymmetricSet && layer.act.asymmetric)
         return fail(name + ".activation_quant_params.asymmetric",

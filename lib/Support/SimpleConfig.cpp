@@ -175,7 +175,7 @@ bool checkCalibrationForType(CfgReporter &r, const InfoTree *tree,
                         " (its activations are quantized "
                         "symmetrically only)");
   }
-  if (!isChannelWiseType(type)) {
+  if (!allowsChannelWise(type)) {
     const pb::Message *q = nullptr;
     const char *algo = nullptr;
     if (c.has_arq_quantize() && c.arq_quantize().channel_wise()) {
@@ -189,8 +189,8 @@ bool checkCalibrationForType(CfgReporter &r, const InfoTree *tree,
       return r.fail(CfgReporter::nested(tree, c, algo), *q, "channel_wise", -1,
                     path + "." + algo + ".channel_wise: must be false for " +
                         what +
-                        " (per-channel weights are for Conv2d, Conv3d and "
-                        "ConvTranspose2d)");
+                        " (per-channel weights are for Conv2d, Conv3d, "
+                        "ConvTranspose2d and Linear)");
   }
   if (c.has_dmq_balancer() && !isDmqType(type))
     return r.fail(tree, c, "dmq_balancer", -1,
@@ -434,7 +434,7 @@ std::optional<QuantConfig> expandConfig(const proto::AMCTConfig &cfg,
       layer.wts = WeightQuantParams();
     if (!layer.wts.channelWiseSet) {
       layer.wts.channelWise = isChannelWiseType(type);
-    } else if (layer.wts.channelWise && !isChannelWiseType(type)) {
+    } else if (layer.wts.channelWise && !allowsChannelWise(type)) {
       // AMCT rejects this for AvgPool2d too, but an AvgPool2d has no
       // weights: its weight parameters are moot.
       if (layer.quantEnable && type != "AvgPool2d") {
@@ -450,8 +450,8 @@ std::optional<QuantConfig> expandConfig(const proto::AMCTConfig &cfg,
                std::string("common_config.") + algo +
                    ".channel_wise: true cannot apply to layer " + quote(name) +
                    " (" + type +
-                   "); per-channel weights are for Conv2d, Conv3d and "
-                   "ConvTranspose2d: set channel_wise false for " +
+                   "); per-channel weights are for Conv2d, Conv3d, ConvTranspose2d "
+                   "and Linear: set channel_wise false for " +
                    type + " in override_layer_types");
         return std::nullopt;
       }

@@ -498,11 +498,21 @@ TEST(QuantConfigBind, Errors) {
             "q.json: skip_fusion_layers: 'convX' is not a layer of the model "
             "(quantizable layers: conv1, conv2, conv3, deconv, fc1, fc2, "
             "pool)");
+  // Per-channel Linear weights are an extension (AMCT refuses them); a
+  // layer without weights cannot have them.
   EXPECT_EQ(
-      bindError(R"({"fc1":{"weight_quant_params":{"channel_wise":true}}})"),
-      "q.json: fc1.weight_quant_params.channel_wise: must be false for a "
-      "Linear layer (per-channel weights are for Conv2d, Conv3d and "
-      "ConvTranspose2d)");
+      bindError(R"({"pool":{"weight_quant_params":{"channel_wise":true}}})"),
+      "q.json: pool.weight_quant_params.channel_wise: must be false for a "
+      "AvgPool2d layer (per-channel weights are for Conv2d, Conv3d, "
+      "ConvTranspose2d and Linear)");
+  {
+    std::string error;
+    std::optional<QuantConfig> linear = parseQuantConfigJson(
+        R"({"fc1":{"weight_quant_params":{"channel_wise":true}}})", "q.json", error);
+    ASSERT_TRUE(linear) << error;
+    ASSERT_TRUE(bindQuantConfigToLayers(*linear, kModel, "q.json", error)) << error;
+    EXPECT_TRUE(linear->layers.at("fc1").wts.channelWise);
+  }
   EXPECT_EQ(
       bindError(R"({"conv3":{"activation_quant_params":{"asymmetric":true}}})"),
       "q.json: conv3.activation_quant_params.asymmetric: must be false "
@@ -665,13 +675,18 @@ TEST(SimpleConfig, CommonAdaFallsBackToArqWhereUnsupported) {
   EXPECT_EQ(config.layers.at("pool").wts.algo, "arq_quantize");
 }
 
-TEST(SimpleConfig, CommonChannelWiseIsFineWhenLinearIsSkipped) {
+TEST(SimpleConfig, CommonChannelWiseReachesLinear) {
+  // Per-channel Linear weights: an extension (AMCT refuses them).
+  QuantConfig all = cfgOk("common_config { arq_quantize { channel_wise: true } }");
+  EXPECT_TRUE(all.layers.at("fc1").wts.channelWise);
+  EXPECT_TRUE(all.layers.at("fc1").quantEnable);
   QuantConfig config = cfgOk(R"(
     skip_layer_types: "Linear"
     common_config { arq_quantize { channel_wise: true } })");
   EXPECT_TRUE(config.layers.at("conv1").wts.channelWise);
-  EXPECT_FALSE(config.layers.at("fc1").wts.channelWise);
   EXPECT_FALSE(config.layers.at("fc1").quantEnable);
+  // The default stays AMCT's: per tensor for Linear.
+  EXPECT_FALSE(cfgOk("batch_num: 1").layers.at("fc1").wts.channelWise);
   // An AvgPool2d has no weights: AMCT would reject common_config's
   // channel_wise for it; here it is moot and written as false.
   EXPECT_FALSE(config.layers.at("pool").wts.channelWise);
@@ -780,12 +795,7 @@ TEST(SimpleConfigErrors, CalibrationValues) {
       cfgError("common_config { dmq_balancer { migration_strength: 0.9 } }"),
       "s.cfg:1:32: common_config.dmq_balancer.migration_strength: must be "
       "in [0.2, 0.8], got 0.9");
-  EXPECT_EQ(
-      cfgError("common_config {\n  arq_quantize { channel_wise: true }\n}"),
-      "s.cfg:2:18: common_config.arq_quantize.channel_wise: true cannot "
-      "apply to layer 'fc1' (Linear); per-channel weights are for Conv2d, "
-      "Conv3d and ConvTranspose2d: set channel_wise false for Linear in "
-      "override_layer_types");
+
 }
 
 TEST(SimpleConfigErrors, Overrides) {
@@ -803,14 +813,14 @@ override_layer_types { layer_type: "Linear" calibration_config {} })"),
       "s.cfg:2:24: override_layer_types[Linear]: layer type 'Linear' is "
       "overridden twice");
   EXPECT_EQ(cfgError(R"(override_layer_types {
-  layer_type: "Linear"
+  layer_type: "AvgPool2d"
   calibration_config {
     arq_quantize { channel_wise: true }
   }
 })"),
-            "s.cfg:4:20: override_layer_types[Linear].calibration_config."
-            "arq_quantize.channel_wise: must be false for a Linear layer "
-            "(per-channel weights are for Conv2d, Conv3d and ConvTranspose2d)");
+            "s.cfg:4:20: override_layer_types[AvgPool2d].calibration_config."
+            "arq_quantize.channel_wise: must be false for a AvgPool2d layer "
+            "(per-channel weights are for Conv2d, Conv3d, ConvTranspose2d and Linear)");
   EXPECT_EQ(cfgError(R"(override_layer_types { layer_type: "Conv3d"
   calibration_config { hfmg_quantize { asymmetric: true } } })"),
             "s.cfg:2:40: override_layer_types[Conv3d].calibration_config."
@@ -826,11 +836,11 @@ override_layer_types { layer_type: "Linear" calibration_config {} })"),
             "s.cfg:2:24: override_layer_configs[conv3].calibration_config."
             "ada_quantize: not supported for layer 'conv3' (Conv3d) (only "
             "Conv2d, ConvTranspose2d and Linear)");
-  EXPECT_EQ(cfgError(R"(override_layer_configs { layer_name: "fc1"
+  EXPECT_EQ(cfgError(R"(override_layer_configs { layer_name: "pool"
   calibration_config { ifmr_quantize { asymmetric: true } arq_quantize { channel_wise: true } } })"),
-            "s.cfg:2:74: override_layer_configs[fc1].calibration_config."
-            "arq_quantize.channel_wise: must be false for layer 'fc1' (Linear) "
-            "(per-channel weights are for Conv2d, Conv3d and ConvTranspose2d)");
+            "s.cfg:2:74: override_layer_configs[pool].calibration_config."
+            "arq_quantize.channel_wise: must be false for layer 'pool' (AvgPool2d) "
+            "(per-channel weights are for Conv2d, Conv3d, ConvTranspose2d and Linear)");
   EXPECT_EQ(
       cfgError(
           R"(override_layer_configs { layer_name: "fc9" calibration_config {} })"),
