@@ -52,11 +52,14 @@ const Problem &problem() {
   return p;
 }
 
-void gptq(benchmark::State &state, LinearWeightSpec spec) {
+void gptq(benchmark::State &state, LinearWeightSpec spec, bool clip = false) {
   const Problem &p = problem();
+  GptqOptions options;
+  options.clip = clip;
+  options.threads = 2;
   for (auto _ : state) {
     std::string error;
-    auto r = gptqQuantize(p.w.data(), kK, kN, p.h.data(), spec, GptqOptions(), error);
+    auto r = gptqQuantize(p.w.data(), kK, kN, p.h.data(), spec, options, error);
     if (!r)
       state.SkipWithError(error.c_str());
     benchmark::DoNotOptimize(r);
@@ -68,9 +71,11 @@ void BM_GptqInt4Group128(benchmark::State &state) {
   s.bits = 4;
   s.granularity = WeightGranularity::Group;
   s.groupSize = 128;
-  gptq(state, s);
+  gptq(state, s, state.range(0) != 0);
 }
-BENCHMARK(BM_GptqInt4Group128)->Unit(benchmark::kSecond)->Iterations(1);
+/// Arg: the clipping search of the group ranges (1, the pipeline's
+/// default) or minmax's ranges (0, AMCT's GPTQ).
+BENCHMARK(BM_GptqInt4Group128)->Arg(0)->Arg(1)->Unit(benchmark::kSecond)->Iterations(1);
 
 void BM_GptqInt8Channel(benchmark::State &state) {
   gptq(state, LinearWeightSpec());

@@ -103,6 +103,11 @@ std::string describe(const LlmQuantConfig &config) {
   return algo + " " + describeWeights(config);
 }
 
+/// The config's entry for an algorithm it uses.
+const LlmAlgorithm &algorithmOf(const LlmQuantConfig &config, LlmAlgorithm::Kind kind) {
+  return *llvm::find_if(config.algorithms, [&](const LlmAlgorithm &a) { return a.kind == kind; });
+}
+
 /// The layer's inputs in every run, as rows of K floats (views).
 struct LayerInputs {
   std::vector<rt::Tensor> parts;
@@ -290,6 +295,7 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
     std::vector<double> h = hessian(*inputs, first.k);
     quant::GptqOptions options;
     options.threads = std::max(1, threads);
+    options.clip = algorithmOf(config, LlmAlgorithm::Kind::Gptq).clip;
     for (size_t i : group.members) {
       LlmLayer &l = layers[i];
       std::optional<quant::GptqResult> r =
@@ -304,13 +310,10 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
   // AWQ: one scale for the group (its weights side by side, each output
   // column with its own parameters), unless per-tensor parameters would
   // then span several layers: each layer searches alone.
-  const LlmAlgorithm *algo = nullptr;
-  for (const LlmAlgorithm &a : config.algorithms)
-    if (a.kind == LlmAlgorithm::Kind::Awq)
-      algo = &a;
+  const LlmAlgorithm &algo = algorithmOf(config, LlmAlgorithm::Kind::Awq);
   quant::AwqOptions options;
-  options.gridsNum = int(algo->gridsNum);
-  options.clip = algo->awqClip;
+  options.gridsNum = int(algo.gridsNum);
+  options.clip = algo.clip;
   options.threads = std::max(1, threads);
   std::vector<float> x = concatRows(*inputs, first.k);
   bool joint = group.members.size() == 1 ||

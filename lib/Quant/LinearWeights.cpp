@@ -201,7 +201,12 @@ std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, i
       std::fill_n(&weight[i * n], n, 0.0f);
     }
   }
-  std::optional<LinearWeightParams> params = minmaxParams(weight.data(), k, n, spec, error);
+  // The grid: minmax's, or (options.clip, groups) the clipping search's
+  // with the error measured by H's diagonal blocks.
+  std::optional<LinearWeightParams> params =
+      options.clip && spec.granularity == WeightGranularity::Group
+          ? clipSearchWithHessian(h, weight.data(), k, n, spec, 10, 0.5, options.threads, error)
+          : minmaxParams(weight.data(), k, n, spec, error);
   if (!params)
     return std::nullopt;
 
@@ -287,12 +292,14 @@ std::optional<GptqResult> amct::quant::gptqQuantize(const float *w, int64_t k, i
   return result;
 }
 
-std::optional<LinearWeightParams>
-amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, int64_t n,
-                        const LinearWeightSpec &spec, int grid, double minRatio, int threads,
-                        std::string &error) {
+/// clipSearch's work, its set errors from the rows of X [t, k] or, given
+/// `h`, from the diagonal blocks of the layer's Hessian ([k, k], any scale).
+static std::optional<LinearWeightParams>
+clipSearchImpl(const float *x, int64_t t, const double *h, const float *w, int64_t k, int64_t n,
+               const LinearWeightSpec &spec, int grid, double minRatio, int threads,
+               std::string &error) {
   std::optional<LinearWeightParams> base = minmaxParams(w, k, n, spec, error);
-  if (!base || t < 1 || grid < 1)
+  if (!base || (t < 1 && !h) || grid < 1)
     return base;
   int64_t sets = int64_t(base->scale.size());
   int64_t rowsPerSet = base->groupSize ? base->groupSize : k;
@@ -311,16 +318,22 @@ amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, in
     }
   // Gram matrices X_g^T X_g [G, G] of the groups (last one possibly short,
   // stored at stride G x G).
-  bool useGram = rowsPerSet < t;
+  bool useGram = h || rowsPerSet < t;
   std::vector<float> gram;
   if (useGram) {
     int64_t groups = (k + rowsPerSet - 1) / rowsPerSet;
     gram.assign(groups * rowsPerSet * rowsPerSet, 0.0f);
     for (int64_t g = 0; g < groups; ++g) {
       int64_t r0 = g * rowsPerSet, rows = std::min(rowsPerSet, k - r0);
+      float *block = &gram[g * rowsPerSet * rowsPerSet];
+      if (h) {
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < rows; ++j)
+            block[i * rows + j] = float(h[(r0 + i) * k + r0 + j]);
+        continue;
+      }
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(rows), int(rows), int(t), 1.0f,
-                  x + r0, int(k), x + r0, int(k), 0.0f, &gram[g * rowsPerSet * rowsPerSet],
-                  int(rows));
+                  x + r0, int(k), x + r0, int(k), 0.0f, block, int(rows));
     }
   }
   std::vector<std::vector<double>> err(ratios.size(), std::vector<double>(sets, 0.0));
@@ -390,6 +403,20 @@ amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, in
     out.offset[set] = params[best].offset[set];
   }
   return out;
+}
+
+std::optional<LinearWeightParams>
+amct::quant::clipSearch(const float *x, int64_t t, const float *w, int64_t k, int64_t n,
+                        const LinearWeightSpec &spec, int grid, double minRatio, int threads,
+                        std::string &error) {
+  return clipSearchImpl(x, t, nullptr, w, k, n, spec, grid, minRatio, threads, error);
+}
+
+std::optional<LinearWeightParams>
+amct::quant::clipSearchWithHessian(const double *h, const float *w, int64_t k, int64_t n,
+                                   const LinearWeightSpec &spec, int grid, double minRatio,
+                                   int threads, std::string &error) {
+  return clipSearchImpl(nullptr, 0, h, w, k, n, spec, grid, minRatio, threads, error);
 }
 
 std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const float *w,

@@ -114,9 +114,11 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
     return true;
   static const char *const kNone[] = {""};
   static const char *const kAwq[] = {"grids_num", "clip"};
+  static const char *const kGptq[] = {"clip"};
   static const char *const kSmooth[] = {"smooth_strength"};
   const OJson::object_t *object =
       out.kind == LlmAlgorithm::Kind::Awq           ? reader.readObject(*params, path, kAwq)
+      : out.kind == LlmAlgorithm::Kind::Gptq        ? reader.readObject(*params, path, kGptq)
       : out.kind == LlmAlgorithm::Kind::SmoothQuant ? reader.readObject(*params, path, kSmooth)
                                                     : reader.readObject(*params, path, kNone);
   if (!object)
@@ -132,7 +134,7 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
   if (const OJson *v = member(*object, "clip")) {
     if (!v->is_boolean())
       return reader.fail(path + ".clip", "must be true or false, got " + describe(*v));
-    out.awqClip = v->get<bool>();
+    out.clip = v->get<bool>();
   }
   if (const OJson *v = member(*object, "smooth_strength")) {
     double s;

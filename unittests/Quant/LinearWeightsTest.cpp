@@ -329,4 +329,31 @@ TEST(LinearWeights, ClipSearchNeverWorseThanMinmaxOnItsRows) {
   }
 }
 
+
+TEST(LinearWeights, ClipSearchWithHessianMatchesTheRowsError) {
+  // H = X^T X gives each set the error the rows give: the same choices as
+  // clipSearch on the rows (both never worse than minmax).
+  const int64_t t = 80, k = 64, n = 3;
+  std::vector<float> x(t * k), w(k * n);
+  uint32_t state = 777;
+  auto next = [&]() {
+    state = state * 1664525u + 1013904223u;
+    return float(int(state >> 9) % 2001 - 1000) / 1000.0f;
+  };
+  for (float &v : x)
+    v = next();
+  for (float &v : w)
+    v = 0.1f * next();
+  w[5 * n + 1] = 0.9f;
+  std::vector<double> h(k * k, 0.0);
+  accumulateGram(x.data(), t, k, h.data());
+  LinearWeightSpec spec{4, false, WeightGranularity::Group, 32};
+  std::string error;
+  auto fromRows = clipSearch(x.data(), t, w.data(), k, n, spec, 10, 0.5, 1, error);
+  auto fromH = clipSearchWithHessian(h.data(), w.data(), k, n, spec, 10, 0.5, 2, error);
+  ASSERT_TRUE(fromRows && fromH) << error;
+  EXPECT_EQ(fromRows->scale, fromH->scale);
+  EXPECT_EQ(fromRows->offset, fromH->offset);
+}
+
 } // namespace

@@ -49,11 +49,15 @@ TEST(LlmConfig, Int4GroupGptqAndAwqParameters) {
   ASSERT_TRUE(c) << error;
   EXPECT_EQ(c->weights.strategy, LlmWeightConfig::Strategy::Channel); // default
   EXPECT_EQ(c->algorithms[0].gridsNum, 8);
-  EXPECT_TRUE(c->algorithms[0].awqClip); // the clipping search is on by default
+  EXPECT_TRUE(c->algorithms[0].clip); // the clipping search is on by default
   c = parse(R"({"quant_cfg": {"weights": {"type": "int8"}}, "algorithm": {"awq": {"clip": false}}})",
             error);
   ASSERT_TRUE(c) << error;
-  EXPECT_FALSE(c->algorithms[0].awqClip);
+  EXPECT_FALSE(c->algorithms[0].clip);
+  c = parse(R"({"quant_cfg": {"weights": {"type": "int8"}}, "algorithm": {"gptq": {"clip": false}}})",
+            error);
+  ASSERT_TRUE(c) << error;
+  EXPECT_FALSE(c->algorithms[0].clip);
   c = parse(R"({"quant_cfg": {"weights": {"type": "int8"}}})", error);
   ASSERT_TRUE(c) << error;
   EXPECT_TRUE(c->uses(LlmAlgorithm::Kind::MinMax)); // the default algorithm

@@ -84,6 +84,9 @@ struct GptqOptions {
   bool actOrder = true;
   /// Threads for the BLAS updates (results do not depend on it).
   int threads = 1;
+  /// Group parameters from clipSearchWithHessian instead of minmax (per
+  /// group only: per channel the search would cost K^2 N per candidate).
+  bool clip = false;
 };
 
 struct GptqResult {
@@ -115,6 +118,15 @@ std::optional<LinearWeightParams> clipSearch(const float *x, int64_t t, const fl
                                              int64_t k, int64_t n, const LinearWeightSpec &spec,
                                              int grid, double minRatio, int threads,
                                              std::string &error);
+
+/// clipSearch with each set's error d^T H_g d from the diagonal blocks of
+/// the layer's Hessian H ~ X^T X ([k, k]) instead of the rows of X: what
+/// GPTQ has at hand.
+std::optional<LinearWeightParams> clipSearchWithHessian(const double *h, const float *w,
+                                                        int64_t k, int64_t n,
+                                                        const LinearWeightSpec &spec, int grid,
+                                                        double minRatio, int threads,
+                                                        std::string &error);
 
 struct AwqOptions {
   /// Candidate exponents r = g / gridsNum, g = 0 .. gridsNum - 1.

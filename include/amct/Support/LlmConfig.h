@@ -42,9 +42,10 @@ struct LlmInputConfig {
 struct LlmAlgorithm {
   enum class Kind { MinMax, Awq, Gptq, SmoothQuant } kind;
   int64_t gridsNum = 20;        // awq
-  /// awq: the clipping search after the scale search ("clip", our
-  /// extension of AMCT's keys; docs/LlmQuantization.md has the figures).
-  bool awqClip = true;
+  /// awq and gptq: the clipping search of each group's range ("clip", our
+  /// extension of AMCT's keys, on by default; false gives AMCT's algorithm;
+  /// docs/LlmQuantization.md has the figures).
+  bool clip = true;
   double smoothStrength = 0.5;  // smoothquant, in (0, 1)
 };
 
