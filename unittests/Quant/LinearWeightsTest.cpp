@@ -286,20 +286,21 @@ TEST(LinearWeights, GramAccumulatesBothTrianglesInDouble) {
   EXPECT_EQ(g[1], g[2]);
 }
 
+/// `count` values in [-amplitude, amplitude] in steps of amplitude / 1000,
+/// from a seeded linear congruential generator.
+std::vector<float> thousandths(int64_t count, uint32_t seed, float amplitude) {
+  std::vector<float> out(count);
+  for (float &v : out) {
+    seed = seed * 1664525u + 1013904223u;
+    v = amplitude * float(int(seed >> 9) % 2001 - 1000) / 1000.0f;
+  }
+  return out;
+}
 
 TEST(LinearWeights, ClipSearchNeverWorseThanMinmaxOnItsRows) {
   // An outlier weight per group: shrinking the range trades it for the rest.
   const int64_t t = 40, k = 64, n = 4;
-  std::vector<float> x(t * k), w(k * n);
-  uint32_t state = 12345;
-  auto next = [&]() {
-    state = state * 1664525u + 1013904223u;
-    return float(int(state >> 9) % 2001 - 1000) / 1000.0f;
-  };
-  for (float &v : x)
-    v = next();
-  for (float &v : w)
-    v = 0.1f * next();
+  std::vector<float> x = thousandths(t * k, 12345, 1.0f), w = thousandths(k * n, 54321, 0.1f);
   w[0] = 1.0f; // one outlier in group 0 of column 0
   LinearWeightSpec spec{4, true, WeightGranularity::Group, 32};
   std::string error;
@@ -334,16 +335,7 @@ TEST(LinearWeights, ClipSearchWithHessianMatchesTheRowsError) {
   // H = X^T X gives each set the error the rows give: the same choices as
   // clipSearch on the rows (both never worse than minmax).
   const int64_t t = 80, k = 64, n = 3;
-  std::vector<float> x(t * k), w(k * n);
-  uint32_t state = 777;
-  auto next = [&]() {
-    state = state * 1664525u + 1013904223u;
-    return float(int(state >> 9) % 2001 - 1000) / 1000.0f;
-  };
-  for (float &v : x)
-    v = next();
-  for (float &v : w)
-    v = 0.1f * next();
+  std::vector<float> x = thousandths(t * k, 777, 1.0f), w = thousandths(k * n, 888, 0.1f);
   w[5 * n + 1] = 0.9f;
   std::vector<double> h(k * k, 0.0);
   accumulateGram(x.data(), t, k, h.data());
