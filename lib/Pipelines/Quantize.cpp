@@ -43,11 +43,12 @@ void tapLayerOutputs(func::FuncOp main, const std::vector<std::string> &names) {
   llvm::StringSet<> wanted;
   for (const std::string &name : names)
     wanted.insert(name);
+  auto isFloat = [](Type t) { return t.isF32() || t.isF16() || t.isBF16(); };
   SmallVector<Operation *> layers;
   main.walk([&](Operation *op) {
     if (op->getNumResults() == 1 && !isa<ConstOp, FakeQuantOp, ObserverOp>(op) &&
         isa<RankedTensorType>(op->getResult(0).getType()) &&
-        cast<RankedTensorType>(op->getResult(0).getType()).getElementType().isF32() &&
+        isFloat(cast<RankedTensorType>(op->getResult(0).getType()).getElementType()) &&
         wanted.erase(getNodeName(op)))
       layers.push_back(op);
   });
@@ -56,10 +57,19 @@ void tapLayerOutputs(func::FuncOp main, const std::vector<std::string> &names) {
   for (Operation *op : layers) {
     b.setInsertionPointAfter(op);
     Value out = op->getResult(0);
-    auto tap = b.create<ObserverOp>(op->getLoc(), out.getType(), out,
-                                    b.getStringAttr(getNodeName(op)),
-                                    LayerOutputAttr::get(ctx), ArqAttr());
-    out.replaceAllUsesExcept(tap, tap);
+    auto type = cast<RankedTensorType>(out.getType());
+    if (type.getElementType().isF32()) {
+      auto tap = b.create<ObserverOp>(op->getLoc(), type, out, b.getStringAttr(getNodeName(op)),
+                                      LayerOutputAttr::get(ctx), ArqAttr());
+      out.replaceAllUsesExcept(tap, tap);
+      continue;
+    }
+    // A 16-bit layer (a half-precision language model): observed through a
+    // float32 Cast on a side branch that nothing else reads.
+    auto f32 = b.create<CastOp>(op->getLoc(), type.clone(b.getF32Type()), out,
+                                b.getI64IntegerAttr(1 /* TensorProto FLOAT */), IntegerAttr());
+    b.create<ObserverOp>(op->getLoc(), f32.getType(), f32, b.getStringAttr(getNodeName(op)),
+                         LayerOutputAttr::get(ctx), ArqAttr());
   }
 }
 
