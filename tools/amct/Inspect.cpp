@@ -4,6 +4,7 @@
 #include "amct/Runtime/KernelRegistry.h"
 
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Dialect/Amct/IR/ConstantUtils.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
 #include "amct/Transforms/QuantizableLayers.h"
 
@@ -44,16 +45,44 @@ static void printLayerStates(func::FuncOp func) {
   std::vector<std::vector<std::string>> rows{
       {"layer", "type", "state", "scale_d", "offset_d", "scale_w"}};
   std::vector<std::vector<std::string>> skippedRows{{"skipped layer", "type", "reason"}};
-  func.walk([&](QuantizableLayerOpInterface layer) {
+  // A weight-only layer's "int4 group 32" from its bits and group size.
+  auto weightOnly = [](int64_t bits, int64_t groupSize) {
+    return "int" + std::to_string(bits) +
+           (groupSize ? " group " + std::to_string(groupSize) : std::string());
+  };
+  func.walk([&](Operation *op) {
+    if (auto deploy = dyn_cast<ascend::WeightQuantBatchMatmulV2Op>(op)) {
+      std::optional<std::vector<float>> scales = getConstantFloats(deploy.getAntiquantScale());
+      rows.push_back({getNodeName(op).str(), "Linear",
+                      weightOnly(deploy.getWeightDtype() == "INT4" ? 4 : 8,
+                                 deploy.getAntiquantGroupSize()) +
+                          " weights (deploy)",
+                      "-", "-", scales ? scaleRange(*scales) : "-"});
+      return;
+    }
+    auto layer = dyn_cast<QuantizableLayerOpInterface>(op);
+    if (!layer)
+      return;
     std::optional<LayerKind> kind = layer.getLayerKind();
+    // A MatMul is a Linear layer by its constant weight; a weight-only
+    // quantized one reads amct.dequantize_weight instead.
+    if (!kind && isa<MatMulOp>(op) && op->getOperand(1).getDefiningOp<DequantizeWeightOp>())
+      kind = LayerKind::Linear;
     if (!kind)
       return;
     std::string name = getNodeName(layer).str();
     Value data = layer->getOperand(layer.getDataOperandIndex());
-    std::optional<unsigned> weight = layer.getWeightOperandIndex();
+    std::optional<unsigned> weight =
+        isa<MatMulOp>(op) ? std::optional<unsigned>(1) : layer.getWeightOperandIndex();
     std::vector<std::string> row{name, stringifyLayerKind(*kind).str(), "float", "-", "-", "-"};
     auto dataType = dyn_cast<TensorType>(data.getType());
-    if (dataType && dataType.getElementType().isInteger(8)) {
+    auto dq = weight ? layer->getOperand(*weight).getDefiningOp<DequantizeWeightOp>()
+                     : DequantizeWeightOp();
+    if (dq) {
+      std::optional<std::vector<float>> scales = getConstantFloats(dq.getScale());
+      row[2] = weightOnly(dq.getNumBits(), dq.getGroupSize()) + " weights (fake-quant)";
+      row[5] = scales ? scaleRange(*scales) : "-";
+    } else if (dataType && dataType.getElementType().isInteger(8)) {
       row[2] = "int8 (deploy)";
       if (auto q = data.getDefiningOp<ascend::QuantOp>()) {
         row[3] = formatG(1.0 / q.getScale().convertToDouble(), 6);
