@@ -28,4 +28,18 @@ echo
 echo "== ONNX Runtime: fake-quant model vs fp32, and the deploy simulation vs fake-quant"
 /usr/bin/python3 "$root/test/quant/fake_quant_accuracy.py" --amct "$bin/amct" "$model" | grep -E "^  |accuracy:"
 echo
+echo "== a language model: the bundled Llama-shaped character model, int4 weights in groups of 32 by GPTQ"
+cat > "$out/llm.json" <<'JSON'
+{"batch_num": 4,
+ "quant_cfg": {"weights": {"type": "int4", "symmetric": true, "strategy": "group", "group_size": 32}},
+ "algorithm": "gptq",
+ "skip_layers": ["lm_head"]}
+JSON
+llm="$root/test/llm"
+"$bin/amct" quantize --model "$llm/char_lm.onnx" --config "$out/llm.json" \
+  --calib-data "tokens=$llm/char_lm.calib.npy" --save-path "$out/char_lm" | tail -6
+echo
+echo "== amct inspect on its deploy model (WeightQuantBatchMatmulV2, int4 packed two per byte)"
+"$bin/amct" inspect --model "$out/char_lm_deploy_model.onnx" | sed -n '/^layers:/,$p' | head -5
+echo
 echo "outputs in $out"
