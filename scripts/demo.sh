@@ -2,7 +2,8 @@
 # The main job on a bundled trained CNN (Conv, BatchNorm, residual Add,
 # pooling, Gemm; 99.7% on held-out digits): write AMCT's config, quantize
 # (calibration on real digits), simulate the Ascend deploy model on the CPU
-# executor, and have ONNX Runtime check the fake-quant model against fp32.
+# executor, and have ONNX Runtime check the fake-quant model against fp32;
+# then int4 GPTQ weights for the bundled Llama-shaped character model.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/build.sh" >/dev/null
