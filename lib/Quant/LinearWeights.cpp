@@ -27,17 +27,6 @@ using namespace amct::quant;
 
 namespace {
 
-/// quant::quantize for a finite x, inlined for the searches' inner loops:
-/// x / scale as a float division, rounded half to even (the float
-/// 1.5 * 2^23 trick, exact for |v| <= 2^22; larger values saturate
-/// anyway), plus the offset, clamped to [lo, hi].
-inline int32_t quantizeFinite(float x, float scale, int32_t offset, int32_t lo, int32_t hi) {
-  float v = std::clamp(x / scale, -4194304.0f, 4194304.0f);
-  constexpr float kMagic = 12582912.0f; // 1.5 * 2^23
-  float r = (v + kMagic) - kMagic;
-  return std::clamp(int32_t(r) + offset, lo, hi);
-}
-
 /// OpenBLAS on one thread while the searches run their own workers (its
 /// own threads would compete with them), restored after.
 class SingleThreadedBlas {
@@ -123,14 +112,9 @@ std::optional<LinearWeightParams> amct::quant::minmaxParams(const float *w, int6
 
 void amct::quant::quantizeLinear(const float *w, const LinearWeightParams &params, int bits,
                                  int8_t *q) {
-  int32_t lo = -(1 << (bits - 1)), hi = (1 << (bits - 1)) - 1;
   for (int64_t r = 0; r < params.k; ++r)
-    for (int64_t c = 0; c < params.n; ++c) {
-      QuantParams p = params.at(r, c);
-      float v = w[r * params.n + c];
-      q[r * params.n + c] = int8_t(std::isfinite(v) ? quantizeFinite(v, p.scale, p.offset, lo, hi)
-                                                    : quantize(v, p, bits));
-    }
+    for (int64_t c = 0; c < params.n; ++c)
+      q[r * params.n + c] = int8_t(quantize(w[r * params.n + c], params.at(r, c), bits));
 }
 
 void amct::quant::dequantizeLinear(const int8_t *q, const LinearWeightParams &params,
@@ -347,11 +331,10 @@ clipSearchImpl(const float *x, int64_t t, const double *h, const float *w, int64
       p->scale[set] = qp.scale;
       p->offset[set] = qp.offset;
     }
-    int32_t qlo = -(1 << (spec.bits - 1)), qhi = (1 << (spec.bits - 1)) - 1;
     for (int64_t r = 0; r < k; ++r)
       for (int64_t col = 0; col < n; ++col) {
         QuantParams qp = p->at(r, col);
-        int32_t q = quantizeFinite(w[r * n + col], qp.scale, qp.offset, qlo, qhi);
+        int32_t q = quantize(w[r * n + col], qp, spec.bits);
         delta[r * n + col] = w[r * n + col] - float(q - qp.offset) * qp.scale;
       }
     // Each set's error ||X_g d||^2 for its rows g of X and its column d of
@@ -473,12 +456,11 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
     // (X / s) Q(diag(s) W) = X (diag(1/s) Q(diag(s) W)), in one pass; the
     // integers are kept for the winner only (below).
     bool single = p->scale.size() == 1;
-    int32_t qlo = -(1 << (spec.bits - 1)), qhi = (1 << (spec.bits - 1)) - 1;
     for (int64_t i = 0; i < k; ++i) {
       int64_t base = single ? 0 : (p->groupSize ? i / p->groupSize : 0) * n;
       for (int64_t c = 0; c < n; ++c) {
         QuantParams qp{p->scale[single ? 0 : base + c], p->offset[single ? 0 : base + c]};
-        int32_t q = quantizeFinite(scaled[i * n + c], qp.scale, qp.offset, qlo, qhi);
+        int32_t q = quantize(scaled[i * n + c], qp, spec.bits);
         effective[i * n + c] = float(q - qp.offset) * qp.scale / cand.scale[i];
       }
     }

@@ -58,20 +58,6 @@ QuantParams amct::quant::paramsFromRange(float lo, float hi, int numBits,
   return p;
 }
 
-int32_t amct::quant::quantize(float x, QuantParams params, int numBits) {
-  assert(validBits(numBits) && "numBits must be in [2, 16]");
-  assert(params.scale > 0.0f && "scale must be positive");
-  // Float division, as QuantizeLinear does; rint of a float is exact in
-  // double, and the clamp in double also absorbs +-inf.
-  float v = x / params.scale;
-  if (std::isnan(v))
-    return std::clamp(params.offset, qmin(numBits), qmax(numBits));
-  double q = std::nearbyint(static_cast<double>(v)) + params.offset;
-  q = std::clamp(q, static_cast<double>(qmin(numBits)),
-                 static_cast<double>(qmax(numBits)));
-  return static_cast<int32_t>(q);
-}
-
 float amct::quant::fakeQuant(float x, QuantParams params, int numBits) {
   int32_t q = quantize(x, params, numBits);
   return static_cast<float>(q - params.offset) * params.scale;

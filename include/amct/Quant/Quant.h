@@ -18,7 +18,10 @@
 #ifndef AMCT_QUANT_QUANT_H
 #define AMCT_QUANT_QUANT_H
 
+#include <algorithm>
+#include <cassert>
 #include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -96,7 +99,20 @@ private:
 /// `clamp(rint(x / scale) + offset, qmin, qmax)`. x / scale is a float
 /// division; rint rounds half to even; +-inf saturate; NaN gives the offset
 /// (it dequantizes to 0). Requires numBits in [2, 16] and scale > 0.
-int32_t quantize(float x, QuantParams params, int numBits);
+/// Inline: the weight searches call it in their inner loops. Rounding is
+/// the float 1.5 * 2^23 trick (exact half-to-even for |v| <= 2^22; larger
+/// values saturate anyway), not a libm call.
+inline int32_t quantize(float x, QuantParams params, int numBits) {
+  assert(numBits >= 2 && numBits <= 16 && "numBits must be in [2, 16]");
+  assert(params.scale > 0.0f && "scale must be positive");
+  float v = x / params.scale;
+  if (std::isnan(v))
+    return std::clamp(params.offset, qmin(numBits), qmax(numBits));
+  v = std::clamp(v, -4194304.0f, 4194304.0f);
+  constexpr float kMagic = 12582912.0f; // 1.5 * 2^23
+  float r = (v + kMagic) - kMagic;
+  return std::clamp(int32_t(r) + params.offset, qmin(numBits), qmax(numBits));
+}
 
 /// `(quantize(x) - offset) * scale`, the value the quantized model sees.
 float fakeQuant(float x, QuantParams params, int numBits);
