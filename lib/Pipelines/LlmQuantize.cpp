@@ -622,15 +622,16 @@ FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &conf
       continue;
     }
     l.transposed = gemm && gemm.getTransB();
+    // The weight-only finder guarantees a float constant of static shape,
+    // possibly behind an amct.fake_quant (a CNN fake-quant model), which
+    // this flow does not take.
     Value wValue = q.op->getOperand(q.weightOperand);
-    auto wType = dyn_cast<RankedTensorType>(wValue.getType());
-    Type elem = wType ? wType.getElementType() : Type();
-    if (!wType || wType.getRank() != 2 || !(elem && (elem.isF32() || elem.isF16() || elem.isBF16())) ||
-        !isa_and_nonnull<ConstOp, ConstantOp>(wValue.getDefiningOp())) {
+    auto wType = cast<RankedTensorType>(wValue.getType());
+    if (wType.getRank() != 2 || !isa_and_nonnull<ConstOp, ConstantOp>(wValue.getDefiningOp())) {
       reject("the weight is not a 2-D float32, float16 or bfloat16 constant");
       continue;
     }
-    l.elementType = elem;
+    l.elementType = wType.getElementType();
     l.k = wType.getDimSize(l.transposed ? 1 : 0);
     l.n = wType.getDimSize(l.transposed ? 0 : 1);
     if (std::string problem = config.layerProblem(l.k, l.n); !problem.empty()) {

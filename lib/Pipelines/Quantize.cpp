@@ -185,6 +185,23 @@ readCalibrationData(ArrayRef<std::string> entries, func::FuncOp main, std::strin
   return data;
 }
 
+/// The config file's text (empty without a path), read once; a
+/// language-model quantize() config is parsed into `llm` for its own flow.
+static LogicalResult readConfigText(ModuleOp model, const std::string &path, std::string &text,
+                                    std::optional<LlmQuantConfig> &llm) {
+  if (path.empty())
+    return success();
+  std::string error;
+  if (!readRegularFile(path, text, error))
+    return model.emitError() << "quant config " << error;
+  if (detectConfigKind(text) != ConfigKind::LlmJson)
+    return success();
+  llm = parseLlmConfig(text, path, error);
+  if (!llm)
+    return model.emitError() << error;
+  return success();
+}
+
 /// The first step of quantize and convert: constants folded (a Transpose
 /// of a constant weight), then the quantizable layers.
 static FailureOr<std::vector<QuantizableLayer>> foldConstantsAndFindLayers(ModuleOp module) {
@@ -207,16 +224,11 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   // The config is read once: a language-model quantize() config takes its
   // own flow, a layer config (or none) the one below.
   std::string configText, error;
-  if (!options.configPath.empty()) {
-    if (!readRegularFile(options.configPath, configText, error))
-      return model.emitError() << "quant config " << error;
-    if (detectConfigKind(configText) == ConfigKind::LlmJson) {
-      std::optional<LlmQuantConfig> llm = parseLlmConfig(configText, options.configPath, error);
-      if (!llm)
-        return model.emitError() << error;
-      return quantizeLlmModel(model, *llm, options.configPath, options);
-    }
-  }
+  std::optional<LlmQuantConfig> llm;
+  if (failed(readConfigText(model, options.configPath, configText, llm)))
+    return failure();
+  if (llm)
+    return quantizeLlmModel(model, *llm, options.configPath, options);
   QuantizeResult result;
   PhaseClock clock(result.phases);
   OwningOpRef<ModuleOp> module = model.clone();
@@ -349,17 +361,12 @@ LogicalResult compareAndConvert(OwningOpRef<ModuleOp> module,
 
 FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &configPath,
                                        const Record &record, const std::string &recordName) {
-  std::string configText, readError;
-  if (!configPath.empty()) {
-    if (!readRegularFile(configPath, configText, readError))
-      return model.emitError() << "quant config " << readError;
-    if (detectConfigKind(configText) == ConfigKind::LlmJson) {
-      std::optional<LlmQuantConfig> llm = parseLlmConfig(configText, configPath, readError);
-      if (!llm)
-        return model.emitError() << readError;
-      return convertLlmModel(model, *llm, configPath, record, recordName);
-    }
-  }
+  std::string configText;
+  std::optional<LlmQuantConfig> llm;
+  if (failed(readConfigText(model, configPath, configText, llm)))
+    return failure();
+  if (llm)
+    return convertLlmModel(model, *llm, configPath, record, recordName);
   QuantizeResult result;
   OwningOpRef<ModuleOp> module = model.clone();
   func::FuncOp main = getMainFunction(*module);

@@ -120,12 +120,9 @@ int main(int argc, char **argv) {
     OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(result, &context);
     if (!module)
       return kExitUserError;
+    // exportOnnx means a .onnx output file, never stdout.
     FailureOr<std::vector<OutputFile>> files =
-        outputFilename == "-"
-            ? FailureOr<std::vector<OutputFile>>(std::vector<OutputFile>{
-                  {outputFilename,
-                   [&](llvm::raw_ostream &os) { return exportONNX(*module, os); }}})
-            : onnxOutputFiles(*module, outputFilename, externalData);
+        onnxOutputFiles(*module, outputFilename, externalData);
     if (failed(files))
       return kExitUserError;
     written = writeFilesAtomically(*files, &error);

@@ -61,14 +61,11 @@ int amct::tool::runConvert() {
     }
   std::string fakePath = cSavePath + "_fake_quant_model.onnx";
   std::string deployPath = cSavePath + "_deploy_model.onnx";
-  std::vector<OutputFile> outputs;
-  for (auto [m, path] : {std::pair{*result->fakeQuant, fakePath}, {*result->deploy, deployPath}}) {
-    FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(m, path, cExternalData);
-    if (failed(files))
-      return kExitUserError;
-    llvm::append_range(outputs, *files);
-  }
-  if (failed(writeFilesAtomically(outputs, &error))) {
+  FailureOr<std::vector<OutputFile>> outputs = onnxOutputFiles(
+      {{*result->fakeQuant, fakePath}, {*result->deploy, deployPath}}, cExternalData);
+  if (failed(outputs))
+    return kExitUserError;
+  if (failed(writeFilesAtomically(*outputs, &error))) {
     if (!error.empty())
       llvm::errs() << "amct convert: error: " << error << "\n";
     return kExitUserError;

@@ -233,12 +233,10 @@ int amct::tool::runQuantize() {
                                                        {*result->deploy, deployPath}};
   if (!qModifiedModel.empty())
     models.push_back({*result->fused, qModifiedModel});
-  for (auto &[m, path] : models) {
-    FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(m, path, qExternalData);
-    if (failed(files))
-      return kExitUserError;
-    llvm::append_range(outputs, *files);
-  }
+  FailureOr<std::vector<OutputFile>> modelFiles = onnxOutputFiles(models, qExternalData);
+  if (failed(modelFiles))
+    return kExitUserError;
+  llvm::append_range(outputs, *modelFiles);
   if (failed(writeFilesAtomically(outputs, &error))) {
     if (!error.empty())
       llvm::errs() << "amct quantize: error: " << error << "\n";

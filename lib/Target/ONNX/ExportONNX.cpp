@@ -888,9 +888,30 @@ FailureOr<bool> amct::exceedsProtobufLimit(ModuleOp module) {
   return size > uint64_t(INT_MAX);
 }
 
+/// The bytes of the module's tensor attributes (initializers, Constant
+/// nodes' values): under half the protobuf limit, the model fits with room
+/// to spare for its nodes and names, and no trial export is needed.
+static uint64_t tensorAttributeBytes(ModuleOp module) {
+  uint64_t bytes = 0;
+  module.walk([&](Operation *op) {
+    for (NamedAttribute a : op->getAttrs())
+      if (auto e = dyn_cast<ElementsAttr>(a.getValue())) {
+        if (auto res = dyn_cast<DenseResourceElementsAttr>(e)) {
+          if (AsmResourceBlob *blob = res.getRawHandle().getBlob())
+            bytes += blob->getData().size();
+          continue;
+        }
+        Type elem = e.getElementType();
+        uint64_t bits = elem.isIntOrFloat() ? elem.getIntOrFloatBitWidth() : 64;
+        bytes += uint64_t(e.getNumElements()) * std::max<uint64_t>(bits / 8, 1);
+      }
+  });
+  return bytes;
+}
+
 FailureOr<std::vector<OutputFile>>
 amct::onnxOutputFiles(ModuleOp module, StringRef path, bool externalData) {
-  if (!externalData) {
+  if (!externalData && tensorAttributeBytes(module) > uint64_t(INT_MAX) / 2) {
     FailureOr<bool> big = exceedsProtobufLimit(module);
     if (failed(big))
       return failure();
@@ -910,6 +931,18 @@ amct::onnxOutputFiles(ModuleOp module, StringRef path, bool externalData) {
        }},
       {modelPath,
        [module, options](llvm::raw_ostream &os) { return exportONNX(module, os, options); }}};
+}
+
+FailureOr<std::vector<OutputFile>>
+amct::onnxOutputFiles(ArrayRef<std::pair<ModuleOp, std::string>> models, bool externalData) {
+  std::vector<OutputFile> all;
+  for (const auto &[module, path] : models) {
+    FailureOr<std::vector<OutputFile>> files = onnxOutputFiles(module, path, externalData);
+    if (failed(files))
+      return failure();
+    llvm::append_range(all, *files);
+  }
+  return all;
 }
 
 LogicalResult amct::exportONNXFile(ModuleOp module, StringRef path, bool externalData) {

@@ -49,6 +49,11 @@ mlir::FailureOr<std::vector<OutputFile>> onnxOutputFiles(mlir::ModuleOp module,
                                                          llvm::StringRef path,
                                                          bool externalData = false);
 
+/// onnxOutputFiles for several models, each written to its path.
+mlir::FailureOr<std::vector<OutputFile>>
+onnxOutputFiles(llvm::ArrayRef<std::pair<mlir::ModuleOp, std::string>> models,
+                bool externalData);
+
 /// Writes `module` as ONNX to `path` (and its external data beside it, see
 /// onnxOutputFiles) through temporary files in the same folder, renamed
 /// into place only when all were written: a failed export leaves no new
