@@ -403,15 +403,24 @@ rt::Tensor simulatedWeight(const LlmLayer &l) {
   return t;
 }
 
+/// The Linear layers a config quantizes, grouped by input, and the layers
+/// it leaves out with the reason.
+struct LlmLayers {
+  std::vector<LlmLayer> layers;
+  std::vector<InputGroup> groups;
+  std::vector<size_t> groupOf;
+  llvm::DenseMap<Operation *, size_t> layerIndex;
+  std::vector<SkippedLayer> skipped;
+};
+
 /// Runs the batches side by side, stopping at every layer; quantizes each
 /// input group when its first layer is reached.
-LogicalResult calibrateSequentially(func::FuncOp main, std::vector<LlmLayer> &layers,
-                                    std::vector<InputGroup> &groups,
-                                    const llvm::DenseMap<Operation *, size_t> &layerIndex,
-                                    const std::vector<size_t> &groupOf,
+LogicalResult calibrateSequentially(func::FuncOp main, LlmLayers &found,
                                     const std::vector<std::vector<rt::Tensor>> &batches,
                                     const LlmQuantConfig &config, int threads,
                                     bool showProgress) {
+  std::vector<LlmLayer> &layers = found.layers;
+  const std::vector<InputGroup> &groups = found.groups;
   // Round-to-nearest needs no inputs: the model is not run.
   if (!config.uses(LlmAlgorithm::Kind::Gptq) && !config.uses(LlmAlgorithm::Kind::Awq)) {
     std::vector<std::unique_ptr<rt::SteppedRun>> none;
@@ -453,10 +462,10 @@ LogicalResult calibrateSequentially(func::FuncOp main, std::vector<LlmLayer> &la
     }
     if (!at)
       break;
-    size_t index = layerIndex.lookup(at);
+    size_t index = found.layerIndex.lookup(at);
     LlmLayer &l = layers[index];
     if (!l.done) {
-      const InputGroup &group = groups[groupOf[index]];
+      const InputGroup &group = groups[found.groupOf[index]];
       if (failed(quantizeGroup(group, layers, config, runs, threads)))
         return failure();
       for (size_t i : group.members)
@@ -583,15 +592,6 @@ void replaceWeight(OpBuilder &b, const LlmLayer &l, const LlmWeightConfig &w) {
     def->erase();
 }
 
-/// The Linear layers a config quantizes, grouped by input, and the layers
-/// it leaves out with the reason.
-struct LlmLayers {
-  std::vector<LlmLayer> layers;
-  std::vector<InputGroup> groups;
-  std::vector<size_t> groupOf;
-  llvm::DenseMap<Operation *, size_t> layerIndex;
-  std::vector<SkippedLayer> skipped;
-};
 
 FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &config,
                                    const std::string &configName) {
@@ -764,8 +764,7 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
       makeCalibrationBatches(main, options.calibData, batchNum, options.batchSize);
   if (failed(batches))
     return failure();
-  if (failed(calibrateSequentially(main, found->layers, found->groups, found->layerIndex,
-                                   found->groupOf, *batches, config, options.threads,
+  if (failed(calibrateSequentially(main, *found, *batches, config, options.threads,
                                    options.showProgress)))
     return failure();
   clock.lap("calibration: batches and " + describe(config));
