@@ -55,12 +55,15 @@ struct LlmLayer {
   double weightError = 0;
   quant::LinearWeightParams params;
   std::vector<int8_t> q; // [K, N]
-  /// AWQ: the weight rows were multiplied by these and the input channels
-  /// are divided by them; empty otherwise.
-  std::vector<float> awqScale;
-  /// Whether awqScale is shared with the other layers of its input group
+  /// AWQ and SmoothQuant (AMCT's tensor_balance_factor): the weight rows
+  /// were multiplied by these and the input channels are divided by them;
+  /// empty otherwise.
+  std::vector<float> balance;
+  /// Whether balance is shared with the other layers of its input group
   /// (folded once) or this layer's own (an explicit Mul before it).
-  bool awqShared = false;
+  bool balanceShared = false;
+  /// W8A8 per tensor: the input's int8 parameters (calibrated).
+  std::optional<quant::QuantParams> act;
   bool done = false;
 };
 
@@ -95,12 +98,18 @@ std::string describeWeights(const LlmQuantConfig &config) {
   return "int" + std::to_string(w.bits) + " " + gran + (w.symmetric ? "" : " asymmetric");
 }
 
-/// "gptq int4 group 128".
+/// "gptq int4 group 128", "smoothquant int8 channel, int8 inputs per token".
 std::string describe(const LlmQuantConfig &config) {
-  std::string algo = config.uses(LlmAlgorithm::Kind::Gptq)  ? "gptq"
-                     : config.uses(LlmAlgorithm::Kind::Awq) ? "awq"
-                                                            : "minmax";
-  return algo + " " + describeWeights(config);
+  std::string algo = config.uses(LlmAlgorithm::Kind::Gptq)          ? "gptq"
+                     : config.uses(LlmAlgorithm::Kind::Awq)         ? "awq"
+                     : config.uses(LlmAlgorithm::Kind::SmoothQuant) ? "smoothquant"
+                                                                    : "minmax";
+  std::string text = algo + " " + describeWeights(config);
+  if (const std::optional<LlmInputConfig> &in = config.inputs)
+    text += std::string(", int8 inputs per ") +
+            (in->strategy == LlmInputConfig::Strategy::Token ? "token" : "tensor") +
+            (in->symmetric ? "" : " asymmetric");
+  return text;
 }
 
 /// The config's entry for an algorithm it uses.
@@ -184,8 +193,8 @@ double relativeWeightError(const LlmLayer &l) {
   for (int64_t r = 0; r < l.k; ++r)
     for (int64_t c = 0; c < l.n; ++c) {
       double v = w[r * l.n + c];
-      if (!l.awqScale.empty())
-        v /= l.awqScale[r];
+      if (!l.balance.empty())
+        v /= l.balance[r];
       double d = v - l.weight[r * l.n + c];
       num += d * d;
       den += double(l.weight[r * l.n + c]) * l.weight[r * l.n + c];
@@ -259,6 +268,115 @@ LogicalResult loadWeight(LlmLayer &l) {
   return success();
 }
 
+/// Whether the config needs the layers' inputs (else the model is not run):
+/// GPTQ, AWQ and SmoothQuant read them, static activations calibrate on
+/// them; minmax weights and per-token activations need nothing.
+bool needsInputs(const LlmQuantConfig &config) {
+  return config.uses(LlmAlgorithm::Kind::Gptq) || config.uses(LlmAlgorithm::Kind::Awq) ||
+         config.uses(LlmAlgorithm::Kind::SmoothQuant) ||
+         (config.inputs && config.inputs->strategy == LlmInputConfig::Strategy::Tensor);
+}
+
+/// Per input channel, the smallest and largest finite input value.
+struct ChannelRanges {
+  std::vector<float> lo, hi;
+};
+
+ChannelRanges channelRanges(const LayerInputs &in, int64_t k) {
+  ChannelRanges r{std::vector<float>(k, INFINITY), std::vector<float>(k, -INFINITY)};
+  for (const rt::Tensor &part : in.parts) {
+    const float *x = part.data<float>();
+    int64_t rows = part.numElements() / k;
+    for (int64_t t = 0; t < rows; ++t)
+      for (int64_t c = 0; c < k; ++c) {
+        float v = x[t * k + c];
+        if (!std::isfinite(v))
+          continue;
+        r.lo[c] = std::min(r.lo[c], v);
+        r.hi[c] = std::max(r.hi[c], v);
+      }
+  }
+  return r;
+}
+
+/// SmoothQuant's factors over the input channels of the layers of `group`
+/// (one f for all: they read one input), from the input's calibrated range
+/// and the largest |weight| of each input channel over the group.
+std::vector<float> smoothFactors(const ChannelRanges &x, const InputGroup &group,
+                                 const std::vector<LlmLayer> &layers, double strength) {
+  int64_t k = x.lo.size();
+  std::vector<float> amax(k, 0.0f), wmax(k, 0.0f);
+  for (int64_t c = 0; c < k; ++c)
+    if (x.lo[c] <= x.hi[c])
+      amax[c] = std::max(std::fabs(x.lo[c]), std::fabs(x.hi[c]));
+  for (size_t i : group.members) {
+    const LlmLayer &l = layers[i];
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < l.n; ++c)
+        wmax[r] = std::max(wmax[r], std::fabs(l.weight[r * l.n + c]));
+  }
+  return quant::smoothQuantFactors(amax.data(), wmax.data(), k, strength);
+}
+
+/// W8A8: the group's weights (times SmoothQuant's factors) to int8 per
+/// tensor or channel by minmax, and with static activations the input's
+/// int8 parameters from its calibrated range (divided by the factors).
+LogicalResult quantizeGroupW8A8(const InputGroup &group, std::vector<LlmLayer> &layers,
+                                const LlmQuantConfig &config,
+                                std::vector<std::unique_ptr<rt::SteppedRun>> &runs) {
+  LlmLayer &first = layers[group.members.front()];
+  std::optional<ChannelRanges> ranges;
+  if (needsInputs(config)) {
+    FailureOr<LayerInputs> inputs = gatherInputs(first, runs);
+    if (failed(inputs))
+      return failure();
+    if (inputs->rows == 0)
+      return first.layer.op->emitError() << "layer '" << first.layer.name
+                                         << "': the calibration batches give it no input rows";
+    ranges = channelRanges(*inputs, first.k);
+  }
+  std::vector<float> f;
+  if (config.uses(LlmAlgorithm::Kind::SmoothQuant))
+    f = smoothFactors(*ranges, group, layers,
+                      algorithmOf(config, LlmAlgorithm::Kind::SmoothQuant).smoothStrength);
+  std::optional<quant::QuantParams> act;
+  if (config.inputs->strategy == LlmInputConfig::Strategy::Tensor) {
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t c = 0; c < first.k; ++c) {
+      if (ranges->lo[c] > ranges->hi[c])
+        continue; // no finite value in this channel
+      float div = f.empty() ? 1.0f : f[c];
+      lo = std::min(lo, ranges->lo[c] / div);
+      hi = std::max(hi, ranges->hi[c] / div);
+    }
+    if (!(lo <= hi))
+      return first.layer.op->emitError() << "layer '" << first.layer.name
+                                         << "': its calibration input has no finite value";
+    act = quant::paramsFromRange(lo, hi, 8, !config.inputs->symmetric);
+  }
+  quant::LinearWeightSpec spec = specOf(config.weights);
+  std::string error;
+  for (size_t i : group.members) {
+    LlmLayer &l = layers[i];
+    std::vector<float> w = l.weight;
+    if (!f.empty()) {
+      l.balance = f;
+      l.balanceShared = true;
+      for (int64_t r = 0; r < l.k; ++r)
+        for (int64_t c = 0; c < l.n; ++c)
+          w[r * l.n + c] *= f[r];
+    }
+    std::optional<quant::LinearWeightParams> p = quant::minmaxParams(w.data(), l.k, l.n, spec, error);
+    if (!p)
+      return l.layer.op->emitError() << "layer '" << l.layer.name << "': " << error;
+    l.params = std::move(*p);
+    l.q.resize(l.k * l.n);
+    quant::quantizeLinear(w.data(), l.params, spec.bits, l.q.data());
+    l.act = act;
+  }
+  return success();
+}
+
 /// Quantizes the layers of `group` from their inputs in `runs` (minmax
 /// needs none). Fails with a diagnostic.
 LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer> &layers,
@@ -271,6 +389,8 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
   auto fail = [&](const LlmLayer &l) {
     return l.layer.op->emitError() << "layer '" << l.layer.name << "': " << error;
   };
+  if (config.inputs)
+    return quantizeGroupW8A8(group, layers, config, runs);
   bool gptq = config.uses(LlmAlgorithm::Kind::Gptq), awq = config.uses(LlmAlgorithm::Kind::Awq);
   if (!gptq && !awq) {
     for (size_t i : group.members) {
@@ -337,8 +457,8 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
     c0 = 0;
     for (size_t i : group.members) {
       LlmLayer &l = layers[i];
-      l.awqScale = r->scale;
-      l.awqShared = true;
+      l.balance = r->scale;
+      l.balanceShared = true;
       l.params = sliceColumns(r->params, c0, l.n, total);
       l.q.resize(l.k * l.n);
       for (int64_t row = 0; row < l.k; ++row)
@@ -353,7 +473,7 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
         quant::awqSearch(x.data(), inputs->rows, l.weight.data(), l.k, l.n, spec, options, error);
     if (!r)
       return fail(l);
-    l.awqScale = std::move(r->scale);
+    l.balance = std::move(r->scale);
     l.params = std::move(r->params);
     l.q = std::move(r->q);
   }
@@ -384,10 +504,10 @@ LogicalResult quantizeGroup(const InputGroup &group, std::vector<LlmLayer> &laye
 rt::Tensor simulatedWeight(const LlmLayer &l) {
   std::vector<float> w(l.k * l.n);
   quant::dequantizeLinear(l.q.data(), l.params, w.data());
-  if (!l.awqScale.empty())
+  if (!l.balance.empty())
     for (int64_t r = 0; r < l.k; ++r)
       for (int64_t c = 0; c < l.n; ++c)
-        w[r * l.n + c] /= l.awqScale[r];
+        w[r * l.n + c] /= l.balance[r];
   rt::Shape shape = l.transposed ? rt::Shape{l.n, l.k} : rt::Shape{l.k, l.n};
   rt::Tensor t = *rt::Tensor::uninitialized(rt::DType::F32, shape);
   float *out = t.mutableData<float>();
@@ -422,7 +542,7 @@ LogicalResult calibrateSequentially(func::FuncOp main, LlmLayers &found,
   std::vector<LlmLayer> &layers = found.layers;
   const std::vector<InputGroup> &groups = found.groups;
   // Round-to-nearest needs no inputs: the model is not run.
-  if (!config.uses(LlmAlgorithm::Kind::Gptq) && !config.uses(LlmAlgorithm::Kind::Awq)) {
+  if (!needsInputs(config)) {
     std::vector<std::unique_ptr<rt::SteppedRun>> none;
     ProgressBar bar("quantizing layers", showProgress ? groups.size() : 0);
     for (auto [i, group] : llvm::enumerate(groups)) {
@@ -489,7 +609,8 @@ LogicalResult calibrateSequentially(func::FuncOp main, LlmLayers &found,
 /// LayerNormalization that produces it when the layers are its only users,
 /// else an explicit Mul by 1 / scale before them.
 void applyInputScale(OpBuilder &b, Value input, ArrayRef<Operation *> users,
-                     ArrayRef<unsigned> dataOperands, ArrayRef<float> scale, StringRef name) {
+                     ArrayRef<unsigned> dataOperands, ArrayRef<float> scale, StringRef name,
+                     StringRef tag) {
   int64_t k = scale.size();
   bool onlyUsers = llvm::all_of(input.getUsers(), [&](Operation *u) {
     return llvm::is_contained(users, u);
@@ -504,7 +625,7 @@ void applyInputScale(OpBuilder &b, Value input, ArrayRef<Operation *> users,
     for (int64_t i = 0; i < k; ++i)
       values[i] /= scale[i];
     b.setInsertionPointAfterValue(c);
-    std::string cName = (getNodeName(c.getDefiningOp()) + "_awq").str();
+    std::string cName = (getNodeName(c.getDefiningOp()) + "_" + tag).str();
     return createFloatConstant(b, NameLoc::get(b.getStringAttr(cName)),
                                cast<RankedTensorType>(c.getType()), values, cName);
   };
@@ -542,10 +663,10 @@ void applyInputScale(OpBuilder &b, Value input, ArrayRef<Operation *> users,
   b.setInsertionPointAfterValue(input);
   // In the input's float type (ONNX's Mul takes one type).
   Type elem = cast<ShapedType>(input.getType()).getElementType();
-  Value c = createFloatLikeConstant(b, NameLoc::get(b.getStringAttr(name + "_awq_scale")), {k},
-                                    elem, inverse, (name + "_awq_scale").str());
-  Location loc = makeNodeLoc(b.getContext(), (name + "_awq").str(), {(name + "_awq_out").str()},
-                             b.getUnknownLoc());
+  std::string base = (name + "_" + tag).str();
+  Value c = createFloatLikeConstant(b, NameLoc::get(b.getStringAttr(base + "_scale")), {k},
+                                    elem, inverse, base + "_scale");
+  Location loc = makeNodeLoc(b.getContext(), base, {base + "_out"}, b.getUnknownLoc());
   Value scaled = b.create<MulOp>(loc, input.getType(), input, c);
   for (auto [user, operand] : llvm::zip(users, dataOperands))
     user->setOperand(operand, scaled);
@@ -632,6 +753,12 @@ FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &conf
       continue;
     }
     l.elementType = wType.getElementType();
+    if (config.inputs && !l.elementType.isF32()) {
+      reject("W8A8 (quantized inputs) takes float32 layers so far; this one is " +
+             std::string(l.elementType.isF16() ? "float16" : "bfloat16") +
+             " (weight-only configs take 16-bit layers)");
+      continue;
+    }
     l.k = wType.getDimSize(l.transposed ? 1 : 0);
     l.n = wType.getDimSize(l.transposed ? 0 : 1);
     if (std::string problem = config.layerProblem(l.k, l.n); !problem.empty()) {
@@ -669,6 +796,78 @@ FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &conf
   return out;
 }
 
+/// W8A8: each input group's (smoothed) input through one fake-quant (per
+/// tensor with the calibrated parameters, or per token), each weight
+/// multiplied by its SmoothQuant factors and fake-quantized to int8 with
+/// the layer's bias as int32 (per tensor), the CNN flow's fake-quant form
+/// that --amct-convert deploys; the record and the per-layer results
+/// filled.
+LogicalResult fakeQuantizeW8A8(OpBuilder &b, LlmLayers &found, const LlmInputConfig &inputs,
+                               const std::string &method, QuantizeResult &result) {
+  std::vector<LlmLayer> &layers = found.layers;
+  for (const InputGroup &group : found.groups) {
+    const LlmLayer &first = layers[group.members.front()];
+    Value input = first.layer.op->getOperand(first.layer.dataOperand);
+    b.setInsertionPointAfterValue(input);
+    std::string name = first.layer.name + ".input_quant";
+    Location loc = makeNodeLoc(b.getContext(), name, {name + "_out"}, b.getUnknownLoc());
+    Value quantized;
+    if (first.act)
+      quantized = b.create<FakeQuantOp>(loc, input.getType(), input,
+                                        b.getDenseF32ArrayAttr({first.act->scale}),
+                                        b.getDenseI64ArrayAttr({first.act->offset}),
+                                        b.getI64IntegerAttr(8), IntegerAttr());
+    else
+      quantized = b.create<FakeQuantPerTokenOp>(loc, input.getType(), input,
+                                                b.getBoolAttr(!inputs.symmetric));
+    for (size_t i : group.members)
+      layers[i].layer.op->setOperand(layers[i].layer.dataOperand, quantized);
+  }
+  for (LlmLayer &l : layers) {
+    Operation *op = l.layer.op;
+    bool balanced = llvm::any_of(l.balance, [](float v) { return v != 1.0f; });
+    if (balanced) {
+      // The weight rows (input channels) times the factors, in the
+      // constant's layout.
+      Value old = op->getOperand(l.layer.weightOperand);
+      std::optional<std::vector<float>> w = readFloats(old);
+      if (!w)
+        return op->emitError() << "layer '" << l.layer.name << "': cannot read the float weight";
+      for (int64_t r = 0; r < l.k; ++r)
+        for (int64_t c = 0; c < l.n; ++c)
+          (*w)[l.transposed ? c * l.k + r : r * l.n + c] *= l.balance[r];
+      b.setInsertionPoint(op);
+      std::string wName = l.layer.name + ".weight_smooth";
+      op->setOperand(l.layer.weightOperand,
+                     createFloatConstant(b, NameLoc::get(b.getStringAttr(wName)),
+                                         cast<RankedTensorType>(old.getType()), *w, wName));
+      if (Operation *def = old.getDefiningOp(); def && def->use_empty())
+        def->erase();
+    }
+    std::vector<int8_t>().swap(l.q);
+    LayerRecord &r = result.record.getOrAdd(l.layer.name);
+    if (l.act) {
+      r.scaleD = l.act->scale;
+      r.offsetD = l.act->offset;
+    }
+    r.scaleW = l.params.scale;
+    r.offsetW = l.params.offset;
+    r.actType = "INT8";
+    r.wtsType = "INT8";
+    if (balanced)
+      r.tensorBalanceFactor = l.balance;
+    std::optional<float> scaleD;
+    if (l.act)
+      scaleD = l.act->scale;
+    if (failed(fakeQuantizeWeights(b, l.layer, r, 8, scaleD, "the record")))
+      return failure();
+    result.layerMethod[l.layer.name] = method;
+    result.weightError[l.layer.name] = l.weightError;
+    result.quantized.push_back(l.layer);
+  }
+  return success();
+}
+
 /// The fake-quant model from the quantized layers: AWQ's scales on the
 /// inputs, each weight replaced by its integers; the record and the
 /// per-layer results filled.
@@ -676,6 +875,7 @@ LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQu
                                   const std::string &method, QuantizeResult &result) {
   std::vector<LlmLayer> &layers = found.layers;
   OpBuilder b(module->getContext());
+  StringRef tag = config.uses(LlmAlgorithm::Kind::SmoothQuant) ? "smooth" : "awq";
   for (const InputGroup &group : found.groups) {
     std::vector<Operation *> users;
     std::vector<unsigned> operands;
@@ -686,17 +886,23 @@ LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQu
     const LlmLayer &first = layers[group.members.front()];
     // AWQ's ratio 0 (plain round-to-nearest scored best): nothing to move.
     if (llvm::all_of(group.members, [&](size_t i) {
-          return llvm::all_of(layers[i].awqScale, [](float v) { return v == 1.0f; });
+          return llvm::all_of(layers[i].balance, [](float v) { return v == 1.0f; });
         }))
       continue;
-    if (first.awqShared) {
-      applyInputScale(b, group.input, users, operands, first.awqScale, first.layer.name);
+    if (first.balanceShared) {
+      applyInputScale(b, group.input, users, operands, first.balance, first.layer.name, tag);
     } else {
       for (auto [user, operand, i] : llvm::zip(users, operands, group.members))
-        if (!layers[i].awqScale.empty())
-          applyInputScale(b, group.input, {user}, {operand}, layers[i].awqScale,
-                          layers[i].layer.name);
+        if (!layers[i].balance.empty())
+          applyInputScale(b, group.input, {user}, {operand}, layers[i].balance,
+                          layers[i].layer.name, tag);
     }
+  }
+  if (config.inputs) {
+    if (failed(fakeQuantizeW8A8(b, found, *config.inputs, method, result)))
+      return failure();
+    result.skipped = found.skipped;
+    return verify(module);
   }
   for (LlmLayer &l : layers) {
     replaceWeight(b, l, config.weights);
@@ -706,8 +912,8 @@ LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQu
     r.scaleW = l.params.scale;
     r.offsetW = l.params.offset;
     r.wtsType = config.weights.bits == 4 ? "INT4" : "INT8";
-    if (llvm::any_of(l.awqScale, [](float v) { return v != 1.0f; }))
-      r.tensorBalanceFactor = l.awqScale;
+    if (llvm::any_of(l.balance, [](float v) { return v != 1.0f; }))
+      r.tensorBalanceFactor = l.balance;
     result.layerMethod[l.layer.name] = method;
     result.weightError[l.layer.name] = l.weightError;
     result.quantized.push_back(l.layer);
@@ -716,26 +922,12 @@ LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQu
   return verify(module);
 }
 
-/// The config's W8A8 half is the next issue's; refused by name.
-LogicalResult refuseActivations(ModuleOp model, const LlmQuantConfig &config,
-                                const std::string &configName) {
-  if (!config.inputs)
-    return success();
-  return model.emitError()
-         << configName
-         << ": \"quant_cfg\".\"inputs\" asks for int8 activations (W8A8, per tensor or per "
-            "token, smoothquant); amct-mlir quantizes language-model weights only so far: "
-            "remove \"inputs\" for weight-only int8 / int4";
-}
-
 /// What both flows start from: the model cloned into `module` with its
 /// constants folded (a transposed weight becomes a constant), kept as
 /// result.fused, and its Linear layers.
 FailureOr<LlmLayers> prepare(ModuleOp model, const LlmQuantConfig &config,
                              const std::string &configName, OwningOpRef<ModuleOp> &module,
                              QuantizeResult &result) {
-  if (failed(refuseActivations(model, config, configName)))
-    return failure();
   module = model.clone();
   if (!getMainFunction(*module))
     return model.emitError("the model has no function to quantize");
@@ -784,6 +976,11 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
 FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &config,
                                           const std::string &configName, const Record &record,
                                           const std::string &recordName) {
+  if (config.inputs)
+    return model.emitError() << configName
+                             << ": amct convert rebuilds weight-only language-model configs "
+                                "from a record; a W8A8 config (\"inputs\") is quantized with "
+                                "amct quantize";
   QuantizeResult result;
   OwningOpRef<ModuleOp> module;
   FailureOr<LlmLayers> found = prepare(model, config, configName, module, result);
@@ -847,12 +1044,12 @@ FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &
     if (failed(loadWeight(l)))
       return failure();
     // AWQ's factors multiply the weight rows, as quantize did.
-    l.awqScale = r->tensorBalanceFactor;
+    l.balance = r->tensorBalanceFactor;
     std::vector<float> scaled = l.weight;
-    if (!l.awqScale.empty())
+    if (!l.balance.empty())
       for (int64_t row = 0; row < l.k; ++row)
         for (int64_t c = 0; c < l.n; ++c)
-          scaled[row * l.n + c] = l.weight[row * l.n + c] * l.awqScale[row];
+          scaled[row * l.n + c] = l.weight[row * l.n + c] * l.balance[row];
     l.q.resize(l.k * l.n);
     quant::quantizeLinear(scaled.data(), l.params, spec.bits, l.q.data());
     l.weightError = relativeWeightError(l);
@@ -861,11 +1058,11 @@ FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &
   // Layers sharing an input fold one factor when the record gives them the
   // same; otherwise each gets its own Mul.
   for (const InputGroup &group : found->groups) {
-    const std::vector<float> &s = found->layers[group.members.front()].awqScale;
+    const std::vector<float> &s = found->layers[group.members.front()].balance;
     bool shared = llvm::all_of(group.members,
-                               [&](size_t i) { return found->layers[i].awqScale == s; });
+                               [&](size_t i) { return found->layers[i].balance == s; });
     for (size_t i : group.members)
-      found->layers[i].awqShared = shared;
+      found->layers[i].balanceShared = shared;
   }
   if (failed(writeQuantizedModel(*module, *found, config, "record " + describeWeights(config),
                                  result)))

@@ -518,3 +518,18 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
   quantizeLinear(scaled.data(), best->params, spec.bits, best->q.data());
   return best;
 }
+
+std::vector<float> amct::quant::smoothQuantFactors(const float *actAbsMax,
+                                                   const float *weightAbsMax, int64_t k,
+                                                   double strength) {
+  std::vector<float> f(k, 1.0f);
+  for (int64_t c = 0; c < k; ++c) {
+    double a = actAbsMax[c], w = weightAbsMax[c];
+    if (!(a > 0) || !(w > 0))
+      continue;
+    double v = std::pow(a, strength) / std::pow(w, 1.0 - strength);
+    if (std::isfinite(v) && v >= 1e-5)
+      f[c] = float(v);
+  }
+  return f;
+}

@@ -191,6 +191,13 @@ bool LlmQuantConfig::uses(LlmAlgorithm::Kind kind) const {
 }
 
 std::string LlmQuantConfig::layerProblem(int64_t k, int64_t n) const {
+  if (inputs) {
+    // W8A8: the int8 x int8 matmul (QuantBatchMatmulV3) has no K / N
+    // multiples; its integer accumulators bound K.
+    if (k > 65535)
+      return "the Ascend int8 matmul takes K up to 65535 (K = " + std::to_string(k) + ")";
+    return "";
+  }
   if (weights.strategy == LlmWeightConfig::Strategy::Group && weights.groupSize > k - 1)
     return "group_size " + std::to_string(weights.groupSize) + " exceeds K - 1 = " +
            std::to_string(k - 1) + " (K = " + std::to_string(k) + " input channels)";
@@ -279,6 +286,12 @@ std::optional<LlmQuantConfig> amct::parseLlmConfig(const std::string &text,
     reader.fail("quant_cfg.weights.strategy",
                 "with quantized inputs (W8A8) the weights are per tensor or per channel, "
                 "not per group");
+    return std::nullopt;
+  }
+  if (w8a8 && !config.weights.symmetric) {
+    reader.fail("quant_cfg.weights.symmetric",
+                "with quantized inputs (W8A8) the weights are symmetric: the int8 matmul's "
+                "dequantization has no weight offset");
     return std::nullopt;
   }
   for (const LlmAlgorithm &a : config.algorithms) {

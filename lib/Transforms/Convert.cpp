@@ -176,6 +176,59 @@ WeightOnlyBias findWeightOnlyBias(Operation *op, int64_t n) {
   return {add, other};
 }
 
+/// A Gemm's C that is not a foldable [N] float32 vector (a 16-bit one, a
+/// matrix, a value computed in the graph): added after the deploy product.
+Value unfoldedGemmC(Operation *op, const WeightOnlyBias &bias) {
+  if (auto gemm = dyn_cast<GemmOp>(op); gemm && !bias.value && gemm.getC() &&
+                                         !isa<NoneType>(gemm.getC().getType()))
+    return gemm.getC();
+  return Value();
+}
+
+/// `deploy` replaces the Linear layer `op` (and the bias Add it folded):
+/// it takes the layer's node name and the output names of the last op it
+/// replaces; `gemmC`, when given, is added after it (`<layer>.bias_add`).
+void replaceLinearLayer(OpBuilder &b, Operation *op, const std::string &name,
+                        const WeightOnlyBias &bias, Operation *deploy, Value gemmC) {
+  Operation *last = bias.add ? bias.add : op;
+  Value result = deploy->getResult(0);
+  if (gemmC) {
+    auto add = b.create<AddOp>(NameLoc::get(b.getStringAttr(name + ".bias_add")),
+                               result.getType(), result, gemmC);
+    result = add.getResult();
+  }
+  SmallVector<std::string> outNames;
+  for (StringRef o : getOutputNames(last))
+    outNames.push_back(o.str());
+  Operation *producer = result.getDefiningOp();
+  if (producer != deploy) {
+    // The Add takes the layer's output names; the product is internal.
+    deploy->setLoc(NameLoc::get(b.getStringAttr(name)));
+    producer->setLoc(makeNodeLoc(b.getContext(), name + ".bias_add", outNames,
+                                 b.getUnknownLoc()));
+  } else {
+    deploy->setLoc(makeNodeLoc(b.getContext(), name, outNames, b.getUnknownLoc()));
+  }
+  last->getResult(0).replaceAllUsesWith(result);
+  SmallVector<Operation *> dead{last};
+  if (last != op)
+    dead.push_back(op);
+  for (Operation *d : dead)
+    d->erase();
+  if (bias.value)
+    if (Operation *def = bias.value.getDefiningOp(); def && def->use_empty())
+      def->erase();
+}
+
+/// The bias of a deploy matmul: the [N] float32 constant `bias` found, or none.
+Value deployBias(OpBuilder &b, Operation *op, const WeightOnlyBias &bias, int64_t n) {
+  if (!bias.value)
+    return b.create<NoneOp>(op->getLoc());
+  return createFloatConstant(b, bias.value.getLoc(), RankedTensorType::get({n}, b.getF32Type()),
+                             *getConstantFloats(bias.value),
+                             getNodeName(bias.value.getDefiningOp()));
+}
+
 /// MatMul / Gemm layers whose weight is an amct.dequantize_weight (the
 /// language-model weight-only flow) become Ascend's WeightQuantBatchMatmulV2
 /// with the integer weight (int4 packed two per byte along K), the scale
@@ -265,49 +318,14 @@ LogicalResult convertWeightOnlyLayers(func::FuncOp func) {
                                         name + ".antiquant_offset");
     }
     WeightOnlyBias bias = findWeightOnlyBias(op, n);
-    Value biasValue = b.create<NoneOp>(op->getLoc());
-    if (bias.value)
-      biasValue = createFloatConstant(b, bias.value.getLoc(),
-                                      RankedTensorType::get({n}, b.getF32Type()),
-                                      *getConstantFloats(bias.value),
-                                      getNodeName(bias.value.getDefiningOp()));
+    Value biasValue = deployBias(b, op, bias, n);
+    Value gemmC = unfoldedGemmC(op, bias);
     Operation *last = bias.add ? bias.add : op;
-    // A Gemm's C that is not a foldable [N] float32 vector (a 16-bit one,
-    // a matrix, a value computed in the graph) is added after the product.
-    Value gemmC;
-    if (auto gemm = dyn_cast<GemmOp>(op); gemm && !bias.value && gemm.getC() &&
-                                           !isa<NoneType>(gemm.getC().getType()))
-      gemmC = gemm.getC();
     auto deploy = b.create<ascend::WeightQuantBatchMatmulV2Op>(
         op->getLoc(), last->getResult(0).getType(), op->getOperand(0), wValue, scaleValue,
         offsetValue, biasValue, b.getI64IntegerAttr(groupSize),
         b.getStringAttr(bits == 4 ? "INT4" : "INT8"));
-    Value result = deploy.getResult();
-    if (gemmC) {
-      auto add = b.create<AddOp>(NameLoc::get(b.getStringAttr(name + ".bias_add")),
-                                 result.getType(), result, gemmC);
-      result = add.getResult();
-    }
-    // The deploy op is the layer (its node name) and produces what the last
-    // replaced op did (its output names).
-    SmallVector<std::string> outNames;
-    for (StringRef o : getOutputNames(last))
-      outNames.push_back(o.str());
-    Operation *producer = result.getDefiningOp();
-    if (producer != deploy.getOperation()) {
-      // The Add takes the layer's output names; the product is internal.
-      deploy->setLoc(NameLoc::get(b.getStringAttr(name)));
-      producer->setLoc(makeNodeLoc(b.getContext(), name + ".bias_add", outNames,
-                                   b.getUnknownLoc()));
-    } else {
-      deploy->setLoc(makeNodeLoc(b.getContext(), name, outNames, b.getUnknownLoc()));
-    }
-    last->getResult(0).replaceAllUsesWith(result);
-    SmallVector<Operation *> dead{last};
-    if (last != op)
-      dead.push_back(op);
-    for (Operation *d : dead)
-      d->erase();
+    replaceLinearLayer(b, op, name, bias, deploy, gemmC);
     SmallVector<Operation *> inputs;
     for (Value v : dq->getOperands())
       if (Operation *def = v.getDefiningOp())
@@ -317,10 +335,114 @@ LogicalResult convertWeightOnlyLayers(func::FuncOp func) {
     for (Operation *def : inputs)
       if (def->use_empty())
         def->erase();
-    if (bias.value)
-      if (Operation *def = bias.value.getDefiningOp(); def && def->use_empty())
-        def->erase();
   }
+  return failure(failedAny);
+}
+
+/// MatMul / Gemm layers whose input is an amct.fake_quant_per_token and
+/// whose weight an 8-bit fake_quant of a constant (the language-model W8A8
+/// flow with per-token activations) become Ascend's DynamicQuant (V2 when
+/// asymmetric; one per input value) and QuantBatchMatmulV3 with the int8
+/// weight as [K, N], its scales, the per-token scales (and offsets) and the
+/// float bias. Emits an error and returns failure for a layer whose form
+/// has no deploy op.
+LogicalResult convertPerTokenLayers(func::FuncOp func) {
+  SmallVector<Operation *> layers;
+  func.walk([&](Operation *op) {
+    if (isa<MatMulOp, GemmOp>(op) && op->getNumOperands() >= 2 &&
+        op->getOperand(0).getDefiningOp<FakeQuantPerTokenOp>())
+      layers.push_back(op);
+  });
+  bool failedAny = false;
+  OpBuilder b(func.getContext());
+  llvm::DenseMap<Value, Operation *> quantized; // one DynamicQuant per input
+  for (Operation *op : layers) {
+    auto act = op->getOperand(0).getDefiningOp<FakeQuantPerTokenOp>();
+    std::string name = getNodeName(op).str();
+    auto fail = [&]() -> InFlightDiagnostic {
+      failedAny = true;
+      return op->emitError() << "layer '" << name << "': ";
+    };
+    auto gemm = dyn_cast<GemmOp>(op);
+    if (gemm && (gemm.getTransA() || gemm.getAlpha().convertToFloat() != 1.0f ||
+                 gemm.getBeta().convertToFloat() != 1.0f)) {
+      fail() << "a per-token Gemm deploys only with transA = 0 and alpha = beta = 1";
+      continue;
+    }
+    auto wq = op->getOperand(1).getDefiningOp<FakeQuantOp>();
+    auto wConst = wq ? wq.getInput().getDefiningOp<ConstOp>() : ConstOp();
+    std::string error;
+    std::optional<std::vector<int32_t>> w =
+        wConst && wq.getNumBits() == 8 ? quantizeConstantInput(wq, error) : std::nullopt;
+    auto wType = wConst ? dyn_cast<RankedTensorType>(wConst.getType()) : RankedTensorType();
+    if (!w || !wType || wType.getRank() != 2) {
+      fail() << "the input is quantized per token but the weight is not an 8-bit "
+                "fake-quantized 2-D constant";
+      continue;
+    }
+    if (llvm::any_of(wq.getOffset(), [](int64_t o) { return o != 0; })) {
+      fail() << "weights with a non-zero offset have no QuantBatchMatmulV3 form";
+      continue;
+    }
+    bool transposed = gemm && gemm.getTransB();
+    int64_t k = wType.getDimSize(transposed ? 1 : 0), n = wType.getDimSize(transposed ? 0 : 1);
+    std::optional<int64_t> axis = wq.getAxis();
+    if (wq.getScale().size() > 1 && (!axis || *axis != (transposed ? 0 : 1))) {
+      fail() << "the weight's scales must run along its output channels";
+      continue;
+    }
+    std::vector<int8_t> wInt(k * n);
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        wInt[r * n + c] = int8_t((*w)[transposed ? c * k + r : r * n + c]);
+    b.setInsertionPoint(op);
+    Value input = act.getInput();
+    Operation *&dyn = quantized[input];
+    if (!dyn) {
+      b.setInsertionPointAfterValue(input);
+      auto inType = cast<RankedTensorType>(input.getType());
+      SmallVector<int64_t> paramShape(inType.getShape().drop_back());
+      auto yType = inType.clone(b.getIntegerType(8));
+      auto pType = RankedTensorType::get(paramShape, b.getF32Type());
+      std::vector<std::string> outs{name + ".quant.output0", name + ".quant.scale"};
+      if (act.getAsymmetric())
+        outs.push_back(name + ".quant.offset");
+      Location loc = makeNodeLoc(b.getContext(), name + ".quant", outs, b.getUnknownLoc());
+      if (act.getAsymmetric())
+        dyn = b.create<ascend::DynamicQuantV2Op>(loc, yType, pType, pType, input);
+      else
+        dyn = b.create<ascend::DynamicQuantOp>(loc, yType, pType, input);
+      b.setInsertionPoint(op);
+    }
+    auto named = [&](StringRef suffix) { return NameLoc::get(b.getStringAttr(name + suffix)); };
+    Value wValue = createConstant(
+        b, named(".weight_quant"), RankedTensorType::get({k, n}, b.getIntegerType(8)),
+        ArrayRef<char>(reinterpret_cast<const char *>(wInt.data()), wInt.size()),
+        name + ".weight_quant");
+    ArrayRef<float> scaleW = wq.getScale();
+    Value scaleValue = createFloatConstant(
+        b, named(".deq_scale"),
+        RankedTensorType::get({int64_t(scaleW.size())}, b.getF32Type()),
+        std::vector<float>(scaleW.begin(), scaleW.end()), name + ".deq_scale");
+    WeightOnlyBias bias = findWeightOnlyBias(op, n);
+    Value biasValue = deployBias(b, op, bias, n);
+    Value gemmC = unfoldedGemmC(op, bias);
+    Value offsetValue = dyn->getNumResults() > 2 ? dyn->getResult(2)
+                                                 : Value(b.create<NoneOp>(op->getLoc()));
+    Operation *last = bias.add ? bias.add : op;
+    auto deploy = b.create<ascend::QuantBatchMatmulV3Op>(
+        op->getLoc(), last->getResult(0).getType(), dyn->getResult(0), wValue, scaleValue,
+        dyn->getResult(1), offsetValue, biasValue);
+    replaceLinearLayer(b, op, name, bias, deploy, gemmC);
+  }
+  // The per-token fake-quants and the weights' fake-quants are unused now.
+  SmallVector<Operation *> dead;
+  func.walk([&](FakeQuantPerTokenOp fq) {
+    if (fq->use_empty())
+      dead.push_back(fq);
+  });
+  for (Operation *d : dead)
+    d->erase();
   return failure(failedAny);
 }
 
@@ -470,6 +592,8 @@ void AmctConvertPass::runOnOperation() {
       last->erase();
     op->erase();
   }
+  if (failed(convertPerTokenLayers(func)))
+    failedAny = true;
   // Fake-quant ops now unused (and their float weights and biases) go.
   SmallVector<Operation *> fakeQuants;
   func.walk([&](FakeQuantOp fq) { fakeQuants.push_back(fq); });

@@ -88,6 +88,37 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
 
 } // namespace
 
+LogicalResult amct::fakeQuantizeWeights(OpBuilder &b, const QuantizableLayer &layer,
+                                        const LayerRecord &entry, int64_t weightBits,
+                                        std::optional<float> scaleD, StringRef recordName) {
+  const std::string &name = layer.name;
+  if (llvm::any_of(entry.scaleW, [](float v) { return !(v > 0.0f) || !std::isfinite(v); }))
+    return layer.op->emitError() << recordName << ": layer '" << name
+                                 << "' has a scale_w that is not finite and positive";
+  if (entry.scaleW.empty() || entry.scaleW.size() != entry.offsetW.size())
+    return layer.op->emitError() << recordName << ": layer '" << name
+                                 << "' needs as many scale_w as offset_w values (at least one)";
+  Value weight = layer.op->getOperand(layer.weightOperand);
+  auto type = cast<RankedTensorType>(weight.getType());
+  int64_t channels = type.getDimSize(layer.weightChannelAxis);
+  bool perChannel = entry.scaleW.size() > 1;
+  if (perChannel && (int64_t)entry.scaleW.size() != channels)
+    return layer.op->emitError() << recordName << ": layer '" << name << "' has "
+                                 << entry.scaleW.size() << " scale_w values, expected 1 or "
+                                 << channels;
+  SmallVector<int64_t> offsets(entry.offsetW.begin(), entry.offsetW.end());
+  b.setInsertionPoint(layer.op);
+  auto wq = b.create<FakeQuantOp>(
+      NameLoc::get(b.getStringAttr(name + "_weight_quant")), weight.getType(), weight,
+      b.getDenseF32ArrayAttr(entry.scaleW), b.getDenseI64ArrayAttr(offsets),
+      b.getI64IntegerAttr(weightBits),
+      perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
+  layer.op->setOperand(layer.weightOperand, wq);
+  if (layer.biasOp && scaleD)
+    return fakeQuantizeBias(b, layer, *scaleD, entry.scaleW);
+  return success();
+}
+
 LogicalResult amct::foldObservers(func::FuncOp func, const Record &record,
                                   StringRef recordName) {
   // Layers by name, to find each observer's weight.
@@ -146,39 +177,8 @@ LogicalResult amct::foldObservers(func::FuncOp func, const Record &record,
     observer.erase();
     if (!weighted)
       return;
-    const QuantizableLayer &layer = it->second;
-    if (llvm::any_of(entry->scaleW, [](float v) { return !(v > 0.0f) || !std::isfinite(v); })) {
-      layer.op->emitError() << recordName << ": layer '" << name
-                            << "' has a scale_w that is not finite and positive";
-      failedAny = true;
-      return;
-    }
-    if (entry->scaleW.empty() || entry->scaleW.size() != entry->offsetW.size()) {
-      layer.op->emitError() << recordName << ": layer '" << name
-                            << "' needs as many scale_w as offset_w values (at least one)";
-      failedAny = true;
-      return;
-    }
-    Value weight = layer.op->getOperand(layer.weightOperand);
-    auto type = cast<RankedTensorType>(weight.getType());
-    int64_t channels = type.getDimSize(layer.weightChannelAxis);
-    bool perChannel = entry->scaleW.size() > 1;
-    if (perChannel && (int64_t)entry->scaleW.size() != channels) {
-      layer.op->emitError() << recordName << ": layer '" << name << "' has "
-                            << entry->scaleW.size() << " scale_w values, expected 1 or "
-                            << channels;
-      failedAny = true;
-      return;
-    }
-    SmallVector<int64_t> offsets(entry->offsetW.begin(), entry->offsetW.end());
-    b.setInsertionPoint(layer.op);
-    auto wq = b.create<FakeQuantOp>(
-        NameLoc::get(b.getStringAttr(name + "_weight_quant")), weight.getType(), weight,
-        b.getDenseF32ArrayAttr(entry->scaleW), b.getDenseI64ArrayAttr(offsets),
-        b.getI64IntegerAttr(weightParams->getNumBits()),
-        perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
-    layer.op->setOperand(layer.weightOperand, wq);
-    if (layer.biasOp && failed(fakeQuantizeBias(b, layer, *entry->scaleD, entry->scaleW)))
+    if (failed(fakeQuantizeWeights(b, it->second, *entry, weightParams->getNumBits(),
+                                   *entry->scaleD, recordName)))
       failedAny = true;
   });
   return failure(failedAny);

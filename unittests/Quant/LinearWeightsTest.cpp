@@ -348,4 +348,15 @@ TEST(LinearWeights, ClipSearchWithHessianMatchesTheRowsError) {
   EXPECT_EQ(fromRows->offset, fromH->offset);
 }
 
+TEST(LinearWeights, SmoothQuantFactorsHandComputed) {
+  // a = 0.5: sqrt(4) / sqrt(1) = 2, sqrt(9) / sqrt(4) = 1.5; a channel with
+  // no input or no weight keeps 1; a factor below 1e-5 keeps 1.
+  std::vector<float> act{4, 0, 1, 9, 1e-12f}, w{1, 2, 0, 4, 1};
+  std::vector<float> f = smoothQuantFactors(act.data(), w.data(), 5, 0.5);
+  EXPECT_EQ(f, (std::vector<float>{2, 1, 1, 1.5f, 1}));
+  // a = 0.75: 16^0.75 / 16^0.25 = 8 / 2 = 4.
+  std::vector<float> a2{16}, w2{16};
+  EXPECT_FLOAT_EQ(smoothQuantFactors(a2.data(), w2.data(), 1, 0.75)[0], 4.0f);
+}
+
 } // namespace

@@ -46,6 +46,21 @@ protected:
     }
     return r->front();
   }
+
+  /// Runs `amct.fake_quant_per_token` (custom assembly).
+  Tensor perToken(const Tensor &x, bool asymmetric) {
+    std::string t = tensorType(x);
+    std::string src = "func.func @main(%x: " + t + ") -> " + t +
+                      " {\n  %y = amct.fake_quant_per_token %x " +
+                      (asymmetric ? "{asymmetric = true} " : "") + ": " + t +
+                      "\n  return %y : " + t + "\n}\n";
+    auto r = runFunc(src, {x});
+    if (failed(r)) {
+      ADD_FAILURE() << diagnostics << src;
+      return Tensor();
+    }
+    return r->front();
+  }
 };
 
 //===----------------------------------------------------------------------===//
@@ -606,6 +621,80 @@ TEST_F(QuantKernelsTest, WeightQuantBatchMatmulEqualsDequantizeThenMatMul) {
   std::vector<float> deployValues = valuesOf<float>(deploy->front());
   ASSERT_EQ(fakeValues.size(), deployValues.size());
   EXPECT_EQ(0, std::memcmp(fakeValues.data(), deployValues.data(), fakeValues.size() * 4));
+}
+
+//===----------------------------------------------------------------------===//
+// Per-token (W8A8): fake_quant_per_token, DynamicQuant(V2), QuantBatchMatmulV3
+//===----------------------------------------------------------------------===//
+
+TEST_F(QuantKernelsTest, FakeQuantPerTokenSymmetricRowScales) {
+  // Row 0: max|x| 127 -> s 1: -63.5 ties to -64. Row 1: all zero -> 0 (the
+  // FLT_MIN floor keeps it finite). Row 2: s 2: 0.5 and -0.5 tie to 0, 1.5
+  // to 2.
+  Tensor x = f32({3, 4}, {127, -63.5f, 0.25f, 2, 0, 0, 0, 0, 254, 1, -1, 3});
+  Tensor y = perToken(x, false);
+  EXPECT_TRUE(matches<float>(y, {3, 4}, {127, -64, 0, 2, 0, 0, 0, 0, 254, 0, 0, 4}));
+}
+
+TEST_F(QuantKernelsTest, FakeQuantPerTokenAsymmetricZeroPoint) {
+  // Row 0: lo -1, hi 254 -> s 1, offset -128 - rint(-1) = -127: exact.
+  // Row 1: positive only, the range widened to 0: s 6 / 255, offset -128,
+  // so 2, 4, 6 come back within half a step.
+  Tensor x = f32({2, 3}, {-1, 0, 254, 2, 4, 6});
+  Tensor y = perToken(x, true);
+  EXPECT_TRUE(matches<float>(y, {2, 3}, {-1, 0, 254, 2, 4, 6}, 6.0f / 255 / 2));
+  std::vector<float> v = valuesOf<float>(y);
+  EXPECT_EQ(v[5], 6.0f); // hi is a grid point: 255 steps of s
+}
+
+TEST_F(QuantKernelsTest, DynamicQuantGivesTheFakeQuantIntegersAndScales) {
+  // y_fake = (q - offset) * scale, bit for bit, for both forms.
+  Tensor x = f32({2, 3, 16}, smallInts(96, 11, -50, 90));
+  for (bool asymmetric : {false, true}) {
+    Tensor fake = perToken(x, asymmetric);
+    std::vector<std::string> types{"tensor<2x3x16xi8>", f32Type({2, 3})};
+    if (asymmetric)
+      types.push_back(f32Type({2, 3}));
+    auto deploy = runOp(asymmetric ? "ascend.DynamicQuantV2" : "ascend.DynamicQuant", {x}, "",
+                        types);
+    ASSERT_TRUE(succeeded(deploy)) << diagnostics << lastSource;
+    std::vector<int8_t> q = valuesOf<int8_t>((*deploy)[0]);
+    std::vector<float> s = valuesOf<float>((*deploy)[1]), f = valuesOf<float>(fake);
+    std::vector<float> o = asymmetric ? valuesOf<float>((*deploy)[2]) : std::vector<float>(6, 0);
+    for (int64_t i = 0; i < 96; ++i)
+      EXPECT_EQ(f[i], (float(q[i]) - o[i / 16]) * s[i / 16]) << "element " << i;
+  }
+}
+
+TEST_F(QuantKernelsTest, QuantBatchMatmulV3AgainstInt64Reference) {
+  // acc = sum (x1 - offset) * x2 in integers, then (acc * scale) * token
+  // scale + bias in float32.
+  int64_t m = 3, k = 5, n = 4;
+  std::vector<int8_t> a = int8Data(m * k, 21), w = int8Data(k * n, 22);
+  std::vector<float> scale{0.5f, 0.25f, 0.125f, 1.0f}, pts{0.1f, 0.2f, 0.3f},
+      offset{0, -3, 7}, bias{1, -2, 0.5f, 0};
+  auto y = runOp("ascend.QuantBatchMatmulV3",
+                 {make<int8_t>({m, k}, a), make<int8_t>({k, n}, w), f32({n}, scale),
+                  f32({m}, pts), f32({m}, offset), f32({n}, bias)},
+                 "", {f32Type({m, n})});
+  ASSERT_TRUE(succeeded(y)) << diagnostics << lastSource;
+  std::vector<float> want;
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t acc = 0;
+      for (int64_t i = 0; i < k; ++i)
+        acc += (int64_t(a[r * k + i]) - int64_t(offset[r])) * w[i * n + c];
+      want.push_back(float(acc) * scale[c] * pts[r] + bias[c]);
+    }
+  EXPECT_TRUE(matches<float>(y->front(), {m, n}, want));
+}
+
+TEST_F(QuantKernelsTest, QuantBatchMatmulV3RefusesTokenScaleCount) {
+  auto y = runOp("ascend.QuantBatchMatmulV3",
+                 {make<int8_t>({2, 4}, int8Data(8, 1)), make<int8_t>({4, 3}, int8Data(12, 2)),
+                  f32({1}, {1}), f32({3}, {1, 1, 1}), kNone, kNone},
+                 "", {f32Type({2, 3})});
+  EXPECT_TRUE(failed(y));
 }
 
 } // namespace

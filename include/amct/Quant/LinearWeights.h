@@ -171,6 +171,14 @@ std::optional<AwqResult> awqSearch(const float *x, int64_t t, const float *w, in
                                    int64_t n, const LinearWeightSpec &spec,
                                    const AwqOptions &options, std::string &error);
 
+/// SmoothQuant's per-input-channel factors (Xiao et al. 2023, AMCT's
+/// smooth_strength a): f_c = actAbsMax_c^a / weightAbsMax_c^(1 - a), the
+/// weight rows multiplied and the input channels divided by f. A channel
+/// whose input or weight is all zero, or whose factor is not finite or
+/// below 1e-5, keeps 1 (nothing to move, or nothing sound to move).
+std::vector<float> smoothQuantFactors(const float *actAbsMax, const float *weightAbsMax,
+                                      int64_t k, double strength);
+
 } // namespace amct::quant
 
 #endif // AMCT_QUANT_LINEARWEIGHTS_H

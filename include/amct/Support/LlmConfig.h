@@ -12,7 +12,8 @@
 // validated against reference 000's table of legal combinations: int4
 // weights are weight-only; int8 weights alone take any strategy and minmax,
 // awq or gptq; int8 weights with int8 inputs take strategy tensor or channel
-// and minmax or smoothquant, inputs per tensor or per token. Every violation
+// and minmax or smoothquant, symmetric, inputs per tensor or per token.
+// Every violation
 // is an error naming the key, the value and the rule.
 //
 //===----------------------------------------------------------------------===//
@@ -63,7 +64,7 @@ struct LlmQuantConfig {
   /// Why a Linear layer with K input and N output channels cannot take this
   /// config, or empty: group_size must be in [32, K - 1]; the Ascend
   /// weight-quant kernels need K and N multiples of 32 (int8) or 64 (int4)
-  /// and at most 65535.
+  /// and at most 65535; the W8A8 matmul takes K up to 65535.
   std::string layerProblem(int64_t k, int64_t n) const;
 };
 

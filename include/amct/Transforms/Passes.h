@@ -17,7 +17,9 @@ namespace amct {
 #include "amct/Transforms/Passes.h.inc"
 
 struct QuantConfig;
+struct QuantizableLayer;
 struct Record;
+struct LayerRecord;
 
 /// Function attribute --amct-insert-calibration sets to the config's
 /// batch_num, so a later calibration step (`amct calibrate`,
@@ -33,6 +35,16 @@ mlir::LogicalResult insertCalibration(mlir::func::FuncOp func, const QuantConfig
 /// in diagnostics (the file, or "the record").
 mlir::LogicalResult foldObservers(mlir::func::FuncOp func, const Record &record,
                                   llvm::StringRef recordName);
+
+/// A layer's weight as a fake_quant with the record's scale_w / offset_w
+/// (per tensor, or per channel along the layer's weight channel axis) and
+/// `weightBits`; with `scaleD` (a static activation scale) its bias as the
+/// int32 the deploy model adds to its accumulator. What --amct-fold-observers
+/// does per layer, and the language-model W8A8 flow too.
+mlir::LogicalResult fakeQuantizeWeights(mlir::OpBuilder &b, const QuantizableLayer &layer,
+                                        const LayerRecord &entry, int64_t weightBits,
+                                        std::optional<float> scaleD,
+                                        llvm::StringRef recordName);
 
 /// Rewrite patterns of --amct-fuse, for use in other pipelines.
 void populateFusePatterns(mlir::RewritePatternSet &patterns,

@@ -7,6 +7,8 @@
 
 #include "KernelSupport.h"
 
+#include <cfloat>
+
 using namespace mlir;
 
 namespace amct::rt {
@@ -521,6 +523,161 @@ FailureOr<Tensor> dequantizeWeight(KernelContext &ctx, const Tensor &q, const Te
   return std::move(*out);
 }
 
+//===----------------------------------------------------------------------===//
+// Per-token (dynamic) int8 quantization: amct.fake_quant_per_token and the
+// deploy model's DynamicQuant / DynamicQuantV2 + QuantBatchMatmulV3
+//===----------------------------------------------------------------------===//
+
+/// One row's parameters, in float32 with the operations the exported ONNX
+/// ops perform (ReduceMax/ReduceMin, Div, Max, Round, Sub, Clip), so the
+/// executor, ONNX Runtime and the deploy ops agree bit for bit.
+struct TokenParams {
+  float scale, offset;
+};
+
+TokenParams tokenParams(const float *row, int64_t k, bool asymmetric) {
+  if (!asymmetric) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < k; ++i)
+      amax = std::max(amax, std::fabs(row[i]));
+    return {std::max(amax / 127.0f, FLT_MIN), 0.0f};
+  }
+  float lo = 0.0f, hi = 0.0f;
+  for (int64_t i = 0; i < k; ++i) {
+    lo = std::min(lo, row[i]);
+    hi = std::max(hi, row[i]);
+  }
+  float scale = std::max((hi - lo) / 255.0f, FLT_MIN);
+  float offset = std::clamp(-128.0f - std::nearbyint(lo / scale), -128.0f, 127.0f);
+  return {scale, offset};
+}
+
+float tokenQuantize(float x, TokenParams p) {
+  return std::clamp(std::nearbyint(x / p.scale) + p.offset, -128.0f, 127.0f);
+}
+
+LogicalResult fakeQuantPerTokenKernel(KernelContext &ctx) {
+  auto op = cast<FakeQuantPerTokenOp>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "input")))
+    return failure();
+  if (x.rank() < 1)
+    return ctx.error() << "per-token quantization needs rank >= 1";
+  if (failed(ctx.allocInPlace(0, 0, DType::F32, x.shape())))
+    return failure();
+  int64_t k = x.dim(x.rank() - 1), rows = k ? x.numElements() / k : 0;
+  bool asymmetric = op.getAsymmetric();
+  const float *in = x.data<float>();
+  float *out = ctx.outputs[0].mutableData<float>();
+  parallelFor(ctx.threads, rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(k, 1)),
+              [&](int64_t begin, int64_t end, int) {
+                for (int64_t r = begin; r < end; ++r) {
+                  TokenParams p = tokenParams(in + r * k, k, asymmetric);
+                  for (int64_t i = 0; i < k; ++i)
+                    out[r * k + i] = (tokenQuantize(in[r * k + i], p) - p.offset) * p.scale;
+                }
+              });
+  return success();
+}
+
+/// DynamicQuant (symmetric) and DynamicQuantV2 (with offsets).
+LogicalResult dynamicQuantKernel(KernelContext &ctx) {
+  bool asymmetric = isa<ascend::DynamicQuantV2Op>(ctx.op);
+  const Tensor &x = ctx.in(0);
+  if (failed(requireF32(ctx, x, "x")))
+    return failure();
+  if (x.rank() < 1)
+    return ctx.error() << "per-token quantization needs rank >= 1";
+  Shape paramShape(x.shape().begin(), x.shape().end() - 1);
+  if (failed(ctx.alloc(0, DType::I8, x.shape())) || failed(ctx.alloc(1, DType::F32, paramShape)) ||
+      (asymmetric && failed(ctx.alloc(2, DType::F32, paramShape))))
+    return failure();
+  int64_t k = x.dim(x.rank() - 1), rows = k ? x.numElements() / k : 0;
+  const float *in = x.data<float>();
+  int8_t *y = ctx.outputs[0].mutableData<int8_t>();
+  float *scale = ctx.outputs[1].mutableData<float>();
+  float *offset = asymmetric ? ctx.outputs[2].mutableData<float>() : nullptr;
+  parallelFor(ctx.threads, rows, std::max<int64_t>(1, 4096 / std::max<int64_t>(k, 1)),
+              [&](int64_t begin, int64_t end, int) {
+                for (int64_t r = begin; r < end; ++r) {
+                  TokenParams p = tokenParams(in + r * k, k, asymmetric);
+                  scale[r] = p.scale;
+                  if (offset)
+                    offset[r] = p.offset;
+                  for (int64_t i = 0; i < k; ++i)
+                    y[r * k + i] = int8_t(tokenQuantize(in[r * k + i], p));
+                }
+              });
+  return success();
+}
+
+/// QuantBatchMatmulV3: exact integer products (int32 accumulators; K is
+/// limited so they cannot overflow), then the two scales and the bias in
+/// float32.
+LogicalResult quantBatchMatmulKernel(KernelContext &ctx) {
+  const Tensor &x1 = ctx.in(0), &x2 = ctx.in(1), &scale = ctx.in(2), &pts = ctx.in(3);
+  const Tensor *pto = ctx.has(4) ? &ctx.in(4) : nullptr;
+  const Tensor *bias = ctx.has(5) ? &ctx.in(5) : nullptr;
+  if (x1.dtype() != DType::I8 || x2.dtype() != DType::I8)
+    return ctx.error() << "x1 and x2 must be int8, found " << dtypeName(x1.dtype()) << " and "
+                       << dtypeName(x2.dtype());
+  if (x1.rank() < 1 || x2.rank() != 2)
+    return ctx.error() << "x1 must be [..., K] and x2 [K, N], found " << formatShape(x1.shape())
+                       << " and " << formatShape(x2.shape());
+  int64_t k = x2.dim(0), n = x2.dim(1);
+  if (x1.dim(x1.rank() - 1) != k)
+    return ctx.error() << "x1 has " << x1.dim(x1.rank() - 1) << " input channels, x2 " << k;
+  // |x1 - offset| <= 255 and |x2| <= 128: K * 255 * 128 fits in int32.
+  if (k > 65535)
+    return ctx.error() << "K = " << k << " exceeds 65535";
+  int64_t rows = product(x1.shape(), 0, x1.rank() - 1);
+  for (auto [t, what] : {std::pair{&scale, "scale"}, std::pair{&pts, "pertoken_scale"}})
+    if (t->dtype() != DType::F32)
+      return ctx.error() << what << " must be float32";
+  if (scale.numElements() != 1 && scale.numElements() != n)
+    return ctx.error() << "scale has " << scale.numElements() << " values, expected 1 or " << n;
+  if (pts.numElements() != rows || (pto && pto->numElements() != rows))
+    return ctx.error() << "pertoken_scale/offset must have one value per row of x1 (" << rows
+                       << ")";
+  if (bias && (bias->dtype() != DType::F32 || bias->numElements() != n))
+    return ctx.error() << "bias must be " << n << " float32 values";
+  Shape outShape(x1.shape().begin(), x1.shape().end());
+  outShape.back() = n;
+  if (failed(ctx.alloc(0, DType::F32, outShape)))
+    return failure();
+  const int8_t *a = x1.data<int8_t>(), *w = x2.data<int8_t>();
+  const float *ps = scale.data<float>(), *pt = pts.data<float>();
+  const float *po = pto ? pto->data<float>() : nullptr, *pb = bias ? bias->data<float>() : nullptr;
+  std::vector<int64_t> colSum(n, 0);
+  if (po)
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c)
+        colSum[c] += w[r * n + c];
+  float *out = ctx.outputs[0].mutableData<float>();
+  bool perChannel = scale.numElements() == n && n != 1;
+  parallelFor(ctx.threads, rows, std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(k * n, 1)),
+              [&](int64_t begin, int64_t end, int) {
+                std::vector<int32_t> acc(n);
+                for (int64_t m = begin; m < end; ++m) {
+                  std::fill(acc.begin(), acc.end(), 0);
+                  for (int64_t i = 0; i < k; ++i) {
+                    int32_t v = a[m * k + i];
+                    const int8_t *wr = w + i * n;
+                    for (int64_t c = 0; c < n; ++c)
+                      acc[c] += v * int32_t(wr[c]);
+                  }
+                  for (int64_t c = 0; c < n; ++c) {
+                    int64_t total = acc[c];
+                    if (po)
+                      total -= int64_t(po[m]) * colSum[c];
+                    float y = float(total) * ps[perChannel ? c : 0] * pt[m];
+                    out[m * n + c] = pb ? y + pb[c] : y;
+                  }
+                }
+              });
+  return success();
+}
+
 void registerQuantizationKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
   // An observer passes its input through; the executor's observer callback
@@ -531,12 +688,16 @@ void registerQuantizationKernels(KernelRegistry &r) {
   });
   r.add("amct", "fake_quant", 1, any, fakeQuantKernel);
   r.add("amct", "dequantize_weight", 1, any, dequantizeWeightKernel).inputs(2).half();
+  r.add("amct", "fake_quant_per_token", 1, any, fakeQuantPerTokenKernel);
   r.add("", "QuantizeLinear", 10, 20, quantizeLinearKernel).inputs(2);
   r.add("", "DequantizeLinear", 10, 20, dequantizeLinearKernel).inputs(2);
   r.add("", "DynamicQuantizeLinear", 11, any, dynamicQuantizeLinearKernel).outputs(3);
   r.add("ascend", "AscendQuant", 1, any, ascendQuantKernel);
   r.add("ascend", "AscendDequant", 1, any, ascendDequantKernel).inputs(2);
   r.add("ascend", "AscendAntiQuant", 1, any, ascendAntiQuantKernel);
+  r.add("ascend", "DynamicQuant", 1, any, dynamicQuantKernel).outputs(2);
+  r.add("ascend", "DynamicQuantV2", 1, any, dynamicQuantKernel).outputs(3);
+  r.add("ascend", "QuantBatchMatmulV3", 1, any, quantBatchMatmulKernel).inputs(4);
 }
 
 } // namespace amct::rt

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cfloat>
 #include <cstring>
 
 #include <google/protobuf/io/coded_stream.h>
@@ -60,6 +61,7 @@ private:
   LogicalResult exportOp(Operation *op, onnx::GraphProto &graph);
   LogicalResult exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph);
   LogicalResult exportDequantizeWeight(DequantizeWeightOp op, onnx::GraphProto &graph);
+  LogicalResult exportFakeQuantPerToken(FakeQuantPerTokenOp op, onnx::GraphProto &graph);
   int64_t defaultOpset() const;
   LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
                            ArrayAttr dimParams = {});
@@ -472,6 +474,99 @@ LogicalResult Exporter::exportDequantizeWeight(DequantizeWeightOp op, onnx::Grap
   return addValueInfo(op.getResult(), graph);
 }
 
+/// amct.fake_quant_per_token as the standard ops that compute its float32
+/// values in ONNX Runtime (opset 11+: Round, Clip with inputs): per row of
+/// the last axis, ReduceMax(Abs) / 127 floored at FLT_MIN, then
+/// Clip(Round(x / s)) * s; asymmetric with ReduceMin/ReduceMax widened to
+/// contain 0, (hi - lo) / 255 and the zero point -128 - Round(lo / s).
+LogicalResult Exporter::exportFakeQuantPerToken(FakeQuantPerTokenOp op,
+                                                onnx::GraphProto &graph) {
+  int64_t opset = defaultOpset();
+  if (opset < 11)
+    return op.emitError() << "per-token quantization exports with Round and Clip, which need "
+                             "opset 11; the model imports opset "
+                          << opset;
+  std::string base = getNodeName(op).str();
+  if (base.empty())
+    base = "fake_quant_per_token";
+  auto scalar = [&](StringRef suffix, float v) {
+    onnx::TensorProto *t = graph.add_initializer();
+    std::string name = uniqueName(base + suffix.str());
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_float_data(v);
+    return name;
+  };
+  auto addNode = [&](StringRef type, StringRef suffix, ArrayRef<std::string> inputs) {
+    onnx::NodeProto *node = graph.add_node();
+    node->set_op_type(type.str());
+    node->set_name(uniqueName(base + suffix.str()));
+    for (const std::string &in : inputs)
+      node->add_input(in);
+    std::string out = uniqueName(base + suffix.str() + "_out");
+    node->add_output(out);
+    return std::make_pair(node, out);
+  };
+  // Reduce over the last axis, keeping it (axes an input from opset 18).
+  std::string axes;
+  auto reduce = [&](StringRef type, StringRef suffix, const std::string &in) {
+    if (opset >= 18 && axes.empty()) {
+      onnx::TensorProto *t = graph.add_initializer();
+      axes = uniqueName(base + "_axes");
+      t->set_name(axes);
+      t->set_data_type(onnx::TensorProto::INT64);
+      t->add_dims(1);
+      t->add_int64_data(-1);
+    }
+    auto [node, out] = opset >= 18 ? addNode(type, suffix, {in, axes}) : addNode(type, suffix, {in});
+    if (opset < 18) {
+      onnx::AttributeProto *a = node->add_attribute();
+      a->set_name("axes");
+      a->set_type(onnx::AttributeProto::INTS);
+      a->add_ints(-1);
+    }
+    onnx::AttributeProto *keep = node->add_attribute();
+    keep->set_name("keepdims");
+    keep->set_type(onnx::AttributeProto::INT);
+    keep->set_i(1);
+    return out;
+  };
+  std::string x = nameOf(op.getInput());
+  std::string lo128 = scalar("_qmin", -128.0f), hi127 = scalar("_qmax", 127.0f);
+  std::string floor = scalar("_min_scale", FLT_MIN);
+  std::string scale, offset;
+  if (!op.getAsymmetric()) {
+    std::string amax = reduce("ReduceMax", "_absmax", addNode("Abs", "_abs", {x}).second);
+    std::string raw = addNode("Div", "_scale_raw", {amax, scalar("_levels", 127.0f)}).second;
+    scale = addNode("Max", "_scale", {raw, floor}).second;
+  } else {
+    std::string zero = scalar("_zero", 0.0f);
+    std::string lo = addNode("Min", "_lo", {reduce("ReduceMin", "_min", x), zero}).second;
+    std::string hi = addNode("Max", "_hi", {reduce("ReduceMax", "_max", x), zero}).second;
+    std::string range = addNode("Sub", "_range", {hi, lo}).second;
+    std::string raw = addNode("Div", "_scale_raw", {range, scalar("_levels", 255.0f)}).second;
+    scale = addNode("Max", "_scale", {raw, floor}).second;
+    std::string loQ = addNode("Round", "_lo_round",
+                              {addNode("Div", "_lo_div", {lo, scale}).second}).second;
+    std::string zp = addNode("Sub", "_zp_raw", {lo128, loQ}).second;
+    offset = addNode("Clip", "_zp", {zp, lo128, hi127}).second;
+  }
+  std::string q = addNode("Round", "_round", {addNode("Div", "_div", {x, scale}).second}).second;
+  if (!offset.empty())
+    q = addNode("Add", "_add_zp", {q, offset}).second;
+  q = addNode("Clip", "_clip", {q, lo128, hi127}).second;
+  if (!offset.empty())
+    q = addNode("Sub", "_sub_zp", {q, offset}).second;
+  auto [last, out] = addNode("Mul", "_dequantize", {q, scale});
+  auto it = reserved.find(op.getResult());
+  if (it != reserved.end()) {
+    out = it->second;
+    last->set_output(0, out);
+  }
+  names[op.getResult()] = out;
+  return addValueInfo(op.getResult(), graph);
+}
+
 //===----------------------------------------------------------------------===//
 // Graphs
 //===----------------------------------------------------------------------===//
@@ -507,6 +602,8 @@ LogicalResult Exporter::exportOp(Operation *op, onnx::GraphProto &graph) {
     return exportFakeQuant(fq, graph);
   if (auto dq = dyn_cast<DequantizeWeightOp>(op))
     return exportDequantizeWeight(dq, graph);
+  if (auto fq = dyn_cast<FakeQuantPerTokenOp>(op))
+    return exportFakeQuantPerToken(fq, graph);
 
   onnx::NodeProto *node = graph.add_node();
   node->set_name(getNodeName(op).str());

@@ -747,9 +747,11 @@ LogicalResult Importer::importAscendNode(onnx::NodeProto &node, Scope &scope, Lo
   OperationState state(loc, "ascend." + node.op_type());
   state.addOperands(operands);
   // Trailing optional inputs a writer leaves out are absent operands.
-  if (node.op_type() == "WeightQuantBatchMatmulV2")
-    for (size_t i = operands.size(); i < 5; ++i)
-      state.addOperands(getNone());
+  size_t arity = node.op_type() == "WeightQuantBatchMatmulV2" ? 5
+                 : node.op_type() == "QuantBatchMatmulV3"      ? 6
+                                                               : 0;
+  for (size_t i = operands.size(); i < arity; ++i)
+    state.addOperands(getNone());
   for (auto &attr : *node.mutable_attribute()) {
     FailureOr<Attribute> value = importAttribute(attr, node);
     if (failed(value))

@@ -83,3 +83,12 @@ func.func @dequantize_weight(%q: tensor<96x16xi8>, %s: tensor<3x16xf32>, %o: ten
   %b = amct.dequantize_weight %q, %t, %n {num_bits = 8 : i64} : (tensor<96x16xi8>, tensor<1x1xf32>, none) -> tensor<96x16xf32>
   return %a, %b : tensor<96x16xf32>, tensor<96x16xf32>
 }
+
+// CHECK-LABEL: func.func @per_token
+// CHECK: amct.fake_quant_per_token %{{.*}} : tensor<2x5x8xf32>
+// CHECK: amct.fake_quant_per_token %{{.*}} {asymmetric = true} : tensor<2x5x8xf32>
+func.func @per_token(%x: tensor<2x5x8xf32>) -> (tensor<2x5x8xf32>, tensor<2x5x8xf32>) {
+  %a = amct.fake_quant_per_token %x : tensor<2x5x8xf32>
+  %b = amct.fake_quant_per_token %x {asymmetric = true} : tensor<2x5x8xf32>
+  return %a, %b : tensor<2x5x8xf32>, tensor<2x5x8xf32>
+}

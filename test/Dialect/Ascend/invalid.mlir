@@ -136,3 +136,43 @@ func.func @wqbmm_bias(%x: tensor<3x8xf32>, %w: tensor<8x2xi8>, %s: tensor<2xf32>
   %y = ascend.WeightQuantBatchMatmulV2 %x, %w, %s, %n, %b : (tensor<3x8xf32>, tensor<8x2xi8>, tensor<2xf32>, none, tensor<3xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+func.func @dynamic_quant_scale_rank(%x: tensor<2x3x8xf32>) -> tensor<2x3x8xi8> {
+  // expected-error @+1 {{scale must have x's shape without the last axis (rank 2), found rank 1}}
+  %y, %s = ascend.DynamicQuant %x : (tensor<2x3x8xf32>) -> (tensor<2x3x8xi8>, tensor<6xf32>)
+  return %y : tensor<2x3x8xi8>
+}
+
+// -----
+
+func.func @dynamic_quant_v2_offset(%x: tensor<3x8xf32>) -> tensor<3x8xi8> {
+  // expected-error @+1 {{offset dim 0 is 4, x's is 3}}
+  %y, %s, %o = ascend.DynamicQuantV2 %x : (tensor<3x8xf32>) -> (tensor<3x8xi8>, tensor<3xf32>, tensor<4xf32>)
+  return %y : tensor<3x8xi8>
+}
+
+// -----
+
+func.func @qbmm_k(%x: tensor<3x8xi8>, %w: tensor<4x2xi8>, %s: tensor<2xf32>, %t: tensor<3xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{x1 has 8 input channels, x2 4}}
+  %y = ascend.QuantBatchMatmulV3 %x, %w, %s, %t, %n, %n : (tensor<3x8xi8>, tensor<4x2xi8>, tensor<2xf32>, tensor<3xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @qbmm_token_scale(%x: tensor<3x8xi8>, %w: tensor<8x2xi8>, %s: tensor<2xf32>, %t: tensor<2xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{pertoken_scale dim 0 is 2, x's is 3}}
+  %y = ascend.QuantBatchMatmulV3 %x, %w, %s, %t, %n, %n : (tensor<3x8xi8>, tensor<8x2xi8>, tensor<2xf32>, tensor<2xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+func.func @qbmm_scale(%x: tensor<3x8xi8>, %w: tensor<8x2xi8>, %s: tensor<3xf32>, %t: tensor<3xf32>, %n: none) -> tensor<3x2xf32> {
+  // expected-error @+1 {{scale has 3 values, expected 1 or 2}}
+  %y = ascend.QuantBatchMatmulV3 %x, %w, %s, %t, %n, %n : (tensor<3x8xi8>, tensor<8x2xi8>, tensor<3xf32>, tensor<3xf32>, none, none) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

@@ -22,3 +22,16 @@ func.func @weight_quant_matmul(%x: tensor<2x5x128xf32>, %w: tensor<64x32xi8>, %s
   %z = ascend.WeightQuantBatchMatmulV2 %x, %w8, %sc, %n, %n : (tensor<2x5x128xf32>, tensor<128x32xi8>, tensor<32xf32>, none, none) -> tensor<2x5x32xf32>
   return
 }
+
+// CHECK-LABEL: func.func @per_token
+func.func @per_token(%x: tensor<2x5x128xf32>, %w: tensor<128x32xi8>, %s: tensor<32xf32>, %b: tensor<32xf32>, %n: none) {
+  // CHECK: ascend.DynamicQuant {{.*}} : (tensor<2x5x128xf32>) -> (tensor<2x5x128xi8>, tensor<2x5xf32>)
+  %y, %ts = ascend.DynamicQuant %x : (tensor<2x5x128xf32>) -> (tensor<2x5x128xi8>, tensor<2x5xf32>)
+  // CHECK: ascend.DynamicQuantV2 {{.*}} : (tensor<2x5x128xf32>) -> (tensor<2x5x128xi8>, tensor<2x5xf32>, tensor<2x5xf32>)
+  %y2, %ts2, %to2 = ascend.DynamicQuantV2 %x : (tensor<2x5x128xf32>) -> (tensor<2x5x128xi8>, tensor<2x5xf32>, tensor<2x5xf32>)
+  // CHECK: ascend.QuantBatchMatmulV3 {{.*}} : (tensor<2x5x128xi8>, tensor<128x32xi8>, tensor<32xf32>, tensor<2x5xf32>, none, tensor<32xf32>) -> tensor<2x5x32xf32>
+  %m = ascend.QuantBatchMatmulV3 %y, %w, %s, %ts, %n, %b : (tensor<2x5x128xi8>, tensor<128x32xi8>, tensor<32xf32>, tensor<2x5xf32>, none, tensor<32xf32>) -> tensor<2x5x32xf32>
+  // CHECK: ascend.QuantBatchMatmulV3 {{.*}} : (tensor<2x5x128xi8>, tensor<128x32xi8>, tensor<32xf32>, tensor<2x5xf32>, tensor<2x5xf32>, none) -> tensor<2x5x32xf32>
+  %m2 = ascend.QuantBatchMatmulV3 %y2, %w, %s, %ts2, %to2, %n : (tensor<2x5x128xi8>, tensor<128x32xi8>, tensor<32xf32>, tensor<2x5xf32>, tensor<2x5xf32>, none) -> tensor<2x5x32xf32>
+  return
+}

@@ -191,3 +191,67 @@ LogicalResult WeightQuantBatchMatmulV2Op::verify() {
 
 #define GET_OP_CLASSES
 #include "amct/Dialect/Ascend/IR/AscendOps.cpp.inc"
+
+/// `scale` (and offset) of a per-token quantization of `x`: x's shape
+/// without the last axis.
+static LogicalResult checkPerTokenShape(Operation *op, Type xType, Type paramType,
+                                        StringRef what) {
+  auto x = dyn_cast<RankedTensorType>(xType);
+  auto p = dyn_cast<RankedTensorType>(paramType);
+  if (!x || !p)
+    return success();
+  if (x.getRank() < 1)
+    return op->emitOpError() << "x must have rank >= 1";
+  if (p.getRank() != x.getRank() - 1)
+    return op->emitOpError() << what << " must have x's shape without the last axis (rank "
+                             << x.getRank() - 1 << "), found rank " << p.getRank();
+  for (int64_t i = 0; i < p.getRank(); ++i)
+    if (!p.isDynamicDim(i) && !x.isDynamicDim(i) && p.getDimSize(i) != x.getDimSize(i))
+      return op->emitOpError() << what << " dim " << i << " is " << p.getDimSize(i)
+                               << ", x's is " << x.getDimSize(i);
+  return success();
+}
+
+LogicalResult DynamicQuantOp::verify() {
+  if (failed(checkSameShape(*this, getX().getType(), getY().getType())))
+    return failure();
+  return checkPerTokenShape(*this, getX().getType(), getScale().getType(), "scale");
+}
+
+LogicalResult DynamicQuantV2Op::verify() {
+  if (failed(checkSameShape(*this, getX().getType(), getY().getType())) ||
+      failed(checkPerTokenShape(*this, getX().getType(), getScale().getType(), "scale")))
+    return failure();
+  return checkPerTokenShape(*this, getX().getType(), getOffset().getType(), "offset");
+}
+
+LogicalResult QuantBatchMatmulV3Op::verify() {
+  auto x1 = dyn_cast<RankedTensorType>(getX1().getType());
+  auto x2 = dyn_cast<RankedTensorType>(getX2().getType());
+  auto scale = dyn_cast<RankedTensorType>(getScale().getType());
+  if (!x1 || !x2 || !scale)
+    return success();
+  if (x2.getRank() != 2)
+    return emitOpError() << "x2 must be [K, N], found rank " << x2.getRank();
+  if (failed(checkPerTokenShape(*this, x1, getPertokenScale().getType(), "pertoken_scale")))
+    return failure();
+  if (!isa<NoneType>(getPertokenOffset().getType()) &&
+      failed(checkPerTokenShape(*this, x1, getPertokenOffset().getType(), "pertoken_offset")))
+    return failure();
+  int64_t k = staticDim(x2, 0), n = staticDim(x2, 1);
+  int64_t xk = staticDim(x1, x1.getRank() - 1);
+  if (k >= 0 && xk >= 0 && k != xk)
+    return emitOpError() << "x1 has " << xk << " input channels, x2 " << k;
+  if (scale.getRank() != 1)
+    return emitOpError() << "scale must be [1] or [N], found rank " << scale.getRank();
+  int64_t sn = staticDim(scale, 0);
+  if (n >= 0 && sn >= 0 && sn != n && sn != 1)
+    return emitOpError() << "scale has " << sn << " values, expected 1 or " << n;
+  if (auto bias = dyn_cast<RankedTensorType>(getBias().getType()))
+    if (bias.getRank() != 1 || (n >= 0 && staticDim(bias, 0) >= 0 && staticDim(bias, 0) != n))
+      return emitOpError() << "bias must be [N]";
+  auto y = dyn_cast<RankedTensorType>(getY().getType());
+  if (y && n >= 0 && staticDim(y, y.getRank() - 1) >= 0 && staticDim(y, y.getRank() - 1) != n)
+    return emitOpError() << "y has " << staticDim(y, y.getRank() - 1) << " channels, x2 " << n;
+  return success();
+}

@@ -80,4 +80,25 @@ def Amct_DequantizeWeightOp : Amct_Op<"dequantize_weight", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Amct_FakeQuantPerTokenOp : Amct_Op<"fake_quant_per_token", [Pure, SameOperandsAndResultType]> {
+  let summary = "dynamic int8 quantize then dequantize of every row (token) along the last axis";
+  let description = [{
+    A language-model layer's input quantized per token at run time (W8A8
+    with `strategy: token`): nothing is calibrated, each row of the last
+    axis gets its own parameters from its own values, in float32:
+      symmetric:  s = max(max|row| / 127, FLT_MIN), y = clamp(rint(x / s), -128, 127) * s
+      asymmetric: lo = min(min(row), 0), hi = max(max(row), 0),
+                  s = max((hi - lo) / 255, FLT_MIN), o = clamp(-128 - rint(lo / s), -128, 127),
+                  y = (clamp(rint(x / s) + o, -128, 127) - o) * s
+    FLT_MIN keeps an all-zero row finite (it quantizes to 0). Exported as
+    standard ONNX ops (Abs, ReduceMax/ReduceMin, Div, Max, Round, Clip, Mul)
+    that compute the same values in ONNX Runtime; --amct-convert makes the
+    deploy model's DynamicQuant (V2 when asymmetric), which computes the
+    same integers and scales.
+  }];
+  let arguments = (ins TensorOf<[F32]>:$input, DefaultValuedAttr<BoolAttr, "false">:$asymmetric);
+  let results = (outs TensorOf<[F32]>:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 #endif // AMCT_DIALECT_AMCT_IR_AMCTQUANTOPS_TD

@@ -16,7 +16,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 def Ascend_Dialect : Dialect {
   let name = "ascend";
   let cppNamespace = "::amct::ascend";
-  let summary = "Ascend NPU deploy ops: AscendQuant, AscendDequant, AscendAntiQuant, AscendWeightQuant";
+  let summary = "Ascend NPU deploy ops: AscendQuant, AscendDequant, AscendAntiQuant, AscendWeightQuant, the LLM matmuls";
 }
 
 class Ascend_Op<string mnemonic, list<Trait> traits = []>
@@ -106,6 +106,54 @@ def Ascend_WeightQuantBatchMatmulV2Op : Ascend_Op<"WeightQuantBatchMatmulV2"> {
       AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$bias,
       DefaultValuedAttr<I64Attr, "0">:$antiquant_group_size,
       DefaultValuedStrAttr<StrAttr, "INT8">:$weight_dtype);
+  let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
+}
+
+def Ascend_DynamicQuantOp : Ascend_Op<"DynamicQuant"> {
+  let summary = "per-token int8 quantization: y = round(x / scale), scale = max|row| / 127";
+  let description = [{
+    The NPU's dynamic quantization (torch_npu's npu_dynamic_quant): for
+    every row of `x` (the last axis; the other axes are tokens) scale =
+    max(max|row| / 127, FLT_MIN) and y = clamp(rint(x / scale), -128, 127).
+    `scale` has x's shape without the last axis. Computed in float32 with
+    exactly the operations of amct.fake_quant_per_token, so the deploy
+    model's int8 values are the fake-quant model's.
+  }];
+  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x);
+  let results = (outs TensorOf<[I8]>:$y, TensorOf<[F32]>:$scale);
+}
+
+def Ascend_DynamicQuantV2Op : Ascend_Op<"DynamicQuantV2"> {
+  let summary = "asymmetric per-token int8 quantization: y = round(x / scale) + offset";
+  let description = [{
+    DynamicQuant with a zero point per row (torch_npu's
+    npu_dynamic_quant_asymmetric): lo = min(min(row), 0), hi = max(max(row),
+    0), scale = max((hi - lo) / 255, FLT_MIN), offset = clamp(-128 -
+    rint(lo / scale), -128, 127) (an integer held as float32) and y =
+    clamp(rint(x / scale) + offset, -128, 127), in float32 as
+    amct.fake_quant_per_token computes it.
+  }];
+  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x);
+  let results = (outs TensorOf<[I8]>:$y, TensorOf<[F32]>:$scale, TensorOf<[F32]>:$offset);
+}
+
+def Ascend_QuantBatchMatmulV3Op : Ascend_Op<"QuantBatchMatmulV3"> {
+  let summary = "y = (x1 - pertoken_offset) @ x2 * scale * pertoken_scale + bias: int8 x int8 matmul";
+  let description = [{
+    The NPU's quantized matmul with per-token activation scales (torch_npu's
+    npu_quant_matmul with pertoken_scale): `x1` [..., K] int8 (a
+    DynamicQuant's output), `x2` [K, N] int8 weights, `scale` [1] or [N]
+    the weights' scales, `pertoken_scale` x1's shape without the last axis,
+    `pertoken_offset` (optional; an asymmetric DynamicQuantV2's zero points:
+    our extension, the products are taken of x1 - offset) and `bias`
+    (optional, [N] float32, added after scaling). The accumulator is exact
+    (integers), y = (float(acc) * scale[n]) * pertoken_scale[m] + bias[n]
+    in float32.
+  }];
+  let arguments = (ins TensorOf<[I8]>:$x1, TensorOf<[I8]>:$x2, TensorOf<[F32]>:$scale,
+      TensorOf<[F32]>:$pertoken_scale,
+      AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$pertoken_offset,
+      AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$bias);
   let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
 }
 
