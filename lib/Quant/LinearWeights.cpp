@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cblas.h>
+#include <cfloat>
 #include <cmath>
 #include <numeric>
 #include <thread>
@@ -532,4 +533,128 @@ std::vector<float> amct::quant::smoothQuantFactors(const float *actAbsMax,
       f[c] = float(v);
   }
   return f;
+}
+
+void amct::quant::fakeQuantizeRowPerToken(const float *row, int64_t k, bool symmetric,
+                                          float *out) {
+  float scale, offset = 0.0f;
+  if (symmetric) {
+    float amax = 0.0f;
+    for (int64_t i = 0; i < k; ++i)
+      amax = std::max(amax, std::fabs(row[i]));
+    scale = std::max(amax / 127.0f, FLT_MIN);
+  } else {
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < k; ++i) {
+      lo = std::min(lo, row[i]);
+      hi = std::max(hi, row[i]);
+    }
+    scale = std::max((hi - lo) / 255.0f, FLT_MIN);
+    offset = std::clamp(-128.0f - std::nearbyint(lo / scale), -128.0f, 127.0f);
+  }
+  for (int64_t i = 0; i < k; ++i)
+    out[i] = (std::clamp(std::nearbyint(row[i] / scale) + offset, -128.0f, 127.0f) - offset) *
+             scale;
+}
+
+std::optional<SmoothSearchResult>
+amct::quant::smoothQuantSearch(const float *x, int64_t t, const float *w, int64_t k, int64_t n,
+                               const float *actLo, const float *actHi,
+                               const LinearWeightSpec &spec, const ActivationSpec &act,
+                               const SmoothSearchOptions &options, std::string &error) {
+  int candidates = int(options.strengths.size());
+  if (t < 1 || candidates < 1) {
+    error = t < 1 ? "SmoothQuant's strength search needs calibration inputs"
+                  : "no smooth_strength candidate";
+    return std::nullopt;
+  }
+  std::vector<float> actAbsMax(k, 0.0f), weightAbsMax(k, 0.0f);
+  for (int64_t i = 0; i < k; ++i) {
+    if (actLo[i] <= actHi[i])
+      actAbsMax[i] = std::max(std::fabs(actLo[i]), std::fabs(actHi[i]));
+    for (int64_t c = 0; c < n; ++c)
+      weightAbsMax[i] = std::max(weightAbsMax[i], std::fabs(w[i * n + c]));
+  }
+  int64_t perRow = std::max<int64_t>(1, int64_t(candidates) * k * n);
+  int64_t affordable = std::max<int64_t>(options.maxTokens, options.maxMultiplyAdds / perRow);
+  int64_t rows = std::min<int64_t>(t, std::max<int64_t>(1, affordable));
+  std::vector<float> xs(rows * k);
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(&x[(r * t / rows) * k], k, &xs[r * k]);
+  std::vector<float> ref(rows * n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
+              xs.data(), int(k), w, int(n), 0.0f, ref.data(), int(n));
+
+  std::vector<double> errs(candidates, INFINITY);
+  std::vector<std::string> errors(candidates);
+  auto score = [&](int g, std::vector<float> &scaled, std::vector<float> &xq,
+                   std::vector<float> &out) {
+    std::vector<float> f =
+        smoothQuantFactors(actAbsMax.data(), weightAbsMax.data(), k, options.strengths[g]);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t c = 0; c < n; ++c)
+        scaled[i * n + c] = w[i * n + c] * f[i];
+    std::optional<LinearWeightParams> p = minmaxParams(scaled.data(), k, n, spec, errors[g]);
+    if (!p)
+      return;
+    std::vector<int8_t> q(k * n);
+    quantizeLinear(scaled.data(), *p, spec.bits, q.data());
+    dequantizeLinear(q.data(), *p, scaled.data());
+    QuantParams tensorParams{1.0f, 0};
+    if (!act.perToken) {
+      float lo = INFINITY, hi = -INFINITY;
+      for (int64_t i = 0; i < k; ++i)
+        if (actLo[i] <= actHi[i]) {
+          lo = std::min(lo, actLo[i] / f[i]);
+          hi = std::max(hi, actHi[i] / f[i]);
+        }
+      if (!(lo <= hi)) {
+        errors[g] = "the calibration input has no finite value";
+        return;
+      }
+      tensorParams = paramsFromRange(lo, hi, 8, !act.symmetric);
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      float *row = &xq[r * k];
+      for (int64_t i = 0; i < k; ++i)
+        row[i] = xs[r * k + i] / f[i];
+      if (act.perToken) {
+        fakeQuantizeRowPerToken(row, k, act.symmetric, row);
+      } else {
+        for (int64_t i = 0; i < k; ++i)
+          row[i] = fakeQuant(row[i], tensorParams, 8);
+      }
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
+                xq.data(), int(k), scaled.data(), int(n), 0.0f, out.data(), int(n));
+    double e = 0;
+    for (int64_t i = 0; i < rows * n; ++i) {
+      double d = double(out[i]) - ref[i];
+      e += d * d;
+    }
+    errs[g] = e;
+  };
+  int workers = std::max(1, std::min(options.threads, candidates));
+  // BLAS on one thread whatever the count, so the sums (and the choice)
+  // do not depend on it; the candidates run side by side instead.
+  SingleThreadedBlas blasGuard(true);
+  auto worker = [&](int id) {
+    std::vector<float> scaled(k * n), xq(rows * k), out(rows * n);
+    for (int g = id; g < candidates; g += workers)
+      score(g, scaled, xq, out);
+  };
+  if (std::optional<std::string> failed = runWorkers(workers, worker, errors)) {
+    error = *failed;
+    return std::nullopt;
+  }
+  int best = 0;
+  for (int g = 1; g < candidates; ++g)
+    if (errs[g] < errs[best])
+      best = g;
+  SmoothSearchResult result;
+  result.strength = options.strengths[best];
+  result.factors = smoothQuantFactors(actAbsMax.data(), weightAbsMax.data(), k, result.strength);
+  result.error = errs[best];
+  result.errors = errs;
+  return result;
 }

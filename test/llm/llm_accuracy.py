@@ -17,10 +17,26 @@ the next character, base 2) are compared:
                                    it is reported, not judged)
   int4 per channel: GPTQ           better than minmax
 
-The deploy model (WeightQuantBatchMatmulV2) runs on the executor (`amct
-run`) and must give the same bits per character as ORT's fake-quant run
-(|difference| <= 1e-4: float summation order only), and bit-identical
-logits to the executor's own fake-quant run.
+W8A8 (int8 weights per channel, int8 inputs), on the model and on an
+"outlier" copy whose RMSNorm weights are multiplied by 50 on 4 channels and
+the rows of the Linear weights reading them divided by 50 (the fp32 model
+computes the same function; its inputs now have the outlier channels real
+language models have):
+
+  outlier, minmax per tensor         loses > 1 % (what SmoothQuant is for)
+  outlier, SmoothQuant per tensor    within 0.1 % of fp32 (the strength
+                                     searched per layer group, our default;
+                                     AMCT's fixed 0.5 is reported)
+  outlier, SmoothQuant per token     within 0.05 % of fp32
+  SmoothQuant per token              within 0.2 % of fp32
+
+The deploy models run on the executor (`amct run`): weight-only ones
+(WeightQuantBatchMatmulV2) must give the same bits per character as ORT's
+fake-quant run (|difference| <= 1e-4: float summation order only) and
+bit-identical logits to the executor's own fake-quant run; W8A8 ones
+(integer matmuls, whose sums round differently from the fake-quant
+model's float sums, which can move a later rounding by one step) within
+0.1 % of ORT's bits per character.
 
 usage: llm_accuracy.py --amct AMCT --data DIR --work DIR
 (DIR holds char_lm.onnx, char_lm.calib.npy, char_lm.eval.npy).
@@ -39,6 +55,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 ORT_RUN = REPO / "test" / "ort" / "ort_run.js"
 
+W8A8 = {
+    "outlier-w8a8-tensor-minmax": ("outlier", "tensor", "minmax"),
+    "outlier-w8a8-tensor-smooth": ("outlier", "tensor", "smoothquant"),
+    "outlier-w8a8-tensor-smooth0.5": ("outlier", "tensor",
+                                      {"smoothquant": {"smooth_strength": 0.5}}),
+    "outlier-w8a8-token-smooth": ("outlier", "token", "smoothquant"),
+    "w8a8-token-smooth": ("fp32", "token", "smoothquant"),
+    "w8a8-tensor-smooth": ("fp32", "tensor", "smoothquant"),
+    "w8a8-token-minmax": ("fp32", "token", "minmax"),
+}
+
 CONFIGS = {
     "int8-channel-minmax": ("int8", "channel", 0, "minmax"),
     "int4-group32-minmax": ("int4", "group", 32, "minmax"),
@@ -56,6 +83,42 @@ def config_json(bits, strategy, group, algo):
     if group:
         weights["group_size"] = group
     return {"batch_num": 4, "quant_cfg": {"weights": weights}, "algorithm": algo}
+
+
+def w8a8_json(strategy, algo):
+    return {"batch_num": 4,
+            "quant_cfg": {"weights": {"type": "int8", "strategy": "channel"},
+                          "inputs": {"type": "int8", "strategy": strategy}},
+            "algorithm": algo}
+
+
+def outlier_model(src, dst, channels=(3, 17, 64, 101), alpha=50.0):
+    """The model with the RMSNorm weights times `alpha` on `channels` and
+    the rows of the MatMul weights reading each norm divided by it."""
+    import onnx
+    from onnx import numpy_helper as nh
+    m = onnx.load(str(src))
+    inits = {t.name: t for t in m.graph.initializer}
+    consumers = {}
+    for n in m.graph.node:
+        for i in n.input:
+            consumers.setdefault(i, []).append(n)
+    rescaled = 0
+    for n in m.graph.node:
+        weights = [i for i in n.input if i.endswith("_norm.weight")]
+        if n.op_type != "Mul" or not weights:
+            continue
+        w = nh.to_array(inits[weights[0]]).copy()
+        w[list(channels)] *= alpha
+        inits[weights[0]].CopyFrom(nh.from_array(w, weights[0]))
+        for c in consumers[n.output[0]]:
+            assert c.op_type == "MatMul", c.op_type
+            mw = nh.to_array(inits[c.input[1]]).copy()
+            mw[list(channels), :] /= alpha
+            inits[c.input[1]].CopyFrom(nh.from_array(mw, c.input[1]))
+        rescaled += 1
+    assert rescaled == 6, rescaled
+    onnx.save(m, str(dst))
 
 
 def bits_per_char(logits, targets):
@@ -80,11 +143,15 @@ def main():
     np.save(work / "tokens.npy", windows[:, :-1])
     targets = windows[:, 1:]
 
-    models = {"fp32": model}
-    for name, spec in CONFIGS.items():
-        (work / (name + ".json")).write_text(json.dumps(config_json(*spec)))
+    models = {"fp32": model, "outlier": work / "outlier.onnx"}
+    outlier_model(model, models["outlier"])
+    runs = {name: (model, config_json(*spec)) for name, spec in CONFIGS.items()}
+    for name, (base, strategy, algo) in W8A8.items():
+        runs[name] = (models[base], w8a8_json(strategy, algo))
+    for name, (source, config) in runs.items():
+        (work / (name + ".json")).write_text(json.dumps(config))
         prefix = work / name / "P"
-        cmd = [args.amct, "quantize", "--model", str(model), "--config", str(work / (name + ".json")),
+        cmd = [args.amct, "quantize", "--model", str(source), "--config", str(work / (name + ".json")),
                "--calib-data", "tokens=" + str(args.data / "char_lm.calib.npy"),
                "--save-path", str(prefix), "--cosine-samples", "0"]
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -110,7 +177,7 @@ def main():
     # The deploy model on the executor.
     failures = []
     deploy_bpc = {}
-    for name in CONFIGS:
+    for name in runs:
         outs = {}
         for kind in ("deploy", "fake_quant"):
             out = work / name / ("exec_" + kind)
@@ -125,6 +192,11 @@ def main():
         if len(outs) != 2:
             continue
         deploy_bpc[name] = bits_per_char(outs["deploy"], targets)
+        if name in W8A8:
+            if abs(deploy_bpc[name] - bpc[name]) > 0.001 * bpc[name]:
+                failures.append(f"{name}: deploy bpc {deploy_bpc[name]:.6f} on the executor vs "
+                                f"{bpc[name]:.6f} in ONNX Runtime")
+            continue
         if not np.array_equal(outs["deploy"].view(np.uint32), outs["fake_quant"].view(np.uint32)):
             failures.append(f"{name}: deploy and fake-quant logits differ on the executor "
                             f"(max {np.abs(outs['deploy'] - outs['fake_quant']).max():g})")
@@ -133,10 +205,10 @@ def main():
                             f"{bpc[name]:.6f} in ONNX Runtime")
 
     fp32 = bpc["fp32"]
-    print(f"{'model':<24} {'bpc (ORT)':>10} {'loss vs fp32':>13} {'deploy bpc (executor)':>22}")
+    print(f"{'model':<32} {'bpc (ORT)':>10} {'loss vs fp32':>13} {'deploy bpc (executor)':>22}")
     for name, value in bpc.items():
         dep = f"{deploy_bpc[name]:.5f}" if name in deploy_bpc else "-"
-        print(f"{name:<24} {value:>10.5f} {value - fp32:>+13.5f} {dep:>22}")
+        print(f"{name:<32} {value:>10.5f} {value - fp32:>+13.5f} {dep:>22}")
 
     checks = []
     int8 = bpc["int8-channel-minmax"]
@@ -153,13 +225,32 @@ def main():
     checks.append(("int4 group 32: AWQ no worse than minmax", aw <= mm, f"{aw:.5f} vs {mm:.5f}"))
     cm, cg = bpc["int4-channel-minmax"], bpc["int4-channel-gptq"]
     checks.append(("int4 per channel: GPTQ beats minmax", cg < cm, f"{cg:.5f} vs {cm:.5f}"))
+    outlier = bpc["outlier"]
+    checks.append(("the outlier model computes the fp32 model's function",
+                   abs(outlier - fp32) <= 1e-4, f"{outlier:.5f} vs {fp32:.5f}"))
+
+    def loss(name):
+        return (bpc[name] - fp32) / fp32
+
+    checks.append(("outlier, W8A8 minmax per tensor loses > 1%",
+                   loss("outlier-w8a8-tensor-minmax") > 0.01,
+                   f"{100 * loss('outlier-w8a8-tensor-minmax'):+.3f}%"))
+    checks.append(("outlier, W8A8 SmoothQuant per tensor within 0.1% of fp32",
+                   abs(loss("outlier-w8a8-tensor-smooth")) <= 0.001,
+                   f"{100 * loss('outlier-w8a8-tensor-smooth'):+.3f}%"))
+    checks.append(("outlier, W8A8 SmoothQuant per token within 0.05% of fp32",
+                   abs(loss("outlier-w8a8-token-smooth")) <= 0.0005,
+                   f"{100 * loss('outlier-w8a8-token-smooth'):+.3f}%"))
+    checks.append(("W8A8 SmoothQuant per token within 0.2% of fp32",
+                   abs(loss("w8a8-token-smooth")) <= 0.002,
+                   f"{100 * loss('w8a8-token-smooth'):+.3f}%"))
     for text, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {text} ({value})")
         if not ok:
             failures.append(text)
     for f in failures:
         print("FAIL: " + f)
-    passed = len(checks) + len(CONFIGS) - len(failures)
+    passed = len(checks) + len(runs) - len(failures)
     print(f"llm-accuracy: {passed} passed, {len(failures)} failed")
     return 1 if failures else 0
 

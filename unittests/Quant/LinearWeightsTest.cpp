@@ -359,4 +359,53 @@ TEST(LinearWeights, SmoothQuantFactorsHandComputed) {
   EXPECT_FLOAT_EQ(smoothQuantFactors(a2.data(), w2.data(), 1, 0.75)[0], 4.0f);
 }
 
+TEST(LinearWeights, PerTokenRowMatchesTheHandComputedGrid) {
+  // max|row| 127 -> scale 1: -63.5 ties to -64, 0.25 to 0.
+  std::vector<float> row{127, -63.5f, 0.25f, 2}, out(4);
+  fakeQuantizeRowPerToken(row.data(), 4, true, out.data());
+  EXPECT_EQ(out, (std::vector<float>{127, -64, 0, 2}));
+  // Asymmetric: lo -1, hi 254 -> scale 1, zero point -127: exact.
+  std::vector<float> row2{-1, 0, 254};
+  fakeQuantizeRowPerToken(row2.data(), 3, false, row2.data());
+  EXPECT_EQ(row2, (std::vector<float>{-1, 0, 254}));
+}
+
+TEST(LinearWeights, SmoothQuantSearchPicksTheLowestErrorAndHelpsOutliers) {
+  // Inputs with 4 outlier channels (x 40): per-tensor int8 inputs lose the
+  // small channels unless the outliers move into the weights.
+  int64_t t = 256, k = 64, n = 32;
+  std::vector<float> x = thousandths(t * k, 7, 1.0f), w = thousandths(k * n, 8, 0.1f);
+  for (int64_t r = 0; r < t; ++r)
+    for (int64_t c : {3, 10, 40, 50})
+      x[r * k + c] *= 40.0f;
+  std::vector<float> lo(k, INFINITY), hi(k, -INFINITY);
+  for (int64_t r = 0; r < t; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      lo[c] = std::min(lo[c], x[r * k + c]);
+      hi[c] = std::max(hi[c], x[r * k + c]);
+    }
+  LinearWeightSpec spec;
+  spec.bits = 8;
+  spec.granularity = WeightGranularity::Channel;
+  ActivationSpec act;
+  SmoothSearchOptions options;
+  options.strengths = {0.01, 0.3, 0.5, 0.7, 0.9};
+  std::string error;
+  auto r = smoothQuantSearch(x.data(), t, w.data(), k, n, lo.data(), hi.data(), spec, act,
+                             options, error);
+  ASSERT_TRUE(r) << error;
+  ASSERT_EQ(r->errors.size(), 5u);
+  EXPECT_EQ(r->error, *std::min_element(r->errors.begin(), r->errors.end()));
+  // Nearly no migration (0.01) is far worse than the chosen strength.
+  EXPECT_LT(r->error, 0.5 * r->errors[0]);
+  EXPECT_GT(r->strength, 0.01);
+  // The same on two threads.
+  options.threads = 2;
+  auto r2 = smoothQuantSearch(x.data(), t, w.data(), k, n, lo.data(), hi.data(), spec, act,
+                              options, error);
+  ASSERT_TRUE(r2) << error;
+  EXPECT_EQ(r2->errors, r->errors);
+  EXPECT_EQ(r2->factors, r->factors);
+}
+
 } // namespace

@@ -73,8 +73,14 @@ TEST(LlmConfig, W8A8WithSmoothQuantPerToken) {
   ASSERT_TRUE(c->inputs);
   EXPECT_FALSE(c->inputs->symmetric);
   EXPECT_EQ(c->inputs->strategy, LlmInputConfig::Strategy::Token);
-  EXPECT_DOUBLE_EQ(c->algorithms[0].smoothStrength, 0.8);
+  ASSERT_TRUE(c->algorithms[0].smoothStrength);
+  EXPECT_DOUBLE_EQ(*c->algorithms[0].smoothStrength, 0.8);
   EXPECT_TRUE(c->uses(LlmAlgorithm::Kind::MinMax));
+  // Without smooth_strength the strength is searched (none set).
+  auto searched = parse(R"({"quant_cfg": {"weights": {"type": "int8"},
+      "inputs": {"type": "int8"}}, "algorithm": "smoothquant"})", error);
+  ASSERT_TRUE(searched) << error;
+  EXPECT_FALSE(searched->algorithms[0].smoothStrength);
 }
 
 struct BadCase {

@@ -179,6 +179,52 @@ std::optional<AwqResult> awqSearch(const float *x, int64_t t, const float *w, in
 std::vector<float> smoothQuantFactors(const float *actAbsMax, const float *weightAbsMax,
                                       int64_t k, double strength);
 
+/// How W8A8 quantizes a Linear layer's input (int8).
+struct ActivationSpec {
+  bool perToken = false;  // else per tensor with a calibrated range
+  bool symmetric = true;
+};
+
+/// The int8-quantized values of one row of `k` inputs with its own
+/// parameters (per token), in float32 exactly as amct.fake_quant_per_token
+/// defines them; `out` may be `row`.
+void fakeQuantizeRowPerToken(const float *row, int64_t k, bool symmetric, float *out);
+
+struct SmoothSearchOptions {
+  /// Candidate strengths, scored in this order (ties keep the first).
+  std::vector<double> strengths;
+  /// Rows scored per candidate, as AwqOptions: at least maxTokens, more
+  /// while candidates x rows x K x N stays within maxMultiplyAdds.
+  int64_t maxTokens = 256;
+  int64_t maxMultiplyAdds = int64_t(1) << 33;
+  int threads = 1;
+};
+
+struct SmoothSearchResult {
+  double strength = 0.5;
+  std::vector<float> factors;
+  /// Sum of squared output errors of the winner and of each candidate.
+  double error = 0;
+  std::vector<double> errors;
+};
+
+/// SmoothQuant's strength chosen per layer (or per group of layers reading
+/// one input, their weights side by side in `w` [K, N]): for each candidate
+/// a, the factors f(a) (smoothQuantFactors from the input's per-channel
+/// |max| `actAbsMax` and the weight rows' |max|), the weight f W quantized
+/// as `spec` says and the input X / f as `act` says (per tensor: the range
+/// [min_c lo_c / f_c, max_c hi_c / f_c] of the calibrated channel ranges
+/// `actLo`, `actHi`), scored by the squared error of Q(X / f) Q(f W)
+/// against X W on the calibration rows `x` [T, K]. Fails (with `error`)
+/// on no rows or no candidate.
+std::optional<SmoothSearchResult> smoothQuantSearch(const float *x, int64_t t, const float *w,
+                                                    int64_t k, int64_t n, const float *actLo,
+                                                    const float *actHi,
+                                                    const LinearWeightSpec &spec,
+                                                    const ActivationSpec &act,
+                                                    const SmoothSearchOptions &options,
+                                                    std::string &error);
+
 } // namespace amct::quant
 
 #endif // AMCT_QUANT_LINEARWEIGHTS_H

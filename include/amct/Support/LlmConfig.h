@@ -47,7 +47,11 @@ struct LlmAlgorithm {
   /// extension of AMCT's keys, on by default; false gives AMCT's algorithm;
   /// docs/LlmQuantization.md has the figures).
   bool clip = true;
-  double smoothStrength = 0.5;  // smoothquant, in (0, 1)
+  /// smoothquant, in (0, 1). Absent: AMCT's 0.5 for per-token inputs; for
+  /// per-tensor inputs chosen per input group from 0.1, 0.2, ..., 0.9 by
+  /// the output error of the quantized layers on the calibration inputs
+  /// (our extension; docs/LlmQuantization.md has the figures).
+  std::optional<double> smoothStrength;
 };
 
 struct LlmQuantConfig {
