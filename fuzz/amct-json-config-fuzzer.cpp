@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "amct/Support/KvCacheConfig.h"
 #include "amct/Support/LlmConfig.h"
 #include "amct/Support/QuantConfig.h"
 
@@ -18,6 +19,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string text(reinterpret_cast<const char *>(data), size);
   std::string error;
   if (!amct::parseLlmConfig(text, "fuzz.json", error) && error.empty())
+    __builtin_trap();
+  error.clear();
+  if (!amct::parseKvCacheConfig(text, "fuzz-kv.json", error) && error.empty())
     __builtin_trap();
   error.clear();
   auto config = amct::parseQuantConfigJson(text, "fuzz.json", error);

@@ -29,9 +29,10 @@ seed_dirs() {
       done ;;
     amct-json-config-fuzzer)
       ls "$root"/test/Tools/Inputs/quant/*.json "$root"/test/Transforms/Inputs/*.json \
-        "$root"/fuzz/seeds/llm/*.json ;;
+        "$root"/fuzz/seeds/llm/*.json "$root"/test/Tools/Inputs/kv/*.json ;;
     amct-simple-config-fuzzer)
-      ls "$root"/test/Tools/Inputs/quant/*.cfg "$root"/test/Transforms/Inputs/*.cfg ;;
+      ls "$root"/test/Tools/Inputs/quant/*.cfg "$root"/test/Transforms/Inputs/*.cfg \
+        "$root"/test/Tools/Inputs/kv/*.cfg ;;
     amct-record-fuzzer)
       ls "$root"/test/Tools/Inputs/quant/record.txt "$root"/test/Transforms/Inputs/fold-record*.txt ;;
     amct-executor-fuzzer)

@@ -1006,6 +1006,7 @@ FailureOr<LlmLayers> prepare(ModuleOp model, const LlmQuantConfig &config,
 
 FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig &config,
                                            const std::string &configName,
+                                           const KvCacheConfig *kvCache,
                                            const QuantizeOptions &options) {
   QuantizeResult result;
   PhaseClock clock(result.phases);
@@ -1014,6 +1015,12 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
   if (failed(found))
     return failure();
   func::FuncOp main = getMainFunction(*module);
+  // The K / V projections, found before their weights change.
+  FailureOr<std::vector<QuantizableLayer>> kvLayers = std::vector<QuantizableLayer>();
+  if (kvCache)
+    kvLayers = findKvCacheLayers(main, *kvCache, options.kvCacheConfigPath);
+  if (failed(kvLayers))
+    return failure();
   clock.lap("fold constants, find Linear layers");
 
   int batchNum = options.batchNum > 0 ? options.batchNum : int(config.batchNum);
@@ -1030,9 +1037,17 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
     return failure();
   clock.lap("integer weights into the model");
 
+  // The KV cache calibrated on the model with its layers quantized.
+  if (kvCache) {
+    if (failed(quantizeKvCache(*module, *kvLayers, *kvCache, *batches, options.threads,
+                               options.showProgress, result)))
+      return failure();
+    clock.lap("KV-cache calibration");
+  }
+
   std::vector<std::string> names;
-  for (const LlmLayer &l : found->layers)
-    names.push_back(l.layer.name);
+  for (const QuantizableLayer &l : result.quantized)
+    names.push_back(l.name);
   if (failed(compareAndConvert(std::move(module), names, (*batches)[0], options, clock, result)))
     return failure();
   return result;

@@ -227,8 +227,26 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   std::optional<LlmQuantConfig> llm;
   if (failed(readConfigText(model, options.configPath, configText, llm)))
     return failure();
+  std::optional<KvCacheConfig> kv;
+  if (!options.kvCacheConfigPath.empty()) {
+    std::string text;
+    if (!readRegularFile(options.kvCacheConfigPath, text, error))
+      return model.emitError() << "KV-cache config " << error;
+    kv = parseKvCacheConfig(text, options.kvCacheConfigPath, error);
+    if (!kv)
+      return model.emitError() << error;
+  }
   if (llm)
-    return quantizeLlmModel(model, *llm, options.configPath, options);
+    return quantizeLlmModel(model, *llm, options.configPath, kv ? &*kv : nullptr, options);
+  if (kv) {
+    if (!options.configPath.empty())
+      return model.emitError()
+             << options.kvCacheConfigPath
+             << ": a KV-cache config goes with a language-model quantize() config (JSON with "
+                "\"quant_cfg\") or alone; "
+             << options.configPath << " is a layer config of the CNN flow";
+    return quantizeKvCacheModel(model, *kv, options.kvCacheConfigPath, options);
+  }
   QuantizeResult result;
   PhaseClock clock(result.phases);
   OwningOpRef<ModuleOp> module = model.clone();
@@ -365,6 +383,11 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
   std::optional<LlmQuantConfig> llm;
   if (failed(readConfigText(model, configPath, configText, llm)))
     return failure();
+  if (!record.kvCache.empty())
+    return model.emitError() << recordName << ": layer '" << record.kvCache.front().first
+                             << "' has KV-cache factors (kv_cache_value); amct convert does "
+                                "not rebuild KV-cache quantization, amct quantize "
+                                "--kv-cache-config does";
   if (llm)
     return convertLlmModel(model, *llm, configPath, record, recordName);
   QuantizeResult result;

@@ -9,6 +9,7 @@
 #define AMCT_LIB_PIPELINES_QUANTIZESUPPORT_H
 
 #include "amct/Pipelines/Quantize.h"
+#include "amct/Support/KvCacheConfig.h"
 #include "amct/Support/LlmConfig.h"
 
 #include "mlir/Pass/Pass.h"
@@ -68,7 +69,16 @@ mlir::LogicalResult convertToDeploy(mlir::OwningOpRef<mlir::ModuleOp> module,
 mlir::FailureOr<QuantizeResult> quantizeLlmModel(mlir::ModuleOp model,
                                                  const LlmQuantConfig &config,
                                                  const std::string &configName,
+                                                 const KvCacheConfig *kvCache,
                                                  const QuantizeOptions &options);
+
+/// KV-cache quantization alone: the model's constants folded, the K / V
+/// projections' outputs calibrated and fake-quantized, compared and
+/// converted as the other flows do.
+mlir::FailureOr<QuantizeResult> quantizeKvCacheModel(mlir::ModuleOp model,
+                                                     const KvCacheConfig &config,
+                                                     const std::string &configName,
+                                                     const QuantizeOptions &options);
 
 /// convertModel for a quantize() config: the layers the config quantizes
 /// get the record's scale_w / offset_w (and AWQ's tensor_balance_factor),
@@ -80,6 +90,23 @@ mlir::FailureOr<QuantizeResult> convertLlmModel(mlir::ModuleOp model,
                                                 const std::string &configName,
                                                 const Record &record,
                                                 const std::string &recordName);
+
+/// The K and V projection layers of a KV-cache config (lib/Pipelines/
+/// KvCacheQuantize.cpp): the named ones, each a Linear layer of `main`,
+/// else those found on attention's keys and values and the present key /
+/// value outputs. Errors name the config and the layer.
+mlir::FailureOr<std::vector<QuantizableLayer>>
+findKvCacheLayers(mlir::func::FuncOp main, const KvCacheConfig &config,
+                  const std::string &configName);
+
+/// Calibrates the outputs of `layers` in `module` on `batches` as `config`
+/// says, puts an 8-bit fake_quant on each and records the factors as
+/// kv_cache_value entries (and the layers, their method) in `result`.
+mlir::LogicalResult quantizeKvCache(mlir::ModuleOp module,
+                                    const std::vector<QuantizableLayer> &layers,
+                                    const KvCacheConfig &config,
+                                    const std::vector<std::vector<rt::Tensor>> &batches,
+                                    int threads, bool showProgress, QuantizeResult &result);
 
 } // namespace amct
 

@@ -6,12 +6,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/QuantConfig.h"
+#include "amct/Support/KvCacheConfig.h"
 #include "ConfigRules.h"
 #include "ProtoText.h"
 
 #include "amct_config.pb.h"
 
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <limits>
@@ -510,4 +512,96 @@ std::optional<QuantConfig> amct::createQuantConfig(
   for (const std::string &name : skipLayers)
     cfg.add_skip_layers(name);
   return expandConfig(cfg, nullptr, "", layers, error);
+}
+
+//===----------------------------------------------------------------------===//
+// KV-cache config
+//===----------------------------------------------------------------------===//
+
+std::optional<KvCacheConfig> amct::parseKvCacheConfig(const std::string &text,
+                                                      const std::string &fileName,
+                                                      std::string &error) {
+  if (isBlank(text)) {
+    error = prefixed(fileName, "the KV-cache config file is empty");
+    return std::nullopt;
+  }
+  std::string where = fileName.empty() ? std::string("<kv-cache config>") : fileName;
+  proto::AMCTKVCacheConfig cfg;
+  InfoTree tree;
+  const InfoTree *treeOrNull = nullptr;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && text[first] == '{') {
+    pb::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    auto status = pb::util::JsonStringToMessage(text, &cfg, options);
+    if (!status.ok()) {
+      error = where + ": not a KV-cache config (JSON with kv_cache_quant_config { "
+                      "quant_layers, calibration_config } and batch_num): " +
+              std::string(status.message());
+      return std::nullopt;
+    }
+  } else {
+    if (!detail::parseProtoText(text, where, "KV-cache config", cfg, tree, error))
+      return std::nullopt;
+    treeOrNull = &tree;
+  }
+  CfgReporter r(fileName, error);
+  if (!cfg.has_kv_cache_quant_config()) {
+    error = prefixed(fileName, "kv_cache_quant_config { ... } is required");
+    return std::nullopt;
+  }
+  if (cfg.batch_num() < 1) {
+    r.fail(treeOrNull, cfg, "batch_num", -1, "batch_num: must be greater than 0, got 0");
+    return std::nullopt;
+  }
+  const proto::KVCacheQuantConfig &kv = cfg.kv_cache_quant_config();
+  const InfoTree *kvTree = CfgReporter::nested(treeOrNull, cfg, "kv_cache_quant_config");
+  KvCacheConfig out;
+  out.batchNum = cfg.batch_num();
+  std::set<std::string> seen;
+  for (int i = 0; i < kv.quant_layers_size(); ++i) {
+    const std::string &name = kv.quant_layers(i);
+    if (name.empty() || !seen.insert(name).second) {
+      r.fail(kvTree, kv, "quant_layers", i,
+             "kv_cache_quant_config.quant_layers: " +
+                 (name.empty() ? std::string("a layer name is empty")
+                               : "layer \"" + name + "\" is named twice"));
+      return std::nullopt;
+    }
+    out.quantLayers.push_back(name);
+  }
+  out.act.asymmetric = true;
+  if (kv.has_calibration_config()) {
+    const proto::CalibrationConfig &c = kv.calibration_config();
+    const InfoTree *cTree = CfgReporter::nested(kvTree, kv, "calibration_config");
+    const std::string path = "kv_cache_quant_config.calibration_config";
+    for (const char *field : {"arq_quantize", "ada_quantize", "dmq_balancer"}) {
+      const pb::FieldDescriptor *f = c.GetDescriptor()->FindFieldByName(field);
+      if (c.GetReflection()->HasField(c, f)) {
+        r.fail(cTree, c, field, -1,
+               path + "." + field + ": the KV cache holds layer outputs; only "
+                                    "ifmr_quantize or hfmg_quantize calibrate them");
+        return std::nullopt;
+      }
+    }
+    if (!checkCalibration(r, cTree, c, path))
+      return std::nullopt;
+    LayerQuantConfig layer = fromCalibration(c);
+    out.act = layer.act;
+    if (!out.act.asymmetricSet)
+      out.act.asymmetric = true;
+  }
+  return out;
+}
+
+std::string amct::formatKvCacheConfig(const std::vector<std::string> &layers) {
+  proto::AMCTKVCacheConfig cfg;
+  proto::KVCacheQuantConfig *kv = cfg.mutable_kv_cache_quant_config();
+  for (const std::string &name : layers)
+    kv->add_quant_layers(name);
+  kv->mutable_calibration_config()->mutable_ifmr_quantize();
+  cfg.set_batch_num(1);
+  std::string text;
+  pb::TextFormat::PrintToString(cfg, &text);
+  return text;
 }

@@ -446,6 +446,46 @@ LogicalResult convertPerTokenLayers(func::FuncOp func) {
   return failure(failedAny);
 }
 
+/// An 8-bit per-tensor fake_quant that no layer consumes as its input (a
+/// KV-cache projection's output) becomes AscendQuant -> AscendAntiQuant:
+/// the int8 values between them are what the cache holds; AscendAntiQuant
+/// gives back (q - offset) * scale (AMCT's offset is -offset_d).
+void convertStandaloneFakeQuants(func::FuncOp func) {
+  SmallVector<FakeQuantOp> todo;
+  func.walk([&](FakeQuantOp fq) {
+    if (!fq->use_empty() && fq.getNumBits() == 8 && !fq.getAxis() &&
+        !fq.getInput().getDefiningOp<ConstOp>())
+      todo.push_back(fq);
+  });
+  OpBuilder b(func.getContext());
+  for (FakeQuantOp fq : todo) {
+    std::string base = getNodeName(fq).str();
+    if (base.empty())
+      base = "fake_quant";
+    float scale = fq.getScale()[0];
+    int64_t offset = fq.getOffset()[0];
+    b.setInsertionPoint(fq);
+    auto inType = cast<TensorType>(fq.getInput().getType());
+    Location qLoc = makeNodeLoc(b.getContext(), base + ".quant", {base + ".quant.output0"},
+                                b.getUnknownLoc());
+    Value q = b.create<ascend::QuantOp>(qLoc, inType.clone(b.getIntegerType(8)), fq.getInput(),
+                                        b.getF32FloatAttr(1.0f / scale),
+                                        b.getF32FloatAttr(float(offset)),
+                                        b.getStringAttr("INT8"), b.getBoolAttr(false),
+                                        b.getStringAttr("Round"));
+    SmallVector<std::string> outNames;
+    for (StringRef n : getOutputNames(fq))
+      outNames.push_back(n.str());
+    Location aLoc = makeNodeLoc(b.getContext(), base + ".antiquant", outNames, b.getUnknownLoc());
+    auto anti = b.create<ascend::AntiQuantOp>(aLoc, fq.getType(), q, b.getF32FloatAttr(scale),
+                                              b.getF32FloatAttr(-float(offset)),
+                                              b.getStringAttr("INT8"), b.getI64IntegerAttr(0),
+                                              b.getBoolAttr(false));
+    fq.getResult().replaceAllUsesWith(anti.getResult());
+    fq->erase();
+  }
+}
+
 void AmctConvertPass::runOnOperation() {
   func::FuncOp func = getOperation();
   quantCache.clear(); // values of another function are not this one's
@@ -594,6 +634,7 @@ void AmctConvertPass::runOnOperation() {
   }
   if (failed(convertPerTokenLayers(func)))
     failedAny = true;
+  convertStandaloneFakeQuants(func);
   // Fake-quant ops now unused (and their float weights and biases) go.
   SmallVector<Operation *> fakeQuants;
   func.walk([&](FakeQuantOp fq) { fakeQuants.push_back(fq); });

@@ -30,6 +30,9 @@ language models have):
   outlier, SmoothQuant per token     within 0.05 % of fp32
   SmoothQuant per token              within 0.2 % of fp32
 
+KV cache int8 (the K / V projections' outputs, IFMR per tensor): within
+0.1 % of fp32 alone, within 0.2 % with W8A8 SmoothQuant per token.
+
 The deploy models run on the executor (`amct run`): weight-only ones
 (WeightQuantBatchMatmulV2) must give the same bits per character as ORT's
 fake-quant run (|difference| <= 1e-4: float summation order only) and
@@ -145,15 +148,24 @@ def main():
 
     models = {"fp32": model, "outlier": work / "outlier.onnx"}
     outlier_model(model, models["outlier"])
-    runs = {name: (model, config_json(*spec)) for name, spec in CONFIGS.items()}
+    runs = {name: (model, config_json(*spec), False) for name, spec in CONFIGS.items()}
     for name, (base, strategy, algo) in W8A8.items():
-        runs[name] = (models[base], w8a8_json(strategy, algo))
-    for name, (source, config) in runs.items():
-        (work / (name + ".json")).write_text(json.dumps(config))
+        runs[name] = (models[base], w8a8_json(strategy, algo), False)
+    # KV cache int8 (IFMR, the K / V projections found), alone and with W8A8.
+    runs["kv-int8"] = (model, None, True)
+    runs["w8a8-token-smooth+kv-int8"] = (model, w8a8_json("token", "smoothquant"), True)
+    (work / "kv.cfg").write_text("kv_cache_quant_config {\n"
+                                 "  calibration_config { ifmr_quantize { } }\n}\nbatch_num: 4\n")
+    for name, (source, config, kv) in runs.items():
         prefix = work / name / "P"
-        cmd = [args.amct, "quantize", "--model", str(source), "--config", str(work / (name + ".json")),
+        cmd = [args.amct, "quantize", "--model", str(source),
                "--calib-data", "tokens=" + str(args.data / "char_lm.calib.npy"),
                "--save-path", str(prefix), "--cosine-samples", "0"]
+        if config:
+            (work / (name + ".json")).write_text(json.dumps(config))
+            cmd += ["--config", str(work / (name + ".json"))]
+        if kv:
+            cmd += ["--kv-cache-config", str(work / "kv.cfg")]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             print(proc.stdout + proc.stderr)
@@ -192,7 +204,7 @@ def main():
         if len(outs) != 2:
             continue
         deploy_bpc[name] = bits_per_char(outs["deploy"], targets)
-        if name in W8A8:
+        if name in W8A8 or runs[name][2]:
             if abs(deploy_bpc[name] - bpc[name]) > 0.001 * bpc[name]:
                 failures.append(f"{name}: deploy bpc {deploy_bpc[name]:.6f} on the executor vs "
                                 f"{bpc[name]:.6f} in ONNX Runtime")
@@ -244,6 +256,11 @@ def main():
     checks.append(("W8A8 SmoothQuant per token within 0.2% of fp32",
                    abs(loss("w8a8-token-smooth")) <= 0.002,
                    f"{100 * loss('w8a8-token-smooth'):+.3f}%"))
+    checks.append(("KV cache int8 within 0.1% of fp32", abs(loss("kv-int8")) <= 0.001,
+                   f"{100 * loss('kv-int8'):+.3f}%"))
+    checks.append(("W8A8 SmoothQuant per token + KV cache int8 within 0.2% of fp32",
+                   abs(loss("w8a8-token-smooth+kv-int8")) <= 0.002,
+                   f"{100 * loss('w8a8-token-smooth+kv-int8'):+.3f}%"))
     for text, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {text} ({value})")
         if not ok:

@@ -2,7 +2,9 @@
 
 #include "AmctTool.h"
 
+#include "amct/Pipelines/Quantize.h"
 #include "amct/Support/FileAccess.h"
+#include "amct/Support/KvCacheConfig.h"
 #include "amct/Support/QuantConfig.h"
 #include "amct/Transforms/Passes.h"
 #include "amct/Transforms/QuantizableLayers.h"
@@ -26,6 +28,10 @@ static cl::opt<int> ccBatchNum("batch-num", cl::desc("calibration batches"), cl:
 static cl::opt<bool> ccActivationOffset("activation-offset",
                                         cl::desc("asymmetric activations (default true)"),
                                         cl::init(true), cl::sub(createConfigCmd));
+static cl::opt<bool> ccKvCache("kv-cache",
+                               cl::desc("write a KV-cache config (protobuf text) for the K and V "
+                                        "projections found, for --kv-cache-config"),
+                               cl::init(false), cl::sub(createConfigCmd));
 static cl::opt<std::string> ccSimpleConfig("simple-config",
                                            cl::desc("expand this simple .cfg instead"),
                                            cl::value_desc("q.cfg"), cl::sub(createConfigCmd));
@@ -44,10 +50,25 @@ int amct::tool::runCreateConfig() {
       return kExitUserError;
   }
   func::FuncOp main = getMainFunction(*module);
+  std::string error;
+  if (ccKvCache) {
+    FailureOr<std::vector<std::string>> kv = findKvCacheProjections(main);
+    if (failed(kv))
+      return kExitUserError;
+    std::string text = formatKvCacheConfig(*kv);
+    if (failed(writeFileAtomically(ccOutput, [&](llvm::raw_ostream &os) {
+          os << text;
+          return success();
+        }, &error))) {
+      llvm::errs() << "amct create-config: error: " << error << "\n";
+      return kExitUserError;
+    }
+    llvm::outs() << kv->size() << " K / V projections written to " << ccOutput << "\n";
+    return 0;
+  }
   std::vector<SkippedLayer> skipped;
   std::vector<QuantizableLayer> layers = findQuantizableLayers(main, &skipped);
   LayerList list = getLayerList(layers);
-  std::string error;
   std::optional<QuantConfig> config;
   if (!ccSimpleConfig.empty()) {
     std::string text;

@@ -33,6 +33,11 @@ static cl::list<std::string> qCalibData("calib-data",
                                         cl::value_desc("NAME=FILE"), cl::sub(quantizeCmd));
 static cl::opt<std::string> qConfig("config", cl::desc("AMCT JSON config or simple .cfg"),
                                     cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qKvCacheConfig(
+    "kv-cache-config",
+    cl::desc("KV-cache config (kv_cache_quant_config { quant_layers calibration_config }): "
+             "int8 K / V projection outputs, alone or with a language-model --config"),
+    cl::value_desc("FILE"), cl::sub(quantizeCmd));
 static cl::opt<int> qBatchNum("batch-num", cl::desc("calibration batches (default: config)"),
                               cl::init(0), cl::sub(quantizeCmd));
 static cl::opt<int64_t> qBatchSize("batch-size", cl::desc("samples per batch"), cl::init(0),
@@ -187,6 +192,7 @@ int amct::tool::runQuantize() {
   }
   QuantizeOptions options;
   options.configPath = qConfig;
+  options.kvCacheConfigPath = qKvCacheConfig;
   options.batchNum = qBatchNum;
   options.batchSize = qBatchSize;
   options.threads = qThreads;

@@ -24,6 +24,9 @@ namespace amct {
 struct QuantizeOptions {
   /// Quant config (AMCT JSON or .cfg); empty: the default config.
   std::string configPath;
+  /// KV-cache config (amct/Support/KvCacheConfig.h), alone or with a
+  /// language-model configPath; empty: none.
+  std::string kvCacheConfigPath;
   /// Calibration inputs by graph input name, all samples along dim 0.
   std::map<std::string, rt::Tensor> calibData;
   /// Batches to run (0: the config's batch_num) and samples per batch (0:
@@ -69,6 +72,12 @@ struct QuantizeResult {
   /// Where the time went, step by step, in order.
   std::vector<PhaseTime> phases;
 };
+
+/// The K and V projection layers of `main` (the layers KV-cache
+/// quantization takes when its config names none), in graph order: the
+/// Linear layers on the keys and values of each attention and on the
+/// present key / value outputs. An error on `main` when there are none.
+mlir::FailureOr<std::vector<std::string>> findKvCacheProjections(mlir::func::FuncOp main);
 
 /// Reads calibration inputs given as `NAME=FILE.npy` (NAME a graph input of
 /// `main`) or `FILE.npy` alone for a model with one input: the one rule of
