@@ -4,7 +4,7 @@ Llama-shaped model of about 110 M parameters (the character model's
 architecture from test/llm/make_char_lm.py at 12 layers, hidden 768, 12
 heads over 4 key/value heads, SwiGLU 2048, vocabulary 16000):
 
-    bench/llm_quantize.py [--build DIR] [--config int4-group128-gptq]
+    bench/llm_quantize.py [--build DIR] [--config int4-group128-gptq | w8a8-... ]
                           [--sequences 32] [--tokens 256] [--threads 2]
 
 `amct quantize` with the config on --sequences calibration sequences of
@@ -32,6 +32,15 @@ CONFIGS = {
     "int4-group128-minmax": {"type": "int4", "strategy": "group", "group_size": 128,
                              "algo": "minmax"},
     "int8-channel-minmax": {"type": "int8", "strategy": "channel", "algo": "minmax"},
+    # W8A8: the minmax baselines and what SmoothQuant / per-token add.
+    "w8a8-tensor-minmax": {"type": "int8", "strategy": "channel", "algo": "minmax",
+                           "inputs": "tensor"},
+    "w8a8-tensor-smoothquant": {"type": "int8", "strategy": "channel", "algo": "smoothquant",
+                                "inputs": "tensor"},
+    "w8a8-token-minmax": {"type": "int8", "strategy": "channel", "algo": "minmax",
+                          "inputs": "token"},
+    "w8a8-token-smoothquant": {"type": "int8", "strategy": "channel", "algo": "smoothquant",
+                               "inputs": "token"},
 }
 
 
@@ -88,6 +97,8 @@ def main():
         weights["group_size"] = spec["group_size"]
     config = {"batch_num": 4, "quant_cfg": {"weights": weights}, "algorithm": spec["algo"],
               "skip_layers": ["lm_head"]}
+    if "inputs" in spec:
+        config["quant_cfg"]["inputs"] = {"type": "int8", "strategy": spec["inputs"]}
     (work / (name + ".json")).write_text(json.dumps(config))
     cmd = [str(args.build / "bin" / "amct"), "quantize", "--model", str(model),
            "--config", str(work / (name + ".json")),

@@ -856,13 +856,14 @@ FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &conf
 }
 
 /// W8A8: each input group's (smoothed) input through one fake-quant (per
-/// tensor with the calibrated parameters, or per token), each weight
-/// multiplied by its SmoothQuant factors and fake-quantized to int8 with
-/// the layer's bias as int32 (per tensor), the CNN flow's fake-quant form
-/// that --amct-convert deploys; the record and the per-layer results
-/// filled.
-LogicalResult fakeQuantizeW8A8(OpBuilder &b, LlmLayers &found, const LlmInputConfig &inputs,
-                               const std::string &method, QuantizeResult &result) {
+/// tensor with the calibrated parameters, or per token), each weight's
+/// int8 integers (of the weight times its SmoothQuant factors) as
+/// amct.dequantize_weight and, per tensor, the layer's bias as int32: the
+/// form --amct-convert deploys as an int8 layer; the record and the
+/// per-layer results filled.
+LogicalResult fakeQuantizeW8A8(OpBuilder &b, LlmLayers &found, const LlmWeightConfig &weights,
+                               const LlmInputConfig &inputs, const std::string &method,
+                               QuantizeResult &result) {
   std::vector<LlmLayer> &layers = found.layers;
   for (const InputGroup &group : found.groups) {
     const LlmLayer &first = layers[group.members.front()];
@@ -883,26 +884,10 @@ LogicalResult fakeQuantizeW8A8(OpBuilder &b, LlmLayers &found, const LlmInputCon
       layers[i].layer.op->setOperand(layers[i].layer.dataOperand, quantized);
   }
   for (LlmLayer &l : layers) {
-    Operation *op = l.layer.op;
     bool balanced = llvm::any_of(l.balance, [](float v) { return v != 1.0f; });
-    if (balanced) {
-      // The weight rows (input channels) times the factors, in the
-      // constant's layout.
-      Value old = op->getOperand(l.layer.weightOperand);
-      std::optional<std::vector<float>> w = readFloats(old);
-      if (!w)
-        return op->emitError() << "layer '" << l.layer.name << "': cannot read the float weight";
-      for (int64_t r = 0; r < l.k; ++r)
-        for (int64_t c = 0; c < l.n; ++c)
-          (*w)[l.transposed ? c * l.k + r : r * l.n + c] *= l.balance[r];
-      b.setInsertionPoint(op);
-      std::string wName = l.layer.name + ".weight_smooth";
-      op->setOperand(l.layer.weightOperand,
-                     createFloatConstant(b, NameLoc::get(b.getStringAttr(wName)),
-                                         cast<RankedTensorType>(old.getType()), *w, wName));
-      if (Operation *def = old.getDefiningOp(); def && def->use_empty())
-        def->erase();
-    }
+    // The int8 weight (SmoothQuant's factors in it) as amct.dequantize_weight:
+    // the model holds the integers, no float copy.
+    replaceWeight(b, l, weights);
     std::vector<int8_t>().swap(l.q);
     LayerRecord &r = result.record.getOrAdd(l.layer.name);
     if (l.act) {
@@ -915,10 +900,10 @@ LogicalResult fakeQuantizeW8A8(OpBuilder &b, LlmLayers &found, const LlmInputCon
     r.wtsType = "INT8";
     if (balanced)
       r.tensorBalanceFactor = l.balance;
-    std::optional<float> scaleD;
-    if (l.act)
-      scaleD = l.act->scale;
-    if (failed(fakeQuantizeWeights(b, l.layer, r, 8, scaleD, "the record")))
+    // Static inputs: the bias becomes the int32 of the accumulator (per
+    // token it stays float, added after the per-token scaling).
+    if (l.act && l.layer.biasOp &&
+        failed(fakeQuantizeBias(b, l.layer, l.act->scale, l.params.scale)))
       return failure();
     std::string text = method;
     if (l.smoothStrength) {
@@ -964,7 +949,7 @@ LogicalResult writeQuantizedModel(ModuleOp module, LlmLayers &found, const LlmQu
     }
   }
   if (config.inputs) {
-    if (failed(fakeQuantizeW8A8(b, found, *config.inputs, method, result)))
+    if (failed(fakeQuantizeW8A8(b, found, config.weights, *config.inputs, method, result)))
       return failure();
     result.skipped = found.skipped;
     return verify(module);

@@ -56,6 +56,81 @@ struct AmctConvertPass : amct::impl::AmctConvertBase<AmctConvertPass> {
   std::map<std::tuple<void *, float, int64_t>, Value> quantCache;
 };
 
+/// A layer's weight as the int8 integers the deploy model stores: an
+/// 8-bit-or-narrower fake_quant of a constant (the CNN flow; the constant's
+/// layout, scales along `axis`), or an 8-bit per-tensor / per-channel
+/// amct.dequantize_weight without offset (the language-model W8A8 flow;
+/// [K, N], scales along 1).
+struct Int8Weight {
+  std::vector<int8_t> values;
+  SmallVector<int64_t> shape;
+  std::vector<float> scale;
+  std::optional<int64_t> axis;
+  Location loc;
+  std::string name;
+};
+
+/// Int8Weight of `weight`, or the reason it has no int8 deploy form.
+FailureOr<Int8Weight> int8WeightOf(Value weight, std::string &why) {
+  if (auto dq = weight.getDefiningOp<DequantizeWeightOp>()) {
+    std::optional<std::vector<int8_t>> q = getConstantInt8s(dq.getQ());
+    std::optional<std::vector<float>> scale = getConstantFloats(dq.getScale());
+    auto qType = dyn_cast<RankedTensorType>(dq.getQ().getType());
+    if (dq.getNumBits() != 8 || dq.getGroupSize() != 0 ||
+        !isa<NoneType>(dq.getOffset().getType()) || !q || !scale || !qType ||
+        !qType.hasStaticShape()) {
+      why = "an int8 layer takes an 8-bit weight per tensor or channel without offset";
+      return failure();
+    }
+    Int8Weight w{std::move(*q), SmallVector<int64_t>(qType.getShape()), std::move(*scale),
+                 std::nullopt, dq.getQ().getLoc(), getNodeName(dq.getQ().getDefiningOp()).str()};
+    if (w.scale.size() > 1)
+      w.axis = 1;
+    return w;
+  }
+  auto wq = weight.getDefiningOp<FakeQuantOp>();
+  auto wConst = wq ? wq.getInput().getDefiningOp<ConstOp>() : ConstOp();
+  std::optional<std::vector<int32_t>> ints =
+      wConst ? quantizeConstantInput(wq, why) : std::nullopt;
+  if (!ints) {
+    why = "the weight is not a fake-quantized constant";
+    return failure();
+  }
+  if (llvm::any_of(wq.getOffset(), [](int64_t o) { return o != 0; })) {
+    why = "weights with a non-zero offset_w have no deploy form (ARQ weights are symmetric)";
+    return failure();
+  }
+  if (wq.getNumBits() > 8) {
+    why = std::to_string(wq.getNumBits()) + "-bit weights have no int8 deploy form";
+    return failure();
+  }
+  auto wType = cast<RankedTensorType>(wConst.getType());
+  return Int8Weight{std::vector<int8_t>(ints->begin(), ints->end()),
+                    SmallVector<int64_t>(wType.getShape()),
+                    std::vector<float>(wq.getScale().begin(), wq.getScale().end()),
+                    wq.getAxis(), wConst->getLoc(), getNodeName(wConst).str()};
+}
+
+/// Erases amct.dequantize_weight ops nothing reads any more, and their
+/// constants.
+void eraseDeadWeightDequantizations(func::FuncOp func) {
+  SmallVector<Operation *> dead;
+  func.walk([&](DequantizeWeightOp dq) {
+    if (dq->use_empty())
+      dead.push_back(dq);
+  });
+  for (Operation *dq : dead) {
+    SmallVector<Operation *> inputs;
+    for (Value v : dq->getOperands())
+      if (Operation *def = v.getDefiningOp())
+        inputs.push_back(def);
+    dq->erase();
+    for (Operation *def : inputs)
+      if (def->use_empty())
+        def->erase();
+  }
+}
+
 /// The int32 constant replacing the float bias constant `bias`: its shape
 /// with the last dim holding the values ([C], or Gemm's [1, C]).
 Value createInt32Bias(OpBuilder &b, Value bias, ArrayRef<int32_t> q,
@@ -369,32 +444,23 @@ LogicalResult convertPerTokenLayers(func::FuncOp func) {
       fail() << "a per-token Gemm deploys only with transA = 0 and alpha = beta = 1";
       continue;
     }
-    auto wq = op->getOperand(1).getDefiningOp<FakeQuantOp>();
-    auto wConst = wq ? wq.getInput().getDefiningOp<ConstOp>() : ConstOp();
-    std::string error;
-    std::optional<std::vector<int32_t>> w =
-        wConst && wq.getNumBits() == 8 ? quantizeConstantInput(wq, error) : std::nullopt;
-    auto wType = wConst ? dyn_cast<RankedTensorType>(wConst.getType()) : RankedTensorType();
-    if (!w || !wType || wType.getRank() != 2) {
-      fail() << "the input is quantized per token but the weight is not an 8-bit "
-                "fake-quantized 2-D constant";
-      continue;
-    }
-    if (llvm::any_of(wq.getOffset(), [](int64_t o) { return o != 0; })) {
-      fail() << "weights with a non-zero offset have no QuantBatchMatmulV3 form";
+    std::string why;
+    FailureOr<Int8Weight> weight = int8WeightOf(op->getOperand(1), why);
+    if (failed(weight) || weight->shape.size() != 2) {
+      fail() << "the input is quantized per token but "
+             << (failed(weight) ? why : std::string("the weight is not 2-D"));
       continue;
     }
     bool transposed = gemm && gemm.getTransB();
-    int64_t k = wType.getDimSize(transposed ? 1 : 0), n = wType.getDimSize(transposed ? 0 : 1);
-    std::optional<int64_t> axis = wq.getAxis();
-    if (wq.getScale().size() > 1 && (!axis || *axis != (transposed ? 0 : 1))) {
+    int64_t k = weight->shape[transposed ? 1 : 0], n = weight->shape[transposed ? 0 : 1];
+    if (weight->scale.size() > 1 && weight->axis != (transposed ? 0 : 1)) {
       fail() << "the weight's scales must run along its output channels";
       continue;
     }
     std::vector<int8_t> wInt(k * n);
     for (int64_t r = 0; r < k; ++r)
       for (int64_t c = 0; c < n; ++c)
-        wInt[r * n + c] = int8_t((*w)[transposed ? c * k + r : r * n + c]);
+        wInt[r * n + c] = weight->values[transposed ? c * k + r : r * n + c];
     b.setInsertionPoint(op);
     Value input = act.getInput();
     Operation *&dyn = quantized[input];
@@ -419,11 +485,11 @@ LogicalResult convertPerTokenLayers(func::FuncOp func) {
         b, named(".weight_quant"), RankedTensorType::get({k, n}, b.getIntegerType(8)),
         ArrayRef<char>(reinterpret_cast<const char *>(wInt.data()), wInt.size()),
         name + ".weight_quant");
-    ArrayRef<float> scaleW = wq.getScale();
+    const std::vector<float> &scaleW = weight->scale;
     Value scaleValue = createFloatConstant(
         b, named(".deq_scale"),
         RankedTensorType::get({int64_t(scaleW.size())}, b.getF32Type()),
-        std::vector<float>(scaleW.begin(), scaleW.end()), name + ".deq_scale");
+        scaleW, name + ".deq_scale");
     WeightOnlyBias bias = findWeightOnlyBias(op, n);
     Value biasValue = deployBias(b, op, bias, n);
     Value gemmC = unfoldedGemmC(op, bias);
@@ -530,34 +596,16 @@ void AmctConvertPass::runOnOperation() {
       op->getResult(0).replaceAllUsesExcept(dequant.getResult(), dequant);
       continue;
     }
-    auto wq = op->getOperand(layer.weightOperand).getDefiningOp<FakeQuantOp>();
-    auto wConst = wq ? wq.getInput().getDefiningOp<ConstOp>() : ConstOp();
-    std::string error;
-    std::optional<std::vector<int32_t>> w =
-        wConst ? quantizeConstantInput(wq, error) : std::nullopt;
-    if (!w) {
+    std::string why;
+    FailureOr<Int8Weight> weight = int8WeightOf(op->getOperand(layer.weightOperand), why);
+    if (failed(weight)) {
       op->emitError() << "layer '" << layer.name
-                      << "': the activation is fake-quantized but the weight is not a "
-                         "fake-quantized constant";
+                      << "': the activation is fake-quantized but " << why;
       failedAny = true;
       continue;
     }
-    if (llvm::any_of(wq.getOffset(), [](int64_t o) { return o != 0; })) {
-      op->emitError() << "layer '" << layer.name
-                      << "': weights with a non-zero offset_w have no deploy form (ARQ "
-                         "weights are symmetric)";
-      failedAny = true;
-      continue;
-    }
-    if (wq.getNumBits() > 8) {
-      op->emitError() << "layer '" << layer.name << "': " << wq.getNumBits()
-                      << "-bit weights have no int8 deploy form";
-      failedAny = true;
-      continue;
-    }
-    auto wType = cast<RankedTensorType>(wConst.getType());
-    std::vector<int8_t> wInt(w->begin(), w->end());
-    SmallVector<int64_t> wShape(wType.getShape());
+    std::vector<int8_t> wInt = std::move(weight->values);
+    SmallVector<int64_t> wShape = weight->shape;
     // AMCT deploys a Gemm with its weight as [K, N] and transB = 0
     // (gemm_transb_optimize_pass.py): transposed here, once, offline.
     auto gemm = dyn_cast<GemmOp>(op);
@@ -571,12 +619,11 @@ void AmctConvertPass::runOnOperation() {
       std::swap(wShape[0], wShape[1]);
     }
     Value wNew = createConstant(
-        b, wConst->getLoc(), RankedTensorType::get(wShape, b.getIntegerType(8)),
-        ArrayRef<char>(reinterpret_cast<const char *>(wInt.data()), wInt.size()),
-        getNodeName(wConst));
+        b, weight->loc, RankedTensorType::get(wShape, b.getIntegerType(8)),
+        ArrayRef<char>(reinterpret_cast<const char *>(wInt.data()), wInt.size()), weight->name);
 
     // Per output channel: deq = scale_d * scale_w[c]; bias -> int32.
-    ArrayRef<float> scaleW = wq.getScale();
+    const std::vector<float> &scaleW = weight->scale;
     std::vector<float> deq = quant::accumulatorScales(scaleD, scaleW.data(), scaleW.size(),
                                                       layer.outputChannels());
 
@@ -648,6 +695,7 @@ void AmctConvertPass::runOnOperation() {
   for (Operation *c : constants)
     if (c->use_empty())
       c->erase();
+  eraseDeadWeightDequantizations(func);
   if (failed(convertWeightOnlyLayers(func)))
     failedAny = true;
   if (failedAny)

@@ -33,8 +33,10 @@ namespace {
 /// from it by up to half an accumulator unit per layer, which moves
 /// activations across the next layer's rounding boundaries). A single bias
 /// value shared by per-channel scales is first broadcast to every channel.
-LogicalResult fakeQuantizeBias(OpBuilder &b, const QuantizableLayer &layer, float scaleD,
-                               ArrayRef<float> scaleW) {
+} // namespace
+
+LogicalResult amct::fakeQuantizeBias(OpBuilder &b, const QuantizableLayer &layer, float scaleD,
+                                     ArrayRef<float> scaleW) {
   Operation *biasOp = layer.biasOp;
   Value bias = biasOp->getOperand(layer.biasOperand);
   std::optional<std::vector<float>> values = getConstantFloats(bias);
@@ -65,6 +67,8 @@ LogicalResult fakeQuantizeBias(OpBuilder &b, const QuantizableLayer &layer, floa
   return success();
 }
 
+namespace {
+
 /// Activation bits of an observer's calibration method.
 std::optional<int64_t> activationBits(ObserverOp observer) {
   Attribute method = observer.getMethod();
@@ -88,9 +92,12 @@ struct AmctFoldObserversPass : amct::impl::AmctFoldObserversBase<AmctFoldObserve
 
 } // namespace
 
-LogicalResult amct::fakeQuantizeWeights(OpBuilder &b, const QuantizableLayer &layer,
-                                        const LayerRecord &entry, int64_t weightBits,
-                                        std::optional<float> scaleD, StringRef recordName) {
+/// The layer's weight as a fake_quant with the record's scale_w /
+/// offset_w (per tensor, or per channel along its weight channel axis),
+/// and its bias as int32.
+static LogicalResult fakeQuantizeWeights(OpBuilder &b, const QuantizableLayer &layer,
+                                         const LayerRecord &entry, int64_t weightBits,
+                                         float scaleD, StringRef recordName) {
   const std::string &name = layer.name;
   if (llvm::any_of(entry.scaleW, [](float v) { return !(v > 0.0f) || !std::isfinite(v); }))
     return layer.op->emitError() << recordName << ": layer '" << name
@@ -114,8 +121,8 @@ LogicalResult amct::fakeQuantizeWeights(OpBuilder &b, const QuantizableLayer &la
       b.getI64IntegerAttr(weightBits),
       perChannel ? b.getI64IntegerAttr(layer.weightChannelAxis) : IntegerAttr());
   layer.op->setOperand(layer.weightOperand, wq);
-  if (layer.biasOp && scaleD)
-    return fakeQuantizeBias(b, layer, *scaleD, entry.scaleW);
+  if (layer.biasOp)
+    return fakeQuantizeBias(b, layer, scaleD, entry.scaleW);
   return success();
 }
 

@@ -19,6 +19,17 @@ Value weightSource(Value w) {
   return w;
 }
 
+/// An int8 weight per tensor or channel the language-model W8A8 flow
+/// wrote (amct.dequantize_weight of constant 8-bit integers, no offset,
+/// float32): a quantized constant, which --amct-convert deploys.
+bool isInt8WeightDequantization(Value w) {
+  auto dq = w.getDefiningOp<DequantizeWeightOp>();
+  return dq && dq.getNumBits() == 8 && dq.getGroupSize() == 0 &&
+         isa<NoneType>(dq.getOffset().getType()) &&
+         isa_and_nonnull<ConstOp>(dq.getQ().getDefiningOp()) &&
+         cast<ShapedType>(dq.getType()).getElementType().isF32();
+}
+
 /// Whether `type` holds one value per output channel of a layer with
 /// `channels` of them, along its last dim: [], [1], [C], [1, .., 1, C].
 bool isPerChannelShape(Type type, int64_t channels) {
@@ -114,9 +125,10 @@ std::vector<QuantizableLayer> findQuantizableLayers(func::FuncOp func,
     if (reason.empty() && layer.weightOperand >= 0) {
       Value w = weightSource(op->getOperand(layer.weightOperand));
       auto type = dyn_cast<RankedTensorType>(w.getType());
-      bool constant = weightOnly ? isa_and_nonnull<ConstOp, ConstantOp>(w.getDefiningOp()) &&
-                                       type && isFloat(type.getElementType())
-                                 : bool(getConstantFloats(w));
+      bool constant = isInt8WeightDequantization(w) ||
+                      (weightOnly ? isa_and_nonnull<ConstOp, ConstantOp>(w.getDefiningOp()) &&
+                                        type && isFloat(type.getElementType())
+                                  : bool(getConstantFloats(w)));
       if (!constant)
         reason = weightOnly ? "the weight is not a float32, float16 or bfloat16 constant"
                             : "the weight is not a float32 constant";

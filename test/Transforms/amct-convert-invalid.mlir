@@ -57,7 +57,7 @@ func.func @bias_scale_mismatch(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
 
 // 16-bit weights (the fake-quant model may carry them) do not fit the
 // deploy model's int8 weights.
-// CHECK: error: loc("conv_w16"): layer 'conv_w16': 16-bit weights have no int8 deploy form
+// CHECK: error: loc("conv_w16"): layer 'conv_w16': the activation is fake-quantized but 16-bit weights have no int8 deploy form
 func.func @weight_16_bits(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
   %n = amct.none
   %w = amct.const dense<[[[[0.1]]], [[[-0.2]]]]> : tensor<2x1x1x1xf32>

@@ -194,9 +194,11 @@ struct SmoothSearchOptions {
   /// Candidate strengths, scored in this order (ties keep the first).
   std::vector<double> strengths;
   /// Rows scored per candidate, as AwqOptions: at least maxTokens, more
-  /// while candidates x rows x K x N stays within maxMultiplyAdds.
-  int64_t maxTokens = 256;
-  int64_t maxMultiplyAdds = int64_t(1) << 33;
+  /// while candidates x rows x K x N stays within maxMultiplyAdds. Smaller
+  /// than AWQ's budget: one strength per group is a coarse choice, and
+  /// SmoothQuant should cost little next to the W8A8 run (bench/).
+  int64_t maxTokens = 128;
+  int64_t maxMultiplyAdds = int64_t(1) << 31;
   int threads = 1;
 };
 

@@ -36,15 +36,13 @@ mlir::LogicalResult insertCalibration(mlir::func::FuncOp func, const QuantConfig
 mlir::LogicalResult foldObservers(mlir::func::FuncOp func, const Record &record,
                                   llvm::StringRef recordName);
 
-/// A layer's weight as a fake_quant with the record's scale_w / offset_w
-/// (per tensor, or per channel along the layer's weight channel axis) and
-/// `weightBits`; with `scaleD` (a static activation scale) its bias as the
-/// int32 the deploy model adds to its accumulator. What --amct-fold-observers
-/// does per layer, and the language-model W8A8 flow too.
-mlir::LogicalResult fakeQuantizeWeights(mlir::OpBuilder &b, const QuantizableLayer &layer,
-                                        const LayerRecord &entry, int64_t weightBits,
-                                        std::optional<float> scaleD,
-                                        llvm::StringRef recordName);
+/// The layer's bias as the int32 the deploy model adds to its accumulator:
+/// a 32-bit fake_quant with the accumulator scales scale_d * scale_w[c]
+/// (what --amct-fold-observers does per layer, and the language-model W8A8
+/// flow too). Fails with a diagnostic on a bias that is not a float32
+/// constant or does not fit int32.
+mlir::LogicalResult fakeQuantizeBias(mlir::OpBuilder &b, const QuantizableLayer &layer,
+                                     float scaleD, llvm::ArrayRef<float> scaleW);
 
 /// Rewrite patterns of --amct-fuse, for use in other pipelines.
 void populateFusePatterns(mlir::RewritePatternSet &patterns,

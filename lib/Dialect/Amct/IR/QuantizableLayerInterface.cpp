@@ -22,10 +22,14 @@ int64_t rankOf(Value v) {
   return t ? t.getRank() : -1;
 }
 
-/// A weight or bias seen through the fake-quant op fold-observers puts on it.
+/// A weight or bias seen through the fake-quant op fold-observers puts on
+/// it, or through the amct.dequantize_weight of the language-model flows
+/// (to its integer constant): still a layer's constant weight.
 Value throughFakeQuant(Value v) {
   if (auto fq = v.getDefiningOp<FakeQuantOp>())
     return fq.getInput();
+  if (auto dq = v.getDefiningOp<DequantizeWeightOp>())
+    return dq.getQ();
   return v;
 }
 

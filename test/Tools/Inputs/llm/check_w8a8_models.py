@@ -5,10 +5,11 @@ with onnx + numpy only (no code of ours):
 
 MODE `token`: the deploy model has N_LAYERS QuantBatchMatmulV3 nodes, each
 fed by a DynamicQuant (DynamicQuantV2 when asymmetric) of its input, with an
-int8 [K, N] weight equal to the fake-quant model's `<layer>_weight_quant_int8`
-(transposed for a Gemm with transB) and its scales. MODE `tensor`: N_LAYERS
-AscendDequant nodes, each after an int8 MatMul/Gemm whose AscendQuant
-parameters are 1 / scale_d and offset_d of the record. SMOOTH 1: every layer
+int8 [K, N] weight equal to the fake-quant model's `<layer>.weight_int8`
+([K, N], the integers the fake-quant model dequantizes) and its scales. MODE `tensor`: N_LAYERS
+AscendDequant nodes, each after an int8 MatMul/Gemm whose weight is the
+fake-quant model's integers and whose AscendQuant parameters are 1 /
+scale_d and offset_d of the record. SMOOTH 1: every layer
 has a tensor_balance_factor in the record; 0: none has. No float weight of a
 quantized layer is left in the deploy model.
 """
@@ -50,14 +51,18 @@ if mode == "token":
             assert node.input[4] == dq.output[2], node.name
         w = dinit[node.input[1]]
         assert w.dtype == np.int8 and w.ndim == 2, (node.name, w.dtype)
-        fw = finit[node.name + "_weight_quant_int8"]
-        assert np.array_equal(w, fw) or np.array_equal(w, fw.T), node.name
+        assert np.array_equal(w, finit[node.name + ".weight_int8"]), node.name
         scale = dinit[node.input[2]].reshape(-1)
-        fscale = finit[node.name + "_weight_quant_scale"].reshape(-1)
+        fscale = finit[node.name + ".weight_scale"].reshape(-1)
         assert np.array_equal(scale, fscale), node.name
 else:
     nodes = [n for n in deploy.graph.node if n.op_type == "AscendDequant"]
     assert len(nodes) == count, (len(nodes), count)
+    for node in deploy.graph.node:
+        if node.op_type in ("MatMul", "Gemm") and node.name in entries:
+            w = dinit[node.input[1]]
+            assert w.dtype == np.int8, (node.name, w.dtype)
+            assert np.array_equal(w, finit[node.name + ".weight_int8"]), node.name
     for node in deploy.graph.node:
         if node.op_type != "AscendQuant":
             continue
