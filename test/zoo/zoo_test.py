@@ -16,7 +16,11 @@ Whisper, at opsets 13 to 17):
    BERT, T5, Whisper, ViT, Swin) also through the weight-only flow (int4 in
    groups of 32, GPTQ): the deploy model (WeightQuantBatchMatmulV2) on the
    executor must give the fake-quant model's bits, and ONNX Runtime's run
-   of the fake-quant model must match it within --rtol.
+   of the fake-quant model must match it within --rtol; and through W8A8
+   (int8 weights per channel, int8 inputs per token, SmoothQuant): ONNX
+   Runtime's fake-quant run and the deploy model (DynamicQuant +
+   QuantBatchMatmulV3) on the executor within 0.1 % of the output's range
+   (integer sums against float sums, which can move a rounding by a step).
 
 Prints one line per model and last `zoo: P passed, F failed`; exit 1 on any
 failure or if P < --expect-min. Models are made once into --zoo (cached by the
@@ -99,31 +103,38 @@ LLM_SHAPED = {"bert", "gpt2", "llama", "llama_kv", "t5_encoder", "t5_decoder",
               "whisper_encoder", "vit", "swin"}
 LLM_CONFIG = {"batch_num": 1, "algorithm": "gptq",
               "quant_cfg": {"weights": {"type": "int4", "strategy": "group", "group_size": 32}}}
+W8A8_CONFIG = {"batch_num": 1, "algorithm": "smoothquant",
+               "quant_cfg": {"weights": {"type": "int8", "strategy": "channel"},
+                             "inputs": {"type": "int8", "strategy": "token"}}}
+W8A8_RTOL = 1e-3
 
 
-def quantize_llm(amct, model, calib, inputs, work):
-    """The weight-only flow: problems, and the executor's deploy outputs."""
-    config = work / "llm.json"
-    config.write_text(json.dumps(LLM_CONFIG))
+def quantize_llm(amct, model, calib, inputs, work, config_dict=LLM_CONFIG, prefix="llm",
+                 exact=True):
+    """A language-model flow: problems, and the executor's deploy outputs
+    (the weight-only flow's must be the fake-quant model's bits)."""
+    config = work / f"{prefix}.json"
+    config.write_text(json.dumps(config_dict))
     cmd = [amct, "quantize", "--model", str(model), "--config", str(config),
-           "--save-path", str(work / "llm"), "--cosine-samples", "0"]
+           "--save-path", str(work / prefix), "--cosine-samples", "0"]
     cmd += [f"--calib-data={k}={v}" for k, v in calib.items()]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
-        return [f"weight-only amct quantize failed: {' '.join(p.stderr.split())[:400]}"], None
+        return [f"{prefix} amct quantize failed: {' '.join(p.stderr.split())[:400]}"], None
     outs = {}
     for kind in ("deploy", "fake_quant"):
-        outdir = work / f"llm_{kind}_out"
-        cmd = [amct, "run", "--model", str(work / f"llm_{kind}_model.onnx"),
+        outdir = work / f"{prefix}_{kind}_out"
+        cmd = [amct, "run", "--model", str(work / f"{prefix}_{kind}_model.onnx"),
                "--output-dir", str(outdir)] + [f"--input={k}={v}" for k, v in inputs.items()]
         p = subprocess.run(cmd, capture_output=True, text=True)
         if p.returncode != 0:
-            return [f"amct run of the weight-only {kind} model failed: "
+            return [f"amct run of the {prefix} {kind} model failed: "
                     f"{' '.join(p.stderr.split())[:300]}"], None
         outs[kind] = {f.stem: np.load(f) for f in sorted(outdir.glob("*.npy"))}
-    problems = [f"weight-only deploy output {k} differs from the fake-quant model's"
+    problems = [f"{prefix} deploy output {k} differs from the fake-quant model's"
                 for k in outs["deploy"]
-                if outs["deploy"][k].tobytes() != outs["fake_quant"].get(k, np.zeros(0)).tobytes()]
+                if exact and outs["deploy"][k].tobytes() !=
+                outs["fake_quant"].get(k, np.zeros(0)).tobytes()]
     return problems, outs["deploy"]
 
 
@@ -181,6 +192,9 @@ def main():
             p, c["llm_deploy"] = quantize_llm(args.amct, c["model"], c["calib"], c["inputs"],
                                               c["work"])
             problems += p
+            p, c["w8a8_deploy"] = quantize_llm(args.amct, c["model"], c["calib"], c["inputs"],
+                                               c["work"], W8A8_CONFIG, "w8a8", exact=False)
+            problems += p
         return problems, worst, summary
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -193,38 +207,39 @@ def main():
                    "outDir": str(c["work"] / "ort_fq")} for c, _ in fq_cases], args.work, "fq")
     fq_by_name = {c["name"]: (r, f) for (c, r), f in zip(fq_cases, fq)}
 
-    # 3. The weight-only fake-quant models in ORT against the deploy models
-    # on the executor.
-    llm_cases = [c for c in cases if c.get("llm_deploy")]
-    llm_ort = run_ort([{"model": str(c["work"] / "llm_fake_quant_model.onnx"),
-                        "inputs": c["inputs"], "outDir": str(c["work"] / "ort_llm"),
-                        "opt": "disabled"} for c in llm_cases], args.work, "llm")
+    # 3. The language-model fake-quant models in ORT against the deploy
+    # models on the executor.
     llm_problems = {}
-    for c, res in zip(llm_cases, llm_ort):
-        probs = []
-        if not res["ok"]:
-            probs.append(f"ORT cannot run the weight-only fake-quant model: {res['error'][:300]}")
-        else:
+    for prefix, key, rtol, what in (("llm", "llm_deploy", args.rtol, "weight-only"),
+                                    ("w8a8", "w8a8_deploy", W8A8_RTOL, "W8A8")):
+        llm_cases = [c for c in cases if c.get(key)]
+        llm_ort = run_ort([{"model": str(c["work"] / f"{prefix}_fake_quant_model.onnx"),
+                            "inputs": c["inputs"], "outDir": str(c["work"] / f"ort_{prefix}"),
+                            "opt": "disabled"} for c in llm_cases], args.work, prefix)
+        for c, res in zip(llm_cases, llm_ort):
+            probs = llm_problems.setdefault(c["name"], [])
+            if not res["ok"]:
+                probs.append(f"ORT cannot run the {what} fake-quant model: {res['error'][:300]}")
+                continue
             for out in res["outputs"]:
                 ref = np.load(out["file"])
-                got = c["llm_deploy"].get(sanitize(out["name"]))
+                got = c[key].get(sanitize(out["name"]))
                 if got is None or got.shape != ref.shape:
-                    probs.append(f"weight-only output {out['name']}: missing or shape differs")
+                    probs.append(f"{what} output {out['name']}: missing or shape differs")
                     continue
                 if ref.dtype.kind != "f":
                     continue
-                tol = args.rtol * max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
+                tol = rtol * max(1.0, float(np.abs(ref).max()) if ref.size else 1.0)
                 diff = float(np.abs(got.astype(np.float64) - ref).max()) if ref.size else 0.0
                 if diff > tol:
-                    probs.append(f"weight-only output {out['name']}: deploy (executor) vs "
+                    probs.append(f"{what} output {out['name']}: deploy (executor) vs "
                                  f"fake-quant (ORT) max |diff| {diff:.3g} > {tol:.3g}")
-        llm_problems[c["name"]] = probs
 
     passed = failed = 0
     for c, (problems, worst, summary) in zip(cases, judged):
         problems += llm_problems.get(c["name"], [])
         if c["name"] in LLM_SHAPED and not problems:
-            summary += "; weight-only int4 deploy == fake-quant, ORT agrees"
+            summary += "; int4 weight-only and W8A8 per token: deploy agrees with ORT"
         if c["name"] in fq_by_name:
             orig, res = fq_by_name[c["name"]]
             if not res["ok"]:
