@@ -43,4 +43,17 @@ echo
 echo "== amct inspect on its deploy model (WeightQuantBatchMatmulV2, int4 packed two per byte)"
 "$bin/amct" inspect --model "$out/char_lm_deploy_model.onnx" | sed -n '/^layers:/,$p' | head -5
 echo
+echo "== the same model W8A8 (int8 inputs per token, SmoothQuant) with an int8 KV cache"
+cat > "$out/w8a8.json" <<'JSON'
+{"batch_num": 4,
+ "quant_cfg": {"weights": {"type": "int8", "strategy": "channel"},
+               "inputs": {"type": "int8", "strategy": "token"}},
+ "algorithm": "smoothquant",
+ "skip_layers": ["lm_head"]}
+JSON
+"$bin/amct" create-config --model "$llm/char_lm.onnx" --kv-cache -o "$out/kv.cfg"
+"$bin/amct" quantize --model "$llm/char_lm.onnx" --config "$out/w8a8.json" \
+  --kv-cache-config "$out/kv.cfg" --calib-data "tokens=$llm/char_lm.calib.npy" \
+  --save-path "$out/char_lm_w8a8" | tail -6
+echo
 echo "outputs in $out"

@@ -32,6 +32,7 @@ struct AmctQuantizePass : amct::impl::AmctQuantizeBase<AmctQuantizePass> {
     ModuleOp module = getOperation();
     QuantizeOptions options;
     options.configPath = configPath;
+    options.kvCacheConfigPath = kvCacheConfigPath;
     options.batchNum = batchNum;
     options.batchSize = batchSize;
     // The pass reports no summary, so the fp32 comparison would be wasted.

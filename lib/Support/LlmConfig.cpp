@@ -258,8 +258,11 @@ std::optional<LlmQuantConfig> amct::parseLlmConfig(const std::string &text,
   if (const OJson *algo = member(*top, "algorithm"))
     if (!readAlgorithms(reader, *algo, config.algorithms))
       return std::nullopt;
-  if (config.algorithms.empty())
-    config.algorithms.push_back({LlmAlgorithm::Kind::MinMax});
+  if (config.algorithms.empty()) {
+    LlmAlgorithm minmax;
+    minmax.kind = LlmAlgorithm::Kind::MinMax;
+    config.algorithms.push_back(minmax);
+  }
   if (const OJson *skip = member(*top, "skip_layers")) {
     const auto *array = skip->get_ptr<const OJson::array_t *>();
     if (!array) {

@@ -60,6 +60,33 @@ static void printLayerStates(func::FuncOp func) {
                       "-", "-", scales ? scaleRange(*scales) : "-"});
       return;
     }
+    if (auto deploy = dyn_cast<ascend::QuantBatchMatmulV3Op>(op)) {
+      std::optional<std::vector<float>> scales = getConstantFloats(deploy.getScale());
+      bool asym = !isa<NoneType>(deploy.getPertokenOffset().getType());
+      rows.push_back({getNodeName(op).str(), "Linear",
+                      std::string("int8 x int8, inputs per token") + (asym ? " asymmetric" : "") +
+                          " (deploy)",
+                      "per token", "-", scales ? scaleRange(*scales) : "-"});
+      return;
+    }
+    // A KV-cache projection's output: int8 between AscendQuant and
+    // AscendAntiQuant (what the cache holds).
+    if (auto quant = dyn_cast<ascend::QuantOp>(op);
+        quant && quant->hasOneUse() && isa<ascend::AntiQuantOp>(*quant->getUsers().begin())) {
+      std::string name = getNodeName(op).str();
+      StringRef layerName = StringRef(name).rsplit(".kv_quant").first;
+      rows.push_back({layerName.str(), "KV cache", "int8 cache (AscendQuant -> AscendAntiQuant)",
+                      formatG(1.0 / quant.getScale().convertToDouble(), 6),
+                      std::to_string((int64_t)quant.getOffset().convertToDouble()), "-"});
+      return;
+    }
+    if (auto fq = dyn_cast<FakeQuantOp>(op);
+        fq && StringRef(getNodeName(op)).ends_with(".kv_quant")) {
+      rows.push_back({StringRef(getNodeName(op)).drop_back(9).str(), "KV cache",
+                      "fake-quantized cache", scaleRange(fq.getScale()),
+                      std::to_string(fq.getOffset()[0]), "-"});
+      return;
+    }
     auto layer = dyn_cast<QuantizableLayerOpInterface>(op);
     if (!layer)
       return;
@@ -82,6 +109,17 @@ static void printLayerStates(func::FuncOp func) {
       std::optional<std::vector<float>> scales = getConstantFloats(dq.getScale());
       row[2] = weightOnly(dq.getNumBits(), dq.getGroupSize()) + " weights (fake-quant)";
       row[5] = scales ? scaleRange(*scales) : "-";
+      // W8A8: the input is quantized too.
+      if (auto fq = data.getDefiningOp<FakeQuantOp>()) {
+        row[2] = weightOnly(dq.getNumBits(), dq.getGroupSize()) +
+                 " weights, int8 inputs per tensor (fake-quant)";
+        row[3] = scaleRange(fq.getScale());
+        row[4] = std::to_string(fq.getOffset()[0]);
+      } else if (auto pt = data.getDefiningOp<FakeQuantPerTokenOp>()) {
+        row[2] = weightOnly(dq.getNumBits(), dq.getGroupSize()) +
+                 " weights, int8 inputs per token (fake-quant)";
+        row[3] = "per token";
+      }
     } else if (dataType && dataType.getElementType().isInteger(8)) {
       row[2] = "int8 (deploy)";
       if (auto q = data.getDefiningOp<ascend::QuantOp>()) {

@@ -26,6 +26,8 @@ def AmctQuantize : Pass<"amct-quantize", "mlir::ModuleOp"> {
   let options = [
     Option<"configPath", "config", "std::string", "\"\"",
            "quant config (AMCT JSON or .cfg); empty: the default config">,
+    Option<"kvCacheConfigPath", "kv-cache-config", "std::string", "\"\"",
+           "KV-cache config: int8 K / V projection outputs (alone or with a language-model config)">,
     ListOption<"calibData", "calib-data", "std::string",
                "calibration inputs NAME=FILE.npy (or FILE.npy for a single-input model)">,
     Option<"batchNum", "batch-num", "int", "0", "calibration batches (0: the config's)">,
