@@ -137,7 +137,7 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
     out.clip = v->get<bool>();
   }
   if (const OJson *v = member(*object, "smooth_strength")) {
-    double s;
+    double s = 0;
     if (!reader.readNumber(*v, path + ".smooth_strength", s))
       return false;
     if (!(s > 0 && s < 1))
