@@ -13,7 +13,7 @@ config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.amct_obj_root, "test")
-config.excludes = ["Inputs", "models", "roundtrip", "ort", "lit.cfg.py", "CMakeLists.txt"]
+config.excludes = ["Inputs", "models", "plugins", "roundtrip", "ort", "lit.cfg.py", "CMakeLists.txt"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%python", config.python_executable))
@@ -21,6 +21,7 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 config.substitutions.append(("%expect_exit", config.python_executable + " " + os.path.join(config.test_source_root, "expect_exit.py")))
 config.substitutions.append(("%tools_dir", config.amct_tools_dir))
 config.substitutions.append(("%models", os.path.join(config.test_source_root, "models")))
+config.substitutions.append(("%plugins", os.path.join(config.amct_obj_root, "test", "plugins")))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()

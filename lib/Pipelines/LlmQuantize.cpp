@@ -24,6 +24,7 @@
 #include "amct/Quant/LinearWeights.h"
 #include "amct/Runtime/Executor.h"
 #include "amct/Runtime/Tensor.h"
+#include "amct/Support/AlgorithmRegistry.h"
 #include "amct/Support/Progress.h"
 #include "amct/Transforms/Passes.h"
 
@@ -102,7 +103,8 @@ std::string describeWeights(const LlmQuantConfig &config) {
 
 /// "gptq int4 group 128", "smoothquant int8 channel, int8 inputs per token".
 std::string describe(const LlmQuantConfig &config) {
-  std::string algo = config.uses(LlmAlgorithm::Kind::Gptq)          ? "gptq"
+  std::string algo = config.userAlgorithm()                          ? config.userAlgorithm()->name
+                     : config.uses(LlmAlgorithm::Kind::Gptq)        ? "gptq"
                      : config.uses(LlmAlgorithm::Kind::Awq)         ? "awq"
                      : config.uses(LlmAlgorithm::Kind::SmoothQuant) ? "smoothquant"
                                                                     : "minmax";
@@ -274,6 +276,9 @@ LogicalResult loadWeight(LlmLayer &l) {
 /// GPTQ, AWQ and SmoothQuant read them, static activations calibrate on
 /// them; minmax weights and per-token activations need nothing.
 bool needsInputs(const LlmQuantConfig &config) {
+  if (const LlmAlgorithm *user = config.userAlgorithm())
+    if (const WeightAlgorithm *algo = findWeightAlgorithm(user->name); algo && algo->needsInputs)
+      return true;
   return config.uses(LlmAlgorithm::Kind::Gptq) || config.uses(LlmAlgorithm::Kind::Awq) ||
          config.uses(LlmAlgorithm::Kind::SmoothQuant) ||
          (config.inputs && config.inputs->strategy == LlmInputConfig::Strategy::Tensor);
@@ -436,6 +441,82 @@ LogicalResult quantizeGroupW8A8(const InputGroup &group, std::vector<LlmLayer> &
   return success();
 }
 
+/// A registered (user) weight algorithm on each layer of `group`; its
+/// output checked before the pipeline uses it.
+LogicalResult quantizeGroupWithUserAlgorithm(const InputGroup &group,
+                                             std::vector<LlmLayer> &layers,
+                                             const LlmQuantConfig &config,
+                                             std::vector<std::unique_ptr<rt::SteppedRun>> &runs) {
+  const LlmAlgorithm &user = *config.userAlgorithm();
+  const WeightAlgorithm *algo = findWeightAlgorithm(user.name);
+  LlmLayer &first = layers[group.members.front()];
+  if (!algo || !algo->run)
+    return first.layer.op->emitError() << "algorithm '" << user.name << "' is not registered";
+  std::vector<float> rows;
+  int64_t rowCount = 0;
+  if (algo->needsInputs) {
+    FailureOr<LayerInputs> inputs = gatherInputs(first, runs);
+    if (failed(inputs))
+      return failure();
+    rows = concatRows(*inputs, first.k);
+    rowCount = inputs->rows;
+  }
+  const LlmWeightConfig &w = config.weights;
+  for (size_t i : group.members) {
+    LlmLayer &l = layers[i];
+    auto fail = [&]() -> InFlightDiagnostic {
+      return l.layer.op->emitError() << "layer '" << l.layer.name << "': algorithm '" << user.name
+                                     << "' (" << algo->origin << "): ";
+    };
+    WeightAlgorithmInput in;
+    in.layer = l.layer.name;
+    in.weight = l.weight.data();
+    in.k = l.k;
+    in.n = l.n;
+    in.bits = w.bits;
+    in.symmetric = w.symmetric;
+    in.groupSize = w.strategy == LlmWeightConfig::Strategy::Group     ? w.groupSize
+                   : w.strategy == LlmWeightConfig::Strategy::Channel ? 0
+                                                                      : -1;
+    in.inputs = rows.empty() ? nullptr : rows.data();
+    in.rows = rowCount;
+    in.params = &user.params;
+    WeightAlgorithmOutput out;
+    std::string error;
+    if (!algo->run(in, out, error))
+      return fail() << (error.empty() ? std::string("failed (no reason given)") : error);
+    int64_t groups = in.groupSize > 0 ? (l.k + in.groupSize - 1) / in.groupSize : 1;
+    size_t want = in.groupSize < 0 ? 1 : size_t(groups * l.n);
+    if (int64_t(out.q.size()) != l.k * l.n)
+      return fail() << "returned " << out.q.size() << " integers, expected K * N = "
+                    << l.k * l.n;
+    if (out.scale.size() != want || (!out.offset.empty() && out.offset.size() != want))
+      return fail() << "returned " << out.scale.size() << " scales and " << out.offset.size()
+                    << " offsets, expected " << want;
+    int32_t lo = -(1 << (w.bits - 1)), hi = (1 << (w.bits - 1)) - 1;
+    for (auto [j, v] : llvm::enumerate(out.q))
+      if (v < lo || v > hi)
+        return fail() << "integer " << j << " is " << int(v) << ", outside [" << lo << ", "
+                      << hi << "]";
+    for (auto [j, v] : llvm::enumerate(out.scale))
+      if (!(v > 0) || !std::isfinite(v))
+        return fail() << "scale " << j << " is " << shortest(v)
+                      << ", not a positive finite number";
+    for (auto [j, v] : llvm::enumerate(out.offset))
+      if (v < lo || v > hi || (w.symmetric && v != 0))
+        return fail() << "offset " << j << " is " << v << (w.symmetric ? " (symmetric: 0)" : "");
+    l.params = quant::LinearWeightParams();
+    l.params.k = l.k;
+    l.params.n = l.n;
+    l.params.groups = groups;
+    l.params.groupSize = in.groupSize > 0 ? in.groupSize : 0;
+    l.params.scale = std::move(out.scale);
+    l.params.offset = out.offset.empty() ? std::vector<int32_t>(want, 0) : std::move(out.offset);
+    l.q = std::move(out.q);
+  }
+  return success();
+}
+
 /// Quantizes the layers of `group` from their inputs in `runs` (minmax
 /// needs none). Fails with a diagnostic.
 LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer> &layers,
@@ -450,6 +531,8 @@ LogicalResult quantizeGroupWeights(const InputGroup &group, std::vector<LlmLayer
   };
   if (config.inputs)
     return quantizeGroupW8A8(group, layers, config, runs, threads);
+  if (config.userAlgorithm())
+    return quantizeGroupWithUserAlgorithm(group, layers, config, runs);
   bool gptq = config.uses(LlmAlgorithm::Kind::Gptq), awq = config.uses(LlmAlgorithm::Kind::Awq);
   if (!gptq && !awq) {
     for (size_t i : group.members) {

@@ -8,7 +8,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Support/LlmConfig.h"
+#include "amct/Support/AlgorithmRegistry.h"
 #include "StrictJson.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
 
 using namespace amct;
 using namespace amct::detail;
@@ -19,7 +24,6 @@ const char *const kTopKeys[] = {"batch_num", "quant_cfg", "algorithm", "skip_lay
 const char *const kQuantCfgKeys[] = {"weights", "inputs"};
 const char *const kWeightKeys[] = {"type", "symmetric", "strategy", "group_size"};
 const char *const kInputKeys[] = {"type", "symmetric", "strategy"};
-const char *const kAlgorithms[] = {"minmax", "awq", "gptq", "smoothquant"};
 
 bool readWeights(JsonReader &reader, const OJson &value, LlmWeightConfig &out) {
   const std::string path = "quant_cfg.weights";
@@ -99,52 +103,99 @@ bool readInputs(JsonReader &reader, const OJson &value, LlmInputConfig &out) {
   return true;
 }
 
+std::string formatBound(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", v);
+  return text;
+}
+
+/// One parameter's value against its schema entry.
+bool readParam(JsonReader &reader, const AlgorithmParam &spec, const OJson &value,
+               const std::string &path, double &out) {
+  if (spec.kind == AlgorithmParam::Kind::Bool) {
+    if (!value.is_boolean())
+      return reader.fail(path, "must be true or false, got " + describe(value));
+    out = value.get<bool>() ? 1 : 0;
+    return true;
+  }
+  if (spec.kind == AlgorithmParam::Kind::Integer) {
+    long long v;
+    if (!reader.readInt(value, path, v))
+      return false;
+    out = double(v);
+  } else if (!reader.readNumber(value, path, out)) {
+    return false;
+  }
+  bool low = spec.minExclusive ? !(out > spec.min) : !(out >= spec.min);
+  bool high = spec.maxExclusive ? !(out < spec.max) : !(out <= spec.max);
+  if (low || high) {
+    std::string range;
+    if (std::isfinite(spec.min) && std::isfinite(spec.max))
+      range = (spec.minExclusive ? "(" : "[") + formatBound(spec.min) + ", " +
+              formatBound(spec.max) + (spec.maxExclusive ? ")" : "]");
+    else if (std::isfinite(spec.min))
+      range = std::string(spec.minExclusive ? "> " : ">= ") + formatBound(spec.min);
+    else
+      range = std::string(spec.maxExclusive ? "< " : "<= ") + formatBound(spec.max);
+    return reader.fail(path, "must be " + (std::isfinite(spec.min) && std::isfinite(spec.max)
+                                               ? "in " + range
+                                               : range) +
+                                 ", got " + describe(value));
+  }
+  return true;
+}
+
 /// One algorithm by name, with its parameters (an object, or null when the
-/// config lists names only).
+/// config lists names only), checked against its registered schema.
 bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *params,
                    const std::string &path, LlmAlgorithm &out) {
-  if (!isOneOf(name, kAlgorithms))
-    return reader.fail(path, "unknown algorithm " + quote(name) +
-                                 " (known: " + joinKeys(kAlgorithms) + ")");
-  out.kind = name == "minmax" ? LlmAlgorithm::Kind::MinMax
-             : name == "awq"  ? LlmAlgorithm::Kind::Awq
-             : name == "gptq" ? LlmAlgorithm::Kind::Gptq
-                              : LlmAlgorithm::Kind::SmoothQuant;
-  if (!params || params->is_null())
-    return true;
-  static const char *const kNone[] = {""};
-  static const char *const kAwq[] = {"grids_num", "clip"};
-  static const char *const kGptq[] = {"clip"};
-  static const char *const kSmooth[] = {"smooth_strength"};
-  const OJson::object_t *object =
-      out.kind == LlmAlgorithm::Kind::Awq           ? reader.readObject(*params, path, kAwq)
-      : out.kind == LlmAlgorithm::Kind::Gptq        ? reader.readObject(*params, path, kGptq)
-      : out.kind == LlmAlgorithm::Kind::SmoothQuant ? reader.readObject(*params, path, kSmooth)
-                                                    : reader.readObject(*params, path, kNone);
-  if (!object)
-    return false;
-  if (const OJson *v = member(*object, "grids_num")) {
-    long long g;
-    if (!reader.readInt(*v, path + ".grids_num", g))
+  const WeightAlgorithm *algo = findWeightAlgorithm(name);
+  if (!algo) {
+    std::string known;
+    for (const std::string &n : registeredAlgorithmNames())
+      known += (known.empty() ? "" : ", ") + n;
+    return reader.fail(path, "unknown algorithm " + quote(name) + " (known: " + known +
+                                 "; user algorithms come from --plugin)");
+  }
+  out.name = name;
+  out.kind = name == "minmax"        ? LlmAlgorithm::Kind::MinMax
+             : name == "awq"         ? LlmAlgorithm::Kind::Awq
+             : name == "gptq"        ? LlmAlgorithm::Kind::Gptq
+             : name == "smoothquant" ? LlmAlgorithm::Kind::SmoothQuant
+                                     : LlmAlgorithm::Kind::User;
+  std::vector<const char *> keys;
+  for (const AlgorithmParam &p : algo->params)
+    keys.push_back(p.name.c_str());
+  const OJson::object_t *object = nullptr;
+  if (params && !params->is_null()) {
+    if (!(object = params->get_ptr<const OJson::object_t *>()))
+      return reader.fail(path, "expected an object of parameters, got " + describe(*params));
+    for (const auto &m : *object)
+      if (std::none_of(keys.begin(), keys.end(),
+                       [&](const char *k) { return m.first == k; })) {
+        std::string allowed;
+        for (const char *k : keys)
+          allowed += std::string(allowed.empty() ? "" : ", ") + k;
+        return reader.fail(path + "." + m.first,
+                           "unknown parameter of " + quote(name) + " (" +
+                               (allowed.empty() ? std::string("it takes none") : "known: " + allowed) +
+                               ")");
+      }
+  }
+  for (const AlgorithmParam &p : algo->params) {
+    const OJson *v = object ? member(*object, p.name.c_str()) : nullptr;
+    double value = p.defaultValue;
+    if (v && !readParam(reader, p, *v, path + "." + p.name, value))
       return false;
-    if (g < 1)
-      return reader.fail(path + ".grids_num", "must be at least 1, got " + std::to_string(g));
-    out.gridsNum = g;
+    if (v || !std::isnan(value))
+      out.params[p.name] = value;
   }
-  if (const OJson *v = member(*object, "clip")) {
-    if (!v->is_boolean())
-      return reader.fail(path + ".clip", "must be true or false, got " + describe(*v));
-    out.clip = v->get<bool>();
-  }
-  if (const OJson *v = member(*object, "smooth_strength")) {
-    double s = 0;
-    if (!reader.readNumber(*v, path + ".smooth_strength", s))
-      return false;
-    if (!(s > 0 && s < 1))
-      return reader.fail(path + ".smooth_strength",
-                         "must be in (0, 1), got " + describe(*v));
-    out.smoothStrength = s;
-  }
+  if (auto it = out.params.find("grids_num"); it != out.params.end())
+    out.gridsNum = int64_t(it->second);
+  if (auto it = out.params.find("clip"); it != out.params.end())
+    out.clip = it->second != 0;
+  if (auto it = out.params.find("smooth_strength"); it != out.params.end())
+    out.smoothStrength = it->second;
   return true;
 }
 
@@ -155,7 +206,7 @@ bool readAlgorithms(JsonReader &reader, const OJson &value, std::vector<LlmAlgor
     if (!readAlgorithm(reader, name, params, at, a))
       return false;
     for (const LlmAlgorithm &b : out)
-      if (b.kind == a.kind)
+      if (b.name == a.name)
         return reader.fail(at, "algorithm " + quote(name) + " is named twice");
     out.push_back(a);
     return true;
@@ -182,6 +233,13 @@ bool readAlgorithms(JsonReader &reader, const OJson &value, std::vector<LlmAlgor
 }
 
 } // namespace
+
+const LlmAlgorithm *LlmQuantConfig::userAlgorithm() const {
+  for (const LlmAlgorithm &a : algorithms)
+    if (a.kind == LlmAlgorithm::Kind::User)
+      return &a;
+  return nullptr;
+}
 
 bool LlmQuantConfig::uses(LlmAlgorithm::Kind kind) const {
   for (const LlmAlgorithm &a : algorithms)
@@ -261,6 +319,7 @@ std::optional<LlmQuantConfig> amct::parseLlmConfig(const std::string &text,
   if (config.algorithms.empty()) {
     LlmAlgorithm minmax;
     minmax.kind = LlmAlgorithm::Kind::MinMax;
+    minmax.name = "minmax";
     config.algorithms.push_back(minmax);
   }
   if (const OJson *skip = member(*top, "skip_layers")) {
@@ -311,8 +370,21 @@ std::optional<LlmQuantConfig> amct::parseLlmConfig(const std::string &text,
       return std::nullopt;
     }
   }
-  if (config.uses(LlmAlgorithm::Kind::Awq) && config.uses(LlmAlgorithm::Kind::Gptq)) {
-    reader.fail("algorithm", "awq and gptq both choose the weights' values; name one");
+  // One algorithm chooses the weights' values.
+  std::vector<std::string> choosers;
+  for (const LlmAlgorithm &a : config.algorithms)
+    if (a.kind == LlmAlgorithm::Kind::Awq || a.kind == LlmAlgorithm::Kind::Gptq ||
+        a.kind == LlmAlgorithm::Kind::User)
+      choosers.push_back(a.name);
+  if (choosers.size() > 1) {
+    reader.fail("algorithm", choosers[0] + " and " + choosers[1] +
+                                 " both choose the weights' values; name one");
+    return std::nullopt;
+  }
+  if (w8a8 && config.userAlgorithm()) {
+    reader.fail("algorithm", "user algorithm " + quote(config.userAlgorithm()->name) +
+                                 " quantizes weights only; with quantized inputs (W8A8) use "
+                                 "minmax or smoothquant");
     return std::nullopt;
   }
   return config;

@@ -60,6 +60,16 @@ struct InputOptions {
   cl::list<std::string> inputs, shapes, dtypes;
 };
 
+/// `--plugin P.so` (repeatable): shared libraries of user weight
+/// algorithms (amct/Support/AlgorithmRegistry.h), loaded before the config
+/// is read. One declaration, instantiated in each command's file.
+struct PluginOptions {
+  explicit PluginOptions(cl::SubCommand &command);
+  cl::list<std::string> plugins;
+  /// Loads them all; false after printing the error (`tool: error: ...`).
+  bool load(llvm::StringRef tool) const;
+};
+
 /// Splits NAME=VALUE; fails with a message naming the option.
 bool splitAssignment(llvm::StringRef tool, llvm::StringRef option, llvm::StringRef text,
                      std::string &name, std::string &value);

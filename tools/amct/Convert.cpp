@@ -22,6 +22,7 @@ using namespace amct::tool;
 cl::SubCommand amct::tool::convertCmd("convert",
                                       "Fake-quant and deploy models from an fp32 model and a "
                                       "record file, without calibrating");
+static PluginOptions pluginOptions(convertCmd);
 static cl::opt<std::string> cModel("model", cl::desc("ONNX model (fp32)"), cl::Required,
                                    cl::value_desc("M.onnx"), cl::sub(convertCmd));
 static cl::opt<std::string> cRecord("record", cl::desc("record file (amct quantize's, or AMCT's)"),
@@ -42,6 +43,8 @@ static cl::opt<bool> cExternalData(
 
 int amct::tool::runConvert() {
   ToolSession session("amct convert");
+  if (!pluginOptions.load("amct convert"))
+    return kExitUserError;
   std::string error;
   std::optional<Record> record = readRecordFile(cRecord, error);
   if (!record) {

@@ -2,6 +2,8 @@
 
 #include "AmctTool.h"
 
+#include "amct/Support/AlgorithmRegistry.h"
+
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Runtime/Executor.h"
 #include "amct/Support/Npy.h"
@@ -57,6 +59,23 @@ InputOptions::InputOptions(cl::SubCommand &command)
              cl::value_desc("NAME=DIMS"), cl::sub(command)),
       dtypes("input-dtype", cl::desc("dtype of a .bin input, NAME=float32"),
              cl::value_desc("NAME=DTYPE"), cl::sub(command)) {}
+
+PluginOptions::PluginOptions(cl::SubCommand &command)
+    : plugins("plugin",
+              cl::desc("shared library of user weight algorithms (defines "
+                       "amct_register_algorithms; amct/Support/AlgorithmRegistry.h)"),
+              cl::value_desc("P.so"), cl::sub(command)) {}
+
+bool PluginOptions::load(StringRef tool) const {
+  for (const std::string &path : plugins) {
+    std::string error;
+    if (!loadAlgorithmPlugin(path, error)) {
+      llvm::errs() << tool << ": error: " << error << "\n";
+      return false;
+    }
+  }
+  return true;
+}
 
 /// Splits NAME=VALUE; fails with a message naming the option.
 bool amct::tool::splitAssignment(StringRef tool, StringRef option, StringRef text,

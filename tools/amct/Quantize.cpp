@@ -25,6 +25,7 @@ using namespace amct::tool;
 cl::SubCommand amct::tool::quantizeCmd("quantize",
                                   "Post-training quantization: fake-quant model, deploy model, "
                                   "record file");
+static PluginOptions pluginOptions(quantizeCmd);
 static cl::opt<std::string> qModel("model", cl::desc("ONNX model"), cl::Required,
                                    cl::value_desc("M.onnx"), cl::sub(quantizeCmd));
 static cl::list<std::string> qCalibData("calib-data",
@@ -171,6 +172,8 @@ int amct::tool::runQuantize() {
     lapStart = now;
   };
   ToolSession session("amct quantize");
+  if (!pluginOptions.load("amct quantize"))
+    return kExitUserError;
   lapStart = std::chrono::steady_clock::now();
   OwningOpRef<ModuleOp> module = session.loadModel(qModel);
   if (!module)

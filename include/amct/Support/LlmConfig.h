@@ -22,6 +22,7 @@
 #define AMCT_SUPPORT_LLMCONFIG_H
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,7 +42,12 @@ struct LlmInputConfig {
 };
 
 struct LlmAlgorithm {
-  enum class Kind { MinMax, Awq, Gptq, SmoothQuant } kind;
+  /// User: a weight algorithm registered through AlgorithmRegistry
+  /// (amct/Support/AlgorithmRegistry.h), by `name` with `params`.
+  enum class Kind { MinMax, Awq, Gptq, SmoothQuant, User } kind = Kind::MinMax;
+  std::string name;
+  /// Every parameter of the algorithm's schema (defaults filled).
+  std::map<std::string, double> params;
   int64_t gridsNum = 20;        // awq
   /// awq and gptq: the clipping search of each group's range ("clip", our
   /// extension of AMCT's keys, on by default; false gives AMCT's algorithm;
@@ -65,6 +71,8 @@ struct LlmQuantConfig {
   std::vector<std::string> skipLayers;
 
   bool uses(LlmAlgorithm::Kind kind) const;
+  /// The registered (user) weight algorithm the config names, or null.
+  const LlmAlgorithm *userAlgorithm() const;
   /// Why a Linear layer with K input and N output channels cannot take this
   /// config, or empty: group_size must be in [32, K - 1]; the Ascend
   /// weight-quant kernels need K and N multiples of 32 (int8) or 64 (int4)
