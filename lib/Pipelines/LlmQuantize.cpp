@@ -895,10 +895,11 @@ FailureOr<LlmLayers> findLlmLayers(func::FuncOp main, const LlmQuantConfig &conf
       continue;
     }
     l.elementType = wType.getElementType();
-    if (config.inputs && !l.elementType.isF32()) {
-      reject("W8A8 (quantized inputs) takes float32 layers so far; this one is " +
+    if (config.inputs && config.inputs->strategy == LlmInputConfig::Strategy::Tensor &&
+        !l.elementType.isF32()) {
+      reject("W8A8 with per-tensor inputs takes float32 layers so far; this one is " +
              std::string(l.elementType.isF16() ? "float16" : "bfloat16") +
-             " (weight-only configs take 16-bit layers)");
+             " (per-token inputs and weight-only configs take 16-bit layers)");
       continue;
     }
     l.k = wType.getDimSize(l.transposed ? 1 : 0);

@@ -531,7 +531,20 @@ LogicalResult Exporter::exportFakeQuantPerToken(FakeQuantPerTokenOp op,
     keep->set_i(1);
     return out;
   };
+  // A 16-bit input is quantized in float32 (Cast there and back), as the
+  // executor does it.
+  Type elem = cast<ShapedType>(op.getType()).getElementType();
+  auto castTo = [&](const std::string &in, StringRef suffix, int32_t to) {
+    auto [node, out] = addNode("Cast", suffix, {in});
+    onnx::AttributeProto *a = node->add_attribute();
+    a->set_name("to");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(to);
+    return std::make_pair(node, out);
+  };
   std::string x = nameOf(op.getInput());
+  if (!elem.isF32())
+    x = castTo(x, "_to32", onnx::TensorProto::FLOAT).second;
   std::string lo128 = scalar("_qmin", -128.0f), hi127 = scalar("_qmax", 127.0f);
   std::string floor = scalar("_min_scale", FLT_MIN);
   std::string scale, offset;
@@ -558,6 +571,9 @@ LogicalResult Exporter::exportFakeQuantPerToken(FakeQuantPerTokenOp op,
   if (!offset.empty())
     q = addNode("Sub", "_sub_zp", {q, offset}).second;
   auto [last, out] = addNode("Mul", "_dequantize", {q, scale});
+  if (!elem.isF32())
+    std::tie(last, out) = castTo(out, "_to16", elem.isF16() ? onnx::TensorProto::FLOAT16
+                                                            : onnx::TensorProto::BFLOAT16);
   auto it = reserved.find(op.getResult());
   if (it != reserved.end()) {
     out = it->second;

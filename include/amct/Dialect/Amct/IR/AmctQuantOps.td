@@ -90,14 +90,18 @@ def Amct_FakeQuantPerTokenOp : Amct_Op<"fake_quant_per_token", [Pure, SameOperan
       asymmetric: lo = min(min(row), 0), hi = max(max(row), 0),
                   s = max((hi - lo) / 255, FLT_MIN), o = clamp(-128 - rint(lo / s), -128, 127),
                   y = (clamp(rint(x / s) + o, -128, 127) - o) * s
-    FLT_MIN keeps an all-zero row finite (it quantizes to 0). Exported as
+    FLT_MIN keeps an all-zero row finite (it quantizes to 0). A float16 /
+    bfloat16 input (a 16-bit model) is computed in float32 and the result
+    rounded to its type (exported with a Cast to float32 before and one
+    back after). Exported as
     standard ONNX ops (Abs, ReduceMax/ReduceMin, Div, Max, Round, Clip, Mul)
     that compute the same values in ONNX Runtime; --amct-convert makes the
     deploy model's DynamicQuant (V2 when asymmetric), which computes the
     same integers and scales.
   }];
-  let arguments = (ins TensorOf<[F32]>:$input, DefaultValuedAttr<BoolAttr, "false">:$asymmetric);
-  let results = (outs TensorOf<[F32]>:$output);
+  let arguments = (ins TensorOf<[F32, F16, BF16]>:$input,
+                   DefaultValuedAttr<BoolAttr, "false">:$asymmetric);
+  let results = (outs TensorOf<[F32, F16, BF16]>:$output);
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 

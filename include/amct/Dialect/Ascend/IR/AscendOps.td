@@ -119,7 +119,7 @@ def Ascend_DynamicQuantOp : Ascend_Op<"DynamicQuant"> {
     exactly the operations of amct.fake_quant_per_token, so the deploy
     model's int8 values are the fake-quant model's.
   }];
-  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x);
+  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[BF16]>, TensorOf<[F32]>]>:$x);
   let results = (outs TensorOf<[I8]>:$y, TensorOf<[F32]>:$scale);
 }
 
@@ -133,7 +133,7 @@ def Ascend_DynamicQuantV2Op : Ascend_Op<"DynamicQuantV2"> {
     clamp(rint(x / scale) + offset, -128, 127), in float32 as
     amct.fake_quant_per_token computes it.
   }];
-  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$x);
+  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[BF16]>, TensorOf<[F32]>]>:$x);
   let results = (outs TensorOf<[I8]>:$y, TensorOf<[F32]>:$scale, TensorOf<[F32]>:$offset);
 }
 
@@ -148,13 +148,13 @@ def Ascend_QuantBatchMatmulV3Op : Ascend_Op<"QuantBatchMatmulV3"> {
     our extension, the products are taken of x1 - offset) and `bias`
     (optional, [N] float32, added after scaling). The accumulator is exact
     (integers), y = (float(acc) * scale[n]) * pertoken_scale[m] + bias[n]
-    in float32.
+    in float32, rounded to y's type (float16 / bfloat16 for a 16-bit model).
   }];
   let arguments = (ins TensorOf<[I8]>:$x1, TensorOf<[I8]>:$x2, TensorOf<[F32]>:$scale,
       TensorOf<[F32]>:$pertoken_scale,
       AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$pertoken_offset,
       AnyTypeOf<[TensorOf<[F32]>, NoneType]>:$bias);
-  let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
+  let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[BF16]>, TensorOf<[F32]>]>:$y);
 }
 
 #endif // AMCT_DIALECT_ASCEND_IR_ASCENDOPS_TD
