@@ -21,12 +21,15 @@
 
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Pipelines/Calibration.h"
+#include "amct/Quant/Observers.h"
+#include "amct/Runtime/Executor.h"
 #include "amct/Support/KvCacheConfig.h"
 #include "amct/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringMap.h"
 
 using namespace mlir;
 
@@ -185,6 +188,113 @@ FailureOr<std::vector<QuantizableLayer>> findKvCacheLayers(func::FuncOp main,
   return out;
 }
 
+/// Per-channel KV factors: the observers of `copy` (one per layer, keyed
+/// `<layer>.kv_cache`) report each batch's output to an IFMR or HFMG search
+/// per output channel (the last dim).
+static LogicalResult calibratePerChannel(func::FuncOp copy, const std::vector<QuantizableLayer> &layers,
+                                  const KvCacheConfig &config,
+                                  const std::vector<std::vector<rt::Tensor>> &batches,
+                                  int threads, std::vector<KVCacheRecord> &factors) {
+  const ActivationQuantParams &act = config.act;
+  struct Channels {
+    std::vector<quant::IfmrObserver> ifmr;
+    std::vector<quant::HfmgObserver> hfmg;
+  };
+  std::vector<Channels> channels(layers.size());
+  llvm::StringMap<size_t> byKey;
+  for (auto [i, l] : llvm::enumerate(layers))
+    byKey[l.name + ".kv_cache"] = i;
+  std::string error;
+  quant::IfmrConfig ifmr;
+  ifmr.maxPercentile = act.maxPercentile;
+  ifmr.minPercentile = act.minPercentile;
+  ifmr.searchStart = act.searchRangeStart;
+  ifmr.searchEnd = act.searchRangeEnd;
+  ifmr.searchStep = act.searchStep;
+  rt::ExecutorOptions options;
+  options.threads = threads;
+  auto exec = rt::Executor::create(copy, options);
+  if (failed(exec))
+    return failure();
+  bool failedAny = false;
+  std::vector<float> column;
+  (*exec)->setObserverCallback([&](Operation *op, const rt::Tensor &t) {
+    auto obs = cast<ObserverOp>(op);
+    auto it = byKey.find(obs.getLayer());
+    if (it == byKey.end() || failedAny)
+      return;
+    size_t i = it->second;
+    if (t.dtype() != rt::DType::F32 || t.rank() < 1) {
+      obs.emitError() << "layer '" << layers[i].name << "': its output is not float32";
+      failedAny = true;
+      return;
+    }
+    int64_t n = t.dim(t.rank() - 1), rows = n ? t.numElements() / n : 0;
+    Channels &c = channels[i];
+    if (c.ifmr.empty() && c.hfmg.empty())
+      for (int64_t ch = 0; ch < n; ++ch) {
+        if (act.algo == "hfmg") {
+          std::optional<quant::HfmgObserver> h = quant::HfmgObserver::create(act.numOfBins, error);
+          if (!h) {
+            failedAny = true;
+            return;
+          }
+          c.hfmg.push_back(std::move(*h));
+        } else {
+          std::optional<quant::IfmrObserver> o = quant::IfmrObserver::create(ifmr, error);
+          if (!o) {
+            failedAny = true;
+            return;
+          }
+          c.ifmr.push_back(std::move(*o));
+        }
+      }
+    if (int64_t(c.ifmr.size() + c.hfmg.size()) != n) {
+      obs.emitError() << "layer '" << layers[i].name << "': " << n
+                      << " output channels in this batch, " << c.ifmr.size() + c.hfmg.size()
+                      << " before";
+      failedAny = true;
+      return;
+    }
+    const float *data = t.data<float>();
+    column.resize(rows);
+    for (int64_t ch = 0; ch < n; ++ch) {
+      for (int64_t r = 0; r < rows; ++r)
+        column[r] = data[r * n + ch];
+      if (!c.ifmr.empty())
+        c.ifmr[ch].observe(column.data(), rows);
+      else
+        c.hfmg[ch].observe(column.data(), rows);
+    }
+  });
+  for (const std::vector<rt::Tensor> &batch : batches) {
+    if (failed((*exec)->run(batch)))
+      return failure();
+    if (failedAny) {
+      if (!error.empty())
+        return copy.emitError() << error;
+      return failure();
+    }
+  }
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    Channels &c = channels[i];
+    size_t n = c.ifmr.size() + c.hfmg.size();
+    if (n == 0)
+      return l.op->emitError() << "layer '" << l.name << "': the calibration never reached it";
+    for (size_t ch = 0; ch < n; ++ch) {
+      std::optional<quant::QuantParams> p =
+          !c.ifmr.empty() ? c.ifmr[ch].finalize(act.numBits, act.asymmetric, error, threads)
+                          : c.hfmg[ch].finalize(act.numBits, act.asymmetric, error);
+      if (!p)
+        return l.op->emitError() << "layer '" << l.name << "': output channel " << ch << ": "
+                                 << error;
+      factors[i].scale.push_back(p->scale);
+      factors[i].offset.push_back(p->offset);
+    }
+  }
+  return success();
+}
+
 LogicalResult quantizeKvCache(ModuleOp module, const std::vector<QuantizableLayer> &layers,
                               const KvCacheConfig &config,
                               const std::vector<std::vector<rt::Tensor>> &batches, int threads,
@@ -222,29 +332,42 @@ LogicalResult quantizeKvCache(ModuleOp module, const std::vector<QuantizableLaye
                                     b.getStringAttr(l.name + ".kv_cache"), method, ArqAttr());
     copyOut.replaceAllUsesExcept(obs.getResult(), obs);
   }
-  Record kv;
-  CalibrationOptions options;
-  options.threads = threads;
-  options.showProgress = showProgress;
-  if (failed(calibrate(copy, batches, options, kv)))
+  // Per layer: the factors, one per tensor or one per output channel.
+  std::vector<KVCacheRecord> factors(layers.size());
+  if (!config.channelWise) {
+    Record kv;
+    CalibrationOptions options;
+    options.threads = threads;
+    options.showProgress = showProgress;
+    if (failed(calibrate(copy, batches, options, kv)))
+      return failure();
+    for (auto [i, l] : llvm::enumerate(layers)) {
+      const LayerRecord *r = kv.find(l.name + ".kv_cache");
+      if (!r || !r->scaleD || !r->offsetD)
+        return l.op->emitError() << "layer '" << l.name
+                                 << "': calibration gave no KV-cache factors";
+      factors[i].scale = {*r->scaleD};
+      factors[i].offset = {*r->offsetD};
+    }
+  } else if (failed(calibratePerChannel(copy, layers, config, batches, threads, factors))) {
     return failure();
-  for (const QuantizableLayer &l : layers) {
-    const LayerRecord *r = kv.find(l.name + ".kv_cache");
-    if (!r || !r->scaleD || !r->offsetD)
-      return l.op->emitError() << "layer '" << l.name << "': calibration gave no KV-cache factors";
+  }
+  for (auto [i, l] : llvm::enumerate(layers)) {
+    const KVCacheRecord &entry = factors[i];
     Value out = layerOutput(l);
     b.setInsertionPointAfterValue(out);
     std::string name = l.name + ".kv_quant";
+    SmallVector<int64_t> offsets(entry.offset.begin(), entry.offset.end());
+    bool perChannel = entry.scale.size() > 1;
     auto fq = b.create<FakeQuantOp>(
         makeNodeLoc(ctx, name, {name + "_out"}, b.getUnknownLoc()), out.getType(), out,
-        b.getDenseF32ArrayAttr({*r->scaleD}), b.getDenseI64ArrayAttr({int64_t(*r->offsetD)}),
-        b.getI64IntegerAttr(8), IntegerAttr());
+        b.getDenseF32ArrayAttr(entry.scale), b.getDenseI64ArrayAttr(offsets),
+        b.getI64IntegerAttr(8),
+        perChannel ? b.getI64IntegerAttr(cast<RankedTensorType>(out.getType()).getRank() - 1)
+                   : IntegerAttr());
     out.replaceAllUsesExcept(fq.getResult(), fq);
-    KVCacheRecord entry;
-    entry.scale = {*r->scaleD};
-    entry.offset = {*r->offsetD};
     result.record.kvCache.push_back({l.name, entry});
-    std::string what = "kv-cache int8 " + act.algo;
+    std::string what = "kv-cache int8 " + act.algo + (config.channelWise ? " per channel" : "");
     std::string &method = result.layerMethod[l.name];
     method = method.empty() ? what : method + " + " + what;
     if (llvm::none_of(result.quantized,

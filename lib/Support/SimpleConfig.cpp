@@ -558,6 +558,7 @@ std::optional<KvCacheConfig> amct::parseKvCacheConfig(const std::string &text,
   const InfoTree *kvTree = CfgReporter::nested(treeOrNull, cfg, "kv_cache_quant_config");
   KvCacheConfig out;
   out.batchNum = cfg.batch_num();
+  out.channelWise = kv.channel_wise();
   std::set<std::string> seen;
   for (int i = 0; i < kv.quant_layers_size(); ++i) {
     const std::string &name = kv.quant_layers(i);

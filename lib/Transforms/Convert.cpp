@@ -512,15 +512,16 @@ LogicalResult convertPerTokenLayers(func::FuncOp func) {
   return failure(failedAny);
 }
 
-/// An 8-bit per-tensor fake_quant that no layer consumes as its input (a
-/// KV-cache projection's output) becomes AscendQuant -> AscendAntiQuant:
-/// the int8 values between them are what the cache holds; AscendAntiQuant
+/// An 8-bit fake_quant that no layer consumes as its input (a KV-cache
+/// projection's output) becomes AscendQuant -> AscendAntiQuant (per tensor)
+/// or AscendQuantV2 -> AscendAntiQuantV2 (per channel along the last axis):
+/// the int8 values between them are what the cache holds; the AntiQuant
 /// gives back (q - offset) * scale (AMCT's offset is -offset_d).
-void convertStandaloneFakeQuants(func::FuncOp func) {
+LogicalResult convertStandaloneFakeQuants(func::FuncOp func) {
+  bool failedAny = false;
   SmallVector<FakeQuantOp> todo;
   func.walk([&](FakeQuantOp fq) {
-    if (!fq->use_empty() && fq.getNumBits() == 8 && !fq.getAxis() &&
-        !fq.getInput().getDefiningOp<ConstOp>())
+    if (!fq->use_empty() && fq.getNumBits() == 8 && !fq.getInput().getDefiningOp<ConstOp>())
       todo.push_back(fq);
   });
   OpBuilder b(func.getContext());
@@ -528,10 +529,52 @@ void convertStandaloneFakeQuants(func::FuncOp func) {
     std::string base = getNodeName(fq).str();
     if (base.empty())
       base = "fake_quant";
-    float scale = fq.getScale()[0];
-    int64_t offset = fq.getOffset()[0];
     b.setInsertionPoint(fq);
     auto inType = cast<TensorType>(fq.getInput().getType());
+    if (std::optional<int64_t> axis = fq.getAxis()) {
+      // Per channel: AscendQuantV2 / AscendAntiQuantV2 with tensors of
+      // 1 / scale, offset and scale, -offset along the axis; the AntiQuant
+      // form takes the last axis only (the KV cache's channels).
+      int64_t rank = cast<RankedTensorType>(inType).getRank();
+      if (*axis != rank - 1 && *axis != -1) {
+        fq.emitError() << "'" << base << "': a per-channel fake-quant of a value deploys along "
+                       << "its last axis only (AscendAntiQuantV2), found axis " << *axis;
+        failedAny = true;
+        continue;
+      }
+      std::vector<float> inv, off, scales, negOff;
+      for (auto [sc, o] : llvm::zip(fq.getScale(), fq.getOffset())) {
+        inv.push_back(1.0f / sc);
+        off.push_back(float(o));
+        scales.push_back(sc);
+        negOff.push_back(-float(o));
+      }
+      auto paramType = RankedTensorType::get({int64_t(inv.size())}, b.getF32Type());
+      auto param = [&](StringRef suffix, ArrayRef<float> values) {
+        std::string name = base + suffix.str();
+        return createFloatConstant(b, NameLoc::get(b.getStringAttr(name)), paramType,
+                                   std::vector<float>(values.begin(), values.end()), name);
+      };
+      Location qLoc = makeNodeLoc(b.getContext(), base + ".quant", {base + ".quant.output0"},
+                                  b.getUnknownLoc());
+      Value q = b.create<ascend::QuantV2Op>(qLoc, inType.clone(b.getIntegerType(8)),
+                                            fq.getInput(), param(".quant.scale", inv),
+                                            param(".quant.offset", off),
+                                            b.getI64IntegerAttr(-1), b.getStringAttr("INT8"));
+      SmallVector<std::string> outNames;
+      for (StringRef n : getOutputNames(fq))
+        outNames.push_back(n.str());
+      Location aLoc =
+          makeNodeLoc(b.getContext(), base + ".antiquant", outNames, b.getUnknownLoc());
+      auto anti = b.create<ascend::AntiQuantV2Op>(aLoc, fq.getType(), q,
+                                                  param(".antiquant.scale", scales),
+                                                  param(".antiquant.offset", negOff));
+      fq.getResult().replaceAllUsesWith(anti.getResult());
+      fq->erase();
+      continue;
+    }
+    float scale = fq.getScale()[0];
+    int64_t offset = fq.getOffset()[0];
     Location qLoc = makeNodeLoc(b.getContext(), base + ".quant", {base + ".quant.output0"},
                                 b.getUnknownLoc());
     Value q = b.create<ascend::QuantOp>(qLoc, inType.clone(b.getIntegerType(8)), fq.getInput(),
@@ -550,6 +593,7 @@ void convertStandaloneFakeQuants(func::FuncOp func) {
     fq.getResult().replaceAllUsesWith(anti.getResult());
     fq->erase();
   }
+  return failure(failedAny);
 }
 
 void AmctConvertPass::runOnOperation() {
@@ -681,7 +725,8 @@ void AmctConvertPass::runOnOperation() {
   }
   if (failed(convertPerTokenLayers(func)))
     failedAny = true;
-  convertStandaloneFakeQuants(func);
+  if (failed(convertStandaloneFakeQuants(func)))
+    failedAny = true;
   // Fake-quant ops now unused (and their float weights and biases) go.
   SmallVector<Operation *> fakeQuants;
   func.walk([&](FakeQuantOp fq) { fakeQuants.push_back(fq); });

@@ -30,8 +30,9 @@ language models have):
   outlier, SmoothQuant per token     within 0.05 % of fp32
   SmoothQuant per token              within 0.2 % of fp32
 
-KV cache int8 (the K / V projections' outputs, IFMR per tensor): within
-0.1 % of fp32 alone, within 0.2 % with W8A8 SmoothQuant per token.
+KV cache int8 (the K / V projections' outputs, IFMR per tensor, and per
+channel): within 0.1 % of fp32 alone, within 0.2 % with W8A8 SmoothQuant
+per token.
 
 The deploy models run on the executor (`amct run`): weight-only ones
 (WeightQuantBatchMatmulV2) must give the same bits per character as ORT's
@@ -152,10 +153,13 @@ def main():
     for name, (base, strategy, algo) in W8A8.items():
         runs[name] = (models[base], w8a8_json(strategy, algo), False)
     # KV cache int8 (IFMR, the K / V projections found), alone and with W8A8.
-    runs["kv-int8"] = (model, None, True)
-    runs["w8a8-token-smooth+kv-int8"] = (model, w8a8_json("token", "smoothquant"), True)
-    (work / "kv.cfg").write_text("kv_cache_quant_config {\n"
-                                 "  calibration_config { ifmr_quantize { } }\n}\nbatch_num: 4\n")
+    runs["kv-int8"] = (model, None, "kv.cfg")
+    runs["kv-int8-channel"] = (model, None, "kv-channel.cfg")
+    runs["w8a8-token-smooth+kv-int8"] = (model, w8a8_json("token", "smoothquant"), "kv.cfg")
+    for name, channel in (("kv.cfg", "false"), ("kv-channel.cfg", "true")):
+        (work / name).write_text("kv_cache_quant_config {\n"
+                                 "  calibration_config { ifmr_quantize { } }\n"
+                                 f"  channel_wise: {channel}\n}}\nbatch_num: 4\n")
     for name, (source, config, kv) in runs.items():
         prefix = work / name / "P"
         cmd = [args.amct, "quantize", "--model", str(source),
@@ -165,7 +169,7 @@ def main():
             (work / (name + ".json")).write_text(json.dumps(config))
             cmd += ["--config", str(work / (name + ".json"))]
         if kv:
-            cmd += ["--kv-cache-config", str(work / "kv.cfg")]
+            cmd += ["--kv-cache-config", str(work / kv)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             print(proc.stdout + proc.stderr)
@@ -258,6 +262,9 @@ def main():
                    f"{100 * loss('w8a8-token-smooth'):+.3f}%"))
     checks.append(("KV cache int8 within 0.1% of fp32", abs(loss("kv-int8")) <= 0.001,
                    f"{100 * loss('kv-int8'):+.3f}%"))
+    checks.append(("KV cache int8 per channel within 0.1% of fp32",
+                   abs(loss("kv-int8-channel")) <= 0.001,
+                   f"{100 * loss('kv-int8-channel'):+.3f}%"))
     checks.append(("W8A8 SmoothQuant per token + KV cache int8 within 0.2% of fp32",
                    abs(loss("w8a8-token-smooth+kv-int8")) <= 0.002,
                    f"{100 * loss('w8a8-token-smooth+kv-int8'):+.3f}%"))

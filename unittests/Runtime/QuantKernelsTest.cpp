@@ -697,4 +697,16 @@ TEST_F(QuantKernelsTest, QuantBatchMatmulV3RefusesTokenScaleCount) {
   EXPECT_TRUE(failed(y));
 }
 
+TEST_F(QuantKernelsTest, AscendQuantV2AndAntiQuantV2PerChannelRoundTrip) {
+  // Channel 0: x * 2 + 1, channel 1: x * 4 - 2; back: (q - 1) * 0.5,
+  // (q + 2) * 0.25.
+  Tensor q = runOne("ascend.AscendQuantV2",
+                    {f32({2, 2}, {1, 1, -1, 2}), f32({2}, {2, 4}), f32({2}, {1, -2})}, "",
+                    "tensor<2x2xi8>");
+  EXPECT_TRUE(matches<int8_t>(q, {2, 2}, {3, 2, -1, 6}));
+  Tensor y = runOne("ascend.AscendAntiQuantV2", {q, f32({2}, {0.5f, 0.25f}), f32({2}, {-1, 2})},
+                    "", f32Type({2, 2}));
+  EXPECT_TRUE(matches<float>(y, {2, 2}, {1, 1, -1, 2}));
+}
+
 } // namespace

@@ -25,6 +25,8 @@ struct KvCacheConfig {
   /// IFMR (default) or HFMG with AMCT's keys; 8 bits; asymmetric unless
   /// the algorithm says `asymmetric: false`.
   ActivationQuantParams act;
+  /// One scale / offset per output channel (the cache's last dim).
+  bool channelWise = false;
   int64_t batchNum = 1;
 };
 

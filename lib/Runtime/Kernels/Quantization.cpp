@@ -678,6 +678,64 @@ LogicalResult quantBatchMatmulKernel(KernelContext &ctx) {
   return success();
 }
 
+/// AscendQuantV2 / AscendAntiQuantV2: per-channel scale and offset along
+/// one axis (the last for AntiQuantV2), [C] or [1].
+FailureOr<std::pair<int64_t, int64_t>> channelLayout(KernelContext &ctx, const Tensor &x,
+                                                     const Tensor &scale, const Tensor &offset,
+                                                     int64_t axis) {
+  int64_t rank = x.rank(), a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    return ctx.error() << "axis " << axis << " is outside rank " << rank;
+  int64_t c = x.dim(a);
+  for (const Tensor *t : {&scale, &offset})
+    if (t->dtype() != DType::F32 || (t->numElements() != c && t->numElements() != 1))
+      return ctx.error() << "scale and offset must be float32 [" << c << "] or [1]";
+  return std::make_pair(c, product(x.shape(), a + 1));
+}
+
+LogicalResult ascendQuantV2Kernel(KernelContext &ctx) {
+  auto op = cast<ascend::QuantV2Op>(ctx.op);
+  const Tensor &x = ctx.in(0), &scale = ctx.in(1), &offset = ctx.in(2);
+  if (failed(requireF32(ctx, x, "x")))
+    return failure();
+  auto layout = channelLayout(ctx, x, scale, offset, op.getAxis());
+  if (failed(layout) || failed(ctx.alloc(0, DType::I8, x.shape())))
+    return failure();
+  auto [c, inner] = *layout;
+  const float *in = x.data<float>(), *ps = scale.data<float>(), *po = offset.data<float>();
+  bool perS = scale.numElements() > 1, perO = offset.numElements() > 1;
+  int8_t *out = ctx.outputs[0].mutableData<int8_t>();
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t ch = (i / inner) % c;
+      float v = std::nearbyint(in[i] * ps[perS ? ch : 0] + po[perO ? ch : 0]);
+      out[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+    }
+  });
+  return success();
+}
+
+LogicalResult ascendAntiQuantV2Kernel(KernelContext &ctx) {
+  const Tensor &x = ctx.in(0), &scale = ctx.in(1), &offset = ctx.in(2);
+  if (x.dtype() != DType::I8)
+    return ctx.error() << "AscendAntiQuantV2 takes int8";
+  auto layout = channelLayout(ctx, x, scale, offset, -1);
+  if (failed(layout) || failed(ctx.alloc(0, DType::F32, x.shape())))
+    return failure();
+  auto [c, inner] = *layout;
+  const int8_t *in = x.data<int8_t>();
+  const float *ps = scale.data<float>(), *po = offset.data<float>();
+  bool perS = scale.numElements() > 1, perO = offset.numElements() > 1;
+  float *out = ctx.outputs[0].mutableData<float>();
+  parallelElements(ctx, x.numElements(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      int64_t ch = (i / inner) % c;
+      out[i] = (static_cast<float>(in[i]) + po[perO ? ch : 0]) * ps[perS ? ch : 0];
+    }
+  });
+  return success();
+}
+
 void registerQuantizationKernels(KernelRegistry &r) {
   constexpr int64_t any = KernelEntry::kNoOpsetLimit;
   // An observer passes its input through; the executor's observer callback
@@ -695,6 +753,8 @@ void registerQuantizationKernels(KernelRegistry &r) {
   r.add("ascend", "AscendQuant", 1, any, ascendQuantKernel);
   r.add("ascend", "AscendDequant", 1, any, ascendDequantKernel).inputs(2);
   r.add("ascend", "AscendAntiQuant", 1, any, ascendAntiQuantKernel);
+  r.add("ascend", "AscendQuantV2", 1, any, ascendQuantV2Kernel).inputs(3);
+  r.add("ascend", "AscendAntiQuantV2", 1, any, ascendAntiQuantV2Kernel).inputs(3);
   r.add("ascend", "DynamicQuant", 1, any, dynamicQuantKernel).outputs(2);
   r.add("ascend", "DynamicQuantV2", 1, any, dynamicQuantKernel).outputs(3);
   r.add("ascend", "QuantBatchMatmulV3", 1, any, quantBatchMatmulKernel).inputs(4);

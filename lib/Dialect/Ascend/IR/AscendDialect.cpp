@@ -255,3 +255,38 @@ LogicalResult QuantBatchMatmulV3Op::verify() {
     return emitOpError() << "y has " << staticDim(y, y.getRank() - 1) << " channels, x2 " << n;
   return success();
 }
+
+/// A per-channel parameter of `x` along `axis`: [C] or [1].
+static LogicalResult checkChannelParam(Operation *op, Type xType, Type paramType, int64_t axis,
+                                       StringRef what) {
+  auto x = dyn_cast<RankedTensorType>(xType);
+  auto p = dyn_cast<RankedTensorType>(paramType);
+  if (!x || !p)
+    return success();
+  if (p.getRank() != 1)
+    return op->emitOpError() << what << " must be [C] or [1], found rank " << p.getRank();
+  int64_t rank = x.getRank(), a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    return op->emitOpError() << "axis " << axis << " is outside x's rank " << rank;
+  int64_t c = staticDim(x, a), n = staticDim(p, 0);
+  if (c >= 0 && n >= 0 && n != 1 && n != c)
+    return op->emitOpError() << what << " has " << n << " values for " << c << " channels";
+  return success();
+}
+
+LogicalResult QuantV2Op::verify() {
+  if (getDstType() != "INT8")
+    return emitOpError() << "dst_type is \"" << getDstType() << "\"; only INT8 is modelled";
+  if (failed(checkSameShape(*this, getX().getType(), getY().getType())) ||
+      failed(checkChannelParam(*this, getX().getType(), getScale().getType(), getAxis(),
+                               "scale")))
+    return failure();
+  return checkChannelParam(*this, getX().getType(), getOffset().getType(), getAxis(), "offset");
+}
+
+LogicalResult AntiQuantV2Op::verify() {
+  if (failed(checkSameShape(*this, getX().getType(), getY().getType())) ||
+      failed(checkChannelParam(*this, getX().getType(), getScale().getType(), -1, "scale")))
+    return failure();
+  return checkChannelParam(*this, getX().getType(), getOffset().getType(), -1, "offset");
+}

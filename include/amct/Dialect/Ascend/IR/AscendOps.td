@@ -78,6 +78,31 @@ def Ascend_AntiQuantOp : Ascend_Op<"AscendAntiQuant"> {
   let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[F32]>]>:$y);
 }
 
+def Ascend_QuantV2Op : Ascend_Op<"AscendQuantV2"> {
+  let summary = "y = saturate(round(x * scale + offset)) to int8, scale and offset per channel";
+  let description = [{
+    CANN's AscendQuantV2 (torch_npu's npu_quantize): `scale` and `offset`
+    are tensors along `axis` of x (default the last), [C] or [1]; as
+    AscendQuant, `scale` is the reciprocal of the quantization step. Used for
+    the per-channel KV cache (the projection's output channels).
+  }];
+  let arguments = (ins AnyTypeOf<[TensorOf<[F16]>, TensorOf<[BF16]>, TensorOf<[F32]>]>:$x,
+      TensorOf<[F32]>:$scale, TensorOf<[F32]>:$offset,
+      DefaultValuedAttr<I64Attr, "-1">:$axis,
+      DefaultValuedStrAttr<StrAttr, "INT8">:$dst_type);
+  let results = (outs TensorOf<[I8]>:$y);
+}
+
+def Ascend_AntiQuantV2Op : Ascend_Op<"AscendAntiQuantV2"> {
+  let summary = "y = (float(x) + offset) * scale, scale and offset per channel";
+  let description = [{
+    CANN's AscendAntiQuantV2 (torch_npu's npu_anti_quant): int8 back to
+    float with `scale` and `offset` tensors along the last axis ([C] or [1]).
+  }];
+  let arguments = (ins TensorOf<[I8]>:$x, TensorOf<[F32]>:$scale, TensorOf<[F32]>:$offset);
+  let results = (outs AnyTypeOf<[TensorOf<[F16]>, TensorOf<[BF16]>, TensorOf<[F32]>]>:$y);
+}
+
 def Ascend_WeightQuantOp : Ascend_Op<"AscendWeightQuant"> {
   let summary = "int8 weights minus their int8 offset, as int8 or int4";
   let arguments = (ins TensorOf<[I8]>:$x, TensorOf<[I8]>:$offset_w,
