@@ -113,6 +113,8 @@ std::string describe(const LlmQuantConfig &config) {
     text += std::string(", int8 inputs per ") +
             (in->strategy == LlmInputConfig::Strategy::Token ? "token" : "tensor") +
             (in->symmetric ? "" : " asymmetric");
+  if (const LlmAlgorithm *act = config.userActivationAlgorithm())
+    text += " by " + act->name;
   return text;
 }
 
@@ -365,6 +367,47 @@ FailureOr<std::vector<float>> searchSmoothFactors(const LayerInputs &inputs,
   return std::move(r->factors);
 }
 
+/// A registered activation algorithm on the input of `first`'s group (the
+/// calibration rows divided by SmoothQuant's factors `f`, if any); its
+/// result checked.
+FailureOr<quant::QuantParams> runActivationAlgorithm(const LlmAlgorithm &user,
+                                                     const LlmLayer &first,
+                                                     const LayerInputs &inputs,
+                                                     const std::vector<float> &f, bool symmetric) {
+  const ActivationAlgorithm *algo = findActivationAlgorithm(user.name);
+  auto fail = [&]() -> InFlightDiagnostic {
+    return first.layer.op->emitError() << "layer '" << first.layer.name << "': algorithm '"
+                                       << user.name << "'"
+                                       << (algo ? " (" + algo->origin + ")" : std::string())
+                                       << ": ";
+  };
+  if (!algo || !algo->run)
+    return fail() << "is not registered";
+  std::vector<float> x = concatRows(inputs, first.k);
+  if (!f.empty())
+    for (int64_t r = 0; r < inputs.rows; ++r)
+      for (int64_t c = 0; c < first.k; ++c)
+        x[r * first.k + c] /= f[c];
+  ActivationAlgorithmInput in;
+  in.layer = first.layer.name;
+  in.values = x.data();
+  in.rows = inputs.rows;
+  in.k = first.k;
+  in.bits = 8;
+  in.symmetric = symmetric;
+  in.params = &user.params;
+  ActivationAlgorithmOutput out;
+  std::string error;
+  if (!algo->run(in, out, error))
+    return fail() << (error.empty() ? std::string("failed (no reason given)") : error);
+  if (!(out.scale > 0) || !std::isfinite(out.scale))
+    return fail() << "scale " << shortest(out.scale) << " is not a positive finite number";
+  if (out.offset < -128 || out.offset > 127 || (symmetric && out.offset != 0))
+    return fail() << "offset " << out.offset << " is outside "
+                  << (symmetric ? "{0} (symmetric inputs)" : "[-128, 127]");
+  return quant::QuantParams{out.scale, out.offset};
+}
+
 /// W8A8: the group's weights (times SmoothQuant's factors) to int8 per
 /// tensor or channel by minmax, and with static activations the input's
 /// int8 parameters from its calibrated range (divided by the factors).
@@ -417,6 +460,13 @@ LogicalResult quantizeGroupW8A8(const InputGroup &group, std::vector<LlmLayer> &
       return first.layer.op->emitError() << "layer '" << first.layer.name
                                          << "': its calibration input has no finite value";
     act = quant::paramsFromRange(lo, hi, 8, !config.inputs->symmetric);
+    if (const LlmAlgorithm *user = config.userActivationAlgorithm()) {
+      FailureOr<quant::QuantParams> chosen =
+          runActivationAlgorithm(*user, first, *inputs, f, config.inputs->symmetric);
+      if (failed(chosen))
+        return failure();
+      act = *chosen;
+    }
   }
   quant::LinearWeightSpec spec = specOf(config.weights);
   std::string error;

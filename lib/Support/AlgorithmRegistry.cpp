@@ -33,15 +33,19 @@ public:
     builtin("smoothquant", {strength}, true);
   }
 
-  bool addWeightAlgorithm(WeightAlgorithm algorithm, std::string &error) override {
-    std::lock_guard<std::mutex> lock(mutex);
+  /// Checks shared by both kinds; false with `error`.
+  template <typename A> bool check(const A &algorithm, std::string &error) {
     if (algorithm.name.empty()) {
       error = "an algorithm needs a name";
       return false;
     }
-    if (const WeightAlgorithm *taken = find(algorithm.name)) {
-      error = "algorithm \"" + algorithm.name + "\" is already registered (" + taken->origin +
-              ")";
+    std::string origin;
+    if (const WeightAlgorithm *w = find(algorithm.name))
+      origin = w->origin;
+    else if (const ActivationAlgorithm *a = findActivation(algorithm.name))
+      origin = a->origin;
+    if (!origin.empty()) {
+      error = "algorithm \"" + algorithm.name + "\" is already registered (" + origin + ")";
       return false;
     }
     if (!algorithm.run) {
@@ -53,9 +57,32 @@ public:
         error = "algorithm \"" + algorithm.name + "\" has a parameter without a name";
         return false;
       }
+    return true;
+  }
+
+  bool addWeightAlgorithm(WeightAlgorithm algorithm, std::string &error) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!check(algorithm, error))
+      return false;
     algorithm.origin = currentOrigin.empty() ? "registered in process" : currentOrigin;
     algorithms.push_back(std::move(algorithm));
     return true;
+  }
+
+  bool addActivationAlgorithm(ActivationAlgorithm algorithm, std::string &error) override {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!check(algorithm, error))
+      return false;
+    algorithm.origin = currentOrigin.empty() ? "registered in process" : currentOrigin;
+    activations.push_back(std::move(algorithm));
+    return true;
+  }
+
+  const ActivationAlgorithm *findActivation(const std::string &name) const {
+    for (const ActivationAlgorithm &a : activations)
+      if (a.name == name)
+        return &a;
+    return nullptr;
   }
 
   const WeightAlgorithm *find(const std::string &name) const {
@@ -66,6 +93,7 @@ public:
   }
 
   std::vector<WeightAlgorithm> algorithms;
+  std::vector<ActivationAlgorithm> activations;
   std::string currentOrigin;
   std::mutex mutex;
 };
@@ -83,9 +111,15 @@ const WeightAlgorithm *amct::findWeightAlgorithm(const std::string &name) {
   return registry().find(name);
 }
 
+const ActivationAlgorithm *amct::findActivationAlgorithm(const std::string &name) {
+  return registry().findActivation(name);
+}
+
 std::vector<std::string> amct::registeredAlgorithmNames() {
   std::vector<std::string> names;
   for (const WeightAlgorithm &a : registry().algorithms)
+    names.push_back(a.name);
+  for (const ActivationAlgorithm &a : registry().activations)
     names.push_back(a.name);
   std::sort(names.begin(), names.end());
   return names;

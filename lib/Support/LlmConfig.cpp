@@ -149,8 +149,11 @@ bool readParam(JsonReader &reader, const AlgorithmParam &spec, const OJson &valu
 /// config lists names only), checked against its registered schema.
 bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *params,
                    const std::string &path, LlmAlgorithm &out) {
-  const WeightAlgorithm *algo = findWeightAlgorithm(name);
-  if (!algo) {
+  const WeightAlgorithm *weightAlgo = findWeightAlgorithm(name);
+  const ActivationAlgorithm *actAlgo = weightAlgo ? nullptr : findActivationAlgorithm(name);
+  const std::vector<AlgorithmParam> *schema =
+      weightAlgo ? &weightAlgo->params : actAlgo ? &actAlgo->params : nullptr;
+  if (!schema) {
     std::string known;
     for (const std::string &n : registeredAlgorithmNames())
       known += (known.empty() ? "" : ", ") + n;
@@ -162,9 +165,10 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
              : name == "awq"         ? LlmAlgorithm::Kind::Awq
              : name == "gptq"        ? LlmAlgorithm::Kind::Gptq
              : name == "smoothquant" ? LlmAlgorithm::Kind::SmoothQuant
+             : actAlgo               ? LlmAlgorithm::Kind::UserActivation
                                      : LlmAlgorithm::Kind::User;
   std::vector<const char *> keys;
-  for (const AlgorithmParam &p : algo->params)
+  for (const AlgorithmParam &p : *schema)
     keys.push_back(p.name.c_str());
   const OJson::object_t *object = nullptr;
   if (params && !params->is_null()) {
@@ -182,7 +186,7 @@ bool readAlgorithm(JsonReader &reader, const std::string &name, const OJson *par
                                ")");
       }
   }
-  for (const AlgorithmParam &p : algo->params) {
+  for (const AlgorithmParam &p : *schema) {
     const OJson *v = object ? member(*object, p.name.c_str()) : nullptr;
     double value = p.defaultValue;
     if (v && !readParam(reader, p, *v, path + "." + p.name, value))
@@ -237,6 +241,13 @@ bool readAlgorithms(JsonReader &reader, const OJson &value, std::vector<LlmAlgor
 const LlmAlgorithm *LlmQuantConfig::userAlgorithm() const {
   for (const LlmAlgorithm &a : algorithms)
     if (a.kind == LlmAlgorithm::Kind::User)
+      return &a;
+  return nullptr;
+}
+
+const LlmAlgorithm *LlmQuantConfig::userActivationAlgorithm() const {
+  for (const LlmAlgorithm &a : algorithms)
+    if (a.kind == LlmAlgorithm::Kind::UserActivation)
       return &a;
   return nullptr;
 }
@@ -380,6 +391,21 @@ std::optional<LlmQuantConfig> amct::parseLlmConfig(const std::string &text,
     reader.fail("algorithm", choosers[0] + " and " + choosers[1] +
                                  " both choose the weights' values; name one");
     return std::nullopt;
+  }
+  if (const LlmAlgorithm *act = config.userActivationAlgorithm()) {
+    if (!w8a8 || config.inputs->strategy != LlmInputConfig::Strategy::Tensor) {
+      reader.fail("algorithm", "activation algorithm " + quote(act->name) +
+                                   " chooses per-tensor input parameters: it needs "
+                                   "quant_cfg.inputs with strategy tensor");
+      return std::nullopt;
+    }
+    int count = 0;
+    for (const LlmAlgorithm &a : config.algorithms)
+      count += a.kind == LlmAlgorithm::Kind::UserActivation;
+    if (count > 1) {
+      reader.fail("algorithm", "name one activation algorithm");
+      return std::nullopt;
+    }
   }
   if (w8a8 && config.userAlgorithm()) {
     reader.fail("algorithm", "user algorithm " + quote(config.userAlgorithm()->name) +

@@ -4,7 +4,10 @@
 //   shrink_rtn {ratio in (0, 1], default 0.9}: round to nearest with each
 //     parameter set's range shrunk by `ratio` (symmetric);
 //   needs_rows_rtn: the same with ratio 1, asking for the calibration
-//     inputs and failing without them (the input path).
+//     inputs and failing without them (the input path);
+//   fixed_scale_act {scale > 0, default 0.05}: an activation algorithm
+//     giving W8A8's per-tensor inputs that scale (offset 0), after checking
+//     it was handed rows of K values.
 // Built with these headers only (the registry is reached through a virtual
 // call), as a user's plugin would be.
 //
@@ -75,5 +78,25 @@ extern "C" bool amct_register_algorithms(amct::AlgorithmRegistry &registry, std:
     }
     return shrinkRtn(in, 1.0, out, error);
   };
-  return registry.addWeightAlgorithm(rows, error);
+  if (!registry.addWeightAlgorithm(rows, error))
+    return false;
+  amct::ActivationAlgorithm fixed;
+  fixed.name = "fixed_scale_act";
+  amct::AlgorithmParam scale;
+  scale.name = "scale";
+  scale.min = 0;
+  scale.minExclusive = true;
+  scale.defaultValue = 0.05;
+  fixed.params = {scale};
+  fixed.run = [](const amct::ActivationAlgorithmInput &in, amct::ActivationAlgorithmOutput &out,
+                 std::string &error) {
+    if (!in.values || in.rows < 1 || in.k < 1) {
+      error = "no calibration values for layer " + in.layer;
+      return false;
+    }
+    out.scale = float(in.params->at("scale"));
+    out.offset = 0;
+    return true;
+  };
+  return registry.addActivationAlgorithm(fixed, error);
 }

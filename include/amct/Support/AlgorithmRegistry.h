@@ -1,10 +1,12 @@
 //===- AlgorithmRegistry.h - user quantization algorithms -------*- C++ -*-===//
 //
-// AMCT's algorithm_register (reference 000) for the language-model flow: a
+// AMCT's algorithm_register (reference 000) for the language-model flow. A
 // weight algorithm is a name, a schema of its parameters (which the config
 // validator checks, as it checks the built-in ones'), whether it needs the
 // layer's calibration inputs, and a function from a Linear layer's float
-// weight [K, N] (and those inputs) to its integers and scales. The built-in
+// weight [K, N] (and those inputs) to its integers and scales; an
+// activation algorithm maps the calibration values of a W8A8 layer's input
+// to its per-tensor int8 scale and offset. The built-in
 // algorithms (minmax, awq, gptq, smoothquant) are registered here too, with
 // their schemas, so a config names any of them the same way:
 //
@@ -93,12 +95,42 @@ struct WeightAlgorithm {
   std::string origin;
 };
 
+/// What an activation algorithm gets for one input group of W8A8 layers
+/// with per-tensor inputs: the calibration values of that input (rows of K
+/// channels, SmoothQuant's division already applied), to choose the int8
+/// scale and offset the deploy model's AscendQuant uses.
+struct ActivationAlgorithmInput {
+  std::string layer; // the group's first layer
+  const float *values = nullptr;
+  int64_t rows = 0, k = 0;
+  int bits = 8;
+  bool symmetric = true;
+  const AlgorithmParams *params = nullptr;
+};
+
+struct ActivationAlgorithmOutput {
+  float scale = 1.0f;
+  int32_t offset = 0; // 0 when symmetric
+};
+
+struct ActivationAlgorithm {
+  std::string name;
+  std::vector<AlgorithmParam> params;
+  std::function<bool(const ActivationAlgorithmInput &in, ActivationAlgorithmOutput &out,
+                     std::string &error)>
+      run;
+  std::string origin;
+};
+
 class AlgorithmRegistry {
 public:
   virtual ~AlgorithmRegistry() = default;
   /// Adds `algorithm`; false with `error` when the name is empty, taken
-  /// (built-in or registered before) or the algorithm has no function.
+  /// (built-in or registered before, of either kind) or the algorithm has
+  /// no function.
   virtual bool addWeightAlgorithm(WeightAlgorithm algorithm, std::string &error) = 0;
+  /// The same for an algorithm choosing W8A8's per-tensor input parameters.
+  virtual bool addActivationAlgorithm(ActivationAlgorithm algorithm, std::string &error) = 0;
 };
 
 /// The signature of a plugin's `amct_register_algorithms`.
@@ -109,6 +141,8 @@ constexpr const char *kRegisterAlgorithmsSymbol = "amct_register_algorithms";
 AlgorithmRegistry &algorithmRegistry();
 /// A registered weight algorithm by name, or null.
 const WeightAlgorithm *findWeightAlgorithm(const std::string &name);
+/// A registered activation algorithm by name, or null.
+const ActivationAlgorithm *findActivationAlgorithm(const std::string &name);
 /// Every registered name, sorted.
 std::vector<std::string> registeredAlgorithmNames();
 /// Loads plugin `path` and runs its registration; false with `error`

@@ -44,7 +44,9 @@ struct LlmInputConfig {
 struct LlmAlgorithm {
   /// User: a weight algorithm registered through AlgorithmRegistry
   /// (amct/Support/AlgorithmRegistry.h), by `name` with `params`.
-  enum class Kind { MinMax, Awq, Gptq, SmoothQuant, User } kind = Kind::MinMax;
+  /// UserActivation: a registered activation algorithm (W8A8 per-tensor
+  /// input parameters).
+  enum class Kind { MinMax, Awq, Gptq, SmoothQuant, User, UserActivation } kind = Kind::MinMax;
   std::string name;
   /// Every parameter of the algorithm's schema (defaults filled).
   std::map<std::string, double> params;
@@ -73,6 +75,8 @@ struct LlmQuantConfig {
   bool uses(LlmAlgorithm::Kind kind) const;
   /// The registered (user) weight algorithm the config names, or null.
   const LlmAlgorithm *userAlgorithm() const;
+  /// The registered activation algorithm the config names, or null.
+  const LlmAlgorithm *userActivationAlgorithm() const;
   /// Why a Linear layer with K input and N output channels cannot take this
   /// config, or empty: group_size must be in [32, K - 1]; the Ascend
   /// weight-quant kernels need K and N multiples of 32 (int8) or 64 (int4)
