@@ -132,6 +132,30 @@ std::vector<Value> kvValues(func::FuncOp main) {
   return values;
 }
 
+/// An 8-bit fake_quant with `entry`'s factors (per tensor, or per channel
+/// along the last axis) on the output of `l`; the layer and its method in
+/// `result`.
+void insertKvFakeQuant(OpBuilder &b, const QuantizableLayer &l, const KVCacheRecord &entry,
+                       const std::string &what, QuantizeResult &result) {
+  Value out = layerOutput(l);
+  b.setInsertionPointAfterValue(out);
+  std::string name = l.name + ".kv_quant";
+  SmallVector<int64_t> offsets(entry.offset.begin(), entry.offset.end());
+  bool perChannel = entry.scale.size() > 1;
+  auto fq = b.create<FakeQuantOp>(
+      makeNodeLoc(b.getContext(), name, {name + "_out"}, b.getUnknownLoc()), out.getType(), out,
+      b.getDenseF32ArrayAttr(entry.scale), b.getDenseI64ArrayAttr(offsets),
+      b.getI64IntegerAttr(8),
+      perChannel ? b.getI64IntegerAttr(cast<RankedTensorType>(out.getType()).getRank() - 1)
+                 : IntegerAttr());
+  out.replaceAllUsesExcept(fq.getResult(), fq);
+  std::string &method = result.layerMethod[l.name];
+  method = method.empty() ? what : method + " + " + what;
+  if (llvm::none_of(result.quantized,
+                    [&](const QuantizableLayer &q) { return q.name == l.name; }))
+    result.quantized.push_back(l);
+}
+
 } // namespace
 
 FailureOr<std::vector<QuantizableLayer>> findKvCacheLayers(func::FuncOp main,
@@ -353,28 +377,71 @@ LogicalResult quantizeKvCache(ModuleOp module, const std::vector<QuantizableLaye
     return failure();
   }
   for (auto [i, l] : llvm::enumerate(layers)) {
-    const KVCacheRecord &entry = factors[i];
-    Value out = layerOutput(l);
-    b.setInsertionPointAfterValue(out);
-    std::string name = l.name + ".kv_quant";
-    SmallVector<int64_t> offsets(entry.offset.begin(), entry.offset.end());
-    bool perChannel = entry.scale.size() > 1;
-    auto fq = b.create<FakeQuantOp>(
-        makeNodeLoc(ctx, name, {name + "_out"}, b.getUnknownLoc()), out.getType(), out,
-        b.getDenseF32ArrayAttr(entry.scale), b.getDenseI64ArrayAttr(offsets),
-        b.getI64IntegerAttr(8),
-        perChannel ? b.getI64IntegerAttr(cast<RankedTensorType>(out.getType()).getRank() - 1)
-                   : IntegerAttr());
-    out.replaceAllUsesExcept(fq.getResult(), fq);
-    result.record.kvCache.push_back({l.name, entry});
-    std::string what = "kv-cache int8 " + act.algo + (config.channelWise ? " per channel" : "");
-    std::string &method = result.layerMethod[l.name];
-    method = method.empty() ? what : method + " + " + what;
-    if (llvm::none_of(result.quantized,
-                      [&](const QuantizableLayer &q) { return q.name == l.name; }))
-      result.quantized.push_back(l);
+    result.record.kvCache.push_back({l.name, factors[i]});
+    insertKvFakeQuant(b, l, factors[i],
+                      "kv-cache int8 " + act.algo + (config.channelWise ? " per channel" : ""),
+                      result);
   }
   return success();
+}
+
+LogicalResult applyKvCacheRecord(ModuleOp module, const Record &record,
+                                 const std::string &recordName, QuantizeResult &result) {
+  func::FuncOp main = getMainFunction(module);
+  std::vector<SkippedLayer> skipped;
+  std::vector<QuantizableLayer> layers =
+      findQuantizableLayers(main, &skipped, /*weightOnly=*/true);
+  OpBuilder b(module.getContext());
+  for (const auto &[name, entry] : record.kvCache) {
+    auto fail = [&, &name = name]() -> InFlightDiagnostic {
+      return main.emitError() << recordName << ": layer '" << name << "': ";
+    };
+    auto it = llvm::find_if(layers, [&](const QuantizableLayer &l) {
+      return l.name == name && l.kind == LayerKind::Linear;
+    });
+    if (it == layers.end())
+      return fail() << "has KV-cache factors (kv_cache_value) but is not a Linear layer of the "
+                       "model";
+    auto type = dyn_cast<RankedTensorType>(layerOutput(*it).getType());
+    if (!type || !type.getElementType().isF32() || type.getRank() < 1)
+      return fail() << "KV-cache quantization takes float32 outputs so far";
+    int64_t n = type.getShape().back();
+    if (entry.scale.empty() || (entry.scale.size() != 1 && int64_t(entry.scale.size()) != n))
+      return fail() << entry.scale.size() << " kv_cache_value scales, expected 1 or " << n
+                    << " (one per output channel)";
+    if (entry.offset.size() != entry.scale.size())
+      return fail() << entry.offset.size() << " kv_cache_value offsets for "
+                    << entry.scale.size() << " scales";
+    for (auto [j, v] : llvm::enumerate(entry.scale))
+      if (!(v > 0) || !std::isfinite(v))
+        return fail() << "kv_cache_value scale[" << j << "] is not a positive finite number";
+    for (auto [j, o] : llvm::enumerate(entry.offset))
+      if (o < -128 || o > 127)
+        return fail() << "kv_cache_value offset[" << j << "] = " << o
+                      << " is outside [-128, 127]";
+    insertKvFakeQuant(b, *it, entry,
+                      std::string("kv-cache int8 (record)") +
+                          (entry.scale.size() > 1 ? " per channel" : ""),
+                      result);
+  }
+  return success();
+}
+
+FailureOr<QuantizeResult> convertKvCacheModel(ModuleOp model, const Record &record,
+                                              const std::string &recordName) {
+  QuantizeResult result;
+  OwningOpRef<ModuleOp> module = model.clone();
+  if (!getMainFunction(*module))
+    return model.emitError("the model has no function to convert");
+  if (failed(runFuncPass(*module, createAmctFoldConstants())))
+    return failure();
+  result.fused = module->clone();
+  if (failed(applyKvCacheRecord(*module, record, recordName, result)))
+    return failure();
+  result.record = record;
+  if (failed(convertToDeploy(std::move(module), result)))
+    return failure();
+  return result;
 }
 
 FailureOr<std::vector<std::string>> findKvCacheProjections(func::FuncOp main) {

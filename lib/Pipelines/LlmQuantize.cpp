@@ -1175,11 +1175,6 @@ FailureOr<QuantizeResult> quantizeLlmModel(ModuleOp model, const LlmQuantConfig 
 FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &config,
                                           const std::string &configName, const Record &record,
                                           const std::string &recordName) {
-  if (config.inputs)
-    return model.emitError() << configName
-                             << ": amct convert rebuilds weight-only language-model configs "
-                                "from a record; a W8A8 config (\"inputs\") is quantized with "
-                                "amct quantize";
   QuantizeResult result;
   OwningOpRef<ModuleOp> module;
   FailureOr<LlmLayers> found = prepare(model, config, configName, module, result);
@@ -1242,7 +1237,21 @@ FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &
     l.params.offset = r->offsetW.empty() ? std::vector<int32_t>(want, 0) : r->offsetW;
     if (failed(loadWeight(l)))
       return failure();
-    // AWQ's factors multiply the weight rows, as quantize did.
+    // W8A8 with per-tensor inputs: the recorded input parameters.
+    if (config.inputs && config.inputs->strategy == LlmInputConfig::Strategy::Tensor) {
+      if (!r->scaleD || !r->offsetD)
+        return fail() << "no scale_d / offset_d (the config's inputs are per tensor)";
+      if (!(*r->scaleD > 0) || !std::isfinite(*r->scaleD))
+        return fail() << "scale_d = " << shortest(*r->scaleD)
+                      << " is not a positive finite number";
+      if (*r->offsetD < -128 || *r->offsetD > 127 ||
+          (config.inputs->symmetric && *r->offsetD != 0))
+        return fail() << "offset_d = " << *r->offsetD << " is outside "
+                      << (config.inputs->symmetric ? "{0} (symmetric inputs)" : "[-128, 127]");
+      l.act = quant::QuantParams{*r->scaleD, *r->offsetD};
+    }
+    // AWQ's and SmoothQuant's factors multiply the weight rows, as quantize
+    // did.
     l.balance = r->tensorBalanceFactor;
     std::vector<float> scaled = l.weight;
     if (!l.balance.empty())
@@ -1263,8 +1272,10 @@ FailureOr<QuantizeResult> convertLlmModel(ModuleOp model, const LlmQuantConfig &
     for (size_t i : group.members)
       found->layers[i].balanceShared = shared;
   }
-  if (failed(writeQuantizedModel(*module, *found, config, "record " + describeWeights(config),
+  if (failed(writeQuantizedModel(*module, *found, config, "record " + describe(config),
                                  result)))
+    return failure();
+  if (!record.kvCache.empty() && failed(applyKvCacheRecord(*module, record, recordName, result)))
     return failure();
   result.record = record;
   if (failed(convertToDeploy(std::move(module), result)))

@@ -383,13 +383,20 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
   std::optional<LlmQuantConfig> llm;
   if (failed(readConfigText(model, configPath, configText, llm)))
     return failure();
-  if (!record.kvCache.empty())
-    return model.emitError() << recordName << ": layer '" << record.kvCache.front().first
-                             << "' has KV-cache factors (kv_cache_value); amct convert does "
-                                "not rebuild KV-cache quantization, amct quantize "
-                                "--kv-cache-config does";
   if (llm)
     return convertLlmModel(model, *llm, configPath, record, recordName);
+  // KV-cache factors alone (amct quantize --kv-cache-config without a
+  // weight config); with a layer config of the CNN flow they are refused.
+  if (!record.kvCache.empty()) {
+    if (!configPath.empty() || llvm::any_of(record.layers, [](const auto &entry) {
+          return entry.second.scaleD || !entry.second.scaleW.empty();
+        }))
+      return model.emitError() << recordName << ": layer '" << record.kvCache.front().first
+                               << "' has KV-cache factors (kv_cache_value), which go with a "
+                                  "language-model config (--config with \"quant_cfg\") or "
+                                  "alone, not with the CNN flow's layers";
+    return convertKvCacheModel(model, record, recordName);
+  }
   QuantizeResult result;
   OwningOpRef<ModuleOp> module = model.clone();
   func::FuncOp main = getMainFunction(*module);

@@ -108,6 +108,16 @@ mlir::LogicalResult quantizeKvCache(mlir::ModuleOp module,
                                     const std::vector<std::vector<rt::Tensor>> &batches,
                                     int threads, bool showProgress, QuantizeResult &result);
 
+/// The record's kv_cache_value entries on `module` (the fused or
+/// quantized model): an 8-bit fake_quant with each layer's factors (per
+/// tensor or per channel) on its output. Errors name the record and layer.
+mlir::LogicalResult applyKvCacheRecord(mlir::ModuleOp module, const Record &record,
+                                       const std::string &recordName, QuantizeResult &result);
+
+/// amct convert of a record holding KV-cache factors only.
+mlir::FailureOr<QuantizeResult> convertKvCacheModel(mlir::ModuleOp model, const Record &record,
+                                                    const std::string &recordName);
+
 } // namespace amct
 
 #endif // AMCT_LIB_PIPELINES_QUANTIZESUPPORT_H
