@@ -480,10 +480,8 @@ FailureOr<QuantizeResult> quantizeKvCacheModel(ModuleOp model, const KvCacheConf
                              options.showProgress, result)))
     return failure();
   clock.lap("KV-cache calibration");
-  std::vector<std::string> names;
-  for (const QuantizableLayer &l : result.quantized)
-    names.push_back(l.name);
-  if (failed(compareAndConvert(std::move(module), names, (*batches)[0], options, clock, result)))
+  if (failed(compareAndConvertQuantized(std::move(module), (*batches)[0], options, clock,
+                                        result)))
     return failure();
   return result;
 }

@@ -343,6 +343,16 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   return result;
 }
 
+LogicalResult compareAndConvertQuantized(OwningOpRef<ModuleOp> module,
+                                         const std::vector<rt::Tensor> &firstBatch,
+                                         const QuantizeOptions &options, PhaseClock &clock,
+                                         QuantizeResult &result) {
+  std::vector<std::string> names;
+  for (const QuantizableLayer &l : result.quantized)
+    names.push_back(l.name);
+  return compareAndConvert(std::move(module), names, firstBatch, options, clock, result);
+}
+
 LogicalResult compareAndConvert(OwningOpRef<ModuleOp> module,
                                 const std::vector<std::string> &names,
                                 const std::vector<rt::Tensor> &firstBatch,

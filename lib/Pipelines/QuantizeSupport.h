@@ -58,6 +58,12 @@ mlir::LogicalResult compareAndConvert(mlir::OwningOpRef<mlir::ModuleOp> module,
                                       const QuantizeOptions &options,
                                       PhaseClock &clock, QuantizeResult &result);
 
+/// compareAndConvert with the layers of result.quantized.
+mlir::LogicalResult compareAndConvertQuantized(mlir::OwningOpRef<mlir::ModuleOp> module,
+                                               const std::vector<rt::Tensor> &firstBatch,
+                                               const QuantizeOptions &options, PhaseClock &clock,
+                                               QuantizeResult &result);
+
 /// --amct-convert on a copy of the fake-quant `module` gives
 /// result.deploy; `module` becomes result.fakeQuant.
 mlir::LogicalResult convertToDeploy(mlir::OwningOpRef<mlir::ModuleOp> module,

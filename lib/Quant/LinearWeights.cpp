@@ -61,6 +61,30 @@ std::optional<std::string> runWorkers(int workers, Fn &&fn, const std::vector<st
   return std::nullopt;
 }
 
+/// The calibration rows a search scores its candidates on: all of them, or
+/// as many as the budget allows (candidates x rows x K x N multiply-adds,
+/// at least maxTokens rows), evenly spaced; and the float output X W on
+/// them, the reference every candidate is compared with.
+struct ScoredRows {
+  int64_t rows = 0;
+  std::vector<float> x, reference;
+};
+
+ScoredRows scoredRows(const float *x, int64_t t, const float *w, int64_t k, int64_t n,
+                      int64_t candidates, int64_t maxTokens, int64_t maxMultiplyAdds) {
+  ScoredRows out;
+  int64_t perRow = std::max<int64_t>(1, candidates * k * n);
+  int64_t affordable = std::max<int64_t>(maxTokens, maxMultiplyAdds / perRow);
+  out.rows = std::min<int64_t>(t, std::max<int64_t>(1, affordable));
+  out.x.resize(out.rows * k);
+  for (int64_t r = 0; r < out.rows; ++r)
+    std::copy_n(&x[(r * t / out.rows) * k], k, &out.x[r * k]);
+  out.reference.resize(out.rows * n);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(out.rows), int(n), int(k), 1.0f,
+              out.x.data(), int(k), w, int(n), 0.0f, out.reference.data(), int(n));
+  return out;
+}
+
 } // namespace
 
 std::optional<LinearWeightParams> amct::quant::minmaxParams(const float *w, int64_t k,
@@ -417,17 +441,10 @@ std::optional<AwqResult> amct::quant::awqSearch(const float *x, int64_t t, const
       meanAbs[i] += std::fabs(double(x[r * k + i]));
   for (double &m : meanAbs)
     m = std::max(m / double(t), 1e-4); // a dead channel keeps a finite scale
-  // The scored rows: all, or as many as the budget allows (at least
-  // maxTokens), evenly spaced.
-  int64_t perRow = std::max<int64_t>(1, int64_t(options.gridsNum) * k * n);
-  int64_t affordable = std::max<int64_t>(options.maxTokens, options.maxMultiplyAdds / perRow);
-  int64_t rows = std::min<int64_t>(t, std::max<int64_t>(1, affordable));
-  std::vector<float> xs(rows * k);
-  for (int64_t r = 0; r < rows; ++r)
-    std::copy_n(&x[(r * t / rows) * k], k, &xs[r * k]);
-  std::vector<float> ref(rows * n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
-              xs.data(), int(k), w, int(n), 0.0f, ref.data(), int(n));
+  ScoredRows sample = scoredRows(x, t, w, k, n, options.gridsNum, options.maxTokens,
+                                 options.maxMultiplyAdds);
+  int64_t rows = sample.rows;
+  const std::vector<float> &xs = sample.x, &ref = sample.reference;
 
   // Scores candidate g into cands[g]; each worker has its own buffers.
   std::vector<AwqResult> cands(options.gridsNum);
@@ -575,15 +592,10 @@ amct::quant::smoothQuantSearch(const float *x, int64_t t, const float *w, int64_
     for (int64_t c = 0; c < n; ++c)
       weightAbsMax[i] = std::max(weightAbsMax[i], std::fabs(w[i * n + c]));
   }
-  int64_t perRow = std::max<int64_t>(1, int64_t(candidates) * k * n);
-  int64_t affordable = std::max<int64_t>(options.maxTokens, options.maxMultiplyAdds / perRow);
-  int64_t rows = std::min<int64_t>(t, std::max<int64_t>(1, affordable));
-  std::vector<float> xs(rows * k);
-  for (int64_t r = 0; r < rows; ++r)
-    std::copy_n(&x[(r * t / rows) * k], k, &xs[r * k]);
-  std::vector<float> ref(rows * n);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(rows), int(n), int(k), 1.0f,
-              xs.data(), int(k), w, int(n), 0.0f, ref.data(), int(n));
+  ScoredRows sample = scoredRows(x, t, w, k, n, candidates, options.maxTokens,
+                                 options.maxMultiplyAdds);
+  int64_t rows = sample.rows;
+  const std::vector<float> &xs = sample.x, &ref = sample.reference;
 
   std::vector<double> errs(candidates, INFINITY);
   std::vector<std::string> errors(candidates);

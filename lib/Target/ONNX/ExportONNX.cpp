@@ -62,6 +62,21 @@ private:
   LogicalResult exportFakeQuant(FakeQuantOp op, onnx::GraphProto &graph);
   LogicalResult exportDequantizeWeight(DequantizeWeightOp op, onnx::GraphProto &graph);
   LogicalResult exportFakeQuantPerToken(FakeQuantPerTokenOp op, onnx::GraphProto &graph);
+  /// A node `type` named `base + suffix` of the standard ops an amct op is
+  /// written as, reading `inputs`; its node and its (unique) output name.
+  std::pair<onnx::NodeProto *, std::string> addHelperNode(onnx::GraphProto &graph,
+                                                          const std::string &base, StringRef type,
+                                                          StringRef suffix,
+                                                          ArrayRef<std::string> inputs) {
+    onnx::NodeProto *node = graph.add_node();
+    node->set_op_type(type.str());
+    node->set_name(uniqueName(base + suffix.str()));
+    for (const std::string &in : inputs)
+      node->add_input(in);
+    std::string out = uniqueName(base + suffix.str() + "_out");
+    node->add_output(out);
+    return std::make_pair(node, out);
+  }
   int64_t defaultOpset() const;
   LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
                            ArrayAttr dimParams = {});
@@ -412,14 +427,7 @@ LogicalResult Exporter::exportDequantizeWeight(DequantizeWeightOp op, onnx::Grap
   if (base.empty())
     base = "dequantize_weight";
   auto addNode = [&](StringRef type, StringRef suffix, ArrayRef<std::string> inputs) {
-    onnx::NodeProto *node = graph.add_node();
-    node->set_op_type(type.str());
-    node->set_name(uniqueName(base + suffix.str()));
-    for (const std::string &in : inputs)
-      node->add_input(in);
-    std::string out = uniqueName(base + suffix.str() + "_out");
-    node->add_output(out);
-    return std::make_pair(node, out);
+    return addHelperNode(graph, base, type, suffix, inputs);
   };
   auto [castNode, qf] = addNode("Cast", "_cast", {nameOf(op.getQ())});
   onnx::AttributeProto *to = castNode->add_attribute();
@@ -498,14 +506,7 @@ LogicalResult Exporter::exportFakeQuantPerToken(FakeQuantPerTokenOp op,
     return name;
   };
   auto addNode = [&](StringRef type, StringRef suffix, ArrayRef<std::string> inputs) {
-    onnx::NodeProto *node = graph.add_node();
-    node->set_op_type(type.str());
-    node->set_name(uniqueName(base + suffix.str()));
-    for (const std::string &in : inputs)
-      node->add_input(in);
-    std::string out = uniqueName(base + suffix.str() + "_out");
-    node->add_output(out);
-    return std::make_pair(node, out);
+    return addHelperNode(graph, base, type, suffix, inputs);
   };
   // Reduce over the last axis, keeping it (axes an input from opset 18).
   std::string axes;
