@@ -739,6 +739,59 @@ FailureOr<Operation *> Importer::createTypedOp(onnx::NodeProto &node,
   return op;
 }
 
+/// The result type of a Reduce* node taking its axes as an input (opset 18,
+/// ReduceSum from 13), which Debian's libonnx (1.12, opsets up to 17)
+/// cannot infer: the data's shape reduced over the constant axes
+/// (`keepdims`, `noop_with_empty_axes`), its element type. Null when the
+/// data is unranked or the axes are not constant: then the type stays
+/// unknown. Without it an opset-18 RMSNorm would leave every later op
+/// untyped, and its Linear layers unfound.
+static Type inferReduceWithAxesInput(const onnx::NodeProto &node, ArrayRef<Value> operands) {
+  static const char *const kReduce[] = {"ReduceL1",        "ReduceL2",   "ReduceLogSum",
+                                        "ReduceLogSumExp", "ReduceMax",  "ReduceMean",
+                                        "ReduceMin",       "ReduceProd", "ReduceSum",
+                                        "ReduceSumSquare"};
+  if (llvm::none_of(kReduce, [&](const char *t) { return node.op_type() == t; }) ||
+      operands.empty() || operands.size() > 2)
+    return Type();
+  auto x = dyn_cast<RankedTensorType>(operands[0].getType());
+  if (!x)
+    return Type();
+  int64_t keepdims = 1, noop = 0;
+  for (const onnx::AttributeProto &a : node.attribute()) {
+    if (a.name() == "keepdims")
+      keepdims = a.i();
+    else if (a.name() == "noop_with_empty_axes")
+      noop = a.i();
+    else if (a.name() == "axes")
+      return Type(); // the attribute form: libonnx infers it
+  }
+  SmallVector<int64_t> axes;
+  bool hasAxes = operands.size() == 2 && !isa<NoneType>(operands[1].getType());
+  if (hasAxes) {
+    std::optional<SmallVector<int64_t>> values = getConstantIntegers(operands[1]);
+    if (!values)
+      return Type();
+    axes = *values;
+  }
+  int64_t rank = x.getRank();
+  if (axes.empty() && noop)
+    return x;
+  SmallVector<bool> reduced(rank, axes.empty());
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank)
+      return Type(); // the node is wrong; the executor reports it
+    reduced[a < 0 ? a + rank : a] = true;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < rank; ++i)
+    if (!reduced[i])
+      shape.push_back(x.getDimSize(i));
+    else if (keepdims)
+      shape.push_back(1);
+  return RankedTensorType::get(shape, x.getElementType());
+}
+
 /// An Ascend deploy op: ONNX has no bool attributes, so sqrt_mode and
 /// relu_flag come as INT and become the ops' BoolAttr.
 LogicalResult Importer::importAscendNode(onnx::NodeProto &node, Scope &scope, Location loc,
@@ -844,6 +897,10 @@ LogicalResult Importer::importNode(onnx::NodeProto &node, Scope &scope) {
   // The generic node: everything kept, subgraphs as regions.
   OperationState state(loc, NodeOp::getOperationName());
   state.addOperands(operands);
+  if (domain.empty() && resultTypes.size() == 1 &&
+      (!resultTypes[0] || isa<UnrankedTensorType>(resultTypes[0])))
+    if (Type inferred = inferReduceWithAxesInput(node, operands))
+      resultTypes[0] = inferred;
   for (Type &t : resultTypes)
     if (!t)
       t = UnknownType::get(ctx);

@@ -83,7 +83,7 @@ static FailureOr<int64_t> normalizeAxis(Operation *op, StringRef what,
 }
 
 /// The integer values of a constant operand (amct.const or amct.Constant).
-static std::optional<SmallVector<int64_t>> getConstantInts(Value v) {
+std::optional<SmallVector<int64_t>> amct::getConstantIntegers(Value v) {
   Operation *def = v.getDefiningOp();
   if (!def)
     return std::nullopt;
@@ -133,6 +133,10 @@ static std::optional<SmallVector<int64_t>> getConstantInts(Value v) {
 }
 
 /// Reads an optional INTS attribute, checking its length and lower bound.
+static std::optional<SmallVector<int64_t>> getConstantInts(Value v) {
+  return getConstantIntegers(v);
+}
+
 static FailureOr<SmallVector<int64_t>>
 getSpatialAttr(Operation *op, StringRef name, std::optional<ArrayRef<int64_t>> attr,
                size_t expectedSize, int64_t defaultValue, int64_t minValue) {

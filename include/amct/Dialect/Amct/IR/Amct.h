@@ -69,6 +69,9 @@ std::string getGraphInputName(mlir::func::FuncOp func, unsigned index);
 std::optional<llvm::SmallVector<int64_t>>
 computeSplitSizes(int64_t dim, int64_t n, std::optional<llvm::SmallVector<int64_t>> split,
                   bool ceilParts, std::string &why);
+/// The integer values of a constant operand (amct.const or an ONNX
+/// Constant node), or nothing.
+std::optional<llvm::SmallVector<int64_t>> getConstantIntegers(mlir::Value v);
 /// The output tensor names recorded by makeNodeLoc (empty if none).
 llvm::SmallVector<llvm::StringRef> getOutputNames(mlir::Operation *op);
 } // namespace amct
