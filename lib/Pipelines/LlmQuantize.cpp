@@ -278,12 +278,13 @@ LogicalResult loadWeight(LlmLayer &l) {
 /// GPTQ, AWQ and SmoothQuant read them, static activations calibrate on
 /// them; minmax weights and per-token activations need nothing.
 bool needsInputs(const LlmQuantConfig &config) {
-  if (const LlmAlgorithm *user = config.userAlgorithm())
-    if (const WeightAlgorithm *algo = findWeightAlgorithm(user->name); algo && algo->needsInputs)
-      return true;
-  return config.uses(LlmAlgorithm::Kind::Gptq) || config.uses(LlmAlgorithm::Kind::Awq) ||
-         config.uses(LlmAlgorithm::Kind::SmoothQuant) ||
-         (config.inputs && config.inputs->strategy == LlmInputConfig::Strategy::Tensor);
+  if (config.inputs && config.inputs->strategy == LlmInputConfig::Strategy::Tensor)
+    return true;
+  // Each weight algorithm, built-in or not, says so in the registry.
+  return llvm::any_of(config.algorithms, [](const LlmAlgorithm &a) {
+    const WeightAlgorithm *algo = findWeightAlgorithm(a.name);
+    return algo && algo->needsInputs;
+  });
 }
 
 /// Per input channel, the smallest and largest finite input value.

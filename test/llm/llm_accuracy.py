@@ -251,23 +251,18 @@ def main():
     checks.append(("outlier, W8A8 minmax per tensor loses > 1%",
                    loss("outlier-w8a8-tensor-minmax") > 0.01,
                    f"{100 * loss('outlier-w8a8-tensor-minmax'):+.3f}%"))
-    checks.append(("outlier, W8A8 SmoothQuant per tensor within 0.1% of fp32",
-                   abs(loss("outlier-w8a8-tensor-smooth")) <= 0.001,
-                   f"{100 * loss('outlier-w8a8-tensor-smooth'):+.3f}%"))
-    checks.append(("outlier, W8A8 SmoothQuant per token within 0.05% of fp32",
-                   abs(loss("outlier-w8a8-token-smooth")) <= 0.0005,
-                   f"{100 * loss('outlier-w8a8-token-smooth'):+.3f}%"))
-    checks.append(("W8A8 SmoothQuant per token within 0.2% of fp32",
-                   abs(loss("w8a8-token-smooth")) <= 0.002,
-                   f"{100 * loss('w8a8-token-smooth'):+.3f}%"))
-    checks.append(("KV cache int8 within 0.1% of fp32", abs(loss("kv-int8")) <= 0.001,
-                   f"{100 * loss('kv-int8'):+.3f}%"))
-    checks.append(("KV cache int8 per channel within 0.1% of fp32",
-                   abs(loss("kv-int8-channel")) <= 0.001,
-                   f"{100 * loss('kv-int8-channel'):+.3f}%"))
-    checks.append(("W8A8 SmoothQuant per token + KV cache int8 within 0.2% of fp32",
-                   abs(loss("w8a8-token-smooth+kv-int8")) <= 0.002,
-                   f"{100 * loss('w8a8-token-smooth+kv-int8'):+.3f}%"))
+    def within(text, name, bound):
+        checks.append((text, abs(loss(name)) <= bound, f"{100 * loss(name):+.3f}%"))
+
+    within("outlier, W8A8 SmoothQuant per tensor within 0.1% of fp32",
+           "outlier-w8a8-tensor-smooth", 0.001)
+    within("outlier, W8A8 SmoothQuant per token within 0.05% of fp32",
+           "outlier-w8a8-token-smooth", 0.0005)
+    within("W8A8 SmoothQuant per token within 0.2% of fp32", "w8a8-token-smooth", 0.002)
+    within("KV cache int8 within 0.1% of fp32", "kv-int8", 0.001)
+    within("KV cache int8 per channel within 0.1% of fp32", "kv-int8-channel", 0.001)
+    within("W8A8 SmoothQuant per token + KV cache int8 within 0.2% of fp32",
+           "w8a8-token-smooth+kv-int8", 0.002)
     for text, ok, value in checks:
         print(f"{'PASS' if ok else 'FAIL'}: {text} ({value})")
         if not ok:

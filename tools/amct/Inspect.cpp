@@ -80,9 +80,10 @@ static void printLayerStates(func::FuncOp func) {
                       std::to_string((int64_t)quant.getOffset().convertToDouble()), "-"});
       return;
     }
-    if (auto fq = dyn_cast<FakeQuantOp>(op);
-        fq && StringRef(getNodeName(op)).ends_with(".kv_quant")) {
-      rows.push_back({StringRef(getNodeName(op)).drop_back(9).str(), "KV cache",
+    if (StringRef layerName = getNodeName(op);
+        isa<FakeQuantOp>(op) && layerName.consume_back(".kv_quant")) {
+      auto fq = cast<FakeQuantOp>(op);
+      rows.push_back({layerName.str(), "KV cache",
                       "fake-quantized cache", scaleRange(fq.getScale()),
                       std::to_string(fq.getOffset()[0]), "-"});
       return;

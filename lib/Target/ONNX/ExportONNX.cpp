@@ -77,6 +77,29 @@ private:
     node->add_output(out);
     return std::make_pair(node, out);
   }
+  /// addHelperNode of a Cast of `input` to ONNX data type `to`.
+  std::pair<onnx::NodeProto *, std::string> addHelperCast(onnx::GraphProto &graph,
+                                                          const std::string &base,
+                                                          StringRef suffix,
+                                                          const std::string &input, int32_t to) {
+    auto [node, out] = addHelperNode(graph, base, "Cast", suffix, {input});
+    onnx::AttributeProto *a = node->add_attribute();
+    a->set_name("to");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(to);
+    return std::make_pair(node, out);
+  }
+  /// The last helper node `last` (output `out`) produces `result`: under
+  /// the name reserved for it (a graph output) if any.
+  LogicalResult bindHelperResult(Value result, onnx::NodeProto *last, std::string out,
+                                 onnx::GraphProto &graph) {
+    if (auto it = reserved.find(result); it != reserved.end()) {
+      out = it->second;
+      last->set_output(0, out);
+    }
+    names[result] = out;
+    return addValueInfo(result, graph);
+  }
   int64_t defaultOpset() const;
   LogicalResult exportType(Type type, onnx::TypeProto &proto, Operation *where,
                            ArrayAttr dimParams = {});
@@ -429,11 +452,8 @@ LogicalResult Exporter::exportDequantizeWeight(DequantizeWeightOp op, onnx::Grap
   auto addNode = [&](StringRef type, StringRef suffix, ArrayRef<std::string> inputs) {
     return addHelperNode(graph, base, type, suffix, inputs);
   };
-  auto [castNode, qf] = addNode("Cast", "_cast", {nameOf(op.getQ())});
-  onnx::AttributeProto *to = castNode->add_attribute();
-  to->set_name("to");
-  to->set_type(onnx::AttributeProto::INT);
-  to->set_i(onnx::TensorProto::FLOAT);
+  std::string qf =
+      addHelperCast(graph, base, "_cast", nameOf(op.getQ()), onnx::TensorProto::FLOAT).second;
 
   int64_t groupSize = op.getGroupSize();
   std::string rowGroup;
@@ -466,20 +486,11 @@ LogicalResult Exporter::exportDequantizeWeight(DequantizeWeightOp op, onnx::Grap
   auto [last, out] = addNode("Mul", "_scale", {value, perRow(op.getScale(), "_scale_rows")});
   // A 16-bit model's weight: the float32 value cast (rounded to nearest even).
   Type elem = cast<ShapedType>(op.getType()).getElementType();
-  if (!elem.isF32()) {
-    std::tie(last, out) = addNode("Cast", "_to16", {out});
-    onnx::AttributeProto *to16 = last->add_attribute();
-    to16->set_name("to");
-    to16->set_type(onnx::AttributeProto::INT);
-    to16->set_i(elem.isF16() ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::BFLOAT16);
-  }
-  auto it = reserved.find(op.getResult());
-  if (it != reserved.end()) {
-    out = it->second;
-    last->set_output(0, out);
-  }
-  names[op.getResult()] = out;
-  return addValueInfo(op.getResult(), graph);
+  if (!elem.isF32())
+    std::tie(last, out) =
+        addHelperCast(graph, base, "_to16", out,
+                      elem.isF16() ? onnx::TensorProto::FLOAT16 : onnx::TensorProto::BFLOAT16);
+  return bindHelperResult(op.getResult(), last, out, graph);
 }
 
 /// amct.fake_quant_per_token as the standard ops that compute its float32
@@ -536,12 +547,7 @@ LogicalResult Exporter::exportFakeQuantPerToken(FakeQuantPerTokenOp op,
   // executor does it.
   Type elem = cast<ShapedType>(op.getType()).getElementType();
   auto castTo = [&](const std::string &in, StringRef suffix, int32_t to) {
-    auto [node, out] = addNode("Cast", suffix, {in});
-    onnx::AttributeProto *a = node->add_attribute();
-    a->set_name("to");
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(to);
-    return std::make_pair(node, out);
+    return addHelperCast(graph, base, suffix, in, to);
   };
   std::string x = nameOf(op.getInput());
   if (!elem.isF32())
@@ -575,13 +581,7 @@ LogicalResult Exporter::exportFakeQuantPerToken(FakeQuantPerTokenOp op,
   if (!elem.isF32())
     std::tie(last, out) = castTo(out, "_to16", elem.isF16() ? onnx::TensorProto::FLOAT16
                                                             : onnx::TensorProto::BFLOAT16);
-  auto it = reserved.find(op.getResult());
-  if (it != reserved.end()) {
-    out = it->second;
-    last->set_output(0, out);
-  }
-  names[op.getResult()] = out;
-  return addValueInfo(op.getResult(), graph);
+  return bindHelperResult(op.getResult(), last, out, graph);
 }
 
 //===----------------------------------------------------------------------===//

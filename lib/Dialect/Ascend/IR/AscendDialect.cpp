@@ -138,6 +138,18 @@ static int64_t staticDim(RankedTensorType t, int64_t i) {
   return t.isDynamicDim(i) ? -1 : t.getDimSize(i);
 }
 
+/// A matmul's optional bias ([N]) and its result (last dim N), N = `n` or
+/// unknown (-1).
+static LogicalResult checkBiasAndResult(Operation *op, Type biasType, Type yType, int64_t n) {
+  if (auto bias = dyn_cast<RankedTensorType>(biasType))
+    if (bias.getRank() != 1 || (n >= 0 && staticDim(bias, 0) >= 0 && staticDim(bias, 0) != n))
+      return op->emitOpError() << "bias must be [N]";
+  auto y = dyn_cast<RankedTensorType>(yType);
+  if (y && n >= 0 && staticDim(y, y.getRank() - 1) >= 0 && staticDim(y, y.getRank() - 1) != n)
+    return op->emitOpError() << "the result's last dimension must be N = " << n;
+  return success();
+}
+
 LogicalResult WeightQuantBatchMatmulV2Op::verify() {
   StringRef dtype = getWeightDtype();
   if (dtype != "INT8" && dtype != "INT4")
@@ -180,13 +192,7 @@ LogicalResult WeightQuantBatchMatmulV2Op::verify() {
   if (auto off = dyn_cast<RankedTensorType>(getAntiquantOffset().getType()))
     if (off.getShape() != scale.getShape())
       return emitOpError() << "antiquant_offset must have the shape of antiquant_scale";
-  if (auto bias = dyn_cast<RankedTensorType>(getBias().getType()))
-    if (bias.getRank() != 1 || (n >= 0 && staticDim(bias, 0) >= 0 && staticDim(bias, 0) != n))
-      return emitOpError() << "bias must be [N]";
-  auto y = dyn_cast<RankedTensorType>(getY().getType());
-  if (y && n >= 0 && staticDim(y, y.getRank() - 1) >= 0 && staticDim(y, y.getRank() - 1) != n)
-    return emitOpError() << "the result's last dimension must be N = " << n;
-  return success();
+  return checkBiasAndResult(*this, getBias().getType(), getY().getType(), n);
 }
 
 #define GET_OP_CLASSES
@@ -247,13 +253,7 @@ LogicalResult QuantBatchMatmulV3Op::verify() {
   int64_t sn = staticDim(scale, 0);
   if (n >= 0 && sn >= 0 && sn != n && sn != 1)
     return emitOpError() << "scale has " << sn << " values, expected 1 or " << n;
-  if (auto bias = dyn_cast<RankedTensorType>(getBias().getType()))
-    if (bias.getRank() != 1 || (n >= 0 && staticDim(bias, 0) >= 0 && staticDim(bias, 0) != n))
-      return emitOpError() << "bias must be [N]";
-  auto y = dyn_cast<RankedTensorType>(getY().getType());
-  if (y && n >= 0 && staticDim(y, y.getRank() - 1) >= 0 && staticDim(y, y.getRank() - 1) != n)
-    return emitOpError() << "y has " << staticDim(y, y.getRank() - 1) << " channels, x2 " << n;
-  return success();
+  return checkBiasAndResult(*this, getBias().getType(), getY().getType(), n);
 }
 
 /// A per-channel parameter of `x` along `axis`: [C] or [1].
