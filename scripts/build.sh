@@ -8,10 +8,11 @@ build="${AMCT_BUILD_DIR:-$root/build}"
 need_setup=0
 for f in /usr/lib/llvm-19/lib/cmake/mlir/MLIRConfig.cmake /usr/include/onnx/onnx-ml.pb.h \
          /usr/share/libonnx-testdata/data /usr/bin/ninja /usr/bin/ccache \
+         /usr/lib/cmake/pybind11/pybind11Config.cmake \
          "$root/third_party/ort/node_modules/onnxruntime-node/package.json"; do
   [ -e "$f" ] || need_setup=1
 done
-/usr/bin/python3 -c "import onnx, numpy" 2>/dev/null || need_setup=1
+/usr/bin/python3 -c "import onnx, numpy, pytest" 2>/dev/null || need_setup=1
 if [ "$need_setup" = 1 ]; then "$root/scripts/setup.sh"; fi
 
 # The sanitizer build uses clang so the same build also carries the

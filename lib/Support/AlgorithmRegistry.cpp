@@ -60,11 +60,19 @@ public:
     return true;
   }
 
+  /// A plugin being loaded names its file; otherwise the caller's own
+  /// description (the Python module's "Python function f") or a default.
+  std::string originOf(const std::string &given) const {
+    if (!currentOrigin.empty())
+      return currentOrigin;
+    return given.empty() ? "registered in process" : given;
+  }
+
   bool addWeightAlgorithm(WeightAlgorithm algorithm, std::string &error) override {
     std::lock_guard<std::mutex> lock(mutex);
     if (!check(algorithm, error))
       return false;
-    algorithm.origin = currentOrigin.empty() ? "registered in process" : currentOrigin;
+    algorithm.origin = originOf(algorithm.origin);
     algorithms.push_back(std::move(algorithm));
     return true;
   }
@@ -73,7 +81,7 @@ public:
     std::lock_guard<std::mutex> lock(mutex);
     if (!check(algorithm, error))
       return false;
-    algorithm.origin = currentOrigin.empty() ? "registered in process" : currentOrigin;
+    algorithm.origin = originOf(algorithm.origin);
     activations.push_back(std::move(algorithm));
     return true;
   }

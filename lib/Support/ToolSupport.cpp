@@ -14,11 +14,11 @@
 using namespace mlir;
 using namespace amct;
 
-ToolDiagnostics::ToolDiagnostics(MLIRContext &context, StringRef toolName)
-    : context(context), toolName(toolName.str()) {
+ToolDiagnostics::ToolDiagnostics(MLIRContext &context, StringRef toolName, llvm::raw_ostream &os)
+    : context(context), toolName(toolName.str()), os(os) {
   // The op dump MLIR attaches to diagnostics is noise for users of a model.
   context.printOpOnDiagnostic(false);
-  sourceHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context);
+  sourceHandler = std::make_unique<SourceMgrDiagnosticHandler>(sourceMgr, &context, os);
   // Registered after the source manager handler, so it sees diagnostics
   // first: locations without a line (whole-file errors, ONNX node names)
   // print as a plain message; the rest go to the source manager handler.
@@ -33,12 +33,12 @@ ToolDiagnostics::ToolDiagnostics(MLIRContext &context, StringRef toolName)
     const char *severity = diag.getSeverity() == DiagnosticSeverity::Error     ? "error"
                            : diag.getSeverity() == DiagnosticSeverity::Warning ? "warning"
                                                                                 : "note";
-    llvm::errs() << this->toolName << ": " << severity << ": ";
+    this->os << this->toolName << ": " << severity << ": ";
     if (auto name = dyn_cast<NameLoc>(loc))
-      llvm::errs() << "node '" << name.getName().getValue() << "': ";
-    llvm::errs() << diag.str() << "\n";
+      this->os << "node '" << name.getName().getValue() << "': ";
+    this->os << diag.str() << "\n";
     for (const Diagnostic &note : diag.getNotes())
-      llvm::errs() << this->toolName << ": note: " << note.str() << "\n";
+      this->os << this->toolName << ": note: " << note.str() << "\n";
     return success();
   });
 }

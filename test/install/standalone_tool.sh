@@ -3,7 +3,8 @@
 # temporary prefix, builds examples/standalone-tool against it with
 # find_package(AMCT), and checks that its opt and translate drivers give
 # byte for byte what amct-opt / amct-translate give on the same model
-# (import, the quantize pipeline and convert, export).
+# (import, the quantize pipeline and convert, export); imports the
+# installed Python package and quantizes with it.
 #   standalone_tool.sh BUILD_DIR SOURCE_DIR WORK_DIR
 set -euo pipefail
 build="$1" src="$2" work="$3"
@@ -51,4 +52,18 @@ if "$work/tool/standalone-translate" --import-onnx "$out/bad.onnx" -o "$out/bad.
   echo "FAIL: a malformed model imported"; exit 1
 fi
 grep -q "bad.onnx" "$out/bad.err" || { echo "FAIL: the error does not name the file:"; cat "$out/bad.err"; exit 1; }
+# The Python package from the install, not from the build.
+site="$(dirname "$(dirname "$(find "$prefix" -path '*/amct_mlir/__init__.py' | head -1)")")"
+[ -d "$site/amct_mlir" ] || { echo "FAIL: the install has no amct_mlir package"; exit 1; }
+PYTHONPATH="$site" /usr/bin/python3 - "$models" "$out" <<'PY'
+import sys, numpy as np, amct_mlir as amct
+models, out = sys.argv[1:]
+assert amct.__file__.startswith(sys.path[1]) or "/prefix/" in amct.__file__, amct.__file__
+r = amct.quantize(f"{models}/cnn_bn.onnx", input_data=np.load(f"{models}/cnn_bn.inputs/input.npy"),
+                  save_path=f"{out}/py")
+assert len(r["quantized"]) == 7, r["quantized"]
+PY
+cmp "$out/py_record.txt" <("$bin/amct" quantize --model "$models/cnn_bn.onnx" \
+  --calib-data "$models/cnn_bn.inputs/input.npy" --save-path "$out/cli" > /dev/null && cat "$out/cli_record.txt") ||
+  { echo "FAIL: the installed Python package's record differs from the CLI's"; exit 1; }
 echo "PASS: standalone tool built against $prefix; import, quantize pipeline, convert and export match"

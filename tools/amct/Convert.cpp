@@ -10,7 +10,7 @@
 
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Support/RecordFile.h"
-#include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Target/ONNX/SaveModels.h"
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -57,24 +57,18 @@ int amct::tool::runConvert() {
   auto result = convertModel(*module, cConfig, *record, cRecord);
   if (failed(result))
     return kExitUserError;
-  if (StringRef dir = llvm::sys::path::parent_path(cSavePath); !dir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
-      llvm::errs() << "amct convert: error: cannot create " << dir << ": " << ec.message() << "\n";
-      return kExitUserError;
-    }
-  std::string fakePath = cSavePath + "_fake_quant_model.onnx";
-  std::string deployPath = cSavePath + "_deploy_model.onnx";
-  FailureOr<std::vector<OutputFile>> outputs = onnxOutputFiles(
-      {{*result->fakeQuant, fakePath}, {*result->deploy, deployPath}}, cExternalData);
-  if (failed(outputs))
-    return kExitUserError;
-  if (failed(writeFilesAtomically(*outputs, &error))) {
+  SaveModelsOptions save;
+  save.fakeQuantPath = fakeQuantModelPath(cSavePath);
+  save.deployPath = deployModelPath(cSavePath);
+  save.externalData = cExternalData;
+  if (failed(saveQuantizeResult(*result, save, error))) {
     if (!error.empty())
       llvm::errs() << "amct convert: error: " << error << "\n";
     return kExitUserError;
   }
   llvm::outs() << result->quantized.size() << " layer"
                << (result->quantized.size() == 1 ? "" : "s") << " quantized from " << cRecord
-               << "\nfake-quant model: " << fakePath << "\ndeploy model: " << deployPath << "\n";
+               << "\nfake-quant model: " << save.fakeQuantPath << "\ndeploy model: " << save.deployPath
+               << "\n";
   return 0;
 }

@@ -2,14 +2,7 @@
 
 #include "AmctTool.h"
 
-#include "amct/Pipelines/Quantize.h"
-#include "amct/Support/FileAccess.h"
-#include "amct/Support/KvCacheConfig.h"
-#include "amct/Support/QuantConfig.h"
-#include "amct/Transforms/Passes.h"
-#include "amct/Transforms/QuantizableLayers.h"
-
-#include "mlir/Pass/PassManager.h"
+#include "amct/Pipelines/CreateConfig.h"
 
 using namespace mlir;
 using namespace amct;
@@ -42,60 +35,29 @@ int amct::tool::runCreateConfig() {
   OwningOpRef<ModuleOp> module = session.loadModel(ccModel);
   if (!module)
     return kExitUserError;
-  // The layers the quantizer will see: after constant folding.
-  {
-    PassManager pm(&session.context());
-    pm.addNestedPass<func::FuncOp>(createAmctFoldConstants());
-    if (failed(pm.run(*module)))
-      return kExitUserError;
-  }
-  func::FuncOp main = getMainFunction(*module);
-  std::string error;
-  if (ccKvCache) {
-    FailureOr<std::vector<std::string>> kv = findKvCacheProjections(main);
-    if (failed(kv))
-      return kExitUserError;
-    std::string text = formatKvCacheConfig(*kv);
-    if (failed(writeFileAtomically(ccOutput, [&](llvm::raw_ostream &os) {
-          os << text;
-          return success();
-        }, &error))) {
-      llvm::errs() << "amct create-config: error: " << error << "\n";
-      return kExitUserError;
-    }
-    llvm::outs() << kv->size() << " K / V projections written to " << ccOutput << "\n";
-    return 0;
-  }
-  std::vector<SkippedLayer> skipped;
-  std::vector<QuantizableLayer> layers = findQuantizableLayers(main, &skipped);
-  LayerList list = getLayerList(layers);
-  std::optional<QuantConfig> config;
-  if (!ccSimpleConfig.empty()) {
-    std::string text;
-    if (!readRegularFile(ccSimpleConfig, text, error)) {
-      llvm::errs() << "amct create-config: error: " << error << "\n";
-      return kExitUserError;
-    }
-    config = parseSimpleConfig(text, ccSimpleConfig, list, error);
-  } else {
-    config = createQuantConfig(list, std::vector<std::string>(ccSkipLayers.begin(), ccSkipLayers.end()),
-                               ccBatchNum, ccActivationOffset, error);
-  }
-  if (!config) {
-    llvm::errs() << "amct create-config: error: " << error << "\n";
+  CreateConfigOptions options;
+  options.skipLayers.assign(ccSkipLayers.begin(), ccSkipLayers.end());
+  options.batchNum = ccBatchNum;
+  options.activationOffset = ccActivationOffset;
+  options.simpleConfigPath = ccSimpleConfig;
+  options.kvCache = ccKvCache;
+  FailureOr<CreatedConfig> created = createConfigForModel(*module, options);
+  if (failed(created))
     return kExitUserError;
-  }
-  std::string json = writeQuantConfigJson(*config);
+  std::string error;
   if (failed(writeFileAtomically(ccOutput, [&](llvm::raw_ostream &os) {
-        os << json;
+        os << created->text;
         return success();
       }, &error))) {
     llvm::errs() << "amct create-config: error: " << error << "\n";
     return kExitUserError;
   }
-  llvm::outs() << layers.size() << " quantizable layers written to " << ccOutput << "\n";
-  for (const SkippedLayer &s : skipped)
+  if (ccKvCache) {
+    llvm::outs() << created->layers.size() << " K / V projections written to " << ccOutput << "\n";
+    return 0;
+  }
+  llvm::outs() << created->layers.size() << " quantizable layers written to " << ccOutput << "\n";
+  for (const SkippedLayer &s : created->notQuantizable)
     llvm::outs() << "  not quantizable: " << s.name << " (" << s.reason << ")\n";
   return 0;
 }
-

@@ -5,7 +5,7 @@
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Support/Npy.h"
 #include "amct/Support/RecordFile.h"
-#include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Target/ONNX/SaveModels.h"
 #include "amct/Target/ONNX/ImportONNX.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -222,39 +222,24 @@ int amct::tool::runQuantize() {
     return kExitUserError;
   phases.insert(phases.end(), result->phases.begin(), result->phases.end());
 
-  // Everything is computed; now the files, each written atomically.
+  // Everything is computed; now the files, all written atomically.
   lapStart = std::chrono::steady_clock::now();
-  if (StringRef dir = llvm::sys::path::parent_path(qSavePath); !dir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
-      llvm::errs() << "amct quantize: error: cannot create " << dir << ": " << ec.message() << "\n";
-      return kExitUserError;
-    }
-  std::string fakePath = qSavePath + "_fake_quant_model.onnx";
-  std::string deployPath = qSavePath + "_deploy_model.onnx";
-  std::string recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
-  std::string recordText = writeRecordFile(result->record), error;
-  std::vector<OutputFile> outputs{{recordPath, [&](llvm::raw_ostream &os) {
-                                      os << recordText;
-                                      return success();
-                                    }}};
-  // Each model, with its external data file when asked or needed.
-  std::vector<std::pair<ModuleOp, std::string>> models{{*result->fakeQuant, fakePath},
-                                                       {*result->deploy, deployPath}};
-  if (!qModifiedModel.empty())
-    models.push_back({*result->fused, qModifiedModel});
-  FailureOr<std::vector<OutputFile>> modelFiles = onnxOutputFiles(models, qExternalData);
-  if (failed(modelFiles))
-    return kExitUserError;
-  llvm::append_range(outputs, *modelFiles);
-  if (failed(writeFilesAtomically(outputs, &error))) {
+  SaveModelsOptions save;
+  save.fakeQuantPath = fakeQuantModelPath(qSavePath);
+  save.deployPath = deployModelPath(qSavePath);
+  save.recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
+  save.modifiedPath = qModifiedModel;
+  save.externalData = qExternalData;
+  std::string error;
+  if (failed(saveQuantizeResult(*result, save, error))) {
     if (!error.empty())
       llvm::errs() << "amct quantize: error: " << error << "\n";
     return kExitUserError;
   }
-  lap("export " + std::to_string(outputs.size()) + " files");
+  lap(qModifiedModel.empty() ? "export 3 files" : "export 4 files");
 
-  std::vector<std::string> files{"fake-quant model: " + fakePath, "deploy model: " + deployPath,
-                                 "record: " + recordPath};
+  std::vector<std::string> files{"fake-quant model: " + save.fakeQuantPath,
+                                 "deploy model: " + save.deployPath, "record: " + save.recordPath};
   if (!qModifiedModel.empty())
     files.push_back("fused model: " + qModifiedModel);
   printQuantizeSummary(*result, files);

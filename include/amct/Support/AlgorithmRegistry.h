@@ -91,7 +91,8 @@ struct WeightAlgorithm {
   std::function<bool(const WeightAlgorithmInput &in, WeightAlgorithmOutput &out,
                      std::string &error)>
       run;
-  /// Who registered it ("built-in" or the plugin's path).
+  /// Who registered it ("built-in", the plugin's path, or what the
+  /// registering code says, e.g. "Python function f").
   std::string origin;
 };
 

@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <functional>
 #include <memory>
@@ -27,11 +28,13 @@ constexpr int kExitUserError = 1;
 /// Exit status of a command-line usage error.
 constexpr int kExitUsageError = 2;
 
-/// Prints diagnostics to stderr as `<tool>: error: <message>` (with
-/// `file:line:col` when the location has a real line) for as long as it lives.
+/// Prints diagnostics to stderr (or `os`) as `<tool>: error: <message>`
+/// (with `file:line:col` when the location has a real line) for as long as
+/// it lives. The Python module gives a string stream and raises its text.
 class ToolDiagnostics {
 public:
-  ToolDiagnostics(mlir::MLIRContext &context, llvm::StringRef toolName);
+  ToolDiagnostics(mlir::MLIRContext &context, llvm::StringRef toolName,
+                  llvm::raw_ostream &os = llvm::errs());
   ~ToolDiagnostics();
 
 private:
@@ -40,6 +43,7 @@ private:
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> sourceHandler;
   mlir::DiagnosticEngine::HandlerID id;
   std::string toolName;
+  llvm::raw_ostream &os;
 };
 
 /// Reads a source file for the parser (an .mlir file the user names): "-"

@@ -1,0 +1,39 @@
+//===- SaveModels.h - a quantize or convert job's files ---------*- C++ -*-===//
+//
+// AMCT's save_model file set, written by `amct quantize`, `amct convert`
+// and the Python module alike: the fake-quant and deploy models for a
+// prefix P (P_fake_quant_model.onnx, P_deploy_model.onnx), the record and
+// the fused (AMCT's "modified") model, all or nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMCT_TARGET_ONNX_SAVEMODELS_H
+#define AMCT_TARGET_ONNX_SAVEMODELS_H
+
+#include "amct/Pipelines/Quantize.h"
+
+#include <string>
+
+namespace amct {
+
+/// Which files to write; an empty path is not written.
+struct SaveModelsOptions {
+  std::string fakeQuantPath, deployPath, recordPath, modifiedPath;
+  /// The models' weights as ONNX external data (done anyway past 2 GiB).
+  bool externalData = false;
+};
+
+/// AMCT's names for the models saved under prefix `savePath`.
+std::string fakeQuantModelPath(llvm::StringRef savePath);
+std::string deployModelPath(llvm::StringRef savePath);
+
+/// Writes the files of `result` through temporary files renamed into place
+/// only when every one was written (the models' folder created): a failure
+/// leaves no new file and earlier ones untouched. On failure `error` holds
+/// the reason, or is empty when a diagnostic was emitted.
+mlir::LogicalResult saveQuantizeResult(const QuantizeResult &result,
+                                       const SaveModelsOptions &options, std::string &error);
+
+} // namespace amct
+
+#endif // AMCT_TARGET_ONNX_SAVEMODELS_H
