@@ -11,6 +11,7 @@
 
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Dialect/Ascend/IR/Ascend.h"
+#include "amct/InitAll.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/ImportONNX.h"
@@ -37,10 +38,11 @@ static bool hasOnnxExtension(StringRef path) { return path.ends_with_insensitive
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerTransformsPasses();
-  registerAllPassesAndPipelines();
+  // What any toolchain registers (amct/InitAll.h).
+  amct::registerAllPasses();
 
   DialectRegistry registry;
-  registerImportDialects(registry);
+  amct::registerAllDialects(registry);
 
   cl::opt<std::string> inputFilename(cl::Positional, cl::desc("<input file (.mlir or .onnx)>"),
                                      cl::init("-"));
