@@ -234,6 +234,9 @@ py::dict reportOf(const QuantizeResult &result, const py::dict &files) {
     row["method"] = method == result.layerMethod.end() ? py::none() : py::cast(method->second);
     auto err = result.weightError.find(layer.name);
     row["weight_error"] = err == result.weightError.end() ? py::none() : py::cast(err->second);
+    auto rounding = result.weightRounding.find(layer.name);
+    row["rounding"] =
+        rounding == result.weightRounding.end() ? py::none() : py::cast(rounding->second);
     quantized.append(row);
   }
   py::list skipped;

@@ -296,7 +296,7 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
     clock.lap("fold constants, fuse, DMQ balance factors");
 
   // Observers, calibration, record.
-  if (failed(insertCalibration(getMainFunction(*module), *config)))
+  if (failed(insertCalibration(getMainFunction(*module), *config, /*adaByCaller=*/true)))
     return failure();
   clock.lap(balanced ? "insert observers" : "fold constants, fuse, insert observers");
   CalibrationOptions calibOptions;
@@ -314,6 +314,16 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   if (failed(foldObservers(getMainFunction(*module), result.record, "the record")))
     return failure();
   clock.lap("fold observers");
+  // ADA: the rounding of those layers' weights, learnt layer by layer.
+  AdaOutcome ada;
+  if (failed(adaQuantizeWeights(getMainFunction(*module), getMainFunction(*result.fused),
+                                *config, result.record, batches, options.threads, ada)))
+    return failure();
+  if (!ada.layers.empty()) {
+    clock.lap("ADA rounding");
+    for (const auto &[name, outcome] : ada.layers)
+      result.weightRounding[name] = "ada: " + describeAdaOutcome(outcome);
+  }
 
   // What was quantized and what was not, and how close each layer stayed.
   std::vector<SkippedLayer> skipped;
@@ -339,6 +349,11 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   result.skipped = std::move(skipped);
 
   if (failed(compareAndConvert(std::move(module), names, batches[0], options, clock, result)))
+    return failure();
+  // The modified model carries ADA's weights (as AMCT's does), so a convert
+  // of it with the record gives the same models; the comparison above used
+  // the fp32 weights.
+  if (failed(applyAdaWeights(getMainFunction(*result.fused), ada)))
     return failure();
   return result;
 }
@@ -453,8 +468,9 @@ FailureOr<QuantizeResult> convertModel(ModuleOp model, const std::string &config
     return failure();
   result.fused = module->clone();
   if (failed(applyDmqBalance(getMainFunction(*module), record)) ||
-      failed(insertCalibration(getMainFunction(*module), *config)) ||
-      failed(foldObservers(getMainFunction(*module), record, recordName)))
+      failed(insertCalibration(getMainFunction(*module), *config, /*adaByCaller=*/true)) ||
+      failed(foldObservers(getMainFunction(*module), record, recordName)) ||
+      failed(checkAdaWeightsOnGrid(getMainFunction(*module), *config, recordName)))
     return failure();
   result.record = record;
   for (const QuantizableLayer &layer : findQuantizableLayers(getMainFunction(*result.fused),

@@ -11,12 +11,45 @@
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Support/KvCacheConfig.h"
 #include "amct/Support/LlmConfig.h"
+#include "amct/Support/QuantConfig.h"
 
 #include "mlir/Pass/Pass.h"
 
 #include <chrono>
 
 namespace amct {
+
+/// What ADA did to one layer: the rounded weight (scale * q, in the
+/// weight's layout), how many weights it rounded the other way from
+/// nearest, and the layer's output error (AdaRound's objective term) for
+/// nearest and for its rounding.
+struct AdaLayerOutcome {
+  std::vector<float> weights;
+  int64_t flipped = 0, count = 0;
+  double nearestError = 0, adaError = 0, positions = 0;
+};
+struct AdaOutcome {
+  std::map<std::string, AdaLayerOutcome> layers;
+};
+
+/// ADA (AdaQuantize.cpp) on the folded fake-quant function `main`: every
+/// layer the config gives wts_algo ada_quantize, in graph order, on the
+/// calibration batches, its output matched to the same layer's in the
+/// float function `fp32`; its weight constant becomes the rounded one.
+mlir::LogicalResult adaQuantizeWeights(mlir::func::FuncOp main, mlir::func::FuncOp fp32,
+                                       const QuantConfig &config, const Record &record,
+                                       const std::vector<std::vector<rt::Tensor>> &batches,
+                                       int threads, AdaOutcome &outcome);
+/// The rounded weights into the fused (AMCT's modified) model, so a convert
+/// of it with the record reproduces them (save_model).
+mlir::LogicalResult applyAdaWeights(mlir::func::FuncOp fused, const AdaOutcome &outcome);
+/// "12 of 864 weights rounded the other way; output error ... -> ... (-35.2%)".
+std::string describeAdaOutcome(const AdaLayerOutcome &outcome);
+/// convert with an ada_quantize config: each such layer's weights must be
+/// on the record's grid already (a modified model quantize wrote), or the
+/// conversion would round them to nearest; an error naming the layer.
+mlir::LogicalResult checkAdaWeightsOnGrid(mlir::func::FuncOp main, const QuantConfig &config,
+                                          llvm::StringRef recordName);
 
 /// Runs one function pass on every function of `module`.
 mlir::LogicalResult runFuncPass(mlir::ModuleOp module, std::unique_ptr<mlir::Pass> pass);

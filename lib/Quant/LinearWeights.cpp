@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Quant/LinearWeights.h"
+#include "Workers.h"
 
 #include <algorithm>
 #include <cassert>
@@ -28,38 +29,6 @@ using namespace amct::quant;
 
 namespace {
 
-/// OpenBLAS on one thread while the searches run their own workers (its
-/// own threads would compete with them), restored after.
-class SingleThreadedBlas {
-public:
-  explicit SingleThreadedBlas(bool active) : saved(active ? openblas_get_num_threads() : 0) {
-    if (saved)
-      openblas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    if (saved)
-      openblas_set_num_threads(saved);
-  }
-
-private:
-  int saved;
-};
-
-/// Runs fn(id) for id in [0, workers) on that many threads (the caller's
-/// included), then returns the first non-empty message of `errors`, if any.
-template <typename Fn>
-std::optional<std::string> runWorkers(int workers, Fn &&fn, const std::vector<std::string> &errors) {
-  std::vector<std::thread> pool;
-  for (int id = 1; id < workers; ++id)
-    pool.emplace_back(fn, id);
-  fn(0);
-  for (std::thread &th : pool)
-    th.join();
-  for (const std::string &e : errors)
-    if (!e.empty())
-      return e;
-  return std::nullopt;
-}
 
 /// The calibration rows a search scores its candidates on: all of them, or
 /// as many as the budget allows (candidates x rows x K x N multiply-adds,

@@ -31,7 +31,8 @@ static Attribute makeMethod(MLIRContext *ctx, const LayerQuantConfig &layer) {
                        APFloat(act.searchRangeEnd), APFloat(act.searchStep));
 }
 
-LogicalResult amct::insertCalibration(func::FuncOp func, const QuantConfig &config) {
+LogicalResult amct::insertCalibration(func::FuncOp func, const QuantConfig &config,
+                                      bool adaByCaller) {
   MLIRContext *ctx = func.getContext();
   OpBuilder b(ctx);
   func->setAttr(kBatchNumAttr, b.getI64IntegerAttr(config.batchNum));
@@ -39,12 +40,16 @@ LogicalResult amct::insertCalibration(func::FuncOp func, const QuantConfig &conf
     const LayerQuantConfig *entry = config.find(layer.name);
     if (!entry || !config.isQuantized(layer.name))
       continue;
-    // ADA rounding is parsed (AMCT's keys round-trip) but not implemented:
-    // quantizing such a layer with ARQ instead would be a silent fallback.
-    if (layer.weightOperand >= 0 && entry->wts.algo != "arq_quantize")
+    // ADA learns the rounding on the calibration data after folding: only
+    // the one-shot job (amct quantize, --amct-quantize) does that step;
+    // folding these observers alone would be ARQ's rounding, silently.
+    if (layer.weightOperand >= 0 && entry->wts.algo == "ada_quantize" && !adaByCaller)
       return layer.op->emitError()
-             << "layer '" << layer.name << "': wts_algo '" << entry->wts.algo
-             << "' is not implemented yet; use arq_quantize (the default)";
+             << "layer '" << layer.name
+             << "': wts_algo 'ada_quantize' learns the weights' rounding on the calibration "
+                "data after the observers are folded, which only the whole job does: use "
+                "amct quantize or --amct-quantize (pass by pass, the observers would round "
+                "to nearest as arq_quantize does)";
     b.setInsertionPoint(layer.op);
     Value data = layer.op->getOperand(layer.dataOperand);
     ArqAttr weights = layer.weightOperand >= 0

@@ -5,10 +5,11 @@
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-num-bits-3.json}))' 2>&1 | FileCheck %s --check-prefix=NUM-BITS
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-unknown-layer.json}))' 2>&1 | FileCheck %s --check-prefix=UNKNOWN-LAYER
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-skip-unknown-layer.cfg}))' 2>&1 | FileCheck %s --check-prefix=CFG-SKIP
-// ADA rounding is accepted by the parser but not implemented: refused on
-// the layer, never quantized with ARQ instead.
+// ADA rounding learns on the calibration data after folding, which only the
+// whole job does: the pass alone refuses it on the layer, never folding
+// the observers to ARQ's rounding instead.
 // RUN: %expect_exit 1 amct-opt %s --pass-pipeline='builtin.module(func.func(amct-insert-calibration{config=%S/Inputs/config-ada.json}))' 2>&1 | FileCheck %s --check-prefix=ADA
-// ADA: error: loc("conv1"): layer 'conv1': wts_algo 'ada_quantize' is not implemented yet; use arq_quantize (the default)
+// ADA: error: loc("conv1"): layer 'conv1': wts_algo 'ada_quantize' learns the weights' rounding on the calibration data after the observers are folded, which only the whole job does: use amct quantize or --amct-quantize
 
 // The error is reported on the function.
 // MISSING: amct-insert-calibration-invalid.mlir:[[@LINE+5]]:1: error: --amct-insert-calibration: quant config {{.*}}/Inputs/no-such-config.json: cannot open: No such file or directory

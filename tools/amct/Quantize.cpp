@@ -130,6 +130,12 @@ static void printQuantizeSummary(const QuantizeResult &result, ArrayRef<std::str
       skippedRows.push_back({s.name.empty() ? "(unnamed)" : s.name, s.type, s.reason});
     printTable(llvm::outs(), skippedRows, {});
   }
+  if (!result.weightRounding.empty()) {
+    llvm::outs() << "weight rounding (ADA, output error on the calibration data):\n";
+    for (const QuantizableLayer &layer : result.quantized)
+      if (auto it = result.weightRounding.find(layer.name); it != result.weightRounding.end())
+        llvm::outs() << "  " << layer.name << ": " << it->second << "\n";
+  }
   llvm::outs() << result.quantized.size()
                << (result.quantized.size() == 1 ? " layer" : " layers") << " quantized, "
                << result.skipped.size() << " skipped\n";

@@ -69,6 +69,10 @@ struct QuantizeResult {
   /// ||W - W_q|| / ||W||. Empty for the CNN flow.
   std::map<std::string, std::string> layerMethod;
   std::map<std::string, double> weightError;
+  /// ADA layers (wts_algo ada_quantize): what the learnt rounding did, one
+  /// line per layer (weights rounded the other way, output error before
+  /// and after).
+  std::map<std::string, std::string> weightRounding;
   /// Where the time went, step by step, in order.
   std::vector<PhaseTime> phases;
 };

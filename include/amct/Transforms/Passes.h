@@ -29,7 +29,12 @@ constexpr llvm::StringLiteral kBatchNumAttr = "amct.batch_num";
 
 /// --amct-insert-calibration with a parsed config: an observer on the data
 /// input of every layer of `func` the config quantizes.
-mlir::LogicalResult insertCalibration(mlir::func::FuncOp func, const QuantConfig &config);
+/// `adaByCaller`: the caller runs ADA (wts_algo ada_quantize) on the
+/// calibration data after folding (the one-shot quantize job); otherwise
+/// such a layer is an error, since the observers alone would round its
+/// weights to nearest.
+mlir::LogicalResult insertCalibration(mlir::func::FuncOp func, const QuantConfig &config,
+                                      bool adaByCaller = false);
 
 /// --amct-fold-observers with the record in memory; `recordName` names it
 /// in diagnostics (the file, or "the record").
