@@ -261,7 +261,8 @@ FailureOr<QuantizeResult> quantizeModel(ModuleOp model, const QuantizeOptions &o
   main = getMainFunction(*module);
   // The one parse of the config; every step below gets it in memory.
   std::optional<QuantConfig> config =
-      options.configPath.empty()
+      options.config       ? std::optional<QuantConfig>(*options.config)
+      : options.configPath.empty()
           ? loadQuantConfigFile("", getLayerList(layers), error)
           : loadQuantConfig(configText, options.configPath, getLayerList(layers), error);
   if (!config)

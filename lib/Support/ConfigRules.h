@@ -56,24 +56,9 @@ template <size_t N> std::string joinKeys(const char *const (&set)[N]) {
 
 inline std::string quote(const std::string &s) { return "'" + s + "'"; }
 
-/// AMCT's default: per-channel weights for the convolutions.
-inline bool isChannelWiseType(const std::string &type) {
-  return type == "Conv2d" || type == "Conv3d" || type == "ConvTranspose2d";
-}
-/// Where per-channel weights may be asked for: the convolutions and, an
-/// extension of AMCT (whose CNN flow refuses it, though its language-model
-/// flow and the NPU's per-channel dequant do it), Linear.
-inline bool allowsChannelWise(const std::string &type) {
-  return isChannelWiseType(type) || type == "Linear";
-}
-inline bool isAdaType(const std::string &type) {
-  return type == "Conv2d" || type == "ConvTranspose2d" || type == "Linear";
-}
-/// Ascend quantizes Conv3d activations symmetrically only (AMCT's
-/// SYMMETRIC_LIMIT_TYPES).
-inline bool isSymmetricOnlyType(const std::string &type) { return type == "Conv3d"; }
-/// DMQ scales weights: layers without weights cannot use it.
-inline bool isDmqType(const std::string &type) { return type != "AvgPool2d"; }
+// The layer-type rules (isChannelWiseType, allowsChannelWise, isAdaType,
+// isSymmetricOnlyType, isDmqType) are public: amct/Support/QuantConfig.h.
+
 
 // Each rule returns an empty string when the value is fine, else what is
 // wrong; callers add the file and the key or location.

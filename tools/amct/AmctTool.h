@@ -28,7 +28,7 @@ namespace amct::tool {
 namespace cl = llvm::cl;
 
 extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd,
-    calibrateCmd, kernelsCmd, convertCmd;
+    calibrateCmd, kernelsCmd, convertCmd, autoCalibrateCmd;
 int runInspect();
 int runRun();
 int runEvaluate();
@@ -37,6 +37,7 @@ int runQuantize();
 int runCalibrate();
 int runKernels();
 int runConvert();
+int runAutoCalibrate();
 
 /// An MLIRContext with the import dialects loaded and diagnostics printed
 /// as `<tool>: error: ...`: what every command opens first.

@@ -2,7 +2,7 @@
 
 #include "AmctTool.h"
 
-#include "amct/Quant/Quant.h"
+#include "amct/Pipelines/Metrics.h"
 #include "amct/Support/Npy.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -36,22 +36,6 @@ static cl::opt<int64_t> evBatchSize("batch-size", cl::desc("samples per run"), c
                                     cl::sub(evaluateCmd));
 static cl::opt<int> evThreads("threads", cl::desc("threads"), cl::init(0), cl::sub(evaluateCmd));
 
-/// Row-wise views of a float output as [samples][features] in double.
-static std::optional<std::vector<std::vector<double>>> rowsOf(const rt::Tensor &t) {
-  if (t.dtype() != rt::DType::F32 || t.rank() == 0)
-    return std::nullopt;
-  int64_t n = t.dim(0), k = t.numElements() / std::max<int64_t>(1, n);
-  std::vector<std::vector<double>> rows(n, std::vector<double>(k));
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      rows[i][j] = t.data<float>()[i * k + j];
-  return rows;
-}
-
-static int64_t argmax(const std::vector<double> &v) {
-  return std::max_element(v.begin(), v.end()) - v.begin();
-}
-
 int amct::tool::runEvaluate() {
   const char *tool = "amct evaluate";
   std::vector<std::string> names;
@@ -69,37 +53,15 @@ int amct::tool::runEvaluate() {
     }
     which = it - names.begin();
   }
-  auto rows = rowsOf(outputs[which]);
-  if (!rows) {
-    llvm::errs() << tool << ": error: output '" << names[which]
-                 << "' must be a float32 tensor with samples along dim 0\n";
-    return kExitUserError;
-  }
-  std::string json = "{\n  \"model\": \"" + evModel + "\",\n  \"output\": \"" + names[which] +
-                     "\",\n  \"samples\": " + std::to_string(rows->size());
   std::string error;
+  std::optional<rt::Tensor> labels, reference;
   if (!evLabels.empty()) {
-    std::optional<rt::Tensor> labels = readNpy(evLabels, error);
-    if (!labels || (labels->dtype() != rt::DType::I64 && labels->dtype() != rt::DType::I32) ||
-        labels->numElements() != (int64_t)rows->size()) {
-      llvm::errs() << tool << ": error: --labels " << evLabels << ": "
-                   << (labels ? "expected " + std::to_string(rows->size()) +
-                                    " int64 or int32 labels, found " +
-                                    rt::formatShape(labels->shape()) + " " +
-                                    rt::dtypeName(labels->dtype())
-                              : error)
-                   << "\n";
+    labels = readNpy(evLabels, error);
+    if (!labels) {
+      llvm::errs() << tool << ": error: --labels " << evLabels << ": " << error << "\n";
       return kExitUserError;
     }
-    int64_t correct = 0;
-    for (size_t i = 0; i < rows->size(); ++i) {
-      int64_t label = labels->dtype() == rt::DType::I64 ? labels->data<int64_t>()[i]
-                                                        : labels->data<int32_t>()[i];
-      correct += argmax((*rows)[i]) == label;
-    }
-    json += llvm::formatv(",\n  \"top1_accuracy\": {0:F6}", (double)correct / rows->size()).str();
   }
-  std::optional<rt::Tensor> reference;
   if (!evReference.empty()) {
     reference = readNpy(evReference, error);
     if (!reference) {
@@ -109,39 +71,36 @@ int amct::tool::runEvaluate() {
   } else if (!evReferenceModel.empty()) {
     std::vector<std::string> refNames;
     std::vector<rt::Tensor> refOutputs;
-    if (int status = executeModel(tool, evReferenceModel, evInputs, evThreads, evBatchSize, refNames, refOutputs))
+    if (int status = executeModel(tool, evReferenceModel, evInputs, evThreads, evBatchSize,
+                                  refNames, refOutputs))
       return status;
     reference = refOutputs[std::min(which, refOutputs.size() - 1)];
   }
-  if (reference) {
-    auto refRows = rowsOf(*reference);
-    if (!refRows || reference->shape() != outputs[which].shape()) {
-      llvm::errs() << tool << ": error: the reference is " << rt::formatShape(reference->shape())
-                   << " " << rt::dtypeName(reference->dtype()) << ", expected "
-                   << rt::formatShape(outputs[which].shape()) << " float32\n";
-      return kExitUserError;
-    }
-    double sumCos = 0, minCos = 1, maxDiff = 0;
-    int64_t agree = 0;
-    for (size_t i = 0; i < rows->size(); ++i) {
-      const auto &a = (*rows)[i], &b = (*refRows)[i];
-      quant::Cosine cosine;
-      for (size_t j = 0; j < a.size(); ++j) {
-        cosine.add(a[j], b[j]);
-        maxDiff = std::max(maxDiff, std::abs(a[j] - b[j]));
-      }
-      double cos = cosine.value();
-      sumCos += cos;
-      minCos = std::min(minCos, cos);
-      agree += argmax(a) == argmax(b);
-    }
-    double n = std::max<size_t>(1, rows->size());
+  // Checked one at a time, so the message names what does not fit.
+  std::optional<OutputMetrics> m = computeOutputMetrics(outputs[which], nullptr, nullptr, error);
+  if (!m) {
+    llvm::errs() << tool << ": error: output '" << names[which] << "': " << error << "\n";
+    return kExitUserError;
+  }
+  if (labels && !computeOutputMetrics(outputs[which], &*labels, nullptr, error)) {
+    llvm::errs() << tool << ": error: --labels " << evLabels << ": " << error << "\n";
+    return kExitUserError;
+  }
+  m = computeOutputMetrics(outputs[which], labels ? &*labels : nullptr,
+                           reference ? &*reference : nullptr, error);
+  if (!m) {
+    llvm::errs() << tool << ": error: " << error << "\n";
+    return kExitUserError;
+  }
+  std::string json = "{\n  \"model\": \"" + evModel + "\",\n  \"output\": \"" + names[which] +
+                     "\",\n  \"samples\": " + std::to_string(m->samples);
+  if (m->top1Accuracy)
+    json += llvm::formatv(",\n  \"top1_accuracy\": {0:F6}", *m->top1Accuracy).str();
+  if (m->meanCosine)
     json += llvm::formatv(",\n  \"top1_agreement\": {0:F6},\n  \"mean_cosine\": {1:F8},\n"
                           "  \"min_cosine\": {2:F8},\n  \"max_abs_diff\": {3:E6}",
-                          agree / n, sumCos / n, minCos, maxDiff)
+                          *m->top1Agreement, *m->meanCosine, *m->minCosine, *m->maxAbsDiff)
                 .str();
-  }
   llvm::outs() << json << "\n}\n";
   return 0;
 }
-

@@ -36,6 +36,8 @@ int main(int argc, char **argv) {
     return runKernels();
   if (convertCmd)
     return runConvert();
+  if (autoCalibrateCmd)
+    return runAutoCalibrate();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

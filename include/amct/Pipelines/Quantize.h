@@ -10,6 +10,7 @@
 #define AMCT_PIPELINES_QUANTIZE_H
 
 #include "amct/Runtime/Tensor.h"
+#include "amct/Support/QuantConfig.h"
 #include "amct/Support/RecordFile.h"
 #include "amct/Transforms/QuantizableLayers.h"
 
@@ -24,6 +25,9 @@ namespace amct {
 struct QuantizeOptions {
   /// Quant config (AMCT JSON or .cfg); empty: the default config.
   std::string configPath;
+  /// A layer config already in memory (auto calibration's candidates),
+  /// used instead of configPath; it must name the model's layers.
+  const QuantConfig *config = nullptr;
   /// KV-cache config (amct/Support/KvCacheConfig.h), alone or with a
   /// language-model configPath; empty: none.
   std::string kvCacheConfigPath;

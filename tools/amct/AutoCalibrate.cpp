@@ -1,0 +1,282 @@
+//===- AutoCalibrate.cpp - amct auto-calibrate ----------------------------===//
+//
+// AMCT's accuracy_based_auto_calibration as a command: the search of
+// amct/Pipelines/AutoCalibrate.h, the evaluator as a shell command when
+// the metric is a user's score, and the files: P_quant_config.json, the
+// models, the record and P_auto_calibration.log (every trial).
+//
+//===----------------------------------------------------------------------===//
+
+#include "AmctTool.h"
+
+#include "amct/Pipelines/AutoCalibrate.h"
+#include "amct/Support/Npy.h"
+#include "amct/Support/RecordFile.h"
+#include "amct/Target/ONNX/ExportONNX.h"
+#include "amct/Target/ONNX/SaveModels.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <cstdio>
+#include <sys/wait.h>
+
+using namespace mlir;
+using namespace amct;
+using namespace amct::tool;
+
+cl::SubCommand amct::tool::autoCalibrateCmd(
+    "auto-calibrate",
+    "Accuracy-based auto calibration: find a config that meets an accuracy target, keeping "
+    "the fewest sensitive layers in float");
+static cl::opt<std::string> acModel("model", cl::desc("ONNX model"), cl::Required,
+                                    cl::value_desc("M.onnx"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acConfig("config", cl::desc("starting config (default: AMCT's)"),
+                                     cl::value_desc("FILE"), cl::sub(autoCalibrateCmd));
+static cl::list<std::string> acCalibData("calib-data", cl::desc("calibration inputs NAME=FILE.npy"),
+                                         cl::value_desc("NAME=FILE"), cl::sub(autoCalibrateCmd));
+static cl::list<std::string> acEvalData("eval-data", cl::desc("evaluation inputs NAME=FILE.npy"),
+                                        cl::value_desc("NAME=FILE"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acLabels("labels", cl::desc("labels of the evaluation samples (accuracy)"),
+                                     cl::value_desc("y.npy"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acReference(
+    "reference-model",
+    cl::desc("model whose output is the reference for agreement / cosine (default: the model)"),
+    cl::value_desc("R.onnx"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acEvaluator(
+    "evaluator",
+    cl::desc("shell command printing a model's score; {model} is replaced by its path"),
+    cl::value_desc("CMD"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acTarget("target", cl::desc("METRIC>=VALUE (accuracy, agreement, "
+                                                        "cosine, score)"),
+                                     cl::value_desc("M>=V"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acMaxDrop(
+    "max-drop", cl::desc("largest drop of the metric from the fp32 model's, [METRIC=]D"),
+    cl::value_desc("[M=]D"), cl::sub(autoCalibrateCmd));
+static cl::list<std::string> acRepairs(
+    "repairs", cl::desc("repairs tried before layers go float, in order (default: "
+                        "channel,hfmg,dmq,ada; none: no repair)"),
+    cl::CommaSeparated, cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acSavePath("save-path", cl::desc("output prefix P"), cl::Required,
+                                       cl::value_desc("P"), cl::sub(autoCalibrateCmd));
+static cl::opt<int> acBatchNum("batch-num", cl::desc("calibration batches"), cl::init(0),
+                               cl::sub(autoCalibrateCmd));
+static cl::opt<int64_t> acBatchSize("batch-size", cl::desc("samples per calibration batch"),
+                                    cl::init(0), cl::sub(autoCalibrateCmd));
+static cl::opt<int> acThreads("threads", cl::desc("threads"), cl::init(0),
+                              cl::sub(autoCalibrateCmd));
+
+static const char *kTool = "amct auto-calibrate";
+
+/// Runs the evaluator command on `module` (exported to a temporary ONNX
+/// file) and reads the last number it prints.
+static FailureOr<double> runEvaluator(ModuleOp module) {
+  SmallString<128> path;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("amct_eval", "onnx", path))
+    return module.emitError() << "--evaluator: cannot create a temporary model: " << ec.message();
+  auto remove = llvm::make_scope_exit([&] { llvm::sys::fs::remove(path); });
+  if (failed(exportONNXFile(module, path)))
+    return failure();
+  std::string command = acEvaluator;
+  for (size_t at; (at = command.find("{model}")) != std::string::npos;)
+    command.replace(at, 7, std::string(path));
+  FILE *pipe = popen(command.c_str(), "r");
+  if (!pipe)
+    return module.emitError() << "--evaluator: cannot run '" << acEvaluator << "'";
+  std::string output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+    output.append(buffer, n);
+  int status = pclose(pipe);
+  if (status != 0)
+    return module.emitError() << "--evaluator '" << acEvaluator << "' failed (exit status "
+                              << (WIFEXITED(status) ? WEXITSTATUS(status) : status) << ")";
+  // The last word that is a number ("accuracy: 0.981" -> 0.981).
+  SmallVector<StringRef> words;
+  StringRef(output).split(words, ' ', -1, false);
+  SmallVector<StringRef> tokens;
+  for (StringRef w : words) {
+    SmallVector<StringRef> parts;
+    w.split(parts, '\n', -1, false);
+    for (StringRef p : parts)
+      tokens.push_back(p.trim(" \t\r,;:()[]{}=\"'"));
+  }
+  double value = 0;
+  bool found = false;
+  for (auto it = tokens.rbegin(); it != tokens.rend() && !found; ++it)
+    found = !it->empty() && llvm::to_float(*it, value) && std::isfinite(value);
+  if (!found)
+    return module.emitError() << "--evaluator '" << acEvaluator
+                              << "' printed no number (its output: '"
+                              << StringRef(output).trim().take_front(200) << "')";
+  return value;
+}
+
+static bool parseNumber(StringRef text, double &value) {
+  return !text.empty() && llvm::to_float(text.trim(), value) && std::isfinite(value);
+}
+
+int amct::tool::runAutoCalibrate() {
+  ToolSession session(kTool);
+  auto usage = [](const std::string &message) {
+    llvm::errs() << kTool << ": error: " << message << "\n";
+    return kExitUsageError;
+  };
+  AutoCalibrateOptions options;
+  // The target and the metric.
+  std::optional<AutoMetric> metric;
+  if (acTarget.empty() == acMaxDrop.empty())
+    return usage("give exactly one of --target METRIC>=VALUE and --max-drop [METRIC=]D");
+  if (!acTarget.empty()) {
+    auto [name, value] = StringRef(acTarget).split(">=");
+    double v;
+    metric = parseAutoMetric(name.trim());
+    if (!metric || !parseNumber(value, v))
+      return usage("--target '" + acTarget +
+                   "' is not METRIC>=VALUE with METRIC accuracy, agreement, cosine or score");
+    options.target = v;
+  } else {
+    StringRef text(acMaxDrop), value = text;
+    if (text.contains('=')) {
+      auto [name, rest] = text.split('=');
+      metric = parseAutoMetric(name.trim());
+      if (!metric)
+        return usage("--max-drop '" + acMaxDrop +
+                     "': the metric must be accuracy, agreement, cosine or score");
+      value = rest;
+    }
+    double d;
+    if (!parseNumber(value, d) || d < 0)
+      return usage("--max-drop '" + acMaxDrop + "' is not [METRIC=]D with D >= 0");
+    options.maxDrop = d;
+  }
+  if (!metric)
+    metric = !acLabels.empty()      ? AutoMetric::Accuracy
+             : !acEvaluator.empty() ? AutoMetric::Score
+                                    : AutoMetric::Cosine;
+  options.metric = *metric;
+  if (*metric == AutoMetric::Accuracy && acLabels.empty())
+    return usage("the accuracy metric needs --labels y.npy");
+  if (*metric == AutoMetric::Score && acEvaluator.empty())
+    return usage("the score metric needs --evaluator \"CMD {model}\"");
+  if (*metric != AutoMetric::Score && acEvalData.empty())
+    return usage("give the evaluation data with --eval-data NAME=FILE.npy");
+  if (acCalibData.empty())
+    return usage("give the calibration data with --calib-data NAME=FILE.npy");
+  for (auto [flag, value] : {std::pair<const char *, int64_t>{"batch-num", acBatchNum},
+                             {"batch-size", acBatchSize},
+                             {"threads", acThreads}})
+    if (value < 0)
+      return usage(std::string("--") + flag + " must be >= 1 (0 or absent: the default)");
+  if (!acRepairs.empty() && !(acRepairs.size() == 1 && acRepairs[0] == "none"))
+    options.repairs.assign(acRepairs.begin(), acRepairs.end());
+  else if (!acRepairs.empty())
+    options.repairs.clear();
+
+  OwningOpRef<ModuleOp> module = session.loadModel(acModel);
+  if (!module)
+    return kExitUserError;
+  OwningOpRef<ModuleOp> reference;
+  if (!acReference.empty()) {
+    reference = session.loadModel(acReference);
+    if (!reference)
+      return kExitUserError;
+    options.referenceModel = *reference;
+  }
+  std::string error;
+  func::FuncOp main = getMainFunction(*module);
+  for (auto [list, target, what] :
+       {std::tuple{&acCalibData, &options.quantize.calibData, "--calib-data"},
+        {&acEvalData, &options.evalData, "--eval-data"}}) {
+    std::optional<std::map<std::string, rt::Tensor>> data = readCalibrationData(
+        std::vector<std::string>(list->begin(), list->end()), main, error);
+    if (!data) {
+      llvm::errs() << kTool << ": error: " << what << ": " << error << "\n";
+      return kExitUserError;
+    }
+    std::vector<std::string> inputs;
+    for (unsigned i = 0; i < main.getNumArguments(); ++i)
+      inputs.push_back(getGraphInputName(main, i));
+    for (const auto &entry : *data)
+      if (!llvm::is_contained(inputs, entry.first)) {
+        llvm::errs() << kTool << ": error: " << what << " names '" << entry.first
+                     << "', which is not an input of " << acModel
+                     << " (inputs: " << llvm::join(inputs, ", ") << ")\n";
+        return kExitUserError;
+      }
+    *target = std::move(*data);
+  }
+  if (!acLabels.empty()) {
+    options.labels = readNpy(acLabels, error);
+    if (!options.labels) {
+      llvm::errs() << kTool << ": error: --labels: " << error << "\n";
+      return kExitUserError;
+    }
+  }
+  if (*metric == AutoMetric::Score)
+    options.score = runEvaluator;
+  options.quantize.configPath = acConfig;
+  options.quantize.batchNum = acBatchNum;
+  options.quantize.batchSize = acBatchSize;
+  options.quantize.threads = acThreads;
+  options.quantize.cosineSamples = 32;
+  std::string log;
+  options.onTrial = [&](const std::string &line) {
+    llvm::outs() << line << "\n";
+    llvm::outs().flush();
+    log += line + "\n";
+  };
+
+  std::string logPath = acSavePath + "_auto_calibration.log";
+  auto writeLog = [&](const std::string &last) {
+    std::string text = log + last + "\n", writeError;
+    if (StringRef dir = llvm::sys::path::parent_path(logPath); !dir.empty())
+      (void)llvm::sys::fs::create_directories(dir);
+    if (failed(writeFileAtomically(logPath, [&](llvm::raw_ostream &os) {
+          os << text;
+          return success();
+        }, &writeError)))
+      llvm::errs() << kTool << ": error: " << writeError << "\n";
+  };
+  FailureOr<AutoCalibrateResult> result = autoCalibrate(*module, options);
+  if (failed(result)) {
+    writeLog("no config met the target; no model written");
+    return kExitUserError;
+  }
+  std::string floatLayers = result->floatLayers.empty() ? std::string("none")
+                                                        : llvm::join(result->floatLayers, ", ");
+  std::string summary =
+      llvm::formatv("{0} {1:F6} (fp32 {2:F6}, target {3:F6}); repairs kept: {4}; layers in "
+                    "float: {5}",
+                    autoMetricName(options.metric), result->metric, result->fp32Metric,
+                    result->target,
+                    result->repairsKept.empty() ? std::string("none")
+                                                : llvm::join(result->repairsKept, ", "),
+                    floatLayers)
+          .str();
+  SaveModelsOptions save;
+  save.fakeQuantPath = fakeQuantModelPath(acSavePath);
+  save.deployPath = deployModelPath(acSavePath);
+  save.recordPath = acSavePath + "_record.txt";
+  std::string configPath = acSavePath + "_quant_config.json";
+  std::string configJson = writeQuantConfigJson(result->config);
+  if (failed(saveQuantizeResult(result->quantized, save, error)) ||
+      failed(writeFileAtomically(configPath, [&](llvm::raw_ostream &os) {
+        os << configJson;
+        return success();
+      }, &error))) {
+    if (!error.empty())
+      llvm::errs() << kTool << ": error: " << error << "\n";
+    return kExitUserError;
+  }
+  writeLog("result: " + summary);
+  llvm::outs() << "result: " << summary << "\nconfig: " << configPath
+               << "\nfake-quant model: " << save.fakeQuantPath
+               << "\ndeploy model: " << save.deployPath << "\nrecord: " << save.recordPath
+               << "\nlog: " << logPath << "\n";
+  return 0;
+}
