@@ -15,18 +15,22 @@
 //===----------------------------------------------------------------------===//
 
 #include "amct/Dialect/Amct/IR/Amct.h"
+#include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Pipelines/CreateConfig.h"
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Runtime/Executor.h"
 #include "amct/Support/AlgorithmRegistry.h"
 #include "amct/Support/RecordFile.h"
 #include "amct/Support/ToolSupport.h"
+#include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/ImportONNX.h"
 #include "amct/Target/ONNX/SaveModels.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -488,6 +492,109 @@ bool callPython(const std::string &what, std::string &error, Body body) {
   return false;
 }
 
+/// AMCT's accuracy_based_auto_calibration: the search of
+/// amct/Pipelines/AutoCalibrate.h; a Python evaluator (called with the
+/// path of each candidate's fake-quant model) gives the score metric.
+py::dict autoCalibrateJob(const py::object &model, const py::dict &inputData,
+                          const py::dict &evalData, const QuantizeArgs &args,
+                          const std::string &metricName, std::optional<double> target,
+                          std::optional<double> maxDrop, const py::object &labels,
+                          const py::object &referenceModel, const py::object &evaluator,
+                          const std::vector<std::string> &repairs, const std::string &savePath) {
+  Session session("accuracy_based_auto_calibration");
+  OwningOpRef<ModuleOp> module = session.load(model);
+  OwningOpRef<ModuleOp> reference;
+  if (!referenceModel.is_none())
+    reference = session.load(referenceModel);
+  AutoCalibrateOptions options;
+  options.quantize.configPath = args.configFile;
+  options.quantize.batchNum = args.batchNum;
+  options.quantize.batchSize = args.batchSize;
+  options.quantize.threads = args.threads;
+  options.quantize.cosineSamples = std::max<int64_t>(args.cosineSamples, 32);
+  options.quantize.calibData = tensorsOf(session, *module, inputData);
+  options.evalData = tensorsOf(session, *module, evalData);
+  options.metric = *parseAutoMetric(metricName);
+  options.target = target;
+  options.maxDrop = maxDrop;
+  options.repairs = repairs;
+  if (!labels.is_none())
+    options.labels = tensorOf("labels", labels);
+  if (reference)
+    options.referenceModel = *reference;
+  std::string log;
+  options.onTrial = [&](const std::string &line) { log += line + "\n"; };
+  // A candidate for the Python evaluator: exported to a temporary file.
+  std::string evaluatorError;
+  if (!evaluator.is_none())
+    options.score = [&](ModuleOp candidate) -> FailureOr<double> {
+      SmallString<128> path;
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile("amct_eval", "onnx", path))
+        return candidate.emitError() << "cannot create a temporary model: " << ec.message();
+      auto remove = llvm::make_scope_exit([&] { llvm::sys::fs::remove(path); });
+      if (failed(exportONNXFile(candidate, path)))
+        return failure();
+      double value = 0;
+      std::string error;
+      if (!callPython("the model_evaluator", error, [&] {
+            py::object target = py::hasattr(evaluator, "evaluate") ? evaluator.attr("evaluate")
+                                                                    : evaluator;
+            value = target(std::string(path)).cast<double>();
+            return true;
+          }))
+        return candidate.emitError() << error;
+      return value;
+    };
+  FailureOr<AutoCalibrateResult> result;
+  {
+    py::gil_scoped_release release;
+    result = autoCalibrate(*module, options);
+  }
+  std::string error;
+  std::string logPath = savePath + "_auto_calibration.log";
+  auto writeLog = [&](const std::string &last) {
+    std::string text = log + last + "\n", ignored;
+    (void)writeFileAtomically(logPath, [&](llvm::raw_ostream &os) {
+      os << text;
+      return success();
+    }, &ignored);
+  };
+  if (failed(result)) {
+    writeLog("no config met the target; no model written");
+    session.fail();
+  }
+  std::vector<std::string> files;
+  if (failed(saveAutoCalibrateResult(*result, savePath, files, error)))
+    session.fail(error);
+  std::string summary = describeAutoCalibrateResult(*result, options.metric);
+  writeLog("result: " + summary);
+  py::list trials;
+  for (const AutoCalibrateTrial &t : result->trials) {
+    py::dict row;
+    row["change"] = t.change;
+    row["metric"] = t.metric;
+    row["seconds"] = t.seconds;
+    row["kept"] = t.kept;
+    trials.append(row);
+  }
+  py::dict out;
+  out["metric"] = result->metric;
+  out["fp32_metric"] = result->fp32Metric;
+  out["target"] = result->target;
+  out["float_layers"] = result->floatLayers;
+  out["repairs_kept"] = result->repairsKept;
+  out["trials"] = trials;
+  out["summary"] = summary;
+  py::dict paths;
+  paths["config"] = files[0];
+  paths["fake_quant_model"] = files[1];
+  paths["deploy_model"] = files[2];
+  paths["record"] = files[3];
+  paths["log"] = logPath;
+  out["files"] = paths;
+  return out;
+}
+
 void registerWeightAlgorithm(const std::string &name, const py::function &function,
                              const std::vector<py::tuple> &paramSpecs, bool needsInputs,
                              const std::string &origin) {
@@ -612,6 +719,10 @@ PYBIND11_MODULE(_core, m) {
         py::arg("save_path"), py::arg("config_file"), py::arg("external_data"));
   m.def("run_model", &runModel, py::arg("model"), py::arg("input_data"), py::arg("threads"));
 
+  m.def("accuracy_based_auto_calibration", &autoCalibrateJob, py::arg("model"),
+        py::arg("input_data"), py::arg("eval_data"), py::arg("args"), py::arg("metric"),
+        py::arg("target"), py::arg("max_drop"), py::arg("labels"), py::arg("reference_model"),
+        py::arg("evaluator"), py::arg("repairs"), py::arg("save_path"));
   m.def("register_weight_algorithm", &registerWeightAlgorithm);
   m.def("register_activation_algorithm", &registerActivationAlgorithm);
   m.def("load_plugin", [](const std::string &path) {

@@ -29,6 +29,8 @@ from ._core import AmctError
 
 __all__ = [
     "AmctError",
+    "ModelEvaluator",
+    "accuracy_based_auto_calibration",
     "algorithm_register",
     "convert",
     "create_kv_cache_config",
@@ -254,6 +256,78 @@ def run_model(model, input_data, threads=0):
     f = "run_model"
     return _core.run_model(_model(f, model), _input_data(f, input_data),
                            _int(f, "threads", threads, 0))
+
+
+class ModelEvaluator:
+    """AMCT's ModelEvaluator: subclass it and return a model's score (higher
+    is better) from ``evaluate(model)``, where ``model`` is the path of an
+    ONNX model (each candidate's fake-quant model, and the fp32 model for
+    ``max_drop``). A plain function of the path works too."""
+
+    def evaluate(self, model):
+        raise NotImplementedError("ModelEvaluator.evaluate(model) must return a number")
+
+
+_METRICS = ("accuracy", "agreement", "cosine", "score")
+_REPAIRS = ("channel", "hfmg", "dmq", "ada")
+
+
+def accuracy_based_auto_calibration(model, model_evaluator=None, config_file=None,
+                                    save_path=None, input_data=None, eval_data=None,
+                                    labels=None, reference_model=None, metric=None,
+                                    target=None, max_drop=None, repairs=_REPAIRS,
+                                    batch_num=None, batch_size=None, threads=0):
+    """AMCT's accuracy_based_auto_calibration (``amct auto-calibrate``):
+    quantizes ``model`` with ``config_file`` (None: the default config) on
+    ``input_data``, measures ``metric`` and, when it misses the target
+    (``target``, or the fp32 model's metric minus ``max_drop``), tries the
+    ``repairs`` in order (per-channel weights, HFMG, DMQ, ADA; each kept
+    only when it helps), then leaves the fewest most sensitive layers in
+    float (AMCT's binary search). Metrics: ``accuracy`` (top-1 against
+    ``labels`` on ``eval_data``), ``agreement`` / ``cosine`` (against
+    ``reference_model``, default the fp32 model, on ``eval_data``),
+    ``score`` (what ``model_evaluator`` returns for a model file). Writes
+    ``<save_path>_quant_config.json`` (layers left in float have
+    ``quant_enable: false``), the fake-quant and deploy models, the record
+    and ``<save_path>_auto_calibration.log``; returns the metric, the float
+    layers, the repairs kept and every trial. A target no config meets
+    raises AmctError with the best metric reached, writing no model.
+    """
+    f = "accuracy_based_auto_calibration"
+    if metric is None:
+        metric = ("score" if model_evaluator is not None
+                  else "accuracy" if labels is not None else "cosine")
+    if metric not in _METRICS:
+        raise ValueError(f"{f}: metric must be one of {', '.join(_METRICS)}, got {metric!r}")
+    if (target is None) == (max_drop is None):
+        raise TypeError(f"{f}: give exactly one of target and max_drop")
+    for name, value in (("target", target), ("max_drop", max_drop)):
+        if value is not None and (isinstance(value, bool) or
+                                  not isinstance(value, (int, float, np.floating))):
+            raise TypeError(f"{f}: {name} must be a number, got {_type_name(value)}")
+    if max_drop is not None and max_drop < 0:
+        raise ValueError(f"{f}: max_drop must be >= 0, got {max_drop}")
+    if metric == "score" and model_evaluator is None:
+        raise TypeError(f"{f}: the score metric needs a model_evaluator")
+    if model_evaluator is not None and not (callable(model_evaluator) or
+                                            hasattr(model_evaluator, "evaluate")):
+        raise TypeError(f"{f}: model_evaluator must be a ModelEvaluator or a function of a "
+                        "model path")
+    if metric == "accuracy" and labels is None:
+        raise TypeError(f"{f}: the accuracy metric needs labels")
+    if labels is not None and not isinstance(labels, np.ndarray):
+        raise TypeError(f"{f}: labels must be a numpy array, got {_type_name(labels)}")
+    if isinstance(repairs, str) or not all(r in _REPAIRS for r in repairs):
+        raise ValueError(f"{f}: repairs must be a list of {', '.join(_REPAIRS)}")
+    data = _input_data(f, input_data)
+    evals = _input_data(f, eval_data, required=metric != "score")
+    args = _quantize_args(f, _path(f, "config_file", config_file, optional=True), "",
+                          batch_num, batch_size, threads)
+    return _core.accuracy_based_auto_calibration(
+        _model(f, model), data, evals, args, metric,
+        None if target is None else float(target), None if max_drop is None else float(max_drop),
+        labels, None if reference_model is None else _model(f, reference_model),
+        model_evaluator, list(repairs), _path(f, "save_path", save_path))
 
 
 _PARAM_KINDS = ("number", "integer", "bool")

@@ -390,3 +390,52 @@ def test_examples_run(tmp_path, example):
     else:
         errors = {l.split()[0]: float(l.split("weight error ")[1].split(",")[0]) for l in lines}
         assert errors["clip_search"] < errors["minmax"]
+
+
+def test_auto_calibration_with_a_python_evaluator(tmp_path):
+    """A ModelEvaluator subclass as the score; the same search as the CLI."""
+    model = MODELS / "cnn_bn.onnx"
+    data = calib("cnn_bn")
+    labels = np.load(MODELS / "cnn_bn.labels.npy")
+
+    class Accuracy(amct.ModelEvaluator):
+        calls = 0
+
+        def evaluate(self, path):
+            Accuracy.calls += 1
+            out = amct.run_model(path, {"input": data})["logits"]
+            return float(np.mean(out.argmax(1) == labels))
+
+    r = amct.accuracy_based_auto_calibration(model, Accuracy(), input_data=data,
+                                             save_path=tmp_path / "s", max_drop=0.0,
+                                             repairs=[])
+    assert r["metric"] == 1.0 and r["fp32_metric"] == 1.0 and Accuracy.calls == 2
+    assert r["float_layers"] == [] and len(r["trials"]) == 1
+    # Cosine with float layers, against the CLI's files.
+    r = amct.accuracy_based_auto_calibration(model, input_data=data, eval_data=data,
+                                             save_path=tmp_path / "py", target=0.99997,
+                                             metric="cosine", repairs=[])
+    np.save(tmp_path / "x.npy", data)
+    cli("auto-calibrate", "--model", model, "--calib-data", tmp_path / "x.npy", "--eval-data",
+        tmp_path / "x.npy", "--target", "cosine>=0.99997", "--repairs", "none", "--save-path",
+        tmp_path / "cli")
+    for f in ["_quant_config.json", "_fake_quant_model.onnx", "_deploy_model.onnx",
+              "_record.txt"]:
+        assert same_bytes(tmp_path / f"py{f}", tmp_path / f"cli{f}"), f
+    assert r["float_layers"] and r["metric"] >= 0.99997
+    config = json.load(open(r["files"]["config"]))
+    assert sorted(k for k, v in config.items() if isinstance(v, dict) and not v["quant_enable"]) \
+        == sorted(r["float_layers"])
+    # An unreachable target: the best metric in the error, no model written.
+    with pytest.raises(amct.AmctError, match="cannot be met: the best reached is 0.9999"):
+        amct.accuracy_based_auto_calibration(model, input_data=data, eval_data=data,
+                                             save_path=tmp_path / "never", target=1.5,
+                                             repairs=[])
+    assert not (tmp_path / "never_fake_quant_model.onnx").exists()
+    # An evaluator that raises fails with its error.
+    with pytest.raises(amct.AmctError, match="model_evaluator raised ZeroDivisionError"):
+        amct.accuracy_based_auto_calibration(model, lambda path: 1 / 0, input_data=data,
+                                             save_path=tmp_path / "boom", max_drop=0.1)
+    with pytest.raises(TypeError, match="exactly one of target and max_drop"):
+        amct.accuracy_based_auto_calibration(model, input_data=data, eval_data=data,
+                                             save_path=tmp_path / "x")

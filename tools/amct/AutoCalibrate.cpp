@@ -11,7 +11,6 @@
 
 #include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Support/Npy.h"
-#include "amct/Support/RecordFile.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/SaveModels.h"
 
@@ -247,36 +246,16 @@ int amct::tool::runAutoCalibrate() {
     writeLog("no config met the target; no model written");
     return kExitUserError;
   }
-  std::string floatLayers = result->floatLayers.empty() ? std::string("none")
-                                                        : llvm::join(result->floatLayers, ", ");
-  std::string summary =
-      llvm::formatv("{0} {1:F6} (fp32 {2:F6}, target {3:F6}); repairs kept: {4}; layers in "
-                    "float: {5}",
-                    autoMetricName(options.metric), result->metric, result->fp32Metric,
-                    result->target,
-                    result->repairsKept.empty() ? std::string("none")
-                                                : llvm::join(result->repairsKept, ", "),
-                    floatLayers)
-          .str();
-  SaveModelsOptions save;
-  save.fakeQuantPath = fakeQuantModelPath(acSavePath);
-  save.deployPath = deployModelPath(acSavePath);
-  save.recordPath = acSavePath + "_record.txt";
-  std::string configPath = acSavePath + "_quant_config.json";
-  std::string configJson = writeQuantConfigJson(result->config);
-  if (failed(saveQuantizeResult(result->quantized, save, error)) ||
-      failed(writeFileAtomically(configPath, [&](llvm::raw_ostream &os) {
-        os << configJson;
-        return success();
-      }, &error))) {
+  std::string summary = describeAutoCalibrateResult(*result, options.metric);
+  std::vector<std::string> files;
+  if (failed(saveAutoCalibrateResult(*result, acSavePath, files, error))) {
     if (!error.empty())
       llvm::errs() << kTool << ": error: " << error << "\n";
     return kExitUserError;
   }
   writeLog("result: " + summary);
-  llvm::outs() << "result: " << summary << "\nconfig: " << configPath
-               << "\nfake-quant model: " << save.fakeQuantPath
-               << "\ndeploy model: " << save.deployPath << "\nrecord: " << save.recordPath
-               << "\nlog: " << logPath << "\n";
+  llvm::outs() << "result: " << summary << "\nconfig: " << files[0]
+               << "\nfake-quant model: " << files[1] << "\ndeploy model: " << files[2]
+               << "\nrecord: " << files[3] << "\nlog: " << logPath << "\n";
   return 0;
 }

@@ -6,6 +6,8 @@
 #include "amct/Target/ONNX/ExportONNX.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
@@ -52,4 +54,35 @@ LogicalResult amct::saveQuantizeResult(const QuantizeResult &result,
         return failure();
       }
   return writeFilesAtomically(outputs, &error);
+}
+
+LogicalResult amct::saveAutoCalibrateResult(const AutoCalibrateResult &result, StringRef savePath,
+                                            std::vector<std::string> &files, std::string &error) {
+  SaveModelsOptions save;
+  save.fakeQuantPath = fakeQuantModelPath(savePath);
+  save.deployPath = deployModelPath(savePath);
+  save.recordPath = savePath.str() + "_record.txt";
+  std::string configPath = savePath.str() + "_quant_config.json";
+  std::string json = writeQuantConfigJson(result.config);
+  // The config last: the models' folder exists once they are written.
+  if (failed(saveQuantizeResult(result.quantized, save, error)) ||
+      failed(writeFileAtomically(configPath, [&](llvm::raw_ostream &os) {
+        os << json;
+        return success();
+      }, &error)))
+    return failure();
+  files = {configPath, save.fakeQuantPath, save.deployPath, save.recordPath};
+  return success();
+}
+
+std::string amct::describeAutoCalibrateResult(const AutoCalibrateResult &result,
+                                              AutoMetric metric) {
+  return llvm::formatv("{0} {1:F6} (fp32 {2:F6}, target {3:F6}); repairs kept: {4}; layers in "
+                       "float: {5}",
+                       autoMetricName(metric), result.metric, result.fp32Metric, result.target,
+                       result.repairsKept.empty() ? std::string("none")
+                                                  : llvm::join(result.repairsKept, ", "),
+                       result.floatLayers.empty() ? std::string("none")
+                                                  : llvm::join(result.floatLayers, ", "))
+      .str();
 }

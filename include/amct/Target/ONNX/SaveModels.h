@@ -10,6 +10,7 @@
 #ifndef AMCT_TARGET_ONNX_SAVEMODELS_H
 #define AMCT_TARGET_ONNX_SAVEMODELS_H
 
+#include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Pipelines/Quantize.h"
 
 #include <string>
@@ -33,6 +34,18 @@ std::string deployModelPath(llvm::StringRef savePath);
 /// the reason, or is empty when a diagnostic was emitted.
 mlir::LogicalResult saveQuantizeResult(const QuantizeResult &result,
                                        const SaveModelsOptions &options, std::string &error);
+
+/// auto calibration's files under prefix `savePath`: P_quant_config.json
+/// (the config found), P_fake_quant_model.onnx, P_deploy_model.onnx and
+/// P_record.txt, all or nothing; the paths written in `files` (config,
+/// fake-quant, deploy, record).
+mlir::LogicalResult saveAutoCalibrateResult(const AutoCalibrateResult &result,
+                                            llvm::StringRef savePath,
+                                            std::vector<std::string> &files, std::string &error);
+
+/// "cosine 0.999970 (fp32 1.000000, target 0.999970); repairs kept: ...;
+/// layers in float: ...": the result line of the log and the summary.
+std::string describeAutoCalibrateResult(const AutoCalibrateResult &result, AutoMetric metric);
 
 } // namespace amct
 
