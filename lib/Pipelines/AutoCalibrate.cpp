@@ -116,6 +116,11 @@ private:
   FailureOr<std::pair<QuantizeResult, double>> trial(const QuantConfig &config,
                                                       const std::string &change, bool mayFail,
                                                       bool &candidateFailed);
+  /// Reports the last trial (once its fate is known, for repairs).
+  void report() {
+    if (options.onTrial)
+      options.onTrial(line(trials.back()));
+  }
   std::string line(const AutoCalibrateTrial &t) const {
     return llvm::formatv("trial {0}: {1}: {2} {3:F6} (target {4:F6}) in {5:F1} s{6}",
                          trials.size(), t.change, autoMetricName(options.metric), t.metric,
@@ -186,8 +191,6 @@ Search::trial(const QuantConfig &config, const std::string &change, bool mayFail
   }
   t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   trials.push_back(t);
-  if (options.onTrial)
-    options.onTrial(line(t));
   if (candidateFailed)
     return std::pair<QuantizeResult, double>{QuantizeResult(), NAN};
   return std::pair<QuantizeResult, double>{std::move(*result), t.metric};
@@ -269,7 +272,7 @@ FailureOr<AutoCalibrateResult> Search::run() {
   auto first = trial(*config, "the config as given", false, failedCandidate);
   if (failed(first))
     return failure();
-  trials.back().kept = true;
+  report();
   std::pair<QuantizeResult, double> best = std::move(*first);
   QuantConfig bestConfig = *config;
   auto done = [&]() -> FailureOr<AutoCalibrateResult> {
@@ -294,8 +297,10 @@ FailureOr<AutoCalibrateResult> Search::run() {
     auto r = trial(candidate, change, true, failedCandidate);
     if (failed(r))
       return failure();
-    if (!failedCandidate && r->second > best.second) {
-      trials.back().kept = true;
+    bool keep = !failedCandidate && r->second > best.second;
+    trials.back().kept = keep;
+    report();
+    if (keep) {
       best = std::move(*r);
       bestConfig = candidate;
       out.repairsKept.push_back(repair);
@@ -334,6 +339,7 @@ FailureOr<AutoCalibrateResult> Search::run() {
                    false, failedCandidate);
     if (failed(r))
       return failure();
+    report();
     double metric = r->second;
     byCount[k] = std::move(*r);
     trialOf[k] = trials.size() - 1;
