@@ -8,7 +8,7 @@ build="${AMCT_BUILD_DIR:-$root/build}"
 need_setup=0
 for f in /usr/lib/llvm-19/lib/cmake/mlir/MLIRConfig.cmake /usr/include/onnx/onnx-ml.pb.h \
          /usr/share/libonnx-testdata/data /usr/bin/ninja /usr/bin/ccache \
-         /usr/lib/cmake/pybind11/pybind11Config.cmake \
+         /usr/lib/cmake/pybind11/pybind11Config.cmake /usr/bin/chromium \
          "$root/third_party/ort/node_modules/onnxruntime-node/package.json"; do
   [ -e "$f" ] || need_setup=1
 done

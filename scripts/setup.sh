@@ -10,7 +10,7 @@ APT_PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev libopenblas-dev
   libonnx-testdata python3-onnx python3-numpy python3-torch python3-torchvision
-  python3-sklearn pybind11-dev python3-pytest
+  python3-sklearn python3-pil pybind11-dev python3-pytest chromium
   clang-19 libclang-rt-19-dev
 )
 

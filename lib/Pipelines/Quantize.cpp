@@ -106,6 +106,7 @@ LogicalResult compareWithFp32(ModuleOp fp32, ModuleOp fakeQuant,
       cos.add(it->second.data<float>(), t.data<float>(),
               std::min(it->second.numElements(), t.numElements()));
       result.layerCosine[it->first] = cos.value();
+      result.layerSqnr[it->first] = cos.sqnrDb();
       refOutputs.erase(it);
     }
     bar.update(++step);

@@ -362,6 +362,13 @@ FiniteRange amct::quant::finiteRange(const float *data, int64_t count) {
   return r;
 }
 
+double amct::quant::Cosine::sqnrDb() const {
+  double noise = std::max(0.0, na + nb - 2 * dot);
+  if (noise <= 0)
+    return INFINITY;
+  return 10 * std::log10(std::max(na, 1e-300) / noise);
+}
+
 double amct::quant::Cosine::value() const {
   if (na == 0 && nb == 0)
     return 1.0;

@@ -10,6 +10,7 @@
 #include "AmctTool.h"
 
 #include "amct/Pipelines/AutoCalibrate.h"
+#include "amct/Pipelines/Report.h"
 #include "amct/Support/Npy.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/SaveModels.h"
@@ -62,6 +63,9 @@ static cl::list<std::string> acRepairs(
     cl::CommaSeparated, cl::sub(autoCalibrateCmd));
 static cl::opt<std::string> acSavePath("save-path", cl::desc("output prefix P"), cl::Required,
                                        cl::value_desc("P"), cl::sub(autoCalibrateCmd));
+static cl::opt<std::string> acReport(
+    "report", cl::desc("also write the sensitivity report of the final config (HTML)"),
+    cl::value_desc("P_report.html"), cl::sub(autoCalibrateCmd));
 static cl::opt<int> acBatchNum("batch-num", cl::desc("calibration batches"), cl::init(0),
                                cl::sub(autoCalibrateCmd));
 static cl::opt<int64_t> acBatchSize("batch-size", cl::desc("samples per calibration batch"),
@@ -247,10 +251,31 @@ int amct::tool::runAutoCalibrate() {
     return kExitUserError;
   }
   std::string summary = describeAutoCalibrateResult(*result, options.metric);
+  std::string reportHtml;
+  if (!acReport.empty()) {
+    std::vector<rt::Tensor> samples;
+    func::FuncOp fusedMain = getMainFunction(*result->quantized.fused);
+    for (unsigned i = 0; i < fusedMain.getNumArguments(); ++i) {
+      const rt::Tensor &t = options.quantize.calibData.at(getGraphInputName(fusedMain, i));
+      samples.push_back(t.rank() > 0 && t.dim(0) > 64 ? t.rows(0, 64) : t);
+    }
+    FailureOr<std::string> html = renderQuantizeReport(result->quantized, samples, acThreads,
+                                                       llvm::sys::path::filename(acModel));
+    if (failed(html))
+      return kExitUserError;
+    reportHtml = std::move(*html);
+  }
   std::vector<std::string> files;
   if (failed(saveAutoCalibrateResult(*result, acSavePath, files, error))) {
     if (!error.empty())
       llvm::errs() << kTool << ": error: " << error << "\n";
+    return kExitUserError;
+  }
+  if (!acReport.empty() && failed(writeFileAtomically(acReport, [&](llvm::raw_ostream &os) {
+        os << reportHtml;
+        return success();
+      }, &error))) {
+    llvm::errs() << kTool << ": error: " << error << "\n";
     return kExitUserError;
   }
   writeLog("result: " + summary);

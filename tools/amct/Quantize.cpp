@@ -3,6 +3,7 @@
 #include "AmctTool.h"
 
 #include "amct/Pipelines/Quantize.h"
+#include "amct/Pipelines/Report.h"
 #include "amct/Support/Npy.h"
 #include "amct/Support/RecordFile.h"
 #include "amct/Target/ONNX/SaveModels.h"
@@ -63,6 +64,11 @@ static cl::opt<bool> qExternalData(
     cl::desc("write the models' weights as ONNX external data (<model>.onnx.data; done anyway "
              "for a model over protobuf's 2 GiB)"),
     cl::sub(quantizeCmd));
+static cl::opt<std::string> qReport(
+    "report",
+    cl::desc("write the per-layer sensitivity report here (HTML with inline SVG: layer cosine "
+             "and SQNR, activation histograms with the clip range, weight ranges per channel)"),
+    cl::value_desc("P_report.html"), cl::sub(quantizeCmd));
 static cl::opt<bool> qTimeReport("time-report",
                                  cl::desc("print the wall time of each step and the peak RSS "
                                           "on stderr"),
@@ -228,6 +234,28 @@ int amct::tool::runQuantize() {
     return kExitUserError;
   phases.insert(phases.end(), result->phases.begin(), result->phases.end());
 
+  // The report, from the fp32 model on (up to 64 of) the calibration samples.
+  std::string reportHtml;
+  if (!qReport.empty()) {
+    if (!result->layerMethod.empty() || result->quantized.empty()) {
+      llvm::errs() << "amct quantize: error: --report covers the layer-config (CNN) flow; this "
+                      "job quantized no such layer\n";
+      return kExitUserError;
+    }
+    std::vector<rt::Tensor> samples;
+    func::FuncOp fusedMain = getMainFunction(*result->fused);
+    for (unsigned i = 0; i < fusedMain.getNumArguments(); ++i) {
+      const rt::Tensor &t = options.calibData.at(getGraphInputName(fusedMain, i));
+      samples.push_back(t.rank() > 0 && t.dim(0) > 64 ? t.rows(0, 64) : t);
+    }
+    FailureOr<std::string> html = renderQuantizeReport(
+        *result, samples, qThreads, llvm::sys::path::filename(qModel));
+    if (failed(html))
+      return kExitUserError;
+    reportHtml = std::move(*html);
+    lap("report");
+  }
+
   // Everything is computed; now the files, all written atomically.
   lapStart = std::chrono::steady_clock::now();
   SaveModelsOptions save;
@@ -242,12 +270,21 @@ int amct::tool::runQuantize() {
       llvm::errs() << "amct quantize: error: " << error << "\n";
     return kExitUserError;
   }
+  if (!qReport.empty() && failed(writeFileAtomically(qReport, [&](llvm::raw_ostream &os) {
+        os << reportHtml;
+        return success();
+      }, &error))) {
+    llvm::errs() << "amct quantize: error: " << error << "\n";
+    return kExitUserError;
+  }
   lap(qModifiedModel.empty() ? "export 3 files" : "export 4 files");
 
   std::vector<std::string> files{"fake-quant model: " + save.fakeQuantPath,
                                  "deploy model: " + save.deployPath, "record: " + save.recordPath};
   if (!qModifiedModel.empty())
     files.push_back("fused model: " + qModifiedModel);
+  if (!qReport.empty())
+    files.push_back("report: " + qReport);
   printQuantizeSummary(*result, files);
   if (qTimeReport)
     printTimeReport(phases,

@@ -64,6 +64,8 @@ struct QuantizeResult {
   /// (errors accumulate as they do in the quantized model), over the first
   /// `cosineSamples` samples of the first calibration batch.
   std::map<std::string, double> layerCosine;
+  /// The same comparison as SQNR in dB (fp32 output as the signal).
+  std::map<std::string, double> layerSqnr;
   /// The same for each graph output, by output name, in output order.
   std::vector<std::pair<std::string, double>> outputCosine;
   /// How many samples the cosines were computed on (0: not computed).

@@ -91,6 +91,9 @@ public:
       add(a[i], b[i]);
   }
   double value() const;
+  /// Signal-to-quantization-noise ratio in dB, the first sequence being the
+  /// signal: 10 log10(sum a^2 / sum (a - b)^2); +inf when identical.
+  double sqnrDb() const;
 
 private:
   double dot = 0, na = 0, nb = 0;
