@@ -28,7 +28,6 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Parser/Parser.h"
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 
@@ -525,25 +524,21 @@ py::dict autoCalibrateJob(const py::object &model, const py::dict &inputData,
   std::string log;
   options.onTrial = [&](const std::string &line) { log += line + "\n"; };
   // A candidate for the Python evaluator: exported to a temporary file.
-  std::string evaluatorError;
   if (!evaluator.is_none())
     options.score = [&](ModuleOp candidate) -> FailureOr<double> {
-      SmallString<128> path;
-      if (std::error_code ec = llvm::sys::fs::createTemporaryFile("amct_eval", "onnx", path))
-        return candidate.emitError() << "cannot create a temporary model: " << ec.message();
-      auto remove = llvm::make_scope_exit([&] { llvm::sys::fs::remove(path); });
-      if (failed(exportONNXFile(candidate, path)))
-        return failure();
-      double value = 0;
-      std::string error;
-      if (!callPython("the model_evaluator", error, [&] {
-            py::object target = py::hasattr(evaluator, "evaluate") ? evaluator.attr("evaluate")
-                                                                    : evaluator;
-            value = target(std::string(path)).cast<double>();
-            return true;
-          }))
-        return candidate.emitError() << error;
-      return value;
+      return scoreAsONNXFile(candidate, [&](StringRef path) -> FailureOr<double> {
+        double value = 0;
+        std::string error;
+        if (!callPython("the model_evaluator", error, [&] {
+              py::object target = py::hasattr(evaluator, "evaluate")
+                                      ? evaluator.attr("evaluate")
+                                      : evaluator;
+              value = target(path.str()).cast<double>();
+              return true;
+            }))
+          return candidate.emitError() << error;
+        return value;
+      });
     };
   FailureOr<AutoCalibrateResult> result;
   {

@@ -312,3 +312,17 @@ FailureOr<std::string> amct::renderQuantizeReport(const QuantizeResult &result,
   }
   return html + "</body>\n</html>\n";
 }
+
+std::vector<rt::Tensor> amct::reportSamples(const QuantizeResult &result,
+                                            const std::map<std::string, rt::Tensor> &calibData) {
+  std::vector<rt::Tensor> samples;
+  func::FuncOp main = getMainFunction(*result.fused);
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    auto it = calibData.find(getGraphInputName(main, i));
+    if (it == calibData.end())
+      continue; // quantizeModel checked them all; the executor names a gap
+    const rt::Tensor &t = it->second;
+    samples.push_back(t.rank() > 0 && t.dim(0) > 64 ? t.rows(0, 64) : t);
+  }
+  return samples;
+}

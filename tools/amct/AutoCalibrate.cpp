@@ -15,7 +15,6 @@
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/SaveModels.h"
 
-#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -75,48 +74,44 @@ static cl::opt<int> acThreads("threads", cl::desc("threads"), cl::init(0),
 
 static const char *kTool = "amct auto-calibrate";
 
-/// Runs the evaluator command on `module` (exported to a temporary ONNX
-/// file) and reads the last number it prints.
+/// Runs the evaluator command on `module` (as a temporary ONNX file) and
+/// reads the last number it prints.
 static FailureOr<double> runEvaluator(ModuleOp module) {
-  SmallString<128> path;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("amct_eval", "onnx", path))
-    return module.emitError() << "--evaluator: cannot create a temporary model: " << ec.message();
-  auto remove = llvm::make_scope_exit([&] { llvm::sys::fs::remove(path); });
-  if (failed(exportONNXFile(module, path)))
-    return failure();
-  std::string command = acEvaluator;
-  for (size_t at; (at = command.find("{model}")) != std::string::npos;)
-    command.replace(at, 7, std::string(path));
-  FILE *pipe = popen(command.c_str(), "r");
-  if (!pipe)
-    return module.emitError() << "--evaluator: cannot run '" << acEvaluator << "'";
-  std::string output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
-    output.append(buffer, n);
-  int status = pclose(pipe);
-  if (status != 0)
-    return module.emitError() << "--evaluator '" << acEvaluator << "' failed (exit status "
-                              << (WIFEXITED(status) ? WEXITSTATUS(status) : status) << ")";
-  // The last word that is a number ("accuracy: 0.981" -> 0.981).
-  SmallVector<StringRef> words;
-  StringRef(output).split(words, ' ', -1, false);
-  SmallVector<StringRef> tokens;
-  for (StringRef w : words) {
-    SmallVector<StringRef> parts;
-    w.split(parts, '\n', -1, false);
-    for (StringRef p : parts)
-      tokens.push_back(p.trim(" \t\r,;:()[]{}=\"'"));
-  }
-  double value = 0;
-  bool found = false;
-  for (auto it = tokens.rbegin(); it != tokens.rend() && !found; ++it)
-    found = !it->empty() && llvm::to_float(*it, value) && std::isfinite(value);
-  if (!found)
-    return module.emitError() << "--evaluator '" << acEvaluator
-                              << "' printed no number (its output: '"
-                              << StringRef(output).trim().take_front(200) << "')";
-  return value;
+  return scoreAsONNXFile(module, [&](StringRef path) -> FailureOr<double> {
+    std::string command = acEvaluator;
+    for (size_t at; (at = command.find("{model}")) != std::string::npos;)
+      command.replace(at, 7, std::string(path));
+    FILE *pipe = popen(command.c_str(), "r");
+    if (!pipe)
+      return module.emitError() << "--evaluator: cannot run '" << acEvaluator << "'";
+    std::string output;
+    char buffer[4096];
+    while (size_t n = fread(buffer, 1, sizeof(buffer), pipe))
+      output.append(buffer, n);
+    int status = pclose(pipe);
+    if (status != 0)
+      return module.emitError() << "--evaluator '" << acEvaluator << "' failed (exit status "
+                                << (WIFEXITED(status) ? WEXITSTATUS(status) : status) << ")";
+    // The last word that is a number ("accuracy: 0.981" -> 0.981).
+    SmallVector<StringRef> words;
+    StringRef(output).split(words, ' ', -1, false);
+    SmallVector<StringRef> tokens;
+    for (StringRef w : words) {
+      SmallVector<StringRef> parts;
+      w.split(parts, '\n', -1, false);
+      for (StringRef p : parts)
+        tokens.push_back(p.trim(" \t\r,;:()[]{}=\"'"));
+    }
+    double value = 0;
+    bool found = false;
+    for (auto it = tokens.rbegin(); it != tokens.rend() && !found; ++it)
+      found = !it->empty() && llvm::to_float(*it, value) && std::isfinite(value);
+    if (!found)
+      return module.emitError() << "--evaluator '" << acEvaluator
+                                << "' printed no number (its output: '"
+                                << StringRef(output).trim().take_front(200) << "')";
+    return value;
+  });
 }
 
 static bool parseNumber(StringRef text, double &value) {
@@ -253,14 +248,9 @@ int amct::tool::runAutoCalibrate() {
   std::string summary = describeAutoCalibrateResult(*result, options.metric);
   std::string reportHtml;
   if (!acReport.empty()) {
-    std::vector<rt::Tensor> samples;
-    func::FuncOp fusedMain = getMainFunction(*result->quantized.fused);
-    for (unsigned i = 0; i < fusedMain.getNumArguments(); ++i) {
-      const rt::Tensor &t = options.quantize.calibData.at(getGraphInputName(fusedMain, i));
-      samples.push_back(t.rank() > 0 && t.dim(0) > 64 ? t.rows(0, 64) : t);
-    }
-    FailureOr<std::string> html = renderQuantizeReport(result->quantized, samples, acThreads,
-                                                       llvm::sys::path::filename(acModel));
+    FailureOr<std::string> html = renderQuantizeReport(
+        result->quantized, reportSamples(result->quantized, options.quantize.calibData),
+        acThreads, llvm::sys::path::filename(acModel));
     if (failed(html))
       return kExitUserError;
     reportHtml = std::move(*html);

@@ -242,14 +242,9 @@ int amct::tool::runQuantize() {
                       "job quantized no such layer\n";
       return kExitUserError;
     }
-    std::vector<rt::Tensor> samples;
-    func::FuncOp fusedMain = getMainFunction(*result->fused);
-    for (unsigned i = 0; i < fusedMain.getNumArguments(); ++i) {
-      const rt::Tensor &t = options.calibData.at(getGraphInputName(fusedMain, i));
-      samples.push_back(t.rank() > 0 && t.dim(0) > 64 ? t.rows(0, 64) : t);
-    }
-    FailureOr<std::string> html = renderQuantizeReport(
-        *result, samples, qThreads, llvm::sys::path::filename(qModel));
+    FailureOr<std::string> html =
+        renderQuantizeReport(*result, reportSamples(*result, options.calibData), qThreads,
+                             llvm::sys::path::filename(qModel));
     if (failed(html))
       return kExitUserError;
     reportHtml = std::move(*html);

@@ -60,6 +60,19 @@ double directError(const std::vector<float> &w, float s, const std::vector<int32
   return sum / double(p);
 }
 
+AdaRoundProblem problemOf(int64_t rows, int64_t k, const std::vector<float> &w,
+                          const std::vector<float> &s, const std::vector<double> &g,
+                          double positions = 1) {
+  AdaRoundProblem p;
+  p.rows = rows;
+  p.k = k;
+  p.weight = w.data();
+  p.rowScale = s.data();
+  p.gram = g.data();
+  p.positions = positions;
+  return p;
+}
+
 AdaRoundOptions quick() {
   AdaRoundOptions o;
   o.iterations = 2000;
@@ -74,12 +87,7 @@ TEST(AdaRound, CorrelatedInputsRoundOneWeightUp) {
   // 0.45 that goes up.
   std::vector<float> w{0.45f, 0.3f}, s{1.0f};
   std::vector<double> g{1, 1, 1, 1};
-  AdaRoundProblem p;
-  p.rows = 1;
-  p.k = 2;
-  p.weight = w.data();
-  p.rowScale = s.data();
-  p.gram = g.data();
+  AdaRoundProblem p = problemOf(1, 2, w, s, g);
   std::string error;
   auto r = adaRound(p, quick(), error);
   ASSERT_TRUE(r) << error;
@@ -106,12 +114,7 @@ TEST(AdaRound, UncorrelatedInputsKeepNearest) {
   std::vector<double> g(k * k, 0.0);
   for (int64_t i = 0; i < k; ++i)
     g[i * k + i] = 1.0;
-  AdaRoundProblem p;
-  p.rows = rows;
-  p.k = k;
-  p.weight = w.data();
-  p.rowScale = s.data();
-  p.gram = g.data();
+  AdaRoundProblem p = problemOf(rows, k, w, s, g);
   std::string error;
   auto r = adaRound(p, quick(), error);
   ASSERT_TRUE(r) << error;
@@ -201,12 +204,7 @@ TEST(AdaRound, AsymmetricTargetMakesUpForTheInputError) {
   std::vector<float> w{0.54f}, s{0.1f};
   std::vector<std::vector<double>> cf{{1.0, -2.0, 0.5, 3.0}}, c{{0.9, -1.8, 0.45, 2.7}};
   std::vector<double> g = gramOf(c), cross = crossOf(c, cf), ff = gramOf(cf);
-  AdaRoundProblem p;
-  p.rows = 1;
-  p.k = 1;
-  p.weight = w.data();
-  p.rowScale = s.data();
-  p.gram = g.data();
+  AdaRoundProblem p = problemOf(1, 1, w, s, g);
   p.crossGram = cross.data();
   p.floatGram = ff.data();
   p.positions = 4;
@@ -228,12 +226,7 @@ TEST(AdaRound, ClampsToTheBitsRange) {
   // 127.6 * s wants 128, which int8 cannot hold.
   std::vector<float> w{127.6f}, s{1.0f};
   std::vector<double> g{1.0};
-  AdaRoundProblem p;
-  p.rows = 1;
-  p.k = 1;
-  p.weight = w.data();
-  p.rowScale = s.data();
-  p.gram = g.data();
+  AdaRoundProblem p = problemOf(1, 1, w, s, g);
   std::string error;
   auto r = adaRound(p, quick(), error);
   ASSERT_TRUE(r) << error;
@@ -243,12 +236,7 @@ TEST(AdaRound, ClampsToTheBitsRange) {
 TEST(AdaRound, RefusesBadProblems) {
   std::vector<float> w{0.5f}, zero{0.0f}, one{1.0f}, nan{NAN};
   std::vector<double> g{1.0}, bad{NAN};
-  AdaRoundProblem p;
-  p.rows = 1;
-  p.k = 1;
-  p.weight = w.data();
-  p.rowScale = zero.data();
-  p.gram = g.data();
+  AdaRoundProblem p = problemOf(1, 1, w, zero, g);
   std::string error;
   EXPECT_FALSE(adaRound(p, quick(), error));
   EXPECT_NE(error.find("scale"), std::string::npos);

@@ -26,6 +26,11 @@ mlir::FailureOr<std::string> renderQuantizeReport(const QuantizeResult &result,
                                                   const std::vector<rt::Tensor> &samples,
                                                   int threads, llvm::StringRef title);
 
+/// The samples a report runs on: the first 64 (or fewer) of each graph
+/// input's calibration data, in the fused model's input order.
+std::vector<rt::Tensor> reportSamples(const QuantizeResult &result,
+                                      const std::map<std::string, rt::Tensor> &calibData);
+
 } // namespace amct
 
 #endif // AMCT_PIPELINES_REPORT_H

@@ -86,3 +86,15 @@ std::string amct::describeAutoCalibrateResult(const AutoCalibrateResult &result,
                                                   : llvm::join(result.floatLayers, ", "))
       .str();
 }
+
+FailureOr<double> amct::scoreAsONNXFile(ModuleOp module,
+                                        llvm::function_ref<FailureOr<double>(StringRef)> score) {
+  SmallString<128> path;
+  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("amct_eval", "onnx", path))
+    return module.emitError() << "cannot create a temporary model file: " << ec.message();
+  FailureOr<double> value = failure();
+  if (succeeded(exportONNXFile(module, path)))
+    value = score(path);
+  llvm::sys::fs::remove(path);
+  return value;
+}

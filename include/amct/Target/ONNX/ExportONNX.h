@@ -61,6 +61,13 @@ onnxOutputFiles(llvm::ArrayRef<std::pair<mlir::ModuleOp, std::string>> models,
 mlir::LogicalResult exportONNXFile(mlir::ModuleOp module, llvm::StringRef path,
                                    bool externalData = false);
 
+/// A model's score from a user's evaluator that reads model files (auto
+/// calibration's `--evaluator` command, Python's ModelEvaluator): `module`
+/// exported to a temporary ONNX file, `score(path)`, the file removed.
+mlir::FailureOr<double>
+scoreAsONNXFile(mlir::ModuleOp module,
+                llvm::function_ref<mlir::FailureOr<double>(llvm::StringRef path)> score);
+
 } // namespace amct
 
 #endif // AMCT_TARGET_ONNX_EXPORTONNX_H
