@@ -555,7 +555,8 @@ py::dict autoCalibrateJob(const py::object &model, const py::dict &inputData,
     }, &ignored);
   };
   if (failed(result)) {
-    writeLog("no config met the target; no model written");
+    if (!log.empty())
+      writeLog("no config met the target; no model written");
     session.fail();
   }
   std::vector<std::string> files;

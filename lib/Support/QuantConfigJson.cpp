@@ -145,9 +145,9 @@ bool readWeightParams(JsonReader &reader, const OJson &value,
   if (const OJson *v = member(*object, "num_iteration")) {
     if (!reader.readInt(*v, key("num_iteration"), integer))
       return false;
-    if (integer < 0)
+    if (integer < 1 || integer > std::numeric_limits<int>::max())
       return reader.fail(key("num_iteration"),
-                         "must be at least 0, got " + std::to_string(integer));
+                         "must be at least 1 (ADA's iterations), got " + std::to_string(integer));
     wts.numIteration = static_cast<int>(integer);
   }
   if (const OJson *v = member(*object, "reg_param"))

@@ -132,7 +132,11 @@ bool checkCalibration(CfgReporter &r, const InfoTree *tree,
              r.fail(t, q, field, -1,
                     sub("ada_quantize") + "." + field + ": " + problem);
     };
-    if (!fail("reg_param",
+    if (!fail("num_iteration", q.num_iteration() >= 1
+                                   ? std::string()
+                                   : "must be at least 1 (ADA's iterations), got " +
+                                         std::to_string(q.num_iteration())) ||
+        !fail("reg_param",
               checkOpenUnit(floatToShortestDouble(q.reg_param()))) ||
         !fail("warm_start",
               checkOpenUnit(floatToShortestDouble(q.warm_start()))) ||

@@ -242,7 +242,10 @@ int amct::tool::runAutoCalibrate() {
   };
   FailureOr<AutoCalibrateResult> result = autoCalibrate(*module, options);
   if (failed(result)) {
-    writeLog("no config met the target; no model written");
+    // The log of a search that ran and missed the target; a bad input
+    // (nothing tried yet) writes nothing.
+    if (!log.empty())
+      writeLog("no config met the target; no model written");
     return kExitUserError;
   }
   std::string summary = describeAutoCalibrateResult(*result, options.metric);
