@@ -461,7 +461,9 @@ TEST(QuantConfigJsonErrors, WeightParams) {
   EXPECT_EQ(wts(ada + R"("warm_start":0)"),
             p + ".warm_start: must be greater than 0 and less than 1, got 0.0");
   EXPECT_EQ(wts(ada + R"("num_iteration":-1)"),
-            p + ".num_iteration: must be at least 0, got -1");
+            p + ".num_iteration: must be at least 1 (ADA's iterations), got -1");
+  EXPECT_EQ(wts(ada + R"("num_iteration":0)"),
+            p + ".num_iteration: must be at least 1 (ADA's iterations), got 0");
   EXPECT_EQ(wts(ada + R"("beta_range":[2,20])"),
             p + ".beta_range: the start must be greater than the end, got 2.0 "
                 "and 20.0");
