@@ -18,6 +18,7 @@
 #include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Pipelines/CreateConfig.h"
 #include "amct/Pipelines/Quantize.h"
+#include "amct/Pipelines/Report.h"
 #include "amct/Runtime/Executor.h"
 #include "amct/Support/AlgorithmRegistry.h"
 #include "amct/Support/RecordFile.h"
@@ -30,6 +31,7 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -307,7 +309,8 @@ struct QuantizeArgs {
 };
 
 QuantizeResult runQuantize(Session &session, ModuleOp module, const py::dict &inputData,
-                           const QuantizeArgs &args) {
+                           const QuantizeArgs &args,
+                           std::map<std::string, rt::Tensor> *calibData = nullptr) {
   QuantizeOptions options;
   options.configPath = args.configFile;
   options.kvCacheConfigPath = args.kvCacheConfig;
@@ -324,6 +327,8 @@ QuantizeResult runQuantize(Session &session, ModuleOp module, const py::dict &in
   }
   if (failed(result))
     session.fail();
+  if (calibData)
+    *calibData = options.calibData;
   return std::move(*result);
 }
 
@@ -348,10 +353,29 @@ py::dict quantizeModelJob(const py::object &model, const py::dict &inputData,
 /// `amct quantize`: the whole job, every file.
 py::dict quantizeJob(const py::object &model, const py::dict &inputData, const QuantizeArgs &args,
                      const std::string &savePath, const std::string &recordFile,
-                     const std::string &modifiedFile, bool externalData) {
+                     const std::string &modifiedFile, bool externalData,
+                     const std::string &reportFile) {
   Session session("quantize");
   OwningOpRef<ModuleOp> module = session.load(model);
-  QuantizeResult result = runQuantize(session, *module, inputData, args);
+  std::map<std::string, rt::Tensor> calibData;
+  QuantizeResult result = runQuantize(session, *module, inputData, args, &calibData);
+  // The report first: a job it cannot describe writes nothing. Titled by
+  // the model's file name, as the CLI's.
+  std::string title = py::isinstance<py::str>(model)
+                          ? llvm::sys::path::filename(model.cast<std::string>()).str()
+                          : std::string("onnx.ModelProto");
+  std::string reportHtml;
+  if (!reportFile.empty()) {
+    FailureOr<std::string> html;
+    {
+      py::gil_scoped_release release;
+      html = renderQuantizeReport(result, reportSamples(result, calibData), args.threads,
+                                  title);
+    }
+    if (failed(html))
+      session.fail();
+    reportHtml = std::move(*html);
+  }
   SaveModelsOptions options;
   options.fakeQuantPath = fakeQuantModelPath(savePath);
   options.deployPath = deployModelPath(savePath);
@@ -365,6 +389,15 @@ py::dict quantizeJob(const py::object &model, const py::dict &inputData, const Q
   files["record"] = options.recordPath;
   if (!modifiedFile.empty())
     files["modified_model"] = modifiedFile;
+  if (!reportFile.empty()) {
+    std::string error;
+    if (failed(writeFileAtomically(reportFile, [&](llvm::raw_ostream &os) {
+          os << reportHtml;
+          return success();
+        }, &error)))
+      session.fail(error);
+    files["report"] = reportFile;
+  }
   return reportOf(result, files);
 }
 
@@ -710,7 +743,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("args"), py::arg("modified_onnx_file"), py::arg("record_file"));
   m.def("quantize", &quantizeJob, py::arg("model"), py::arg("input_data"), py::arg("args"),
         py::arg("save_path"), py::arg("record_file"), py::arg("modified_onnx_file"),
-        py::arg("external_data"));
+        py::arg("external_data"), py::arg("report_file"));
   m.def("convert", &convertJob, py::arg("function"), py::arg("model"), py::arg("record_file"),
         py::arg("save_path"), py::arg("config_file"), py::arg("external_data"));
   m.def("run_model", &runModel, py::arg("model"), py::arg("input_data"), py::arg("threads"));

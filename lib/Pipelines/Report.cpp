@@ -163,6 +163,15 @@ std::string weightChart(const LayerData &l, int index) {
 FailureOr<std::string> amct::renderQuantizeReport(const QuantizeResult &result,
                                                   const std::vector<rt::Tensor> &samples,
                                                   int threads, StringRef title) {
+  ModuleOp any = ModuleOp(result.fused.get());
+  if (!any)
+    any = ModuleOp(result.deploy.get());
+  if (!any)
+    return failure(); // no job ran: nothing to report, nothing to say it on
+  if (!result.layerMethod.empty() || result.quantized.empty() || !result.fused)
+    return emitError(UnknownLoc::get(any.getContext()),
+                     "the report covers the layer-config (CNN) flow; this job quantized no such "
+                     "layer");
   // Per layer, in graph order: the comparison, the clip range, the weights.
   std::vector<LayerData> layers;
   llvm::StringMap<size_t> index;

@@ -216,7 +216,7 @@ def save_model(modified_onnx_file, record_file, save_path, config_file=None,
 
 def quantize(model, config=None, input_data=None, save_path=None, kv_cache_config=None,
              record_file=None, modified_onnx_file=None, batch_num=None, batch_size=None,
-             threads=0, cosine_samples=8, onnx_external_data=False):
+             threads=0, cosine_samples=8, onnx_external_data=False, report=None):
     """The whole job of ``amct quantize``: calibrate ``model`` on
     ``input_data`` with ``config`` (a CNN config or AMCT's language-model
     config ``{"quant_cfg": ...}``, as a file path or a dict; None: the
@@ -224,7 +224,8 @@ def quantize(model, config=None, input_data=None, save_path=None, kv_cache_confi
     ``<save_path>_fake_quant_model.onnx``, ``<save_path>_deploy_model.onnx``
     and the record (``<save_path>_record.txt`` unless ``record_file``).
     Returns the report of :func:`quantize_model` (with ``method`` and
-    ``weight_error`` per layer for weight-only configs)."""
+    ``weight_error`` per layer for weight-only configs). ``report``: also
+    write the per-layer sensitivity report (HTML) there (layer configs)."""
     f = "quantize"
     data = _input_data(f, input_data)
     save_path = _path(f, "save_path", save_path)
@@ -235,7 +236,8 @@ def quantize(model, config=None, input_data=None, save_path=None, kv_cache_confi
         return _core.quantize(_model(f, model), data, args, save_path,
                               _path(f, "record_file", record_file, optional=True),
                               _path(f, "modified_onnx_file", modified_onnx_file, optional=True),
-                              _bool(f, "onnx_external_data", onnx_external_data))
+                              _bool(f, "onnx_external_data", onnx_external_data),
+                              _path(f, "report", report, optional=True))
 
 
 def convert(model, record_file, save_path, config=None, onnx_external_data=False):

@@ -439,3 +439,21 @@ def test_auto_calibration_with_a_python_evaluator(tmp_path):
     with pytest.raises(TypeError, match="exactly one of target and max_drop"):
         amct.accuracy_based_auto_calibration(model, input_data=data, eval_data=data,
                                              save_path=tmp_path / "x")
+
+
+def test_quantize_report_identical_to_cli(tmp_path, llm):
+    model = MODELS / "cnn_bn.onnx"
+    np.save(tmp_path / "x.npy", calib("cnn_bn"))
+    r = amct.quantize(model, input_data=calib("cnn_bn"), save_path=tmp_path / "py",
+                      report=tmp_path / "py_report.html")
+    assert r["files"]["report"] == str(tmp_path / "py_report.html")
+    cli("quantize", "--model", model, "--calib-data", tmp_path / "x.npy", "--save-path",
+        tmp_path / "cli", "--report", tmp_path / "cli_report.html")
+    assert same_bytes(tmp_path / "py_report.html", tmp_path / "cli_report.html")
+    with pytest.raises(amct.AmctError, match="the report covers the layer-config"):
+        amct.quantize(llm / "model.onnx", {"quant_cfg": {"weights": {"type": "int8",
+                                                                     "strategy": "channel"}}},
+                      {"tokens": np.load(llm / "tokens.npy")}, tmp_path / "llm",
+                      report=tmp_path / "llm_report.html")
+    assert not (tmp_path / "llm_report.html").exists()
+    assert not (tmp_path / "llm_record.txt").exists()

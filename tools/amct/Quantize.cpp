@@ -237,11 +237,6 @@ int amct::tool::runQuantize() {
   // The report, from the fp32 model on (up to 64 of) the calibration samples.
   std::string reportHtml;
   if (!qReport.empty()) {
-    if (!result->layerMethod.empty() || result->quantized.empty()) {
-      llvm::errs() << "amct quantize: error: --report covers the layer-config (CNN) flow; this "
-                      "job quantized no such layer\n";
-      return kExitUserError;
-    }
     FailureOr<std::string> html =
         renderQuantizeReport(*result, reportSamples(*result, options.calibData), qThreads,
                              llvm::sys::path::filename(qModel));
