@@ -13,7 +13,8 @@ export AMCT_BUILD_DIR="${AMCT_FUZZ_BUILD_DIR:-$root/build-sanitize}" AMCT_SANITI
 export AMCT_BUILD_TYPE=RelWithDebInfo
 targets=("$@")
 ((${#targets[@]})) || targets=(amct-onnx-import-fuzzer amct-json-config-fuzzer
-  amct-simple-config-fuzzer amct-record-fuzzer amct-npy-fuzzer amct-observer-attr-fuzzer)
+  amct-simple-config-fuzzer amct-record-fuzzer amct-npy-fuzzer amct-observer-attr-fuzzer
+  amct-auto-target-fuzzer)
 # amct-executor-fuzzer (ONNX models run on the executor) is run by hand
 # until its findings are fixed: scripts/fuzz.sh 60 amct-executor-fuzzer
 "$root/scripts/build.sh" "${targets[@]}"
@@ -42,6 +43,8 @@ seed_dirs() {
       ls "$root"/fuzz/seeds/npy/*.npy ;;
     amct-observer-attr-fuzzer)
       ls "$root"/fuzz/seeds/observer-attr/*.txt ;;
+    amct-auto-target-fuzzer)
+      ls "$root"/fuzz/seeds/auto-target/*.txt ;;
   esac
 }
 

@@ -45,6 +45,66 @@ StringRef amct::autoMetricName(AutoMetric metric) {
   return "";
 }
 
+static bool parseFinite(StringRef text, double &value) {
+  text = text.trim();
+  return !text.empty() && !text.getAsDouble(value) && std::isfinite(value);
+}
+
+std::optional<AutoTarget> amct::parseAutoTarget(StringRef target, StringRef maxDrop,
+                                                std::string &error) {
+  AutoTarget t;
+  if (target.empty() == maxDrop.empty()) {
+    error = "give exactly one of --target METRIC>=VALUE and --max-drop [METRIC=]D";
+    return std::nullopt;
+  }
+  if (!target.empty()) {
+    auto [name, value] = target.split(">=");
+    double v;
+    t.metric = parseAutoMetric(name.trim());
+    if (!t.metric || !target.contains(">=") || !parseFinite(value, v)) {
+      error = "--target '" + target.str() +
+              "' is not METRIC>=VALUE with METRIC accuracy, agreement, cosine or score";
+      return std::nullopt;
+    }
+    t.target = v;
+    return t;
+  }
+  StringRef value = maxDrop;
+  if (maxDrop.contains('=')) {
+    auto [name, rest] = maxDrop.split('=');
+    t.metric = parseAutoMetric(name.trim());
+    if (!t.metric) {
+      error = "--max-drop '" + maxDrop.str() +
+              "': the metric must be accuracy, agreement, cosine or score";
+      return std::nullopt;
+    }
+    value = rest;
+  }
+  double d;
+  if (!parseFinite(value, d) || d < 0) {
+    error = "--max-drop '" + maxDrop.str() + "' is not [METRIC=]D with D >= 0";
+    return std::nullopt;
+  }
+  t.maxDrop = d;
+  return t;
+}
+
+std::optional<double> amct::lastNumberIn(StringRef output) {
+  SmallVector<StringRef> words;
+  output.split(words, ' ', -1, false);
+  std::optional<double> last;
+  for (StringRef w : words) {
+    SmallVector<StringRef> lines;
+    w.split(lines, '\n', -1, false);
+    for (StringRef token : lines) {
+      double v;
+      if (parseFinite(token.trim(" \t\r,;:()[]{}=\"'"), v))
+        last = v;
+    }
+  }
+  return last;
+}
+
 namespace {
 
 /// The first output of `module` on the evaluation data, run in slices of

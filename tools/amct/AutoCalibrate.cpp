@@ -92,30 +92,13 @@ static FailureOr<double> runEvaluator(ModuleOp module) {
     if (status != 0)
       return module.emitError() << "--evaluator '" << acEvaluator << "' failed (exit status "
                                 << (WIFEXITED(status) ? WEXITSTATUS(status) : status) << ")";
-    // The last word that is a number ("accuracy: 0.981" -> 0.981).
-    SmallVector<StringRef> words;
-    StringRef(output).split(words, ' ', -1, false);
-    SmallVector<StringRef> tokens;
-    for (StringRef w : words) {
-      SmallVector<StringRef> parts;
-      w.split(parts, '\n', -1, false);
-      for (StringRef p : parts)
-        tokens.push_back(p.trim(" \t\r,;:()[]{}=\"'"));
-    }
-    double value = 0;
-    bool found = false;
-    for (auto it = tokens.rbegin(); it != tokens.rend() && !found; ++it)
-      found = !it->empty() && llvm::to_float(*it, value) && std::isfinite(value);
-    if (!found)
+    std::optional<double> value = lastNumberIn(output);
+    if (!value)
       return module.emitError() << "--evaluator '" << acEvaluator
                                 << "' printed no number (its output: '"
                                 << StringRef(output).trim().take_front(200) << "')";
-    return value;
+    return *value;
   });
-}
-
-static bool parseNumber(StringRef text, double &value) {
-  return !text.empty() && llvm::to_float(text.trim(), value) && std::isfinite(value);
 }
 
 int amct::tool::runAutoCalibrate() {
@@ -126,32 +109,13 @@ int amct::tool::runAutoCalibrate() {
   };
   AutoCalibrateOptions options;
   // The target and the metric.
-  std::optional<AutoMetric> metric;
-  if (acTarget.empty() == acMaxDrop.empty())
-    return usage("give exactly one of --target METRIC>=VALUE and --max-drop [METRIC=]D");
-  if (!acTarget.empty()) {
-    auto [name, value] = StringRef(acTarget).split(">=");
-    double v;
-    metric = parseAutoMetric(name.trim());
-    if (!metric || !parseNumber(value, v))
-      return usage("--target '" + acTarget +
-                   "' is not METRIC>=VALUE with METRIC accuracy, agreement, cosine or score");
-    options.target = v;
-  } else {
-    StringRef text(acMaxDrop), value = text;
-    if (text.contains('=')) {
-      auto [name, rest] = text.split('=');
-      metric = parseAutoMetric(name.trim());
-      if (!metric)
-        return usage("--max-drop '" + acMaxDrop +
-                     "': the metric must be accuracy, agreement, cosine or score");
-      value = rest;
-    }
-    double d;
-    if (!parseNumber(value, d) || d < 0)
-      return usage("--max-drop '" + acMaxDrop + "' is not [METRIC=]D with D >= 0");
-    options.maxDrop = d;
-  }
+  std::string error;
+  std::optional<AutoTarget> parsed = parseAutoTarget(acTarget, acMaxDrop, error);
+  if (!parsed)
+    return usage(error);
+  std::optional<AutoMetric> metric = parsed->metric;
+  options.target = parsed->target;
+  options.maxDrop = parsed->maxDrop;
   if (!metric)
     metric = !acLabels.empty()      ? AutoMetric::Accuracy
              : !acEvaluator.empty() ? AutoMetric::Score
@@ -185,7 +149,6 @@ int amct::tool::runAutoCalibrate() {
       return kExitUserError;
     options.referenceModel = *reference;
   }
-  std::string error;
   func::FuncOp main = getMainFunction(*module);
   for (auto [list, target, what] :
        {std::tuple{&acCalibData, &options.quantize.calibData, "--calib-data"},

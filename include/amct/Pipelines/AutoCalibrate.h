@@ -29,6 +29,23 @@ enum class AutoMetric { Accuracy, Agreement, Cosine, Score };
 std::optional<AutoMetric> parseAutoMetric(llvm::StringRef name);
 llvm::StringRef autoMetricName(AutoMetric metric);
 
+/// What `--target METRIC>=VALUE` or `--max-drop [METRIC=]D` say.
+struct AutoTarget {
+  std::optional<AutoMetric> metric;
+  std::optional<double> target, maxDrop;
+};
+
+/// Parses exactly one of the two (the other empty); nullopt with `error`
+/// (the option and what was expected) otherwise. Values must be finite,
+/// a drop >= 0.
+std::optional<AutoTarget> parseAutoTarget(llvm::StringRef target, llvm::StringRef maxDrop,
+                                          std::string &error);
+
+/// The last number in what a user's evaluator printed, a word of its own
+/// once punctuation around it is dropped ("top-1 accuracy: 0.981" ->
+/// 0.981); nullopt when there is none.
+std::optional<double> lastNumberIn(llvm::StringRef output);
+
 struct AutoCalibrateOptions {
   /// The quantize job: calibration data, batches, threads and the starting
   /// config (configPath; empty: the default config).
