@@ -117,29 +117,11 @@ private:
   std::unique_ptr<ToolDiagnostics> diagnostics;
 };
 
+/// The tensor type of a numpy dtype, by the names both use ("float32",
+/// "int64", "bool", ...); none for other types and for a byte order other
+/// than the machine's ('>f4' names itself so).
 std::optional<rt::DType> dtypeOf(const py::dtype &dtype) {
-  char kind = dtype.kind();
-  size_t size = dtype.itemsize();
-  if (kind == 'f')
-    return size == 4 ? std::optional(rt::DType::F32)
-           : size == 2 ? std::optional(rt::DType::F16)
-           : size == 8 ? std::optional(rt::DType::F64)
-                       : std::nullopt;
-  if (kind == 'i')
-    return size == 1 ? std::optional(rt::DType::I8)
-           : size == 2 ? std::optional(rt::DType::I16)
-           : size == 4 ? std::optional(rt::DType::I32)
-           : size == 8 ? std::optional(rt::DType::I64)
-                       : std::nullopt;
-  if (kind == 'u')
-    return size == 1 ? std::optional(rt::DType::U8)
-           : size == 2 ? std::optional(rt::DType::U16)
-           : size == 4 ? std::optional(rt::DType::U32)
-           : size == 8 ? std::optional(rt::DType::U64)
-                       : std::nullopt;
-  if (kind == 'b')
-    return rt::DType::Bool;
-  return std::nullopt;
+  return rt::dtypeFromName(py::str(static_cast<const py::handle &>(dtype)).cast<std::string>());
 }
 
 /// A numpy array as a tensor that views its memory (a C-contiguous copy
@@ -156,7 +138,8 @@ rt::Tensor tensorOf(const std::string &name, const py::handle &object) {
   if (!dtype)
     throw py::type_error("input '" + name + "' has numpy dtype " +
                          std::string(py::str(array.dtype())) +
-                         ", which is not a tensor type (float16/32/64, int8..64, uint8..64, bool)");
+                         ", which is not a tensor type (float16/32/64, int8..64, uint8..64, "
+                         "bool, in the machine's byte order)");
   rt::Shape shape(array.shape(), array.shape() + array.ndim());
   // The owner drops its reference under the GIL, whichever thread frees
   // the tensor last.
@@ -200,23 +183,7 @@ py::array arrayOf(const rt::Tensor &t) {
       dst[i] = rt::bf16ToFloat(src[i]);
     return out;
   }
-  const char *format = nullptr;
-  switch (t.dtype()) {
-  case rt::DType::F32: format = "f4"; break;
-  case rt::DType::F16: format = "f2"; break;
-  case rt::DType::F64: format = "f8"; break;
-  case rt::DType::I8: format = "i1"; break;
-  case rt::DType::U8: format = "u1"; break;
-  case rt::DType::I16: format = "i2"; break;
-  case rt::DType::U16: format = "u2"; break;
-  case rt::DType::I32: format = "i4"; break;
-  case rt::DType::U32: format = "u4"; break;
-  case rt::DType::I64: format = "i8"; break;
-  case rt::DType::U64: format = "u8"; break;
-  case rt::DType::Bool: format = "?"; break;
-  case rt::DType::BF16: break;
-  }
-  py::array out(py::dtype(format), shape);
+  py::array out(py::dtype(rt::dtypeName(t.dtype())), shape);
   if (t.byteSize())
     std::memcpy(out.mutable_data(), t.raw(), t.byteSize());
   return out;

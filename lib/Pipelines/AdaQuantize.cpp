@@ -38,7 +38,8 @@ FakeQuantOp weightFakeQuant(const QuantizableLayer &layer) {
   return layer.op->getOperand(layer.weightOperand).getDefiningOp<FakeQuantOp>();
 }
 
-/// Replaces the constant `fq` fake-quantizes by `values` (same type).
+/// Replaces operand `operand` of `user` (a constant) by a new constant of
+/// `values`, the same type; the old one goes when nothing else reads it.
 void replaceConstantInput(Operation *user, unsigned operand, ArrayRef<float> values,
                           StringRef name) {
   Value old = user->getOperand(operand);
@@ -190,13 +191,8 @@ LogicalResult amct::adaQuantizeWeights(func::FuncOp main, func::FuncOp fp32,
     std::vector<float> onGrid(w->size());
     for (size_t i = 0; i < weight.size(); ++i)
       onGrid[m.weightIndex[i]] = float(rounded->q[i]) * rowScale[i / m.k];
-    auto tensor = rt::Tensor::zeros(rt::DType::F32,
-                                    rt::Shape(cast<RankedTensorType>(fq.getInput().getType())
-                                                  .getShape()
-                                                  .begin(),
-                                              cast<RankedTensorType>(fq.getInput().getType())
-                                                  .getShape()
-                                                  .end()));
+    ArrayRef<int64_t> shape = cast<RankedTensorType>(fq.getInput().getType()).getShape();
+    auto tensor = rt::Tensor::zeros(rt::DType::F32, rt::Shape(shape.begin(), shape.end()));
     if (!tensor)
       return layer.op->emitError() << "cannot allocate the rounded weight";
     std::copy(onGrid.begin(), onGrid.end(), tensor->mutableData<float>());

@@ -14,7 +14,6 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <chrono>
-#include <cstring>
 
 using namespace mlir;
 using namespace amct;
@@ -143,20 +142,9 @@ FailureOr<rt::Tensor> runFirstOutput(ModuleOp module,
     if (!sliceable)
       break;
   }
-  if (pieces.size() == 1)
-    return std::move(pieces[0]);
-  rt::Shape shape = pieces[0].shape();
-  shape[0] = 0;
-  for (const rt::Tensor &p : pieces)
-    shape[0] += p.dim(0);
-  std::optional<rt::Tensor> all = rt::Tensor::zeros(pieces[0].dtype(), shape);
+  std::optional<rt::Tensor> all = rt::Tensor::concatRows(pieces);
   if (!all)
     return main.emitError() << "cannot allocate the evaluation output";
-  char *dst = all->mutableData<char>();
-  for (const rt::Tensor &p : pieces) {
-    std::memcpy(dst, p.raw(), p.byteSize());
-    dst += p.byteSize();
-  }
   return std::move(*all);
 }
 

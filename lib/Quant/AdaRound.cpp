@@ -18,8 +18,8 @@ namespace {
 // AdaRound's stretch of the sigmoid so h reaches 0 and 1 exactly.
 constexpr double kZeta = 1.1, kGamma = -0.1;
 
-/// The rectified sigmoid h(V) and whether it is strictly inside (0, 1)
-/// (where its derivative is not 0).
+/// The rectified sigmoid h(V); `sigmoid` receives sigmoid(V), from which
+/// the caller derives h's derivative.
 inline float rectifiedSigmoid(float v, float &sigmoid) {
   sigmoid = 1.0f / (1.0f + std::exp(-v));
   return std::clamp(float(sigmoid * (kZeta - kGamma) + kGamma), 0.0f, 1.0f);
@@ -79,16 +79,6 @@ struct Objective {
     c0 = std::max(0.0, wgw - 2 * wt + ff / p.positions);
   }
 
-  /// eg = E G (per group), for the gradient 2 (E G + D).
-  void multiply(const std::vector<float> &e, std::vector<float> &eg) const {
-    eg.resize(e.size());
-    int64_t block = rows * k;
-    for (int64_t g = 0; g < groups; ++g)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, k, k, 1.0f,
-                  e.data() + g * block, k, gram.data() + g * k * k, k, 0.0f,
-                  eg.data() + g * block, k);
-  }
-
   /// eg = E G for `count` rows of group g (E, eg: count x k, row-major).
   void multiplyRows(int64_t g, int64_t count, const float *e, float *eg) const {
     const float *gram_g = gram.data() + g * k * k;
@@ -108,8 +98,9 @@ struct Objective {
   }
 
   double value(const std::vector<float> &e) const {
-    std::vector<float> eg;
-    multiply(e, eg);
+    std::vector<float> eg(e.size());
+    for (int64_t g = 0; g < groups; ++g)
+      multiplyRows(g, rows, e.data() + g * rows * k, eg.data() + g * rows * k);
     double sum = c0;
     for (size_t i = 0; i < e.size(); ++i)
       sum += double(e[i]) * (double(eg[i]) + (d.empty() ? 0.0 : 2.0 * d[i]));

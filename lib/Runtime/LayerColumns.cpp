@@ -100,26 +100,29 @@ static void addAll(const std::vector<float> &tmp, double *out) {
 }
 
 namespace {
-/// Columns of one group: `k` rows of `p` positions, row stride `ld`.
+/// Columns of one group: `k` rows of `p` positions (row stride `ld`), or
+/// with `byPosition` `p` rows of `k` values (a Linear's input rows).
 struct ColumnBlock {
   const float *data;
   int64_t p, ld;
+  bool byPosition = false;
 };
 
-/// Adds block a's Gram (a a^T) into `aa`, and with `b`: a b^T into `ab`,
-/// b b^T into `bb`.
+/// Adds block a's Gram (a a^T) into `aa`, and with `b` (laid out alike):
+/// a b^T into `ab`, b b^T into `bb`.
 void accumulateBlock(int64_t k, ColumnBlock a, const ColumnBlock *b, std::vector<float> &tmp,
                      double *aa, double *ab, double *bb) {
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, k, a.p, 1.0f, a.data, a.ld, 0.0f,
-              tmp.data(), k);
+  CBLAS_TRANSPOSE first = a.byPosition ? CblasTrans : CblasNoTrans;
+  CBLAS_TRANSPOSE second = a.byPosition ? CblasNoTrans : CblasTrans;
+  cblas_ssyrk(CblasRowMajor, CblasUpper, first, k, a.p, 1.0f, a.data, a.ld, 0.0f, tmp.data(), k);
   addUpper(tmp, k, aa);
   if (!b)
     return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, k, a.p, 1.0f, a.data, a.ld, b->data,
-              b->ld, 0.0f, tmp.data(), k);
-  addAll(tmp, ab);
-  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, k, b->p, 1.0f, b->data, b->ld, 0.0f,
+  cblas_sgemm(CblasRowMajor, first, second, k, k, a.p, 1.0f, a.data, a.ld, b->data, b->ld, 0.0f,
               tmp.data(), k);
+  addAll(tmp, ab);
+  cblas_ssyrk(CblasRowMajor, CblasUpper, first, k, b->p, 1.0f, b->data, b->ld, 0.0f, tmp.data(),
+              k);
   addUpper(tmp, k, bb);
 }
 
@@ -230,26 +233,17 @@ LogicalResult amct::rt::accumulateInputGram(Operation *layer, const LayerMatrice
     if (data.rank() < 1 || data.dim(data.rank() - 1) != k)
       return layer->emitError() << "the layer's input " << formatShape(data.shape())
                                 << " does not end in its " << k << " input channels";
-    // Rows of K values; as columns: the transposed view (ld 1 row of K)
-    // is given to BLAS as a k x rows column-major block, i.e. Trans below.
+    // Rows of K values, the columns by position.
     int64_t rows = data.numElements() / k;
     const float *x = data.data<float>(), *y = fp ? fp->data<float>() : nullptr;
     constexpr int64_t kChunk = 16384; // short float accumulations
     for (int64_t begin = 0; begin < rows; begin += kChunk) {
       int64_t count = std::min(kChunk, rows - begin);
-      const float *a = x + begin * k;
-      cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, k, count, 1.0f, a, k, 0.0f, tmp.data(),
-                  k);
-      addUpper(tmp, k, grams.qq.data());
-      if (y) {
-        const float *b = y + begin * k;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, k, count, 1.0f, a, k, b, k, 0.0f,
-                    tmp.data(), k);
-        addAll(tmp, grams.qf.data());
-        cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, k, count, 1.0f, b, k, 0.0f,
-                    tmp.data(), k);
-        addUpper(tmp, k, grams.ff.data());
-      }
+      ColumnBlock a{x + begin * k, count, k, true};
+      std::optional<ColumnBlock> b;
+      if (y)
+        b = ColumnBlock{y + begin * k, count, k, true};
+      accumulate(0, a, b ? &*b : nullptr);
     }
     grams.positions += double(rows);
     return success();

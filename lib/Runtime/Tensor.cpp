@@ -198,6 +198,26 @@ Tensor Tensor::rows(int64_t begin, int64_t end) const {
               static_cast<const char *>(data_) + begin * row * dtypeSize(dtype_));
 }
 
+std::optional<Tensor> Tensor::concatRows(const std::vector<Tensor> &pieces) {
+  assert(!pieces.empty() && "rows of at least one tensor");
+  if (pieces.size() == 1)
+    return pieces[0];
+  assert(pieces[0].rank() >= 1 && "rows of tensors with a dim 0");
+  Shape shape = pieces[0].shape();
+  shape[0] = 0;
+  for (const Tensor &p : pieces)
+    shape[0] += p.dim(0);
+  std::optional<Tensor> all = uninitialized(pieces[0].dtype(), shape);
+  if (!all)
+    return std::nullopt;
+  char *dst = all->mutableData<char>();
+  for (const Tensor &p : pieces) {
+    memcpy(dst, p.raw(), p.byteSize());
+    dst += p.byteSize();
+  }
+  return all;
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   Tensor t = *this;
   t.shape_ = std::move(shape);

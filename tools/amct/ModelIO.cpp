@@ -13,7 +13,6 @@
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 
-#include <cstring>
 #include <map>
 #include <tuple>
 
@@ -223,20 +222,15 @@ int amct::tool::executeModel(StringRef tool, StringRef modelPath, const InputOpt
   outNames = (*executor)->outputNames();
   results.clear();
   for (size_t o = 0; o < outNames.size(); ++o) {
-    rt::Tensor result = pieces[0][o];
-    if (pieces.size() > 1) {
-      rt::Shape shape = result.shape();
-      shape[0] = 0;
-      for (auto &p : pieces)
-        shape[0] += p[o].dim(0);
-      result = *rt::Tensor::zeros(result.dtype(), shape);
-      char *dst = result.mutableData<char>();
-      for (auto &p : pieces) {
-        memcpy(dst, p[o].raw(), p[o].byteSize());
-        dst += p[o].byteSize();
-      }
+    std::vector<rt::Tensor> outputPieces;
+    for (auto &p : pieces)
+      outputPieces.push_back(p[o]);
+    std::optional<rt::Tensor> result = rt::Tensor::concatRows(outputPieces);
+    if (!result) {
+      llvm::errs() << tool << ": error: cannot allocate output '" << outNames[o] << "'\n";
+      return kExitUserError;
     }
-    results.push_back(std::move(result));
+    results.push_back(std::move(*result));
   }
   return 0;
 }

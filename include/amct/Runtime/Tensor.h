@@ -78,6 +78,10 @@ public:
   /// a view that shares this tensor's buffer and keeps it alive: batches of
   /// a calibration set or of `amct run` input without a copy.
   Tensor rows(int64_t begin, int64_t end) const;
+  /// The inverse: `pieces` (same dtype and trailing dims) stacked along
+  /// dim 0 into one new tensor; the piece itself when there is one;
+  /// nullopt when it cannot be allocated.
+  static std::optional<Tensor> concatRows(const std::vector<Tensor> &pieces);
   /// Whether the buffer's lifetime is tied to this tensor (false for views
   /// of memory owned elsewhere, such as a model's weights).
   bool ownsData() const { return owner_ != nullptr || numElements_ == 0; }
