@@ -349,6 +349,11 @@ py::dict quantizeJob(const py::object &model, const py::dict &inputData, const Q
   options.recordPath = recordFile.empty() ? savePath + "_record.txt" : recordFile;
   options.modifiedPath = modifiedFile;
   options.externalData = externalData;
+  if (!reportFile.empty())
+    options.extraFiles.push_back({reportFile, [&](llvm::raw_ostream &os) {
+                                    os << reportHtml;
+                                    return success();
+                                  }});
   save(session, result, options);
   py::dict files;
   files["fake_quant_model"] = options.fakeQuantPath;
@@ -356,15 +361,8 @@ py::dict quantizeJob(const py::object &model, const py::dict &inputData, const Q
   files["record"] = options.recordPath;
   if (!modifiedFile.empty())
     files["modified_model"] = modifiedFile;
-  if (!reportFile.empty()) {
-    std::string error;
-    if (failed(writeFileAtomically(reportFile, [&](llvm::raw_ostream &os) {
-          os << reportHtml;
-          return success();
-        }, &error)))
-      session.fail(error);
+  if (!reportFile.empty())
     files["report"] = reportFile;
-  }
   return reportOf(result, files);
 }
 
@@ -560,7 +558,7 @@ py::dict autoCalibrateJob(const py::object &model, const py::dict &inputData,
     session.fail();
   }
   std::vector<std::string> files;
-  if (failed(saveAutoCalibrateResult(*result, savePath, files, error)))
+  if (failed(saveAutoCalibrateResult(*result, savePath, {}, files, error)))
     session.fail(error);
   std::string summary = describeAutoCalibrateResult(*result, options.metric);
   writeLog("result: " + summary);

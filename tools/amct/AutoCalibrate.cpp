@@ -221,17 +221,16 @@ int amct::tool::runAutoCalibrate() {
       return kExitUserError;
     reportHtml = std::move(*html);
   }
+  std::vector<OutputFile> extra;
+  if (!acReport.empty())
+    extra.push_back({acReport, [&](llvm::raw_ostream &os) {
+                       os << reportHtml;
+                       return success();
+                     }});
   std::vector<std::string> files;
-  if (failed(saveAutoCalibrateResult(*result, acSavePath, files, error))) {
+  if (failed(saveAutoCalibrateResult(*result, acSavePath, std::move(extra), files, error))) {
     if (!error.empty())
       llvm::errs() << kTool << ": error: " << error << "\n";
-    return kExitUserError;
-  }
-  if (!acReport.empty() && failed(writeFileAtomically(acReport, [&](llvm::raw_ostream &os) {
-        os << reportHtml;
-        return success();
-      }, &error))) {
-    llvm::errs() << kTool << ": error: " << error << "\n";
     return kExitUserError;
   }
   writeLog("result: " + summary);

@@ -254,17 +254,15 @@ int amct::tool::runQuantize() {
   save.recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
   save.modifiedPath = qModifiedModel;
   save.externalData = qExternalData;
+  if (!qReport.empty())
+    save.extraFiles.push_back({qReport, [&](llvm::raw_ostream &os) {
+                                 os << reportHtml;
+                                 return success();
+                               }});
   std::string error;
   if (failed(saveQuantizeResult(*result, save, error))) {
     if (!error.empty())
       llvm::errs() << "amct quantize: error: " << error << "\n";
-    return kExitUserError;
-  }
-  if (!qReport.empty() && failed(writeFileAtomically(qReport, [&](llvm::raw_ostream &os) {
-        os << reportHtml;
-        return success();
-      }, &error))) {
-    llvm::errs() << "amct quantize: error: " << error << "\n";
     return kExitUserError;
   }
   lap(qModifiedModel.empty() ? "export 3 files" : "export 4 files");

@@ -44,6 +44,7 @@ LogicalResult amct::saveQuantizeResult(const QuantizeResult &result,
   if (failed(modelFiles))
     return failure();
   llvm::append_range(outputs, *modelFiles);
+  llvm::append_range(outputs, options.extraFiles);
   // Everything is computed; the save path's folder (AMCT creates it), then
   // the files. A record or modified model named into a missing folder is
   // an error, as any output file of the tools is.
@@ -57,19 +58,20 @@ LogicalResult amct::saveQuantizeResult(const QuantizeResult &result,
 }
 
 LogicalResult amct::saveAutoCalibrateResult(const AutoCalibrateResult &result, StringRef savePath,
+                                            std::vector<OutputFile> extraFiles,
                                             std::vector<std::string> &files, std::string &error) {
   SaveModelsOptions save;
+  save.extraFiles = std::move(extraFiles);
   save.fakeQuantPath = fakeQuantModelPath(savePath);
   save.deployPath = deployModelPath(savePath);
   save.recordPath = savePath.str() + "_record.txt";
   std::string configPath = savePath.str() + "_quant_config.json";
   std::string json = writeQuantConfigJson(result.config);
-  // The config last: the models' folder exists once they are written.
-  if (failed(saveQuantizeResult(result.quantized, save, error)) ||
-      failed(writeFileAtomically(configPath, [&](llvm::raw_ostream &os) {
-        os << json;
-        return success();
-      }, &error)))
+  save.extraFiles.push_back({configPath, [json](llvm::raw_ostream &os) {
+                               os << json;
+                               return success();
+                             }});
+  if (failed(saveQuantizeResult(result.quantized, save, error)))
     return failure();
   files = {configPath, save.fakeQuantPath, save.deployPath, save.recordPath};
   return success();

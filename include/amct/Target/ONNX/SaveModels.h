@@ -12,6 +12,7 @@
 
 #include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Pipelines/Quantize.h"
+#include "amct/Support/ToolSupport.h"
 
 #include <string>
 
@@ -22,6 +23,8 @@ struct SaveModelsOptions {
   std::string fakeQuantPath, deployPath, recordPath, modifiedPath;
   /// The models' weights as ONNX external data (done anyway past 2 GiB).
   bool externalData = false;
+  /// More files of the same job (the report), in the same all-or-nothing set.
+  std::vector<OutputFile> extraFiles;
 };
 
 /// AMCT's names for the models saved under prefix `savePath`.
@@ -41,6 +44,7 @@ mlir::LogicalResult saveQuantizeResult(const QuantizeResult &result,
 /// fake-quant, deploy, record).
 mlir::LogicalResult saveAutoCalibrateResult(const AutoCalibrateResult &result,
                                             llvm::StringRef savePath,
+                                            std::vector<OutputFile> extraFiles,
                                             std::vector<std::string> &files, std::string &error);
 
 /// "cosine 0.999970 (fp32 1.000000, target 0.999970); repairs kept: ...;
