@@ -222,11 +222,25 @@ LogicalResult amct::rt::accumulateInputGram(Operation *layer, const LayerMatrice
     grams.qf.resize(size, 0.0);
     grams.ff.resize(size, 0.0);
   }
+  grams.sumQ.resize(m.groups * k, 0.0);
+  if (fp)
+    grams.sumF.resize(m.groups * k, 0.0);
   std::vector<float> tmp(kk);
+  auto addSums = [k](ColumnBlock c, double *sums) {
+    for (int64_t j = 0; j < k; ++j) {
+      double s = 0;
+      for (int64_t i = 0; i < c.p; ++i)
+        s += c.byPosition ? c.data[i * k + j] : c.data[j * c.ld + i];
+      sums[j] += s;
+    }
+  };
   auto accumulate = [&](int64_t g, ColumnBlock a, const ColumnBlock *b) {
     accumulateBlock(k, a, b, tmp, grams.qq.data() + g * kk,
                     fp ? grams.qf.data() + g * kk : nullptr,
                     fp ? grams.ff.data() + g * kk : nullptr);
+    addSums(a, grams.sumQ.data() + g * k);
+    if (b)
+      addSums(*b, grams.sumF.data() + g * k);
   };
 
   if (m.kind == LayerKind::Linear) {

@@ -371,6 +371,125 @@ std::optional<Record> amct::parseRecordFile(const std::string &text,
   return record;
 }
 
+//===----------------------------------------------------------------------===//
+// Prune records
+//===----------------------------------------------------------------------===//
+
+const PruneAttr *PruneNode::find(const std::string &attrName) const {
+  for (const PruneAttr &attr : attrs)
+    if (attr.name == attrName)
+      return &attr;
+  return nullptr;
+}
+
+void PruneNode::addInt(const std::string &attrName, int64_t value) {
+  PruneAttr attr;
+  attr.name = attrName;
+  attr.type = PruneAttr::Type::Int;
+  attr.i = value;
+  attrs.push_back(std::move(attr));
+}
+
+void PruneNode::addInts(const std::string &attrName, std::vector<int64_t> values) {
+  PruneAttr attr;
+  attr.name = attrName;
+  attr.type = PruneAttr::Type::Ints;
+  attr.ints = std::move(values);
+  attrs.push_back(std::move(attr));
+}
+
+void PruneNode::addString(const std::string &attrName, std::string value) {
+  PruneAttr attr;
+  attr.name = attrName;
+  attr.type = PruneAttr::Type::String;
+  attr.s = std::move(value);
+  attrs.push_back(std::move(attr));
+}
+
+namespace {
+
+void fillNode(proto::PruneNode *out, const PruneNode &node) {
+  out->set_name(node.name);
+  for (const PruneAttr &attr : node.attrs) {
+    proto::AttrProto *a = out->add_attr();
+    a->set_name(attr.name);
+    a->set_type(static_cast<proto::AttrProto::AttrType>(attr.type));
+    switch (attr.type) {
+    case PruneAttr::Type::Float:
+      a->set_f(attr.f);
+      break;
+    case PruneAttr::Type::Int:
+      a->set_i(attr.i);
+      break;
+    case PruneAttr::Type::String:
+      a->set_s(attr.s);
+      break;
+    case PruneAttr::Type::Floats:
+      for (float v : attr.floats)
+        a->add_floats(v);
+      break;
+    case PruneAttr::Type::Ints:
+      for (int64_t v : attr.ints)
+        a->add_ints(v);
+      break;
+    case PruneAttr::Type::Strings:
+      for (const std::string &v : attr.strings)
+        a->add_strings(v);
+      break;
+    case PruneAttr::Type::Undefined:
+      break;
+    }
+  }
+}
+
+PruneNode readNode(const proto::PruneNode &in) {
+  PruneNode node;
+  node.name = in.name();
+  for (const proto::AttrProto &a : in.attr()) {
+    PruneAttr attr;
+    attr.name = a.name();
+    attr.type = static_cast<PruneAttr::Type>(a.type());
+    attr.f = a.f();
+    attr.i = a.i();
+    attr.s = a.s();
+    attr.floats.assign(a.floats().begin(), a.floats().end());
+    attr.ints.assign(a.ints().begin(), a.ints().end());
+    attr.strings.assign(a.strings().begin(), a.strings().end());
+    node.attrs.push_back(std::move(attr));
+  }
+  return node;
+}
+
+} // namespace
+
+std::string amct::printPruneRecord(const PruneRecordEntry &entry) {
+  proto::PruneRecord message;
+  for (const PruneNode &node : entry.producers)
+    fillNode(message.add_producer(), node);
+  for (const PruneNode &node : entry.consumers)
+    fillNode(message.add_consumer(), node);
+  if (entry.selective)
+    fillNode(message.mutable_selective_prune(), *entry.selective);
+  return printMessage(message);
+}
+
+std::optional<PruneRecordEntry> amct::parsePruneRecord(const std::string &text,
+                                                       const std::string &where,
+                                                       std::string &error) {
+  proto::PruneRecord message;
+  InfoTree tree;
+  if (!detail::parseProtoText(text, where, "prune record", message, tree, error))
+    return std::nullopt;
+  PruneRecordEntry entry;
+  for (const proto::PruneNode &node : message.producer())
+    entry.producers.push_back(readNode(node));
+  for (const proto::PruneNode &node : message.consumer())
+    entry.consumers.push_back(readNode(node));
+  if (message.has_selective_prune())
+    entry.selective = readNode(message.selective_prune());
+  return entry;
+}
+
 std::optional<Record> amct::readRecordFile(const std::string &path,
                                            std::string &error) {
   std::string contents;

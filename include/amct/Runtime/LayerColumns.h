@@ -51,6 +51,9 @@ mlir::FailureOr<LayerMatrices> describeLayerMatrices(mlir::Operation *layer, Lay
 /// the float model's output). `positions`: output positions summed over.
 struct InputGrams {
   std::vector<double> qq, qf, ff;
+  /// Column sums per group (groups * k): of the input, and of the float
+  /// model's input when given (a refit with a bias centres the Grams).
+  std::vector<double> sumQ, sumF;
   double positions = 0;
 };
 

@@ -63,6 +63,48 @@ struct KVCacheRecord {
   bool operator==(const KVCacheRecord &other) const;
 };
 
+/// AttrProto: one named attribute of a PruneNode. amct-mlir writes INT,
+/// INTS and STRING (bytes) attributes.
+struct PruneAttr {
+  enum class Type { Undefined = 0, Float = 1, Int = 2, String = 3, Floats = 4, Ints = 5, Strings = 6 };
+  std::string name;
+  Type type = Type::Undefined;
+  float f = 0;
+  int64_t i = 0;
+  std::string s;
+  std::vector<float> floats;
+  std::vector<int64_t> ints;
+  std::vector<std::string> strings;
+};
+
+/// PruneNode: a layer a prune record changes, with its attributes.
+struct PruneNode {
+  std::string name;
+  std::vector<PruneAttr> attrs;
+
+  const PruneAttr *find(const std::string &attrName) const;
+  void addInt(const std::string &attrName, int64_t value);
+  void addInts(const std::string &attrName, std::vector<int64_t> values);
+  void addString(const std::string &attrName, std::string value);
+};
+
+/// PruneRecord: one group of layers pruned together (filter pruning:
+/// producers whose output channels go and consumers whose input channels
+/// go) or one layer's n-out-of-m mask (`selective_prune`).
+struct PruneRecordEntry {
+  std::vector<PruneNode> producers, consumers;
+  std::optional<PruneNode> selective;
+};
+
+/// The protobuf text of `entry` (its fields, as Record::pruneRecords holds
+/// them).
+std::string printPruneRecord(const PruneRecordEntry &entry);
+
+/// Reads one Record::pruneRecords text; `where` names it in errors.
+std::optional<PruneRecordEntry> parsePruneRecord(const std::string &text,
+                                                 const std::string &where,
+                                                 std::string &error);
+
 /// A whole record file.
 struct Record {
   /// Entries with a `value`, in file order; keys are unique.
@@ -71,7 +113,7 @@ struct Record {
   /// entry with both lands in both lists and is written back as one entry.
   std::vector<std::pair<std::string, KVCacheRecord>> kvCache;
   /// The `prune_record` messages, each as protobuf text (fields at the
-  /// top level), written back verbatim; amct-mlir does not interpret them.
+  /// top level), written back verbatim; parsePruneRecord reads one.
   std::vector<std::string> pruneRecords;
 
   /// The layer's record, or null. Linear in the number of layers.

@@ -129,4 +129,34 @@ def AmctConvert : Pass<"amct-convert", "mlir::func::FuncOp"> {
   let dependentDialects = ["::amct::AmctDialect", "::amct::ascend::AscendDialect"];
 }
 
+def AmctPrune : Pass<"amct-prune", "mlir::func::FuncOp"> {
+  let summary = "Channel pruning (balanced L2 norm) or 2:4 structured sparsity";
+  let description = [{
+    `method=channel`: AMCT's balanced_l2_norm_filter_prune. Producers
+    (Conv, ConvTranspose, Gemm, MatMul by a constant) whose output channels
+    meet in element-wise ops form groups (amct/Transforms/ChannelPrune.h);
+    in each group the channels with the lowest summed, min-max normalised
+    filter L2 norm are removed (`ratio` of them; the kept count rounded up
+    to a multiple of `align`, AMCT's ascend_optimized = 16), with the
+    matching entries of BatchNormalization, per-channel constants,
+    depthwise convolutions, Reshape shapes and the consumers' input
+    channels. A group whose channels reach an op that cannot follow them
+    (a graph output, Softmax over channels, a grouped convolution, an
+    unknown node) is left alone, with a remark giving the reason.
+    `method=2:4`: AMCT's n_out_of_m_pruner M4N2: in every run of 4
+    consecutive input channels of each weight row the 2 of smallest
+    magnitude become 0 (channels padded to a multiple of 4).
+    No calibration data here: `amct prune` adds the least-squares refit
+    of the consumers, the config file and the record.
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"channel\"", "channel or 2:4">,
+    Option<"ratio", "ratio", "double", "0.5", "channel: share of each group's channels to remove, in (0, 1)">,
+    Option<"align", "align", "int64_t", "16", "channel: round the kept count up to a multiple of this (1: exact ratio)">,
+    ListOption<"skipLayers", "skip-layers", "std::string", "layer names not to prune (a group containing one is left alone)">,
+    ListOption<"skipTypes", "skip-types", "std::string", "AMCT layer types not to prune (Conv2d, Linear, ...)">,
+  ];
+  let dependentDialects = ["::amct::AmctDialect"];
+}
+
 #endif // AMCT_TRANSFORMS_PASSES_TD

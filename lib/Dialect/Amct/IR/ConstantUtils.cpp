@@ -8,6 +8,7 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <cstring>
 #include <functional>
 #include <numeric>
 
@@ -64,6 +65,43 @@ std::optional<std::vector<int8_t>> getConstantInt8s(Value v) {
     return out;
   }
   return std::nullopt;
+}
+
+std::optional<std::vector<char>> getConstantBytes(Value v) {
+  Operation *def = v.getDefiningOp();
+  ElementsAttr attr;
+  if (auto c = dyn_cast_or_null<ConstOp>(def))
+    attr = c.getValue();
+  else if (auto c = dyn_cast_or_null<ConstantOp>(def))
+    attr = c.getValueAttr();
+  if (!attr)
+    return std::nullopt;
+  Type element = attr.getElementType();
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  size_t width = element.getIntOrFloatBitWidth() / 8;
+  size_t n = attr.getNumElements();
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() != n * width)
+      return std::nullopt;
+    return std::vector<char>(blob->getData().begin(), blob->getData().end());
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  ArrayRef<char> raw = dense.getRawData();
+  if (dense.isSplat()) {
+    if (raw.size() < width)
+      return std::nullopt;
+    std::vector<char> out(n * width);
+    for (size_t i = 0; i < n; ++i)
+      std::memcpy(out.data() + i * width, raw.data(), width);
+    return out;
+  }
+  if (raw.size() != n * width)
+    return std::nullopt;
+  return std::vector<char>(raw.begin(), raw.end());
 }
 
 Value createConstant(OpBuilder &b, Location loc, RankedTensorType type,

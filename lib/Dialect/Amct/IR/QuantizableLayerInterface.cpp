@@ -89,6 +89,7 @@ std::string ConvOp::getUnsupportedReason() {
 }
 
 int64_t ConvOp::getWeightOutputChannelAxis() { return 0; }
+int64_t ConvOp::getWeightInputChannelAxis() { return 1; }
 int64_t ConvOp::getOutputChannelCount() { return weightDim(getW(), 0); }
 int64_t ConvOp::getResultChannelAxis() { return 1; }
 OpOperand *ConvOp::getBiasOperand() { return optionalOperand(*this, 2); }
@@ -116,6 +117,7 @@ std::string ConvTransposeOp::getUnsupportedReason() {
 }
 
 int64_t ConvTransposeOp::getWeightOutputChannelAxis() { return 1; }
+int64_t ConvTransposeOp::getWeightInputChannelAxis() { return 0; }
 int64_t ConvTransposeOp::getOutputChannelCount() { return weightDim(getW(), 1) * getGroup(); }
 int64_t ConvTransposeOp::getResultChannelAxis() { return 1; }
 OpOperand *ConvTransposeOp::getBiasOperand() { return optionalOperand(*this, 2); }
@@ -145,6 +147,7 @@ std::string GemmOp::getUnsupportedReason() {
 }
 
 int64_t GemmOp::getWeightOutputChannelAxis() { return getTransB() ? 0 : 1; }
+int64_t GemmOp::getWeightInputChannelAxis() { return getTransB() ? 1 : 0; }
 int64_t GemmOp::getOutputChannelCount() {
   return weightDim(getB(), getWeightOutputChannelAxis());
 }
@@ -179,6 +182,7 @@ std::optional<LayerKind> MatMulOp::getLayerKind() {
 
 std::string MatMulOp::getUnsupportedReason() { return ""; }
 int64_t MatMulOp::getWeightOutputChannelAxis() { return 1; }
+int64_t MatMulOp::getWeightInputChannelAxis() { return 0; }
 int64_t MatMulOp::getOutputChannelCount() { return weightDim(getB(), 1); }
 int64_t MatMulOp::getResultChannelAxis() { return rankOf(getY()) - 1; }
 
@@ -239,6 +243,9 @@ std::string AveragePoolOp::getUnsupportedReason() {
 
 std::optional<unsigned> AveragePoolOp::getWeightOperandIndex() { return std::nullopt; }
 int64_t AveragePoolOp::getWeightOutputChannelAxis() {
+  llvm_unreachable("AvgPool2d has no weight");
+}
+int64_t AveragePoolOp::getWeightInputChannelAxis() {
   llvm_unreachable("AvgPool2d has no weight");
 }
 int64_t AveragePoolOp::getOutputChannelCount() { return rankOf(getY()) >= 2 ? cast<RankedTensorType>(getY().getType()).getDimSize(1) : 0; }

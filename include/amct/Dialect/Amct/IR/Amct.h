@@ -31,6 +31,15 @@ namespace OpTrait {
 /// Marks a typed op standing for the default-domain ONNX op of its name.
 template <typename ConcreteType>
 class OnnxOp : public mlir::OpTrait::TraitBase<ConcreteType, OnnxOp> {};
+/// Channel flow traits (AmctInterfaces.td): element-wise unary, per-channel
+/// (pooling), element-wise under broadcasting.
+template <typename ConcreteType>
+class ElementwiseUnary : public mlir::OpTrait::TraitBase<ConcreteType, ElementwiseUnary> {};
+template <typename ConcreteType>
+class Channelwise : public mlir::OpTrait::TraitBase<ConcreteType, Channelwise> {};
+template <typename ConcreteType>
+class BroadcastElementwise
+    : public mlir::OpTrait::TraitBase<ConcreteType, BroadcastElementwise> {};
 } // namespace OpTrait
 
 namespace detail {

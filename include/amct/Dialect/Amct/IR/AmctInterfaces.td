@@ -11,6 +11,32 @@ def Amct_OnnxOpTrait : NativeOpTrait<"OnnxOp"> {
   let cppNamespace = "::amct::OpTrait";
 }
 
+/// Channel flow, the questions pruning asks of ops that are not layers
+/// (amct/Transforms/ChannelPrune.h): which axes of the data keep their
+/// meaning through the op, so that removing a channel upstream removes
+/// the same channel here.
+
+/// Result 0 is operand 0 transformed element by element (same shape, each
+/// element from the element at the same position): every axis keeps its
+/// channels. Other operands, if any, are scalars (Clip's min / max).
+def Amct_ElementwiseUnaryTrait : NativeOpTrait<"ElementwiseUnary"> {
+  let cppNamespace = "::amct::OpTrait";
+}
+
+/// Result 0 keeps operand 0's batch and channel axes (0 and 1) and channel
+/// c of the result is computed from channel c of the input alone (pooling
+/// over the spatial axes).
+def Amct_ChannelwiseTrait : NativeOpTrait<"Channelwise"> {
+  let cppNamespace = "::amct::OpTrait";
+}
+
+/// Result 0 is an element-wise function of the operands under numpy
+/// (right-aligned) broadcasting: a channel of an operand meets the same
+/// channel of every operand that has the axis.
+def Amct_BroadcastElementwiseTrait : NativeOpTrait<"BroadcastElementwise"> {
+  let cppNamespace = "::amct::OpTrait";
+}
+
 def Amct_OnnxVersionOpInterface : OpInterface<"OnnxVersionOpInterface"> {
   let cppNamespace = "::amct";
   let description = [{
@@ -75,6 +101,11 @@ def Amct_QuantizableLayerOpInterface : OpInterface<"QuantizableLayerOpInterface"
         The weight dimension that indexes output channels (the axis of
         per-channel weight scales). Only for layers with a weight.
       }], "int64_t", "getWeightOutputChannelAxis">,
+    InterfaceMethod<[{
+        The weight dimension that indexes the data input's channels (within
+        a group): pruning a producer's output channels removes this
+        dimension's entries in its consumers. Only for layers with a weight.
+      }], "int64_t", "getWeightInputChannelAxis">,
     InterfaceMethod<[{
         Output channels of the layer: the int32 accumulator's channels, one
         deq_scale each (a grouped ConvTranspose has group x the weight's).

@@ -107,7 +107,8 @@ def Amct_YieldOp : Amct_Op<"yield", [Pure, Terminator, ReturnLike, HasParent<"No
 //===----------------------------------------------------------------------===//
 
 class Amct_UnaryOp<string mnemonic, int since, int until = 999>
-    : Amct_OnnxOp<mnemonic, since, until, [SameOperandsAndResultElementType]> {
+    : Amct_OnnxOp<mnemonic, since, until, [SameOperandsAndResultElementType,
+                                            Amct_ElementwiseUnaryTrait]> {
   let arguments = (ins AnyTensor:$X);
   let results = (outs AnyTensor:$Y);
 }
@@ -132,31 +133,31 @@ def Amct_HardSwishOp : Amct_UnaryOp<"HardSwish", 14> {
 }
 
 /// Unary activations with one float attribute or two.
-def Amct_HardSigmoidOp : Amct_OnnxOp<"HardSigmoid", 6, 999, [SameOperandsAndResultElementType]> {
+def Amct_HardSigmoidOp : Amct_OnnxOp<"HardSigmoid", 6, 999, [SameOperandsAndResultElementType, Amct_ElementwiseUnaryTrait]> {
   let summary = "ONNX HardSigmoid: max(0, min(1, alpha * x + beta))";
   let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.2f">:$alpha,
                    DefaultValuedAttr<F32Attr, "0.5f">:$beta);
   let results = (outs AnyTensor:$Y);
 }
-def Amct_LeakyReluOp : Amct_OnnxOp<"LeakyRelu", 6, 999, [SameOperandsAndResultElementType]> {
+def Amct_LeakyReluOp : Amct_OnnxOp<"LeakyRelu", 6, 999, [SameOperandsAndResultElementType, Amct_ElementwiseUnaryTrait]> {
   let summary = "ONNX LeakyRelu: x < 0 ? alpha * x : x";
   let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "0.01f">:$alpha);
   let results = (outs AnyTensor:$Y);
 }
-def Amct_EluOp : Amct_OnnxOp<"Elu", 6, 999, [SameOperandsAndResultElementType]> {
+def Amct_EluOp : Amct_OnnxOp<"Elu", 6, 999, [SameOperandsAndResultElementType, Amct_ElementwiseUnaryTrait]> {
   let summary = "ONNX Elu: x < 0 ? alpha * (exp(x) - 1) : x";
   let arguments = (ins AnyTensor:$X, DefaultValuedAttr<F32Attr, "1.0f">:$alpha);
   let results = (outs AnyTensor:$Y);
 }
 
-def Amct_IdentityOp : Amct_OnnxOp<"Identity", 1, 999> {
+def Amct_IdentityOp : Amct_OnnxOp<"Identity", 1, 999, [Amct_ElementwiseUnaryTrait]> {
   let summary = "ONNX Identity (tensors only; sequences stay generic)";
   let arguments = (ins AnyTensor:$input);
   let results = (outs AnyTensor:$output);
 }
 
 /// Binary ops with multidirectional (numpy) broadcasting, opset >= 7.
-class Amct_BroadcastOp<string mnemonic> : Amct_OnnxOp<mnemonic, 7, 999> {
+class Amct_BroadcastOp<string mnemonic> : Amct_OnnxOp<mnemonic, 7, 999, [Amct_BroadcastElementwiseTrait]> {
   let arguments = (ins AnyTensor:$A, AnyTensor:$B);
   let results = (outs AnyTensor:$C);
 }
@@ -225,18 +226,18 @@ def Amct_ResizeOp : Amct_OnnxOp<"Resize", 11, 999> {
   let results = (outs AnyTensor:$Y);
 }
 
-def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999> {
+def Amct_PReluOp : Amct_OnnxOp<"PRelu", 7, 999, [Amct_BroadcastElementwiseTrait]> {
   let summary = "ONNX PRelu: x < 0 ? slope * x : x, slope broadcast to x (unidirectional)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$slope);
   let results = (outs AnyTensor:$Y);
 }
-def Amct_PowOp : Amct_OnnxOp<"Pow", 7, 999> {
+def Amct_PowOp : Amct_OnnxOp<"Pow", 7, 999, [Amct_BroadcastElementwiseTrait]> {
   let summary = "ONNX Pow (exponent may have another element type)";
   let arguments = (ins AnyTensor:$X, AnyTensor:$Y);
   let results = (outs AnyTensor:$Z);
 }
 
-def Amct_ClipOp : Amct_OnnxOp<"Clip", 11, 999> {
+def Amct_ClipOp : Amct_OnnxOp<"Clip", 11, 999, [Amct_ElementwiseUnaryTrait]> {
   let summary = "ONNX Clip with min/max as optional inputs";
   let arguments = (ins AnyTensor:$input, Amct_TensorOrNone:$min, Amct_TensorOrNone:$max);
   let results = (outs AnyTensor:$output);
@@ -298,7 +299,7 @@ def Amct_BatchNormalizationOp : Amct_OnnxOp<"BatchNormalization", 9, 999> {
 }
 
 
-def Amct_MaxPoolOp : Amct_OnnxOp<"MaxPool", 8, 999> {
+def Amct_MaxPoolOp : Amct_OnnxOp<"MaxPool", 8, 999, [Amct_ChannelwiseTrait]> {
   let summary = "ONNX MaxPool";
   let arguments = (ins AnyTensor:$X,
       DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
@@ -311,7 +312,7 @@ def Amct_MaxPoolOp : Amct_OnnxOp<"MaxPool", 8, 999> {
   let results = (outs AnyTensor:$Y, Optional<AnyTensor>:$Indices);
 }
 
-def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInterface, ["getWeightOperandIndex"]>]> {
+def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [Amct_ChannelwiseTrait, DeclareOpInterfaceMethods<Amct_QuantizableLayerOpInterface, ["getWeightOperandIndex"]>]> {
   let summary = "ONNX AveragePool (on int8 data in the deploy model)";
   let description = [{
     In the deploy model (AscendQuant -> AveragePool -> AscendDequant, as
@@ -331,7 +332,7 @@ def Amct_AveragePoolOp : Amct_OnnxOp<"AveragePool", 7, 999, [DeclareOpInterfaceM
   let results = (outs AnyTensor:$Y);
 }
 
-def Amct_GlobalAveragePoolOp : Amct_OnnxOp<"GlobalAveragePool", 1, 999> {
+def Amct_GlobalAveragePoolOp : Amct_OnnxOp<"GlobalAveragePool", 1, 999, [Amct_ChannelwiseTrait]> {
   let summary = "ONNX GlobalAveragePool";
   let arguments = (ins AnyTensor:$X);
   let results = (outs AnyTensor:$Y);
@@ -438,7 +439,7 @@ def Amct_SliceOp : Amct_OnnxOp<"Slice", 10, 999> {
   let results = (outs AnyTensor:$output);
 }
 
-def Amct_CastOp : Amct_OnnxOp<"Cast", 6, 999> {
+def Amct_CastOp : Amct_OnnxOp<"Cast", 6, 999, [Amct_ElementwiseUnaryTrait]> {
   let summary = "ONNX Cast (`to` is an ONNX TensorProto data type)";
   let arguments = (ins AnyTensor:$input, I64Attr:$to,
       OptionalAttr<I64Attr>:$saturate);

@@ -27,6 +27,11 @@ std::optional<std::vector<float>> getConstantFloats(mlir::Value v);
 /// type i8; nullopt otherwise.
 std::optional<std::vector<int8_t>> getConstantInt8s(mlir::Value v);
 
+/// The raw little-endian element data of `v` (any element type whose
+/// elements are whole bytes) if it is produced by an amct.const or an ONNX
+/// Constant node; nullopt otherwise. Splats are expanded.
+std::optional<std::vector<char>> getConstantBytes(mlir::Value v);
+
 /// A new amct.const of type `type` holding `values` (a dense_resource blob
 /// named `name`, or a dense attribute when small), at `loc`.
 mlir::Value createFloatConstant(mlir::OpBuilder &b, mlir::Location loc,
