@@ -14,7 +14,7 @@ export AMCT_BUILD_TYPE=RelWithDebInfo
 targets=("$@")
 ((${#targets[@]})) || targets=(amct-onnx-import-fuzzer amct-json-config-fuzzer
   amct-simple-config-fuzzer amct-record-fuzzer amct-npy-fuzzer amct-observer-attr-fuzzer
-  amct-auto-target-fuzzer)
+  amct-auto-target-fuzzer amct-prune-config-fuzzer)
 # amct-executor-fuzzer (ONNX models run on the executor) is run by hand
 # until its findings are fixed: scripts/fuzz.sh 60 amct-executor-fuzzer
 "$root/scripts/build.sh" "${targets[@]}"
@@ -45,6 +45,8 @@ seed_dirs() {
       ls "$root"/fuzz/seeds/observer-attr/*.txt ;;
     amct-auto-target-fuzzer)
       ls "$root"/fuzz/seeds/auto-target/*.txt ;;
+    amct-prune-config-fuzzer)
+      ls "$root"/test/Tools/Inputs/prune/* "$root"/fuzz/seeds/prune/*.txt ;;
   esac
 }
 

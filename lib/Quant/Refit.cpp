@@ -89,7 +89,11 @@ std::optional<RefitResult> amct::quant::refitPrunedWeights(const RefitProblem &p
           x[i * k + j] -= s.muQ[i] * s.muF[j];
         }
     // Factorisations by mask: rows of one channel-pruned layer share one.
-    std::map<std::vector<bool>, std::vector<double>> factors;
+    struct Factor {
+      std::vector<double> l;
+      double ridge;
+    };
+    std::map<std::vector<bool>, Factor> factors;
     for (int64_t r = 0; r < rows; ++r) {
       int64_t base = (g * rows + r) * k;
       std::vector<bool> mask(p.keep->begin() + base, p.keep->begin() + base + k);
@@ -110,34 +114,45 @@ std::optional<RefitResult> amct::quant::refitPrunedWeights(const RefitProblem &p
       } else {
         auto it = factors.find(mask);
         if (it == factors.end()) {
-          std::vector<double> sub(size_t(n) * n);
+          // A ridge towards the original weights: where the calibration
+          // data do not determine a direction (fewer positions than
+          // inputs, dead inputs), the weight stays where it was. Raised
+          // tenfold until the factorisation succeeds.
+          std::vector<double> base(size_t(n) * n);
           double trace = 0;
           for (int i = 0; i < n; ++i) {
             for (int j = 0; j < n; ++j)
-              sub[size_t(i) * n + j] = a[kept[i] * k + kept[j]];
-            trace += sub[size_t(i) * n + i];
+              base[size_t(i) * n + j] = a[kept[i] * k + kept[j]];
+            trace += base[size_t(i) * n + i];
           }
-          double damp = 1e-6 * (trace / n) + 1e-12;
-          for (int i = 0; i < n; ++i)
-            sub[size_t(i) * n + i] += damp;
-          int info = 0;
-          dpotrf_("L", &n, sub.data(), &n, &info);
-          if (info != 0) {
-            error = "refit: the input statistics are not positive definite (LAPACK dpotrf " +
-                    std::to_string(info) + ")";
-            return std::nullopt;
+          double ridge = 1e-4 * std::max(trace / n, 1e-30);
+          for (int attempt = 0;; ++attempt) {
+            std::vector<double> sub = base;
+            for (int i = 0; i < n; ++i)
+              sub[size_t(i) * n + i] += ridge;
+            int info = 0;
+            dpotrf_("L", &n, sub.data(), &n, &info);
+            if (info == 0) {
+              it = factors.emplace(mask, Factor{std::move(sub), ridge}).first;
+              break;
+            }
+            if (attempt == 6) {
+              error = "refit: the input statistics are not positive definite (LAPACK dpotrf " +
+                      std::to_string(info) + ")";
+              return std::nullopt;
+            }
+            ridge *= 10;
           }
-          it = factors.emplace(mask, std::move(sub)).first;
         }
         std::vector<double> rhs(n);
         for (int i = 0; i < n; ++i) {
-          double v = 0;
+          double v = it->second.ridge * w0[kept[i]];
           for (int64_t j = 0; j < k; ++j)
             v += x[kept[i] * k + j] * w0[j];
           rhs[i] = v;
         }
         int one = 1, info = 0;
-        dpotrs_("L", &n, &one, it->second.data(), &n, rhs.data(), &n, &info);
+        dpotrs_("L", &n, &one, it->second.l.data(), &n, rhs.data(), &n, &info);
         std::fill(w, w + k, 0.0f);
         for (int i = 0; i < n; ++i)
           w[kept[i]] = float(rhs[i]);

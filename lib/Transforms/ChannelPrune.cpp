@@ -583,7 +583,7 @@ std::vector<PruneGroup> Analysis::run(func::FuncOp func) {
     };
     dedupe(group.consumers, [](const PruneLayerRef &r) { return std::make_pair(r.op, r.offset); });
     dedupe(group.slices, [](const ChannelSlice &s) {
-      return std::make_tuple(s.op, s.operand, s.offset);
+      return std::make_tuple(s.op, s.operand, s.axis, s.offset);
     });
     dedupe(group.edits, [](const ChannelCountEdit &e) { return std::make_pair(e.op, e.dim); });
     dedupe(group.passive, [](const std::string &n) { return n; });

@@ -240,7 +240,8 @@ std::optional<SparseLayer> sparseLayer(Operation *op, std::string &why) {
     return std::nullopt;
   }
   if (layout->channelsPerGroup < 2) {
-    why = "one input channel per group (depthwise): nothing to choose from";
+    why = "one input channel per group (a depthwise or single-channel layer): nothing to "
+          "choose from";
     return std::nullopt;
   }
   if (s.name.empty()) {

@@ -28,7 +28,7 @@ namespace amct::tool {
 namespace cl = llvm::cl;
 
 extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd,
-    calibrateCmd, kernelsCmd, convertCmd, autoCalibrateCmd;
+    calibrateCmd, kernelsCmd, convertCmd, autoCalibrateCmd, pruneCmd;
 int runInspect();
 int runRun();
 int runEvaluate();
@@ -38,6 +38,7 @@ int runCalibrate();
 int runKernels();
 int runConvert();
 int runAutoCalibrate();
+int runPrune();
 
 /// An MLIRContext with the import dialects loaded and diagnostics printed
 /// as `<tool>: error: ...`: what every command opens first.

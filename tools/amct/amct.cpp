@@ -38,6 +38,8 @@ int main(int argc, char **argv) {
     return runConvert();
   if (autoCalibrateCmd)
     return runAutoCalibrate();
+  if (pruneCmd)
+    return runPrune();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

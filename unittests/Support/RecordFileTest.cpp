@@ -426,3 +426,41 @@ TEST(RecordFile, ReadsWhatAmctWritesForEachLayerKind) {
   // And writes it back as AMCT laid it out.
   EXPECT_EQ(writeRecordFile(*record), text);
 }
+
+namespace {
+
+TEST(RecordFileTest, PruneRecordsRoundTrip) {
+  amct::PruneRecordEntry entry;
+  amct::PruneNode producer;
+  producer.name = "conv1";
+  producer.addString("type", "Conv2d");
+  producer.addInt("channels", 4);
+  producer.addInts("remain_channels", {0, 3});
+  entry.producers.push_back(producer);
+  amct::PruneNode mask;
+  mask.name = "fc";
+  mask.addString("mask", std::string("\x05\xff\x00", 3));
+  entry.selective = mask;
+  amct::Record record;
+  record.pruneRecords.push_back(amct::printPruneRecord(entry));
+  std::string error;
+  std::optional<amct::Record> back =
+      amct::parseRecordFile(amct::writeRecordFile(record), "r.txt", error);
+  ASSERT_TRUE(back) << error;
+  ASSERT_EQ(back->pruneRecords.size(), 1u);
+  std::optional<amct::PruneRecordEntry> parsed =
+      amct::parsePruneRecord(back->pruneRecords[0], "r.txt", error);
+  ASSERT_TRUE(parsed) << error;
+  ASSERT_EQ(parsed->producers.size(), 1u);
+  EXPECT_EQ(parsed->producers[0].name, "conv1");
+  EXPECT_EQ(parsed->producers[0].find("type")->s, "Conv2d");
+  EXPECT_EQ(parsed->producers[0].find("channels")->i, 4);
+  EXPECT_EQ(parsed->producers[0].find("remain_channels")->ints, (std::vector<int64_t>{0, 3}));
+  ASSERT_TRUE(parsed->selective);
+  EXPECT_EQ(parsed->selective->find("mask")->s, std::string("\x05\xff\x00", 3));
+  EXPECT_EQ(parsed->selective->find("mask")->type, amct::PruneAttr::Type::String);
+  EXPECT_FALSE(amct::parsePruneRecord("producer { nme: \"x\" }", "bad.txt", error));
+  EXPECT_NE(error.find("bad.txt:1:"), std::string::npos) << error;
+}
+
+} // namespace

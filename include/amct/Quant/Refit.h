@@ -47,9 +47,11 @@ struct RefitResult {
   double errorBefore = 0, errorAfter = 0;
 };
 
-/// Solves each row's normal equations on its kept entries (Cholesky, with
-/// a damping of 1e-6 of the mean diagonal so dead inputs stay solvable);
-/// rows that share a mask share one factorisation. Nothing on a bad
+/// Solves each row's normal equations on its kept entries (Cholesky), with
+/// a ridge towards the original weights of 1e-4 of the mean diagonal
+/// (raised tenfold while the factorisation fails), so directions the data
+/// do not determine keep their weights; rows that share a mask share one
+/// factorisation. Nothing on a bad
 /// problem, with the reason.
 std::optional<RefitResult> refitPrunedWeights(const RefitProblem &problem, std::string &error);
 

@@ -77,6 +77,32 @@ LogicalResult amct::saveAutoCalibrateResult(const AutoCalibrateResult &result, S
   return success();
 }
 
+LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef savePath,
+                                    bool externalData, std::vector<std::string> &files,
+                                    std::string &error) {
+  error.clear();
+  std::string modelPath = savePath.str() + "_pruned_model.onnx";
+  std::string recordPath = savePath.str() + "_prune_record.txt";
+  FailureOr<std::vector<OutputFile>> outputs =
+      onnxOutputFiles({{*result.pruned, modelPath}}, externalData);
+  if (failed(outputs))
+    return failure();
+  std::string recordText = writeRecordFile(result.record);
+  outputs->push_back({recordPath, [recordText](llvm::raw_ostream &os) {
+                        os << recordText;
+                        return success();
+                      }});
+  if (StringRef dir = llvm::sys::path::parent_path(modelPath); !dir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+      error = "cannot create " + dir.str() + ": " + ec.message();
+      return failure();
+    }
+  if (failed(writeFilesAtomically(*outputs, &error)))
+    return failure();
+  files = {modelPath, recordPath};
+  return success();
+}
+
 std::string amct::describeAutoCalibrateResult(const AutoCalibrateResult &result,
                                               AutoMetric metric) {
   return llvm::formatv("{0} {1:F6} (fp32 {2:F6}, target {3:F6}); repairs kept: {4}; layers in "

@@ -11,6 +11,7 @@
 #define AMCT_TARGET_ONNX_SAVEMODELS_H
 
 #include "amct/Pipelines/AutoCalibrate.h"
+#include "amct/Pipelines/Prune.h"
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Support/ToolSupport.h"
 
@@ -46,6 +47,13 @@ mlir::LogicalResult saveAutoCalibrateResult(const AutoCalibrateResult &result,
                                             llvm::StringRef savePath,
                                             std::vector<OutputFile> extraFiles,
                                             std::vector<std::string> &files, std::string &error);
+
+/// The prune job's files under prefix `savePath`: P_pruned_model.onnx and
+/// P_prune_record.txt, all or nothing (the folder created); their paths in
+/// `files`.
+mlir::LogicalResult savePruneResult(const PruneJobResult &result, llvm::StringRef savePath,
+                                    bool externalData, std::vector<std::string> &files,
+                                    std::string &error);
 
 /// "cosine 0.999970 (fp32 1.000000, target 0.999970); repairs kept: ...;
 /// layers in float: ...": the result line of the log and the summary.
