@@ -1,7 +1,15 @@
 //===- Refit.cpp - least-squares refit of a layer after pruning -----------===//
+//
+// Per group, everything that touches k x k matrices is one dgemm over all
+// rows (the right-hand sides W0 X^T, the error terms W QQ, W0 QF^T,
+// W0 FF); rows that share a mask (all rows of a channel-pruned layer)
+// share one Cholesky factorisation and one multi-column solve.
+//
+//===----------------------------------------------------------------------===//
 
 #include "amct/Quant/Refit.h"
 
+#include <cblas.h>
 #include <cmath>
 #include <map>
 
@@ -16,48 +24,20 @@ using namespace amct::quant;
 
 namespace {
 
-/// The centred (or plain) statistics of one group, per position.
-struct GroupStats {
-  std::vector<double> qq, qf, ff, muQ, muF;
-};
-
-GroupStats groupStats(const RefitProblem &p, int64_t g) {
-  int64_t k = p.k, kk = k * k;
-  GroupStats s;
-  double inv = 1.0 / p.positions;
-  s.qq.assign(p.gram + g * kk, p.gram + (g + 1) * kk);
-  s.qf.assign(p.crossGram + g * kk, p.crossGram + (g + 1) * kk);
-  s.ff.assign(p.floatGram + g * kk, p.floatGram + (g + 1) * kk);
-  for (auto *m : {&s.qq, &s.qf, &s.ff})
-    for (double &v : *m)
-      v *= inv;
-  s.muQ.assign(k, 0.0);
-  s.muF.assign(k, 0.0);
-  for (int64_t j = 0; j < k; ++j) {
-    s.muQ[j] = p.sumQ[g * k + j] * inv;
-    s.muF[j] = p.sumF[g * k + j] * inv;
-  }
-  return s;
+/// C = A B^T for row-major A (m x k) and B (n x k).
+std::vector<double> timesTransposed(const std::vector<double> &a, const double *b, int64_t m,
+                                    int64_t n, int64_t k) {
+  std::vector<double> c(size_t(m) * n);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, a.data(), k, b, k, 0.0,
+              c.data(), n);
+  return c;
 }
 
-/// Mean squared output error of row weights w (bias shifted by d) against
-/// the original row w0 under the plain statistics.
-double rowError(const GroupStats &s, int64_t k, const float *w, const float *w0, double d) {
-  double ww = 0, wf = 0, ff = 0, wm = 0, fm = 0;
-  for (int64_t i = 0; i < k; ++i) {
-    double qi = 0, fi = 0, gi = 0;
-    for (int64_t j = 0; j < k; ++j) {
-      qi += s.qq[i * k + j] * w[j];
-      fi += s.qf[i * k + j] * w0[j];
-      gi += s.ff[i * k + j] * w0[j];
-    }
-    ww += w[i] * qi;
-    wf += w[i] * fi;
-    ff += w0[i] * gi;
-    wm += w[i] * s.muQ[i];
-    fm += w0[i] * s.muF[i];
-  }
-  return std::max(0.0, ww - 2 * wf + ff + 2 * d * (wm - fm) + d * d);
+double dot(const double *a, const double *b, int64_t k) {
+  double s = 0;
+  for (int64_t i = 0; i < k; ++i)
+    s += a[i] * b[i];
+  return s;
 }
 
 } // namespace
@@ -77,94 +57,126 @@ std::optional<RefitResult> amct::quant::refitPrunedWeights(const RefitProblem &p
   RefitResult out;
   out.weight.assign(p.weight, p.weight + p.groups * rows * k);
   out.biasDelta.assign(p.groups * rows, 0.0);
+  double inv = 1.0 / p.positions;
   for (int64_t g = 0; g < p.groups; ++g) {
-    GroupStats s = groupStats(p, g);
-    // The system's matrix and right-hand side use centred statistics when
-    // the bias is refitted too: cov(c, c) and cov(c, c_f).
-    std::vector<double> a = s.qq, x = s.qf;
+    size_t kk = size_t(k) * k;
+    std::vector<double> qq(p.gram + g * kk, p.gram + (g + 1) * kk);
+    std::vector<double> qf(p.crossGram + g * kk, p.crossGram + (g + 1) * kk);
+    std::vector<double> ff(p.floatGram + g * kk, p.floatGram + (g + 1) * kk);
+    std::vector<double> muQ(k), muF(k);
+    for (auto *m : {&qq, &qf, &ff})
+      for (double &v : *m)
+        v *= inv;
+    for (int64_t j = 0; j < k; ++j) {
+      muQ[j] = p.sumQ[g * k + j] * inv;
+      muF[j] = p.sumF[g * k + j] * inv;
+    }
+    for (double v : qq)
+      if (!std::isfinite(v)) {
+        error = "refit: the layer's input has non-finite values";
+        return std::nullopt;
+      }
+    // The system's matrix and right-hand side: centred statistics when
+    // the bias is refitted too (cov(c, c), cov(c, c_f)).
+    std::vector<double> a = qq, x = qf;
     if (p.withBias)
       for (int64_t i = 0; i < k; ++i)
         for (int64_t j = 0; j < k; ++j) {
-          a[i * k + j] -= s.muQ[i] * s.muQ[j];
-          x[i * k + j] -= s.muQ[i] * s.muF[j];
+          a[i * k + j] -= muQ[i] * muQ[j];
+          x[i * k + j] -= muQ[i] * muF[j];
         }
-    // Factorisations by mask: rows of one channel-pruned layer share one.
-    struct Factor {
-      std::vector<double> l;
-      double ridge;
+    const float *w0f = p.weight + g * rows * k;
+    std::vector<double> w0(w0f, w0f + rows * k), masked = w0;
+    const std::vector<bool> &keep = *p.keep;
+    for (int64_t i = 0; i < rows * k; ++i)
+      if (!keep[g * rows * k + i])
+        masked[i] = 0.0;
+    // rhs[r][i] = sum_j x[i][j] w0[r][j]; the error terms.
+    std::vector<double> rhsAll = timesTransposed(w0, x.data(), rows, k, k);
+    std::vector<double> w0ff = timesTransposed(w0, ff.data(), rows, k, k);
+    std::vector<double> w0qf = timesTransposed(w0, qf.data(), rows, k, k); // (QF w0)_i
+    auto errorOf = [&](const std::vector<double> &w, const std::vector<double> &d) {
+      std::vector<double> wqq = timesTransposed(w, qq.data(), rows, k, k);
+      double total = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        const double *wr = &w[r * k], *w0r = &w0[r * k];
+        double e = dot(wr, &wqq[r * k], k) - 2 * dot(wr, &w0qf[r * k], k) +
+                   dot(w0r, &w0ff[r * k], k) +
+                   2 * d[r] * (dot(wr, muQ.data(), k) - dot(w0r, muF.data(), k)) + d[r] * d[r];
+        total += std::max(0.0, e);
+      }
+      return total;
     };
-    std::map<std::vector<bool>, Factor> factors;
+    std::vector<double> zero(rows, 0.0);
+    out.errorBefore += errorOf(masked, zero);
+
+    // Rows by mask.
+    std::map<std::vector<bool>, std::vector<int64_t>> byMask;
     for (int64_t r = 0; r < rows; ++r) {
-      int64_t base = (g * rows + r) * k;
-      std::vector<bool> mask(p.keep->begin() + base, p.keep->begin() + base + k);
-      const float *w0 = p.weight + base;
-      std::vector<float> masked(w0, w0 + k);
-      for (int64_t j = 0; j < k; ++j)
-        if (!mask[j])
-          masked[j] = 0.0f;
-      out.errorBefore += rowError(s, k, masked.data(), w0, 0.0);
+      auto begin = keep.begin() + (g * rows + r) * k;
+      byMask[std::vector<bool>(begin, begin + k)].push_back(r);
+    }
+    std::vector<double> fitted(rows * k, 0.0);
+    for (const auto &[mask, members] : byMask) {
       std::vector<int64_t> kept;
       for (int64_t j = 0; j < k; ++j)
         if (mask[j])
           kept.push_back(j);
-      int n = int(kept.size());
-      float *w = out.weight.data() + base;
-      if (n == 0) {
-        std::fill(w, w + k, 0.0f);
-      } else {
-        auto it = factors.find(mask);
-        if (it == factors.end()) {
-          // A ridge towards the original weights: where the calibration
-          // data do not determine a direction (fewer positions than
-          // inputs, dead inputs), the weight stays where it was. Raised
-          // tenfold until the factorisation succeeds.
-          std::vector<double> base(size_t(n) * n);
-          double trace = 0;
-          for (int i = 0; i < n; ++i) {
-            for (int j = 0; j < n; ++j)
-              base[size_t(i) * n + j] = a[kept[i] * k + kept[j]];
-            trace += base[size_t(i) * n + i];
-          }
-          double ridge = 1e-4 * std::max(trace / n, 1e-30);
-          for (int attempt = 0;; ++attempt) {
-            std::vector<double> sub = base;
-            for (int i = 0; i < n; ++i)
-              sub[size_t(i) * n + i] += ridge;
-            int info = 0;
-            dpotrf_("L", &n, sub.data(), &n, &info);
-            if (info == 0) {
-              it = factors.emplace(mask, Factor{std::move(sub), ridge}).first;
-              break;
-            }
-            if (attempt == 6) {
-              error = "refit: the input statistics are not positive definite (LAPACK dpotrf " +
-                      std::to_string(info) + ")";
-              return std::nullopt;
-            }
-            ridge *= 10;
-          }
-        }
-        std::vector<double> rhs(n);
-        for (int i = 0; i < n; ++i) {
-          double v = it->second.ridge * w0[kept[i]];
-          for (int64_t j = 0; j < k; ++j)
-            v += x[kept[i] * k + j] * w0[j];
-          rhs[i] = v;
-        }
-        int one = 1, info = 0;
-        dpotrs_("L", &n, &one, it->second.l.data(), &n, rhs.data(), &n, &info);
-        std::fill(w, w + k, 0.0f);
+      int n = int(kept.size()), m = int(members.size());
+      if (n == 0)
+        continue;
+      // A ridge towards the original weights: where the calibration data
+      // do not determine a direction (fewer positions than inputs, dead
+      // inputs), the weight stays where it was. Raised tenfold until the
+      // factorisation succeeds.
+      std::vector<double> base(size_t(n) * n);
+      double trace = 0;
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j)
+          base[size_t(i) * n + j] = a[kept[i] * k + kept[j]];
+        trace += std::max(0.0, base[size_t(i) * n + i]);
+      }
+      double ridge = trace > 0 ? 1e-4 * trace / n : 1e-8;
+      std::vector<double> l;
+      for (int attempt = 0;; ++attempt) {
+        l = base;
         for (int i = 0; i < n; ++i)
-          w[kept[i]] = float(rhs[i]);
+          l[size_t(i) * n + i] += ridge;
+        int info = 0;
+        dpotrf_("L", &n, l.data(), &n, &info);
+        if (info == 0)
+          break;
+        if (attempt == 12) {
+          error = "refit: the input statistics are not positive definite (LAPACK dpotrf " +
+                  std::to_string(info) + ")";
+          return std::nullopt;
+        }
+        ridge *= 10;
       }
-      double d = 0;
-      if (p.withBias) {
-        for (int64_t j = 0; j < k; ++j)
-          d += double(w0[j]) * s.muF[j] - double(w[j]) * s.muQ[j];
-        out.biasDelta[g * rows + r] = d;
-      }
-      out.errorAfter += rowError(s, k, w, w0, d);
+      std::vector<double> rhs(size_t(n) * m);
+      for (int c = 0; c < m; ++c)
+        for (int i = 0; i < n; ++i)
+          rhs[size_t(c) * n + i] =
+              rhsAll[members[c] * k + kept[i]] + ridge * w0[members[c] * k + kept[i]];
+      int info = 0;
+      dpotrs_("L", &n, &m, l.data(), &n, rhs.data(), &n, &info);
+      for (int c = 0; c < m; ++c)
+        for (int i = 0; i < n; ++i)
+          fitted[members[c] * k + kept[i]] = rhs[size_t(c) * n + i];
     }
+    std::vector<double> delta(rows, 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      // The weights as float32, as the model will hold them.
+      for (int64_t j = 0; j < k; ++j) {
+        float v = float(fitted[r * k + j]);
+        out.weight[(g * rows + r) * k + j] = v;
+        fitted[r * k + j] = v;
+      }
+      if (p.withBias)
+        delta[r] = dot(&w0[r * k], muF.data(), k) - dot(&fitted[r * k], muQ.data(), k);
+      out.biasDelta[g * rows + r] = delta[r];
+    }
+    out.errorAfter += errorOf(fitted, delta);
   }
   return out;
 }
