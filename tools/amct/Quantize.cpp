@@ -2,6 +2,7 @@
 
 #include "AmctTool.h"
 
+#include "amct/Pipelines/Prune.h"
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Pipelines/Report.h"
 #include "amct/Support/Npy.h"
@@ -69,6 +70,19 @@ static cl::opt<std::string> qReport(
     cl::desc("write the per-layer sensitivity report here (HTML with inline SVG: layer cosine "
              "and SQNR, activation histograms with the clip range, weight ranges per channel)"),
     cl::value_desc("P_report.html"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qPruneConfig(
+    "prune-config",
+    cl::desc("prune first with this AMCT prune config (.cfg or JSON), refitted on the "
+             "calibration data, then quantize the pruned model; writes P_pruned_model.onnx, and "
+             "the record holds both"),
+    cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<std::string> qPruneRecord(
+    "prune-record", cl::desc("prune first by this record's prune_record entries (AMCT's restore)"),
+    cl::value_desc("FILE"), cl::sub(quantizeCmd));
+static cl::opt<bool> qNoReconstruct("no-reconstruct",
+                                    cl::desc("with --prune-config/--prune-record: no "
+                                             "least-squares refit of the pruned layers"),
+                                    cl::sub(quantizeCmd));
 static cl::opt<bool> qTimeReport("time-report",
                                  cl::desc("print the wall time of each step and the peak RSS "
                                           "on stderr"),
@@ -229,9 +243,51 @@ int amct::tool::runQuantize() {
     options.calibData = std::move(*data);
   }
   lap("read calibration data");
-  auto result = quantizeModel(*module, options);
+  // Prune + quantize: the pruned model (refitted on the same calibration
+  // data) is what gets quantized.
+  std::optional<PruneJobResult> pruned;
+  if (!qPruneConfig.empty() || !qPruneRecord.empty()) {
+    if (!qPruneConfig.empty() && !qPruneRecord.empty()) {
+      llvm::errs() << "amct quantize: error: give --prune-config or --prune-record, not both\n";
+      return kExitUsageError;
+    }
+    PruneJobOptions prune;
+    std::string error;
+    if (!qPruneConfig.empty()) {
+      std::optional<PruneSettings> settings = readPruneConfig(qPruneConfig, error);
+      if (!settings) {
+        llvm::errs() << "amct quantize: error: " << error << "\n";
+        return kExitUserError;
+      }
+      prune.settings = std::move(*settings);
+    } else {
+      prune.record = readRecordFile(qPruneRecord, error);
+      if (!prune.record) {
+        llvm::errs() << "amct quantize: error: " << error << "\n";
+        return kExitUserError;
+      }
+      prune.recordName = qPruneRecord;
+    }
+    prune.calibData = options.calibData;
+    prune.batchNum = qBatchNum > 0 ? int(qBatchNum) : 1;
+    prune.batchSize = qBatchSize;
+    prune.reconstruct = !qNoReconstruct;
+    prune.threads = qThreads;
+    FailureOr<PruneJobResult> done = pruneModel(*module, prune);
+    if (failed(done))
+      return kExitUserError;
+    pruned = std::move(*done);
+    lap("prune");
+  } else if (qNoReconstruct) {
+    llvm::errs() << "amct quantize: error: --no-reconstruct goes with --prune-config or "
+                    "--prune-record\n";
+    return kExitUsageError;
+  }
+  auto result = quantizeModel(pruned ? *pruned->pruned : *module, options);
   if (failed(result))
     return kExitUserError;
+  if (pruned)
+    result->record.pruneRecords = pruned->record.pruneRecords;
   phases.insert(phases.end(), result->phases.begin(), result->phases.end());
 
   // The report, from the fp32 model on (up to 64 of) the calibration samples.
@@ -254,6 +310,9 @@ int amct::tool::runQuantize() {
   save.recordPath = qRecordFile.empty() ? qSavePath + "_record.txt" : std::string(qRecordFile);
   save.modifiedPath = qModifiedModel;
   save.externalData = qExternalData;
+  std::string prunedPath = qSavePath + "_pruned_model.onnx";
+  if (pruned)
+    save.extraModels.push_back({*pruned->pruned, prunedPath});
   if (!qReport.empty())
     save.extraFiles.push_back({qReport, [&](llvm::raw_ostream &os) {
                                  os << reportHtml;
@@ -265,12 +324,23 @@ int amct::tool::runQuantize() {
       llvm::errs() << "amct quantize: error: " << error << "\n";
     return kExitUserError;
   }
-  lap(qModifiedModel.empty() ? "export 3 files" : "export 4 files");
+  lap("export " + std::to_string(3 + !qModifiedModel.empty() + bool(pruned)) + " files");
 
   std::vector<std::string> files{"fake-quant model: " + save.fakeQuantPath,
                                  "deploy model: " + save.deployPath, "record: " + save.recordPath};
   if (!qModifiedModel.empty())
     files.push_back("fused model: " + qModifiedModel);
+  if (pruned) {
+    files.push_back("pruned model: " + prunedPath);
+    for (const std::string &line : pruned->summary)
+      llvm::outs() << "prune: " << line << "\n";
+    for (const RefitOutcome &r : pruned->refits)
+      llvm::outs() << llvm::formatv("prune: {0}: refit, output error {1:e3} -> {2:e3}\n", r.layer,
+                                    r.errorBefore, r.errorAfter);
+    llvm::outs() << llvm::formatv("prune: parameters {0} -> {1}, FLOPs {2:e3} -> {3:e3}\n",
+                                  pruned->paramsBefore, pruned->paramsAfter, pruned->flopsBefore,
+                                  pruned->flopsAfter);
+  }
   if (!qReport.empty())
     files.push_back("report: " + qReport);
   printQuantizeSummary(*result, files);

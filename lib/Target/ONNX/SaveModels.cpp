@@ -40,6 +40,7 @@ LogicalResult amct::saveQuantizeResult(const QuantizeResult &result,
                               {result.fused.get(), &options.modifiedPath}})
     if (!path->empty())
       models.push_back({module, *path});
+  llvm::append_range(models, options.extraModels);
   FailureOr<std::vector<OutputFile>> modelFiles = onnxOutputFiles(models, options.externalData);
   if (failed(modelFiles))
     return failure();

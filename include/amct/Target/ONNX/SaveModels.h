@@ -26,6 +26,9 @@ struct SaveModelsOptions {
   bool externalData = false;
   /// More files of the same job (the report), in the same all-or-nothing set.
   std::vector<OutputFile> extraFiles;
+  /// More models of the same job (the pruned fp32 model of prune +
+  /// quantize), written as ONNX in the same set.
+  std::vector<std::pair<mlir::ModuleOp, std::string>> extraModels;
 };
 
 /// AMCT's names for the models saved under prefix `savePath`.
