@@ -28,7 +28,7 @@ namespace amct::tool {
 namespace cl = llvm::cl;
 
 extern cl::SubCommand inspectCmd, runCmd, evaluateCmd, createConfigCmd, quantizeCmd,
-    calibrateCmd, kernelsCmd, convertCmd, autoCalibrateCmd, pruneCmd;
+    calibrateCmd, kernelsCmd, convertCmd, autoCalibrateCmd, pruneCmd, decomposeCmd;
 int runInspect();
 int runRun();
 int runEvaluate();
@@ -39,6 +39,7 @@ int runKernels();
 int runConvert();
 int runAutoCalibrate();
 int runPrune();
+int runDecompose();
 
 /// An MLIRContext with the import dialects loaded and diagnostics printed
 /// as `<tool>: error: ...`: what every command opens first.

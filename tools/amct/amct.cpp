@@ -40,6 +40,8 @@ int main(int argc, char **argv) {
     return runAutoCalibrate();
   if (pruneCmd)
     return runPrune();
+  if (decomposeCmd)
+    return runDecompose();
   llvm::errs() << "amct: error: no command given; see amct --help\n";
   return kExitUsageError;
 }

@@ -159,4 +159,24 @@ def AmctPrune : Pass<"amct-prune", "mlir::func::FuncOp"> {
   let dependentDialects = ["::amct::AmctDialect"];
 }
 
+def AmctDecompose : Pass<"amct-decompose", "mlir::func::FuncOp"> {
+  let summary = "Tensor decomposition: KxK Conv2d -> 1x1, KxK, 1x1 (Tucker-2); Linear / 1x1 Conv -> two thin layers (SVD)";
+  let description = [{
+    AMCT's auto_decomposition (amct/Transforms/Decompose.h). Ranks keep
+    `energy` of each weight's squared singular values (per channel mode
+    for Tucker-2), or keep at most `ratio` of each layer's multiply-adds;
+    a layer is decomposed only where its factors cost fewer multiply-adds
+    (unless `even-if-larger`). The last layer of each chain keeps the
+    original name and output tensor; the first ones are `<name>.0`,
+    `<name>.1`. At full rank (energy=1) the chain computes the layer.
+  }];
+  let options = [
+    Option<"energy", "energy", "double", "0", "share of the singular values' energy to keep, in (0, 1]">,
+    Option<"ratio", "ratio", "double", "0", "share of each layer's multiply-adds to keep, in (0, 1)">,
+    Option<"evenIfLarger", "even-if-larger", "bool", "false", "decompose even where FLOPs do not drop">,
+    ListOption<"skipLayers", "skip-layers", "std::string", "layer names not to decompose">,
+  ];
+  let dependentDialects = ["::amct::AmctDialect"];
+}
+
 #endif // AMCT_TRANSFORMS_PASSES_TD

@@ -104,6 +104,30 @@ LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef save
   return success();
 }
 
+LogicalResult amct::saveDecomposeResult(ModuleOp model, const std::string &infoJson,
+                                        StringRef savePath, bool externalData,
+                                        std::vector<std::string> &files, std::string &error) {
+  error.clear();
+  std::string modelPath = savePath.str() + "_decomposed_model.onnx";
+  std::string infoPath = savePath.str() + "_decompose_info.json";
+  FailureOr<std::vector<OutputFile>> outputs = onnxOutputFiles({{model, modelPath}}, externalData);
+  if (failed(outputs))
+    return failure();
+  outputs->push_back({infoPath, [infoJson](llvm::raw_ostream &os) {
+                        os << infoJson;
+                        return success();
+                      }});
+  if (StringRef dir = llvm::sys::path::parent_path(modelPath); !dir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+      error = "cannot create " + dir.str() + ": " + ec.message();
+      return failure();
+    }
+  if (failed(writeFilesAtomically(*outputs, &error)))
+    return failure();
+  files = {modelPath, infoPath};
+  return success();
+}
+
 std::string amct::describeAutoCalibrateResult(const AutoCalibrateResult &result,
                                               AutoMetric metric) {
   return llvm::formatv("{0} {1:F6} (fp32 {2:F6}, target {3:F6}); repairs kept: {4}; layers in "

@@ -58,6 +58,13 @@ mlir::LogicalResult savePruneResult(const PruneJobResult &result, llvm::StringRe
                                     bool externalData, std::vector<std::string> &files,
                                     std::string &error);
 
+/// The decomposition's files under prefix `savePath`:
+/// P_decomposed_model.onnx and P_decompose_info.json (`infoJson`), all or
+/// nothing; their paths in `files`.
+mlir::LogicalResult saveDecomposeResult(mlir::ModuleOp model, const std::string &infoJson,
+                                        llvm::StringRef savePath, bool externalData,
+                                        std::vector<std::string> &files, std::string &error);
+
 /// "cosine 0.999970 (fp32 1.000000, target 0.999970); repairs kept: ...;
 /// layers in float: ...": the result line of the log and the summary.
 std::string describeAutoCalibrateResult(const AutoCalibrateResult &result, AutoMetric metric);

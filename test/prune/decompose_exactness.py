@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""Tensor decomposition judged by ONNX Runtime.
+
+    decompose_exactness.py --amct build/bin/amct --work DIR
+
+On the pruning test models (make_prune_models.py: residual with BN,
+depthwise, Concat, Flatten -> Linear, transformer MLP, ConvTranspose
+decoder) and the repo's cnn_bn, mlp and transformer:
+1. at full rank (--energy 1 --even-if-larger) the decomposed model's
+   outputs equal the original's in ONNX Runtime within 1e-5 (relative to
+   the output's scale), and every layer but depthwise / ConvTranspose ones
+   was decomposed;
+2. at --ratio 0.5 each decomposed layer's multiply-adds per position (the
+   info file's) are at most half the original's, the model's reported
+   FLOPs drop, its layer weights shrink (counted here from the ONNX file),
+   and ONNX Runtime runs it with the original's output shapes;
+3. re-applying the info file (--info) reproduces the model byte for byte.
+Exit 1 on any failure.
+"""
+import argparse
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+ORT_RUN = HERE.parent / "ort" / "ort_run.js"
+PRUNE_MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
+REPO_MODELS = ["cnn_bn", "mlp", "transformer"]
+
+
+def run(cmd):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"decompose-exactness: {' '.join(map(str, cmd))} failed:\n{p.stderr}")
+    return p.stdout
+
+
+def weight_count(path):
+    """Elements of the Conv / Gemm / MatMul weight initializers."""
+    graph = onnx.load(str(path)).graph
+    inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for n in graph.node:  # torch's Linear: MatMul(x, Transpose(W))
+        if n.op_type == "Transpose" and n.input[0] in inits:
+            inits[n.output[0]] = inits[n.input[0]].T
+    return sum(inits[n.input[1]].size for n in graph.node
+               if n.op_type in ("Conv", "Gemm", "MatMul", "ConvTranspose") and len(n.input) > 1
+               and n.input[1] in inits)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--amct", required=True)
+    ap.add_argument("--work", required=True)
+    args = ap.parse_args()
+    work = Path(args.work)
+    models_dir = work / "models"
+    if not all((models_dir / f"{m}.onnx").exists() for m in PRUNE_MODELS):
+        run([sys.executable, HERE / "make_prune_models.py", models_dir])
+    models = {m: (models_dir / f"{m}.onnx", {"input": str(models_dir / f"{m}.input.npy")})
+              for m in PRUNE_MODELS}
+    for m in REPO_MODELS:
+        inputs = {p.stem: str(p) for p in (REPO / "test" / "models" / f"{m}.inputs").glob("*.npy")}
+        models[m] = (REPO / "test" / "models" / f"{m}.onnx", inputs)
+    problems, jobs = [], []
+    for name, (model, inputs) in models.items():
+        full = work / "full" / name
+        out = run([args.amct, "decompose", "--model", model, "--energy", "1", "--even-if-larger",
+                   "--save-path", full])
+        for line in out.splitlines():
+            if "not decomposed" in line and "group 1" not in line and \
+                    "only Conv2d and Linear" not in line:
+                problems.append(f"{name}: full-rank run left a layer: {line}")
+        half = work / "half" / name
+        out = run([args.amct, "decompose", "--model", model, "--ratio", "0.5", "--save-path", half])
+        flops = re.search(r"FLOPs: \S+ -> \S+ \(([\d.]+)%\)", out)
+        if not flops or float(flops.group(1)) >= 100:
+            problems.append(f"{name}: ratio 0.5 keeps {flops.group(1) if flops else '?'}% of the FLOPs")
+        again = work / "again" / name
+        run([args.amct, "decompose", "--model", model, "--info", f"{half}_decompose_info.json",
+             "--save-path", again])
+        if Path(f"{again}_decomposed_model.onnx").read_bytes() != \
+                Path(f"{half}_decomposed_model.onnx").read_bytes():
+            problems.append(f"{name}: re-applying the info file does not reproduce the model")
+        info = json.loads(Path(f"{half}_decompose_info.json").read_text())["decompose_info"]
+        for layer in info:
+            before, after = layer["macs_per_position"]
+            if after > 0.5 * before + 1e-9:
+                problems.append(f"{name}: {layer['name']} keeps {after} of {before} multiply-adds")
+        if not info:
+            problems.append(f"{name}: nothing decomposed at ratio 0.5")
+        if weight_count(f"{half}_decomposed_model.onnx") >= weight_count(model):
+            problems.append(f"{name}: the layer weights did not shrink")
+        print(f"{name:16} ratio 0.5: {len(info)} layers, FLOPs {flops.group(1) if flops else '?'}%, "
+              f"weights {weight_count(model)} -> {weight_count(f'{half}_decomposed_model.onnx')}")
+        for path in [model, Path(f"{full}_decomposed_model.onnx"),
+                     Path(f"{half}_decomposed_model.onnx")]:
+            jobs.append({"model": str(path), "inputs": inputs,
+                         "outDir": str(work / "ort" / f"{name}-{path.parent.name}"),
+                         "opt": "disabled"})
+    (work / "jobs.json").write_text(json.dumps(jobs))
+    run(["node", ORT_RUN, work / "jobs.json", work / "results.json"])
+    results = json.loads((work / "results.json").read_text())
+    for i, name in enumerate(models):
+        trio = results[3 * i:3 * i + 3]
+        if not all(r["ok"] for r in trio):
+            problems.append(f"{name}: ONNX Runtime cannot run: {[r['error'] for r in trio if not r['ok']]}")
+            continue
+        ref, full, half = (np.load(r["outputs"][0]["file"]).astype(np.float64) for r in trio)
+        scale = max(1.0, float(np.abs(ref).max()))
+        diff = float(np.abs(ref - full).max()) / scale if ref.shape == full.shape else float("inf")
+        print(f"{name:16} full rank: max |diff| / scale {diff:.3e}; ratio 0.5 output {half.shape}")
+        if diff > 1e-5:
+            problems.append(f"{name}: the full-rank decomposition differs by {diff:.3e}")
+        if half.shape != ref.shape:
+            problems.append(f"{name}: ratio 0.5 output {half.shape} != {ref.shape}")
+    for p in problems:
+        print("FAIL:", p)
+    print("decompose-exactness:", "FAILED" if problems else "passed")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
