@@ -49,6 +49,19 @@ static cl::opt<std::string> pConfig("config",
 static cl::opt<std::string> pRecord("record",
                                     cl::desc("re-apply this prune record (AMCT's restore)"),
                                     cl::value_desc("FILE"), cl::sub(pruneCmd));
+static cl::opt<bool> pAuto("auto",
+                           cl::desc("AMCT's auto_channel_prune_search: per-layer ratios found "
+                                    "from measured sensitivities (needs --calib-data and "
+                                    "--compress-ratio); also writes P_prune_config.cfg"),
+                           cl::sub(pruneCmd));
+static cl::opt<double> pCompressRatio("compress-ratio",
+                                      cl::desc("--auto: share of the model's FLOPs to remove, "
+                                               "in (0, 1)"),
+                                      cl::init(0), cl::sub(pruneCmd));
+static cl::opt<double> pMaxPruneRatio("max-prune-ratio",
+                                      cl::desc("--auto: at most this share of a layer's "
+                                               "channels, in (0, 1] (default 1)"),
+                                      cl::init(1.0), cl::sub(pruneCmd));
 static cl::list<std::string> pCalibData("calib-data",
                                         cl::desc("calibration inputs NAME=FILE.npy for the "
                                                  "least-squares refit of the pruned layers"),
@@ -68,9 +81,32 @@ static cl::opt<bool> pExternalData("onnx-external-data",
 
 int amct::tool::runPrune() {
   const char *tool = "amct prune";
-  int sources = int(!pMethod.empty()) + int(!pConfig.empty()) + int(!pRecord.empty());
+  int sources = int(!pMethod.empty()) + int(!pConfig.empty()) + int(!pRecord.empty()) +
+                int(pAuto);
   if (sources != 1) {
-    llvm::errs() << tool << ": error: give one of --method, --config, --record\n";
+    llvm::errs() << tool << ": error: give one of --method, --config, --record, --auto\n";
+    return kExitUsageError;
+  }
+  if (pAuto) {
+    if (!(pCompressRatio > 0 && pCompressRatio < 1)) {
+      llvm::errs() << tool << ": error: --auto needs --compress-ratio R, R in (0, 1)\n";
+      return kExitUsageError;
+    }
+    if (!(pMaxPruneRatio > 0 && pMaxPruneRatio <= 1)) {
+      llvm::errs() << tool << ": error: --max-prune-ratio " << formatG(pMaxPruneRatio, 6)
+                   << " is outside (0, 1]\n";
+      return kExitUsageError;
+    }
+    if (pCalibData.empty()) {
+      llvm::errs() << tool << ": error: --auto measures sensitivities on --calib-data\n";
+      return kExitUsageError;
+    }
+    if (pAlign.getNumOccurrences() && pAlign != 1 && pAlign != 16) {
+      llvm::errs() << tool << ": error: --auto takes --align 16 (ascend_optimized) or 1\n";
+      return kExitUsageError;
+    }
+  } else if (pCompressRatio.getNumOccurrences() || pMaxPruneRatio.getNumOccurrences()) {
+    llvm::errs() << tool << ": error: --compress-ratio and --max-prune-ratio go with --auto\n";
     return kExitUsageError;
   }
   PruneJobOptions options;
@@ -103,7 +139,7 @@ int amct::tool::runPrune() {
       return kExitUsageError;
     }
     options.settings.skipLayers.assign(pSkipLayers.begin(), pSkipLayers.end());
-  } else if (pRatio.getNumOccurrences() || pAlign.getNumOccurrences() ||
+  } else if (pRatio.getNumOccurrences() || (pAlign.getNumOccurrences() && !pAuto) ||
              pSkipLayers.getNumOccurrences()) {
     llvm::errs() << tool << ": error: --ratio, --align and --skip-layers go with --method; "
                             "a config or record says them itself\n";
@@ -150,15 +186,39 @@ int amct::tool::runPrune() {
   options.batchSize = pBatchSize;
   options.reconstruct = !pNoReconstruct;
   options.threads = pThreads;
+  std::vector<OutputFile> extraFiles;
+  std::optional<AutoPruneResult> search;
+  std::string configPath = pSavePath + "_prune_config.cfg";
+  if (pAuto) {
+    AutoPruneOptions autoOptions;
+    autoOptions.compressRatio = pCompressRatio;
+    autoOptions.maxPruneRatio = pMaxPruneRatio;
+    autoOptions.ascendOptimized = !pAlign.getNumOccurrences() || pAlign == 16;
+    autoOptions.calibData = options.calibData;
+    autoOptions.threads = pThreads;
+    FailureOr<AutoPruneResult> found = searchChannelPrune(*module, autoOptions);
+    if (failed(found))
+      return kExitUserError;
+    search = std::move(*found);
+    options.settings = search->settings;
+    std::string text = writePruneConfig(search->settings);
+    extraFiles.push_back({configPath, [text](llvm::raw_ostream &os) {
+                            os << text;
+                            return success();
+                          }});
+  }
   FailureOr<PruneJobResult> result = pruneModel(*module, options);
   if (failed(result))
     return kExitUserError;
   std::vector<std::string> files;
-  if (failed(savePruneResult(*result, pSavePath, pExternalData, files, error))) {
+  if (failed(savePruneResult(*result, pSavePath, pExternalData, extraFiles, files, error))) {
     if (!error.empty())
       llvm::errs() << tool << ": error: " << error << "\n";
     return kExitUserError;
   }
+  if (search)
+    for (const std::string &line : search->table)
+      llvm::outs() << "search: " << line << "\n";
   for (const std::string &line : result->summary)
     llvm::outs() << line << "\n";
   for (const RefitOutcome &r : result->refits) {
@@ -176,5 +236,7 @@ int amct::tool::runPrune() {
                                 result->flopsBefore, result->flopsAfter,
                                 percent(result->flopsAfter, result->flopsBefore))
                << "pruned model: " << files[0] << "\nprune record: " << files[1] << "\n";
+  if (search)
+    llvm::outs() << "prune config: " << configPath << "\n";
   return 0;
 }

@@ -67,6 +67,39 @@ struct PruneJobResult {
 /// Runs the job on a copy of `model`. Emits diagnostics on failure.
 mlir::FailureOr<PruneJobResult> pruneModel(mlir::ModuleOp model, const PruneJobOptions &options);
 
+/// AMCT's auto_channel_prune_search: `compressRatio` of the model's FLOPs
+/// to remove, at most `maxPruneRatio` of any group's channels, kept counts
+/// multiples of 16 when `ascendOptimized`.
+struct AutoPruneOptions {
+  double compressRatio = 0.5;
+  double maxPruneRatio = 1.0;
+  bool ascendOptimized = true;
+  std::map<std::string, rt::Tensor> calibData;
+  /// Samples of the first calibration batch the sensitivities are
+  /// measured on (0: all of it).
+  int64_t samples = 32;
+  int threads = 0;
+};
+
+struct AutoPruneResult {
+  /// The per-layer config found (skip list and overrides), for pruneModel
+  /// and P_prune_config.cfg.
+  PruneSettings settings;
+  /// One line per group: producers, channels removed, sensitivity, FLOPs.
+  std::vector<std::string> table;
+  double flopsBefore = 0, flopsRemoved = 0;
+};
+
+/// Per prune group and step (16 channels with ascendOptimized, else 1/8 of
+/// the group; the least important first), the
+/// sensitivity (1 - output cosine against the unpruned model on the
+/// calibration samples, the group's channels removed by zeroing its
+/// consumers' weights) and the gain (multiply-adds removed); then greedy
+/// removal of the step with the lowest added sensitivity per gain until
+/// the FLOPs target is met. Fails when the prunable groups cannot reach it.
+mlir::FailureOr<AutoPruneResult> searchChannelPrune(mlir::ModuleOp model,
+                                                    const AutoPruneOptions &options);
+
 /// Parameters and FLOPs (2 x multiply-adds of Conv / ConvTranspose / Gemm /
 /// MatMul, dynamic dims taken as 1) of `module`'s main function.
 void countModelCost(mlir::ModuleOp module, int64_t &params, double &flops);

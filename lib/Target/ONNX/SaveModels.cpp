@@ -79,8 +79,8 @@ LogicalResult amct::saveAutoCalibrateResult(const AutoCalibrateResult &result, S
 }
 
 LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef savePath,
-                                    bool externalData, std::vector<std::string> &files,
-                                    std::string &error) {
+                                    bool externalData, std::vector<OutputFile> extraFiles,
+                                    std::vector<std::string> &files, std::string &error) {
   error.clear();
   std::string modelPath = savePath.str() + "_pruned_model.onnx";
   std::string recordPath = savePath.str() + "_prune_record.txt";
@@ -93,6 +93,7 @@ LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef save
                         os << recordText;
                         return success();
                       }});
+  llvm::append_range(*outputs, extraFiles);
   if (StringRef dir = llvm::sys::path::parent_path(modelPath); !dir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
       error = "cannot create " + dir.str() + ": " + ec.message();

@@ -52,11 +52,12 @@ mlir::LogicalResult saveAutoCalibrateResult(const AutoCalibrateResult &result,
                                             std::vector<std::string> &files, std::string &error);
 
 /// The prune job's files under prefix `savePath`: P_pruned_model.onnx and
-/// P_prune_record.txt, all or nothing (the folder created); their paths in
+/// P_prune_record.txt (and `extraFiles`: the automatic search's config),
+/// all or nothing (the folder created); the model's and record's paths in
 /// `files`.
 mlir::LogicalResult savePruneResult(const PruneJobResult &result, llvm::StringRef savePath,
-                                    bool externalData, std::vector<std::string> &files,
-                                    std::string &error);
+                                    bool externalData, std::vector<OutputFile> extraFiles,
+                                    std::vector<std::string> &files, std::string &error);
 
 /// The decomposition's files under prefix `savePath`:
 /// P_decomposed_model.onnx and P_decompose_info.json (`infoJson`), all or
