@@ -396,8 +396,25 @@ struct AmctPrunePass : amct::impl::AmctPruneBase<AmctPrunePass> {
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    if (!recordPath.empty())
+      return applyRecord(func);
     std::vector<std::string> layers(skipLayers.begin(), skipLayers.end());
     std::vector<std::string> types(skipTypes.begin(), skipTypes.end());
+    if (!configPath.empty()) {
+      std::string error;
+      std::optional<PruneSettings> settings = readPruneConfig(configPath, error);
+      if (!settings) {
+        emitError(func.getLoc()) << "--amct-prune: " << error;
+        return signalPassFailure();
+      }
+      if (settings->method == PruneSettings::Method::Selective) {
+        if (failed(applySelectivePrune(
+                planSelectivePrune(func, settings->skipLayers, settings->skipTypes, nullptr))))
+          signalPassFailure();
+        return;
+      }
+      return applyChannel(func, *settings);
+    }
     if (method == "2:4") {
       std::vector<SelectiveMask> masks = planSelectivePrune(func, layers, types, nullptr);
       if (failed(applySelectivePrune(masks)))
@@ -422,12 +439,56 @@ struct AmctPrunePass : amct::impl::AmctPruneBase<AmctPrunePass> {
     settings.align = align;
     settings.skipLayers = layers;
     settings.skipTypes = types;
+    applyChannel(func, settings);
+  }
+
+  void applyChannel(func::FuncOp func, const PruneSettings &settings) {
     ChannelPrunePlan plan = planChannelPrune(func, settings);
     for (const PruneGroup &group : plan.groups)
       if (!group.skipReason.empty())
         group.producers.front().op->emitRemark()
             << "not pruned: " << group.skipReason;
     if (failed(applyChannelPrune(func, plan.groups, plan.keep)))
+      signalPassFailure();
+  }
+
+  void applyRecord(func::FuncOp func) {
+    std::string error;
+    std::optional<Record> record = readRecordFile(recordPath, error);
+    if (!record) {
+      emitError(func.getLoc()) << "--amct-prune: " << error;
+      return signalPassFailure();
+    }
+    std::vector<PruneRecordEntry> channel;
+    std::vector<SelectiveMask> masks;
+    for (auto [i, text] : llvm::enumerate(record->pruneRecords)) {
+      std::optional<PruneRecordEntry> entry = parsePruneRecord(
+          text, recordPath + ": prune_record #" + std::to_string(i + 1), error);
+      if (!entry) {
+        emitError(func.getLoc()) << "--amct-prune: " << error;
+        return signalPassFailure();
+      }
+      if (!entry->selective) {
+        channel.push_back(std::move(*entry));
+        continue;
+      }
+      std::optional<SelectiveMask> mask = maskFromRecord(func, *entry, recordPath, error);
+      if (!mask) {
+        emitError(func.getLoc()) << "--amct-prune: " << error;
+        return signalPassFailure();
+      }
+      masks.push_back(std::move(*mask));
+    }
+    if (failed(applySelectivePrune(masks)))
+      return signalPassFailure();
+    if (channel.empty())
+      return;
+    std::optional<ChannelPrunePlan> plan = planFromRecords(func, channel, recordPath, error);
+    if (!plan) {
+      emitError(func.getLoc()) << "--amct-prune: " << error;
+      return signalPassFailure();
+    }
+    if (failed(applyChannelPrune(func, plan->groups, plan->keep)))
       signalPassFailure();
   }
 };

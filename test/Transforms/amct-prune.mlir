@@ -112,3 +112,33 @@ func.func @declined(%x: tensor<1x1x2x2xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x2
   %g = amct.Conv %b, %wg, %n {group = 2 : i64} : (tensor<1x4x2x2xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x2x2xf32> loc("grouped")
   return %s, %g : tensor<1x4x2x2xf32>, tensor<1x2x2x2xf32>
 }
+
+// -----
+
+// A transformer MLP: MatMul + bias Add, GELU as Div / Erf / Add / Mul by
+// constants (x * 0.5 * (1 + erf(x / sqrt 2)): the two uses of x meet in a
+// Mul), MatMul down: the hidden channels go from the up weight's columns,
+// its bias, and the down weight's rows. The down projection's output
+// joins the residual stream (a graph input): not prunable.
+// CHECK-LABEL: func.func @mlp
+// CHECK: amct.MatMul {{.*}} : (tensor<2x3x4xf32>, tensor<4x4xf32>) -> tensor<2x3x4xf32> loc("up")
+// CHECK: amct.Add {{.*}} : (tensor<2x3x4xf32>, tensor<4xf32>) -> tensor<2x3x4xf32>
+// CHECK: amct.Mul {{.*}} -> tensor<2x3x4xf32>
+// CHECK: amct.MatMul {{.*}} : (tensor<2x3x4xf32>, tensor<4x4xf32>) -> tensor<2x3x4xf32> loc("down")
+func.func @mlp(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
+  %wu = amct.const dense<[[1.0, 0.0, 2.0, 0.1, 1.0, 0.0, 3.0, 0.2], [0.0, 1.0, 0.0, 0.1, 1.0, 0.0, 3.0, 0.2], [1.0, 0.0, 2.0, 0.1, 1.0, 1.0, 3.0, 0.2], [1.0, 1.0, 2.0, 0.1, 1.0, 0.0, 3.0, 0.2]]> : tensor<4x8xf32>
+  %bu = amct.const dense<[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]> : tensor<8xf32>
+  %u = amct.MatMul %x, %wu : (tensor<2x3x4xf32>, tensor<4x8xf32>) -> tensor<2x3x8xf32> loc("up")
+  %ub = amct.Add %u, %bu : (tensor<2x3x8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32> loc("up_bias")
+  %s2 = amct.const dense<1.41421354> : tensor<f32>
+  %d = amct.Div %ub, %s2 : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32> loc("div")
+  %e = amct.Erf %d : (tensor<2x3x8xf32>) -> tensor<2x3x8xf32> loc("erf")
+  %one = amct.const dense<1.0> : tensor<f32>
+  %e1 = amct.Add %e, %one : (tensor<2x3x8xf32>, tensor<f32>) -> tensor<2x3x8xf32> loc("add1")
+  %g = amct.Mul %ub, %e1 : (tensor<2x3x8xf32>, tensor<2x3x8xf32>) -> tensor<2x3x8xf32> loc("gelu")
+  %wd = amct.const dense<1.0> : tensor<8x4xf32>
+  // REMARK: remark: loc("down"): not pruned: 'Add' node 'residual' combines the channels with a tensor that has its own values per channel
+  %dn = amct.MatMul %g, %wd : (tensor<2x3x8xf32>, tensor<8x4xf32>) -> tensor<2x3x4xf32> loc("down")
+  %r = amct.Add %x, %dn : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32> loc("residual")
+  return %r : tensor<2x3x4xf32>
+}

@@ -146,11 +146,16 @@ def AmctPrune : Pass<"amct-prune", "mlir::func::FuncOp"> {
     `method=2:4`: AMCT's n_out_of_m_pruner M4N2: in every run of 4
     consecutive input channels of each weight row the 2 of smallest
     magnitude become 0 (channels padded to a multiple of 4).
-    No calibration data here: `amct prune` adds the least-squares refit
-    of the consumers, the config file and the record.
+    `config=P.cfg` takes AMCT's prune config (pruner, skip lists,
+    overrides) instead of the options; `record=R.txt` re-applies a record's
+    prune_record entries (AMCT's restore). No calibration data here:
+    `amct prune` adds the least-squares refit of the consumers and writes
+    the record.
   }];
   let options = [
     Option<"method", "method", "std::string", "\"channel\"", "channel or 2:4">,
+    Option<"configPath", "config", "std::string", "\"\"", "AMCT prune config (.cfg or JSON); overrides the other options">,
+    Option<"recordPath", "record", "std::string", "\"\"", "re-apply this record's prune_record entries">,
     Option<"ratio", "ratio", "double", "0.5", "channel: share of each group's channels to remove, in (0, 1)">,
     Option<"align", "align", "int64_t", "16", "channel: round the kept count up to a multiple of this (1: exact ratio)">,
     ListOption<"skipLayers", "skip-layers", "std::string", "layer names not to prune (a group containing one is left alone)">,
