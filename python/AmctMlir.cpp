@@ -17,15 +17,19 @@
 #include "amct/Dialect/Amct/IR/Amct.h"
 #include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Pipelines/CreateConfig.h"
+#include "amct/Pipelines/Prune.h"
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Pipelines/Report.h"
 #include "amct/Runtime/Executor.h"
 #include "amct/Support/AlgorithmRegistry.h"
+#include "amct/Support/FileAccess.h"
+#include "amct/Support/PruneConfig.h"
 #include "amct/Support/RecordFile.h"
 #include "amct/Support/ToolSupport.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 #include "amct/Target/ONNX/ImportONNX.h"
 #include "amct/Target/ONNX/SaveModels.h"
+#include "amct/Transforms/Decompose.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Parser/Parser.h"
@@ -394,6 +398,103 @@ py::dict convertJob(const std::string &function, const py::object &model,
   return reportOf(*result, files);
 }
 
+/// `amct prune`: the same options, files and summary lines.
+py::dict pruneJob(const py::object &model, const py::dict &inputData, const std::string &method,
+                  double ratio, int64_t align, const std::vector<std::string> &skipLayers,
+                  const std::string &configFile, const std::string &recordFile, bool reconstruct,
+                  double compressRatio, double maxPruneRatio, int batchNum, int64_t batchSize,
+                  int threads, const std::string &savePath, bool externalData) {
+  Session session("prune");
+  std::string error;
+  PruneJobOptions options;
+  std::optional<AutoPruneOptions> search;
+  if (!configFile.empty()) {
+    std::optional<PruneSettings> settings = readPruneConfig(configFile, error);
+    if (!settings)
+      session.fail(error);
+    options.settings = std::move(*settings);
+  } else if (!recordFile.empty()) {
+    options.record = readRecordFile(recordFile, error);
+    if (!options.record)
+      session.fail(error);
+    options.recordName = recordFile;
+  } else if (compressRatio > 0) {
+    search.emplace();
+    search->compressRatio = compressRatio;
+    search->maxPruneRatio = maxPruneRatio;
+    search->ascendOptimized = align != 1;
+    search->threads = threads;
+  } else {
+    options.settings.method =
+        method == "2:4" ? PruneSettings::Method::Selective : PruneSettings::Method::Channel;
+    options.settings.ratio = ratio;
+    options.settings.align = align;
+    options.settings.skipLayers = skipLayers;
+  }
+  OwningOpRef<ModuleOp> module = session.load(model);
+  options.calibData = tensorsOf(session, *module, inputData);
+  if (search)
+    search->calibData = options.calibData;
+  options.batchNum = batchNum;
+  options.batchSize = batchSize;
+  options.reconstruct = reconstruct;
+  options.threads = threads;
+  std::vector<std::string> lines, files;
+  LogicalResult done = success();
+  {
+    py::gil_scoped_release release;
+    done = runPruneAndSave(*module, std::move(options), search, savePath, externalData, lines,
+                           files, error);
+  }
+  if (failed(done))
+    session.fail(error);
+  py::dict out;
+  out["pruned_model"] = files[0];
+  out["record_file"] = files[1];
+  if (files.size() > 2)
+    out["prune_config"] = files[2];
+  out["summary"] = lines;
+  return out;
+}
+
+/// `amct decompose`.
+py::dict decomposeJob(const py::object &model, double ratio, double energy,
+                      const std::string &infoFile, bool evenIfLarger,
+                      const std::vector<std::string> &skipLayers, const std::string &savePath,
+                      bool externalData) {
+  Session session("decompose");
+  std::string error;
+  DecomposeSettings settings;
+  if (ratio > 0)
+    settings.ratio = ratio;
+  if (energy > 0)
+    settings.energy = energy;
+  settings.evenIfLarger = evenIfLarger;
+  settings.skipLayers = skipLayers;
+  std::optional<std::vector<DecomposedLayer>> info;
+  if (!infoFile.empty()) {
+    std::string text;
+    if (!readRegularFile(infoFile, text, error) ||
+        !(info = parseDecomposeInfo(text, infoFile, error)))
+      session.fail(error);
+  }
+  OwningOpRef<ModuleOp> module = session.load(model);
+  std::vector<std::string> lines, files;
+  LogicalResult done = success();
+  {
+    py::gil_scoped_release release;
+    done = runDecomposeAndSave(*module, settings, info ? &*info : nullptr, savePath, externalData,
+                               lines, files, error);
+  }
+  if (failed(done))
+    session.fail(error);
+  py::dict out;
+  out["decomposed_model"] = files[0];
+  out["decompose_info"] = files[1];
+  out["summary"] = lines;
+  return out;
+}
+
 /// The executor on a model: outputs by name, in output order.
 py::dict runModel(const py::object &model, const py::dict &inputData, int threads) {
   Session session("run_model");
@@ -712,6 +813,14 @@ PYBIND11_MODULE(_core, m) {
   m.def("convert", &convertJob, py::arg("function"), py::arg("model"), py::arg("record_file"),
         py::arg("save_path"), py::arg("config_file"), py::arg("external_data"));
   m.def("run_model", &runModel, py::arg("model"), py::arg("input_data"), py::arg("threads"));
+  m.def("prune", &pruneJob, py::arg("model"), py::arg("input_data"), py::arg("method"),
+        py::arg("ratio"), py::arg("align"), py::arg("skip_layers"), py::arg("config_file"),
+        py::arg("record_file"), py::arg("reconstruct"), py::arg("compress_ratio"),
+        py::arg("max_prune_ratio"), py::arg("batch_num"), py::arg("batch_size"),
+        py::arg("threads"), py::arg("save_path"), py::arg("external_data"));
+  m.def("decompose", &decomposeJob, py::arg("model"), py::arg("ratio"), py::arg("energy"),
+        py::arg("info_file"), py::arg("even_if_larger"), py::arg("skip_layers"),
+        py::arg("save_path"), py::arg("external_data"));
 
   m.def("accuracy_based_auto_calibration", &autoCalibrateJob, py::arg("model"),
         py::arg("input_data"), py::arg("eval_data"), py::arg("args"), py::arg("metric"),

@@ -35,7 +35,9 @@ __all__ = [
     "convert",
     "create_kv_cache_config",
     "create_quant_config",
+    "decompose",
     "load_plugin",
+    "prune",
     "quantize",
     "quantize_model",
     "registered_algorithms",
@@ -250,6 +252,80 @@ def convert(model, record_file, save_path, config=None, onnx_external_data=False
         return _core.convert(f, _model(f, model), _path(f, "record_file", record_file),
                              _path(f, "save_path", save_path), config_path,
                              _bool(f, "onnx_external_data", onnx_external_data))
+
+
+def prune(model, save_path, method=None, ratio=None, align=16, config=None, record_file=None,
+          input_data=None, reconstruct=True, skip_layers=None, compress_ratio=None,
+          max_prune_ratio=1.0, batch_num=1, batch_size=0, threads=0, onnx_external_data=False):
+    """``amct prune``: channel pruning (``method="channel"`` with ``ratio``;
+    ``align`` 16 is AMCT's ascend_optimized, 1 the exact ratio) or 2:4
+    sparsity (``method="2:4"``), by AMCT's prune ``config`` (a .cfg / JSON
+    path or a dict), by a ``record_file`` (re-applied), or found by the
+    automatic search (``compress_ratio``: the share of FLOPs to remove;
+    needs ``input_data``). With ``input_data`` (calibration inputs) the
+    pruned layers are refitted by least squares unless ``reconstruct`` is
+    False. Writes ``<save_path>_pruned_model.onnx`` and
+    ``<save_path>_prune_record.txt`` (the search also
+    ``<save_path>_prune_config.cfg``); returns their paths and the summary
+    lines ``amct prune`` prints."""
+    f = "prune"
+    sources = [method is not None, config is not None, record_file is not None,
+               compress_ratio is not None]
+    if sum(sources) != 1:
+        raise ValueError(f"{f}: give one of method, config, record_file, compress_ratio")
+    if method is not None and method not in ("channel", "2:4"):
+        raise ValueError(f"{f}: method must be 'channel' or '2:4', got {method!r}")
+    if method == "channel":
+        if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+            raise ValueError(f"{f}: method 'channel' needs ratio in (0, 1), got {ratio!r}")
+    elif ratio is not None:
+        raise ValueError(f"{f}: ratio goes with method='channel'")
+    if compress_ratio is not None:
+        if not isinstance(compress_ratio, (int, float)) or not 0 < compress_ratio < 1:
+            raise ValueError(f"{f}: compress_ratio must be in (0, 1), got {compress_ratio!r}")
+        if input_data is None:
+            raise ValueError(f"{f}: the automatic search (compress_ratio) measures "
+                             "sensitivities on input_data")
+    if not isinstance(max_prune_ratio, (int, float)) or not 0 < max_prune_ratio <= 1:
+        raise ValueError(f"{f}: max_prune_ratio must be in (0, 1], got {max_prune_ratio!r}")
+    align = _int(f, "align", align, 1, optional=False)
+    skip = list(skip_layers or [])
+    if not all(isinstance(x, str) for x in skip):
+        raise TypeError(f"{f}: skip_layers must be layer names (str)")
+    data = _input_data(f, input_data, required=False)
+    with _ConfigFile(f, "config", config) as config_path:
+        return _core.prune(_model(f, model), data, method or "", float(ratio or 0), align, skip,
+                           config_path, _path(f, "record_file", record_file, optional=True),
+                           _bool(f, "reconstruct", reconstruct), float(compress_ratio or 0),
+                           float(max_prune_ratio), _int(f, "batch_num", batch_num, 1),
+                           _int(f, "batch_size", batch_size, 0), _int(f, "threads", threads, 0),
+                           _path(f, "save_path", save_path),
+                           _bool(f, "onnx_external_data", onnx_external_data))
+
+
+def decompose(model, save_path, ratio=None, energy=None, info_file=None, even_if_larger=False,
+              skip_layers=None, onnx_external_data=False):
+    """``amct decompose`` (AMCT's auto_decomposition / decompose_network):
+    KxK Conv2d -> 1x1, KxK, 1x1 (Tucker-2), Linear / 1x1 Conv2d -> two thin
+    layers (SVD), ranks by ``ratio`` (share of each layer's multiply-adds to
+    keep) or ``energy`` (share of the singular values' energy), or re-applied
+    from ``info_file``. Writes ``<save_path>_decomposed_model.onnx`` and
+    ``<save_path>_decompose_info.json``; returns their paths and the summary."""
+    f = "decompose"
+    if sum(x is not None for x in (ratio, energy, info_file)) != 1:
+        raise ValueError(f"{f}: give one of ratio, energy, info_file")
+    if ratio is not None and (not isinstance(ratio, (int, float)) or not 0 < ratio < 1):
+        raise ValueError(f"{f}: ratio must be in (0, 1), got {ratio!r}")
+    if energy is not None and (not isinstance(energy, (int, float)) or not 0 < energy <= 1):
+        raise ValueError(f"{f}: energy must be in (0, 1], got {energy!r}")
+    skip = list(skip_layers or [])
+    if not all(isinstance(x, str) for x in skip):
+        raise TypeError(f"{f}: skip_layers must be layer names (str)")
+    return _core.decompose(_model(f, model), float(ratio or 0), float(energy or 0),
+                           _path(f, "info_file", info_file, optional=True),
+                           _bool(f, "even_if_larger", even_if_larger), skip,
+                           _path(f, "save_path", save_path),
+                           _bool(f, "onnx_external_data", onnx_external_data))
 
 
 def run_model(model, input_data, threads=0):

@@ -457,3 +457,49 @@ def test_quantize_report_identical_to_cli(tmp_path, llm):
                       report=tmp_path / "llm_report.html")
     assert not (tmp_path / "llm_report.html").exists()
     assert not (tmp_path / "llm_record.txt").exists()
+
+
+def test_prune_and_decompose_identical_to_cli(tmp_path):
+    """prune (channel with the refit, 2:4, config dict, record, the search)
+    and decompose write the CLI's bytes and return its summary lines."""
+    model = MODELS / "cnn_bn.onnx"
+    x = calib("cnn_bn")
+    np.save(tmp_path / "x.npy", x)
+    cases = [
+        (dict(method="channel", ratio=0.5, align=1, input_data=x),
+         ["--method", "channel", "--ratio", "0.5", "--align", "1", "--calib-data", tmp_path / "x.npy"]),
+        (dict(method="2:4"), ["--method", "2:4"]),
+        (dict(compress_ratio=0.3, align=1, input_data={"input": x}),
+         ["--auto", "--compress-ratio", "0.3", "--align", "1", "--calib-data", tmp_path / "x.npy"]),
+    ]
+    for i, (kwargs, flags) in enumerate(cases):
+        py = amct.prune(model, tmp_path / f"py{i}", **kwargs)
+        out = cli("prune", "--model", model, *flags, "--save-path", tmp_path / f"cli{i}").stdout
+        assert same_bytes(py["pruned_model"], tmp_path / f"cli{i}_pruned_model.onnx")
+        assert same_bytes(py["record_file"], tmp_path / f"cli{i}_prune_record.txt")
+        assert [l.replace(f"py{i}", f"cli{i}") for l in py["summary"]] == out.splitlines()
+    assert same_bytes(tmp_path / "py2_prune_config.cfg", tmp_path / "cli2_prune_config.cfg")
+    # A config as a dict (AMCT's JSON shape), and a record re-applied.
+    config = {"prune_config": {"filter_pruner": {"balanced_l2_norm_filter_prune": {
+        "prune_ratio": 0.5, "ascend_optimized": False}}}}
+    py = amct.prune(model, tmp_path / "cfg", config=config)
+    again = amct.prune(model, tmp_path / "rec", record_file=py["record_file"])
+    assert same_bytes(py["pruned_model"], again["pruned_model"])
+    # Decomposition.
+    py = amct.decompose(model, tmp_path / "dpy", ratio=0.5)
+    cli("decompose", "--model", model, "--ratio", "0.5", "--save-path", tmp_path / "dcli")
+    assert same_bytes(py["decomposed_model"], tmp_path / "dcli_decomposed_model.onnx")
+    assert same_bytes(py["decompose_info"], tmp_path / "dcli_decompose_info.json")
+    # Bad arguments and inputs: the CLI's messages, nothing written.
+    with pytest.raises(ValueError, match="give one of method, config, record_file"):
+        amct.prune(model, tmp_path / "bad")
+    with pytest.raises(ValueError, match="ratio in \\(0, 1\\)"):
+        amct.prune(model, tmp_path / "bad", method="channel", ratio=1.5)
+    with pytest.raises(amct.AmctError) as e:
+        amct.prune(model, tmp_path / "bad", record_file=tmp_path / "dcli_decompose_info.json")
+    assert str(e.value).split(": error: ", 1)[1] == cli_error(
+        "prune", "--model", model, "--record", tmp_path / "dcli_decompose_info.json",
+        "--save-path", tmp_path / "bad")
+    with pytest.raises(ValueError, match="give one of ratio, energy, info_file"):
+        amct.decompose(model, tmp_path / "bad")
+    assert not list(tmp_path.glob("bad*"))

@@ -7,13 +7,11 @@
 
 #include "AmctTool.h"
 
-#include "amct/Pipelines/Prune.h"
 #include "amct/Support/FileAccess.h"
 #include "amct/Target/ONNX/SaveModels.h"
 #include "amct/Transforms/Decompose.h"
 #include "amct/Transforms/Passes.h"
 
-#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
@@ -92,44 +90,14 @@ int amct::tool::runDecompose() {
   OwningOpRef<ModuleOp> module = session.loadModel(dModel);
   if (!module)
     return kExitUserError;
-  PassManager pm(&session.context());
-  pm.addNestedPass<func::FuncOp>(createAmctFoldConstants());
-  if (failed(pm.run(*module)))
-    return kExitUserError;
-  int64_t paramsBefore, paramsAfter;
-  double flopsBefore, flopsAfter;
-  countModelCost(*module, paramsBefore, flopsBefore);
-  std::vector<KeptLayer> kept;
-  FailureOr<std::vector<DecomposedLayer>> done =
-      decomposeLayers(getMainFunction(*module), settings, info ? &*info : nullptr, &kept);
-  if (failed(done))
-    return kExitUserError;
-  countModelCost(*module, paramsAfter, flopsAfter);
-  std::vector<std::string> files;
-  if (failed(saveDecomposeResult(*module, writeDecomposeInfo(*done), dSavePath, dExternalData,
-                                 files, error))) {
+  std::vector<std::string> lines, files;
+  if (failed(runDecomposeAndSave(*module, settings, info ? &*info : nullptr, dSavePath,
+                                 dExternalData, lines, files, error))) {
     if (!error.empty())
       llvm::errs() << tool << ": error: " << error << "\n";
     return kExitUserError;
   }
-  for (const DecomposedLayer &d : *done) {
-    std::string ranks;
-    for (int64_t r : d.ranks)
-      ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
-    llvm::outs() << llvm::formatv("{0} ({1}): {2} at rank {3}; multiply-adds per position "
-                                  "{4:F0} -> {5:F0}\n",
-                                  d.name, d.type, d.method, ranks, d.costBefore, d.costAfter);
-  }
-  for (const KeptLayer &k : kept)
-    llvm::outs() << k.name << ": not decomposed: " << k.reason << "\n";
-  auto percent = [](double after, double before) {
-    return before > 0 ? 100.0 * after / before : 100.0;
-  };
-  llvm::outs() << llvm::formatv("{0} layer{1} decomposed\nparameters: {2} -> {3} ({4:F1}%)\n"
-                                "FLOPs: {5:e3} -> {6:e3} ({7:F1}%)\n",
-                                done->size(), done->size() == 1 ? "" : "s", paramsBefore,
-                                paramsAfter, percent(paramsAfter, paramsBefore), flopsBefore,
-                                flopsAfter, percent(flopsAfter, flopsBefore))
-               << "decomposed model: " << files[0] << "\ndecompose info: " << files[1] << "\n";
+  for (const std::string &line : lines)
+    llvm::outs() << line << "\n";
   return 0;
 }

@@ -186,57 +186,23 @@ int amct::tool::runPrune() {
   options.batchSize = pBatchSize;
   options.reconstruct = !pNoReconstruct;
   options.threads = pThreads;
-  std::vector<OutputFile> extraFiles;
-  std::optional<AutoPruneResult> search;
-  std::string configPath = pSavePath + "_prune_config.cfg";
+  std::optional<AutoPruneOptions> search;
   if (pAuto) {
-    AutoPruneOptions autoOptions;
-    autoOptions.compressRatio = pCompressRatio;
-    autoOptions.maxPruneRatio = pMaxPruneRatio;
-    autoOptions.ascendOptimized = !pAlign.getNumOccurrences() || pAlign == 16;
-    autoOptions.calibData = options.calibData;
-    autoOptions.threads = pThreads;
-    FailureOr<AutoPruneResult> found = searchChannelPrune(*module, autoOptions);
-    if (failed(found))
-      return kExitUserError;
-    search = std::move(*found);
-    options.settings = search->settings;
-    std::string text = writePruneConfig(search->settings);
-    extraFiles.push_back({configPath, [text](llvm::raw_ostream &os) {
-                            os << text;
-                            return success();
-                          }});
+    search.emplace();
+    search->compressRatio = pCompressRatio;
+    search->maxPruneRatio = pMaxPruneRatio;
+    search->ascendOptimized = !pAlign.getNumOccurrences() || pAlign == 16;
+    search->calibData = options.calibData;
+    search->threads = pThreads;
   }
-  FailureOr<PruneJobResult> result = pruneModel(*module, options);
-  if (failed(result))
-    return kExitUserError;
-  std::vector<std::string> files;
-  if (failed(savePruneResult(*result, pSavePath, pExternalData, extraFiles, files, error))) {
+  std::vector<std::string> lines, files;
+  if (failed(runPruneAndSave(*module, std::move(options), search, pSavePath, pExternalData, lines,
+                             files, error))) {
     if (!error.empty())
       llvm::errs() << tool << ": error: " << error << "\n";
     return kExitUserError;
   }
-  if (search)
-    for (const std::string &line : search->table)
-      llvm::outs() << "search: " << line << "\n";
-  for (const std::string &line : result->summary)
+  for (const std::string &line : lines)
     llvm::outs() << line << "\n";
-  for (const RefitOutcome &r : result->refits) {
-    double change = r.errorBefore > 0 ? 100.0 * (r.errorAfter - r.errorBefore) / r.errorBefore : 0;
-    llvm::outs() << llvm::formatv("{0}: refit, output error {1:e3} -> {2:e3} ({3:+F1}%)\n",
-                                  r.layer, r.errorBefore, r.errorAfter, change);
-  }
-  auto percent = [](double after, double before) {
-    return before > 0 ? 100.0 * after / before : 100.0;
-  };
-  llvm::outs() << llvm::formatv("parameters: {0} -> {1} ({2:F1}%)\nFLOPs: {3:e3} -> {4:e3} "
-                                "({5:F1}%)\n",
-                                result->paramsBefore, result->paramsAfter,
-                                percent(result->paramsAfter, result->paramsBefore),
-                                result->flopsBefore, result->flopsAfter,
-                                percent(result->flopsAfter, result->flopsBefore))
-               << "pruned model: " << files[0] << "\nprune record: " << files[1] << "\n";
-  if (search)
-    llvm::outs() << "prune config: " << configPath << "\n";
   return 0;
 }

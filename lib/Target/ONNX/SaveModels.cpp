@@ -5,6 +5,9 @@
 #include "amct/Support/RecordFile.h"
 #include "amct/Target/ONNX/ExportONNX.h"
 
+#include "amct/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -102,6 +105,112 @@ LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef save
   if (failed(writeFilesAtomically(*outputs, &error)))
     return failure();
   files = {modelPath, recordPath};
+  return success();
+}
+
+LogicalResult amct::runPruneAndSave(ModuleOp model, PruneJobOptions options,
+                                    const std::optional<AutoPruneOptions> &search,
+                                    StringRef savePath, bool externalData,
+                                    std::vector<std::string> &lines,
+                                    std::vector<std::string> &files, std::string &error) {
+  error.clear();
+  std::vector<OutputFile> extraFiles;
+  std::string configPath = savePath.str() + "_prune_config.cfg";
+  if (search) {
+    FailureOr<AutoPruneResult> found = searchChannelPrune(model, *search);
+    if (failed(found))
+      return failure();
+    for (const std::string &line : found->table)
+      lines.push_back("search: " + line);
+    options.settings = found->settings;
+    std::string text = writePruneConfig(found->settings);
+    extraFiles.push_back({configPath, [text](llvm::raw_ostream &os) {
+                            os << text;
+                            return success();
+                          }});
+  }
+  FailureOr<PruneJobResult> result = pruneModel(model, options);
+  if (failed(result))
+    return failure();
+  if (failed(savePruneResult(*result, savePath, externalData, extraFiles, files, error)))
+    return failure();
+  llvm::append_range(lines, result->summary);
+  for (const RefitOutcome &r : result->refits) {
+    double change = r.errorBefore > 0 ? 100.0 * (r.errorAfter - r.errorBefore) / r.errorBefore : 0;
+    lines.push_back(llvm::formatv("{0}: refit, output error {1:e3} -> {2:e3} ({3:+F1}%)",
+                                  r.layer, r.errorBefore, r.errorAfter, change)
+                        .str());
+  }
+  auto percent = [](double after, double before) {
+    return before > 0 ? 100.0 * after / before : 100.0;
+  };
+  lines.push_back(llvm::formatv("parameters: {0} -> {1} ({2:F1}%)", result->paramsBefore,
+                                result->paramsAfter,
+                                percent(result->paramsAfter, result->paramsBefore))
+                      .str());
+  lines.push_back(llvm::formatv("FLOPs: {0:e3} -> {1:e3} ({2:F1}%)", result->flopsBefore,
+                                result->flopsAfter,
+                                percent(result->flopsAfter, result->flopsBefore))
+                      .str());
+  lines.push_back("pruned model: " + files[0]);
+  lines.push_back("prune record: " + files[1]);
+  if (search) {
+    files.push_back(configPath);
+    lines.push_back("prune config: " + configPath);
+  }
+  return success();
+}
+
+LogicalResult amct::runDecomposeAndSave(ModuleOp model, const DecomposeSettings &settings,
+                                        const std::vector<DecomposedLayer> *info,
+                                        StringRef savePath, bool externalData,
+                                        std::vector<std::string> &lines,
+                                        std::vector<std::string> &files, std::string &error) {
+  error.clear();
+  OwningOpRef<ModuleOp> module(model.clone());
+  PassManager pm(module->getContext());
+  pm.addNestedPass<func::FuncOp>(createAmctFoldConstants());
+  if (failed(pm.run(*module)))
+    return failure();
+  func::FuncOp main = getMainFunction(*module);
+  if (!main)
+    return emitError(module->getLoc()) << "the model has no function";
+  int64_t paramsBefore, paramsAfter;
+  double flopsBefore, flopsAfter;
+  countModelCost(*module, paramsBefore, flopsBefore);
+  std::vector<KeptLayer> kept;
+  FailureOr<std::vector<DecomposedLayer>> done = decomposeLayers(main, settings, info, &kept);
+  if (failed(done))
+    return failure();
+  countModelCost(*module, paramsAfter, flopsAfter);
+  if (failed(saveDecomposeResult(*module, writeDecomposeInfo(*done), savePath, externalData, files,
+                                 error)))
+    return failure();
+  for (const DecomposedLayer &d : *done) {
+    std::string ranks;
+    for (int64_t r : d.ranks)
+      ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    lines.push_back(llvm::formatv("{0} ({1}): {2} at rank {3}; multiply-adds per position "
+                                  "{4:F0} -> {5:F0}",
+                                  d.name, d.type, d.method, ranks, d.costBefore, d.costAfter)
+                        .str());
+  }
+  for (const KeptLayer &k : kept)
+    lines.push_back(k.name + ": not decomposed: " + k.reason);
+  auto percent = [](double after, double before) {
+    return before > 0 ? 100.0 * after / before : 100.0;
+  };
+  lines.push_back(llvm::formatv("{0} layer{1} decomposed", done->size(),
+                                done->size() == 1 ? "" : "s")
+                      .str());
+  lines.push_back(llvm::formatv("parameters: {0} -> {1} ({2:F1}%)", paramsBefore, paramsAfter,
+                                percent(paramsAfter, paramsBefore))
+                      .str());
+  lines.push_back(llvm::formatv("FLOPs: {0:e3} -> {1:e3} ({2:F1}%)", flopsBefore, flopsAfter,
+                                percent(flopsAfter, flopsBefore))
+                      .str());
+  lines.push_back("decomposed model: " + files[0]);
+  lines.push_back("decompose info: " + files[1]);
   return success();
 }
 

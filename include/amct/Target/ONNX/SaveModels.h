@@ -12,6 +12,7 @@
 
 #include "amct/Pipelines/AutoCalibrate.h"
 #include "amct/Pipelines/Prune.h"
+#include "amct/Transforms/Decompose.h"
 #include "amct/Pipelines/Quantize.h"
 #include "amct/Support/ToolSupport.h"
 
@@ -50,6 +51,27 @@ mlir::LogicalResult saveAutoCalibrateResult(const AutoCalibrateResult &result,
                                             llvm::StringRef savePath,
                                             std::vector<OutputFile> extraFiles,
                                             std::vector<std::string> &files, std::string &error);
+
+/// `amct prune` as a library call (the CLI and Python share it): the
+/// automatic search when `search` is set (its config becomes the job's
+/// settings and P_prune_config.cfg), the job, then its files under
+/// `savePath`. `lines` gets the summary the CLI prints, `files` the paths
+/// written (model, record[, config]). On failure `error` holds the reason,
+/// or is empty when a diagnostic was emitted.
+mlir::LogicalResult runPruneAndSave(mlir::ModuleOp model, PruneJobOptions options,
+                                    const std::optional<AutoPruneOptions> &search,
+                                    llvm::StringRef savePath, bool externalData,
+                                    std::vector<std::string> &lines,
+                                    std::vector<std::string> &files, std::string &error);
+
+/// `amct decompose` as a library call: fold constants, decompose (by the
+/// settings, or re-applying `info`), write P_decomposed_model.onnx and
+/// P_decompose_info.json; `lines` and `files` as runPruneAndSave's.
+mlir::LogicalResult runDecomposeAndSave(mlir::ModuleOp model, const DecomposeSettings &settings,
+                                        const std::vector<DecomposedLayer> *info,
+                                        llvm::StringRef savePath, bool externalData,
+                                        std::vector<std::string> &lines,
+                                        std::vector<std::string> &files, std::string &error);
 
 /// The prune job's files under prefix `savePath`: P_pruned_model.onnx and
 /// P_prune_record.txt (and `extraFiles`: the automatic search's config),
