@@ -98,51 +98,30 @@ LogicalResult amct::adaQuantizeWeights(func::FuncOp main, func::FuncOp fp32,
     fpStops.push_back(op);
   }
 
-  rt::ExecutorOptions options;
-  options.threads = threads;
-  auto executor = rt::Executor::create(main, options);
-  auto fpExecutor = rt::Executor::create(fp32, options);
-  if (failed(executor) || failed(fpExecutor))
+  auto runs = SteppedBatches::start(main, stops, batches, threads);
+  auto fpRuns = SteppedBatches::start(fp32, fpStops, batches, threads);
+  if (failed(runs) || failed(fpRuns))
     return failure();
-  std::vector<std::unique_ptr<rt::SteppedRun>> runs, fpRuns;
-  for (const std::vector<rt::Tensor> &batch : batches) {
-    auto run = (*executor)->startStepped(batch, stops);
-    auto fpRun = (*fpExecutor)->startStepped(batch, fpStops);
-    if (failed(run) || failed(fpRun))
-      return failure();
-    runs.push_back(std::move(*run));
-    fpRuns.push_back(std::move(*fpRun));
-  }
   llvm::DenseMap<Operation *, AdaLayer *> byOp;
   for (AdaLayer &a : adaLayers)
     byOp[a.layer.op] = &a;
 
   while (true) {
-    Operation *at = nullptr, *fpAt = nullptr;
-    for (auto &run : runs) {
-      FailureOr<Operation *> next = run->next();
-      if (failed(next))
-        return failure();
-      at = *next;
-    }
-    for (auto &run : fpRuns) {
-      FailureOr<Operation *> next = run->next();
-      if (failed(next))
-        return failure();
-      fpAt = *next;
-    }
-    if (!at)
+    FailureOr<Operation *> at = runs->next(), fpAt = fpRuns->next();
+    if (failed(at) || failed(fpAt))
+      return failure();
+    if (!*at)
       break;
-    AdaLayer &a = *byOp.lookup(at);
+    AdaLayer &a = *byOp.lookup(*at);
     const QuantizableLayer &layer = a.layer;
-    if (fpAt != fpOps.lookup(layer.name))
+    if (*fpAt != fpOps.lookup(layer.name))
       return layer.op->emitError() << "layer '" << layer.name
                                    << "': the float model's run is not at the same layer";
     const rt::LayerMatrices &m = a.matrices;
     rt::InputGrams grams;
-    for (auto [run, fpRun] : llvm::zip(runs, fpRuns))
-      if (failed(rt::accumulateInputGram(layer.op, m, run->operand(layer.dataOperand),
-                                         &fpRun->operand(layer.dataOperand), threads, grams)))
+    for (size_t b = 0; b < runs->size(); ++b)
+      if (failed(rt::accumulateInputGram(layer.op, m, runs->operand(b, layer.dataOperand),
+                                         &fpRuns->operand(b, layer.dataOperand), threads, grams)))
         return failure();
 
     // The weight as the matrices, each row with its channel's scale.
@@ -196,8 +175,7 @@ LogicalResult amct::adaQuantizeWeights(func::FuncOp main, func::FuncOp fp32,
     if (!tensor)
       return layer.op->emitError() << "cannot allocate the rounded weight";
     std::copy(onGrid.begin(), onGrid.end(), tensor->mutableData<float>());
-    for (auto &run : runs)
-      run->setOperand(layer.weightOperand, *tensor);
+    runs->setOperand(layer.weightOperand, *tensor);
     replaceConstantInput(fq, 0, onGrid, layer.name + ".ada_weight");
 
     AdaLayerOutcome &o = outcome.layers[layer.name];
@@ -208,13 +186,7 @@ LogicalResult amct::adaQuantizeWeights(func::FuncOp main, func::FuncOp fp32,
     o.adaError = rounded->adaError;
     o.positions = grams.positions;
   }
-  for (auto &run : runs)
-    if (failed(run->results()))
-      return failure();
-  for (auto &run : fpRuns)
-    if (failed(run->results()))
-      return failure();
-  return success();
+  return success(succeeded(runs->finish()) && succeeded(fpRuns->finish()));
 }
 
 LogicalResult amct::applyAdaWeights(func::FuncOp fused, const AdaOutcome &outcome) {

@@ -137,51 +137,29 @@ LogicalResult refitLayers(func::FuncOp main, func::FuncOp fp32, std::vector<Refi
   if (prepared.empty())
     return success();
 
-  rt::ExecutorOptions options;
-  options.threads = threads;
-  auto executor = rt::Executor::create(main, options);
-  auto fpExecutor = rt::Executor::create(fp32, options);
-  if (failed(executor) || failed(fpExecutor))
+  auto runs = SteppedBatches::start(main, stops, batches, threads);
+  auto fpRuns = SteppedBatches::start(fp32, fpStops, batches, threads);
+  if (failed(runs) || failed(fpRuns))
     return failure();
-  std::vector<std::unique_ptr<rt::SteppedRun>> runs, fpRuns;
-  for (const std::vector<rt::Tensor> &batch : batches) {
-    auto run = (*executor)->startStepped(batch, stops);
-    auto fpRun = (*fpExecutor)->startStepped(batch, fpStops);
-    if (failed(run) || failed(fpRun))
-      return failure();
-    runs.push_back(std::move(*run));
-    fpRuns.push_back(std::move(*fpRun));
-  }
   llvm::DenseMap<Operation *, Prepared *> byOp;
   llvm::DenseMap<Operation *, std::pair<unsigned, rt::Tensor>> pendingBias;
   for (Prepared &p : prepared)
     byOp[p.target->op] = &p;
 
-  auto step = [](std::vector<std::unique_ptr<rt::SteppedRun>> &all) -> FailureOr<Operation *> {
-    Operation *at = nullptr;
-    for (auto &run : all) {
-      FailureOr<Operation *> next = run->next();
-      if (failed(next))
-        return failure();
-      at = *next;
-    }
-    return at;
-  };
   while (true) {
-    FailureOr<Operation *> at = step(runs);
+    FailureOr<Operation *> at = runs->next();
     if (failed(at))
       return failure();
     if (!*at)
       break;
     // A MatMul's bias Add: hand the refitted bias to the runs.
     if (auto it = pendingBias.find(*at); it != pendingBias.end()) {
-      for (auto &run : runs)
-        run->setOperand(it->second.first, it->second.second);
+      runs->setOperand(it->second.first, it->second.second);
       pendingBias.erase(it);
       continue;
     }
     Prepared &p = *byOp.lookup(*at);
-    FailureOr<Operation *> fpAt = step(fpRuns);
+    FailureOr<Operation *> fpAt = fpRuns->next();
     if (failed(fpAt))
       return failure();
     if (*fpAt != p.fpOp)
@@ -190,9 +168,9 @@ LogicalResult refitLayers(func::FuncOp main, func::FuncOp fp32, std::vector<Refi
     unsigned dataIndex = p.layer.getDataOperandIndex();
     const rt::LayerMatrices &m = p.matrices;
     rt::InputGrams grams;
-    for (auto [run, fpRun] : llvm::zip(runs, fpRuns))
-      if (failed(rt::accumulateInputGram(p.target->op, m, run->operand(dataIndex),
-                                         &fpRun->operand(dataIndex), threads, grams)))
+    for (size_t b = 0; b < runs->size(); ++b)
+      if (failed(rt::accumulateInputGram(p.target->op, m, runs->operand(b, dataIndex),
+                                         &fpRuns->operand(b, dataIndex), threads, grams)))
         return failure();
     unsigned weightIndex = *p.layer.getWeightOperandIndex();
     Value fpWeight = p.fpOp->getOperand(weightIndex);
@@ -230,8 +208,7 @@ LogicalResult refitLayers(func::FuncOp main, func::FuncOp fp32, std::vector<Refi
       flat[m.weightIndex[i]] = fit->weight[i];
     replaceConstant(p.target->op, weightIndex, wType, flat, p.target->name + ".refit_weight");
     rt::Tensor wTensor = floatTensor(wType, flat);
-    for (auto &run : runs)
-      run->setOperand(weightIndex, wTensor);
+    runs->setOperand(weightIndex, wTensor);
     if (p.bias) {
       Value old = p.bias->op->getOperand(p.bias->operand);
       std::vector<float> bias = *getConstantFloats(old);
@@ -241,18 +218,15 @@ LogicalResult refitLayers(func::FuncOp main, func::FuncOp fp32, std::vector<Refi
       replaceConstant(p.bias->op, p.bias->operand, bType, bias, p.target->name + ".refit_bias");
       rt::Tensor bTensor = floatTensor(bType, bias);
       if (p.bias->op == p.target->op) {
-        for (auto &run : runs)
-          run->setOperand(p.bias->operand, bTensor);
+        runs->setOperand(p.bias->operand, bTensor);
       } else {
         pendingBias[p.bias->op] = {p.bias->operand, std::move(bTensor)};
       }
     }
     outcomes.push_back({p.target->name, fit->errorBefore, fit->errorAfter});
   }
-  for (auto &run : runs)
-    if (failed(run->results()))
-      return failure();
-  return success();
+  // The original's runs stop after their last layer: they need not end.
+  return runs->finish();
 }
 
 std::string joinNames(const std::vector<std::string> &names) {

@@ -13,11 +13,36 @@
 #include "amct/Support/LlmConfig.h"
 #include "amct/Support/QuantConfig.h"
 
+#include "amct/Runtime/Executor.h"
+
 #include "mlir/Pass/Pass.h"
 
 #include <chrono>
 
 namespace amct {
+
+/// The calibration batches run side by side on one function, stopping
+/// before each op of `stops` (ADA and the pruning refit gather a layer's
+/// inputs over all batches, change its weight, and go on).
+class SteppedBatches {
+public:
+  static mlir::FailureOr<SteppedBatches>
+  start(mlir::func::FuncOp func, llvm::ArrayRef<mlir::Operation *> stops,
+        const std::vector<std::vector<rt::Tensor>> &batches, int threads);
+  /// Advances every run to its next stop: that op, or null at the end.
+  mlir::FailureOr<mlir::Operation *> next();
+  /// Operand `i` of the op stopped at, in run `b`.
+  const rt::Tensor &operand(size_t b, unsigned i) const { return runs[b]->operand(i); }
+  size_t size() const { return runs.size(); }
+  /// Replaces operand `i` of the op stopped at in every run.
+  void setOperand(unsigned i, const rt::Tensor &value);
+  /// Checks every run ended without an error.
+  mlir::LogicalResult finish();
+
+private:
+  std::unique_ptr<rt::Executor> executor;
+  std::vector<std::unique_ptr<rt::SteppedRun>> runs;
+};
 
 /// What ADA did to one layer: the rounded weight (scale * q, in the
 /// weight's layout), how many weights it rounded the other way from

@@ -119,29 +119,39 @@ std::optional<SvdFactors> amct::quant::truncatedSvd(const float *w, int64_t n, i
   return f;
 }
 
-std::optional<std::pair<std::vector<double>, std::vector<double>>>
-amct::quant::tucker2Spectra(const float *w, int64_t m, int64_t c, int64_t kh, int64_t kw,
-                            std::string &error) {
-  int64_t t = kh * kw;
+namespace {
+
+/// The SVDs of W [M, C, kh, kw]'s output- and input-channel unfoldings.
+std::optional<std::pair<Svd, Svd>> modeSvds(const float *w, int64_t m, int64_t c, int64_t t,
+                                            std::string &error) {
   std::optional<Svd> out = svd(toDouble(w, size_t(m) * c * t), m, c * t, error);
   if (!out)
     return std::nullopt;
   std::optional<Svd> in = svd(inputUnfolding(w, m, c, t), c, m * t, error);
   if (!in)
     return std::nullopt;
-  return std::make_pair(out->s, in->s);
+  return std::make_pair(std::move(*out), std::move(*in));
+}
+
+} // namespace
+
+std::optional<std::pair<std::vector<double>, std::vector<double>>>
+amct::quant::tucker2Spectra(const float *w, int64_t m, int64_t c, int64_t kh, int64_t kw,
+                            std::string &error) {
+  auto svds = modeSvds(w, m, c, kh * kw, error);
+  if (!svds)
+    return std::nullopt;
+  return std::make_pair(svds->first.s, svds->second.s);
 }
 
 std::optional<Tucker2Factors> amct::quant::tucker2(const float *w, int64_t m, int64_t c,
                                                    int64_t kh, int64_t kw, int64_t rIn,
                                                    int64_t rOut, std::string &error) {
   int64_t t = kh * kw;
-  std::optional<Svd> out = svd(toDouble(w, size_t(m) * c * t), m, c * t, error);
-  if (!out)
+  auto svds = modeSvds(w, m, c, t, error);
+  if (!svds)
     return std::nullopt;
-  std::optional<Svd> in = svd(inputUnfolding(w, m, c, t), c, m * t, error);
-  if (!in)
-    return std::nullopt;
+  const Svd *out = &svds->first, *in = &svds->second;
   if (rOut < 1 || rOut > out->r || rIn < 1 || rIn > in->r) {
     error = "decomposition: ranks (" + std::to_string(rIn) + ", " + std::to_string(rOut) +
             ") outside [1, " + std::to_string(in->r) + "] x [1, " + std::to_string(out->r) + "]";

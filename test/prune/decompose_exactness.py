@@ -20,7 +20,6 @@ Exit 1 on any failure.
 import argparse
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,17 +28,16 @@ import onnx
 from onnx import numpy_helper
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-ORT_RUN = HERE.parent / "ort" / "ort_run.js"
-PRUNE_MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
-REPO_MODELS = ["cnn_bn", "mlp", "transformer"]
+sys.path.insert(0, str(HERE))
+import prune_common  # noqa: E402
 
 
 def run(cmd):
-    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"decompose-exactness: {' '.join(map(str, cmd))} failed:\n{p.stderr}")
-    return p.stdout
+    return prune_common.run(cmd, "decompose-exactness")
+REPO = HERE.parents[1]
+PRUNE_MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
+REPO_MODELS = ["cnn_bn", "mlp", "transformer"]
+
 
 
 def weight_count(path):
@@ -104,15 +102,9 @@ def main():
             jobs.append({"model": str(path), "inputs": inputs,
                          "outDir": str(work / "ort" / f"{name}-{path.parent.name}"),
                          "opt": "disabled"})
-    (work / "jobs.json").write_text(json.dumps(jobs))
-    run(["node", ORT_RUN, work / "jobs.json", work / "results.json"])
-    results = json.loads((work / "results.json").read_text())
+    outs = prune_common.ort_first_outputs(jobs, work, "decompose-exactness")
     for i, name in enumerate(models):
-        trio = results[3 * i:3 * i + 3]
-        if not all(r["ok"] for r in trio):
-            problems.append(f"{name}: ONNX Runtime cannot run: {[r['error'] for r in trio if not r['ok']]}")
-            continue
-        ref, full, half = (np.load(r["outputs"][0]["file"]).astype(np.float64) for r in trio)
+        ref, full, half = outs[3 * i:3 * i + 3]
         scale = max(1.0, float(np.abs(ref).max()))
         diff = float(np.abs(ref - full).max()) / scale if ref.shape == full.shape else float("inf")
         print(f"{name:16} full rank: max |diff| / scale {diff:.3e}; ratio 0.5 output {half.shape}")

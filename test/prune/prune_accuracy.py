@@ -14,24 +14,21 @@ setting; ratio 0.5 removes at least 40 % of the FLOPs; the automatic
 search removes at least half. Prints the table.
 """
 import argparse
-import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-ADA = HERE.parent / "ada"
-ORT_RUN = HERE.parent / "ort" / "ort_run.js"
+sys.path.insert(0, str(HERE))
+import prune_common  # noqa: E402
 
 
 def run(cmd):
-    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"prune-accuracy: {' '.join(map(str, cmd))} failed:\n{p.stderr}")
-    return p.stdout
+    return prune_common.run(cmd, "prune-accuracy")
+ADA = HERE.parent / "ada"
+
 
 
 def main():
@@ -62,14 +59,7 @@ def main():
     jobs = [{"model": str(p), "inputs": {"input": str(ADA / "mbv2.eval.npy")},
              "outDir": str(work / "ort" / p.stem), "opt": "disabled"}
             for p in [model] + list(models.values())]
-    (work / "jobs.json").write_text(json.dumps(jobs))
-    run(["node", ORT_RUN, work / "jobs.json", work / "results.json"])
-    results = json.loads((work / "results.json").read_text())
-    outs = []
-    for job, result in zip(jobs, results):
-        if not result["ok"]:
-            sys.exit(f"prune-accuracy: ONNX Runtime cannot run {job['model']}: {result['error']}")
-        outs.append(np.load(result["outputs"][0]["file"]).astype(np.float64))
+    outs = prune_common.ort_first_outputs(jobs, work, "prune-accuracy")
     ref, labels = outs[0], np.load(ADA / "mbv2.eval_labels.npy")
     problems = []
     metrics = {}

@@ -16,8 +16,6 @@
 Exit 1 on any failure.
 """
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -26,7 +24,12 @@ import onnx
 from onnx import numpy_helper
 
 HERE = Path(__file__).resolve().parent
-ORT_RUN = HERE.parent / "ort" / "ort_run.js"
+sys.path.insert(0, str(HERE))
+import prune_common  # noqa: E402
+
+
+def run(cmd):
+    return prune_common.run(cmd, "prune-exactness")
 MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
 # Layers (node names) that must lose half their output channels in each
 # model, and depthwise convolutions pruned with them.
@@ -62,24 +65,6 @@ def output_channels(path):
         weights[n.name] = (w, in_axis[n.op_type])
     return channels, weights
 
-
-def run(cmd):
-    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"prune-exactness: {' '.join(map(str, cmd))} failed:\n{p.stderr}")
-    return p.stdout
-
-
-def ort_outputs(jobs, work):
-    (work / "jobs.json").write_text(json.dumps(jobs))
-    run(["node", ORT_RUN, work / "jobs.json", work / "results.json"])
-    results = json.loads((work / "results.json").read_text())
-    outs = []
-    for job, result in zip(jobs, results):
-        if not result["ok"]:
-            sys.exit(f"prune-exactness: ONNX Runtime cannot run {job['model']}: {result['error']}")
-        outs.append(np.load(result["outputs"][0]["file"]))
-    return outs
 
 
 def runs_of_four(weight, axis):
@@ -123,7 +108,7 @@ def main():
         for path in [models / f"{m}.onnx", pruned]:
             jobs.append({"model": str(path), "inputs": {"input": str(models / f"{m}.input.npy")},
                          "outDir": str(work / "ort" / path.stem), "opt": "disabled"})
-    outs = ort_outputs(jobs, work)
+    outs = prune_common.ort_first_outputs(jobs, work, "prune-exactness")
     print(f"{'model':18} {'max |diff|':>11}  output shape")
     for i, m in enumerate(MODELS):
         ref, got = outs[2 * i], outs[2 * i + 1]

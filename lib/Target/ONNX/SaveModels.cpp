@@ -81,28 +81,42 @@ LogicalResult amct::saveAutoCalibrateResult(const AutoCalibrateResult &result, S
   return success();
 }
 
-LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef savePath,
-                                    bool externalData, std::vector<OutputFile> extraFiles,
-                                    std::vector<std::string> &files, std::string &error) {
-  error.clear();
-  std::string modelPath = savePath.str() + "_pruned_model.onnx";
-  std::string recordPath = savePath.str() + "_prune_record.txt";
-  FailureOr<std::vector<OutputFile>> outputs =
-      onnxOutputFiles({{*result.pruned, modelPath}}, externalData);
+namespace {
+
+/// One model and its text files under the model's folder (created), all
+/// or nothing.
+LogicalResult saveModelAndTexts(ModuleOp model, const std::string &modelPath,
+                                std::vector<std::pair<std::string, std::string>> texts,
+                                std::vector<OutputFile> extraFiles, bool externalData,
+                                std::string &error) {
+  FailureOr<std::vector<OutputFile>> outputs = onnxOutputFiles({{model, modelPath}}, externalData);
   if (failed(outputs))
     return failure();
-  std::string recordText = writeRecordFile(result.record);
-  outputs->push_back({recordPath, [recordText](llvm::raw_ostream &os) {
-                        os << recordText;
-                        return success();
-                      }});
+  for (auto &[path, text] : texts)
+    outputs->push_back({path, [text = std::move(text)](llvm::raw_ostream &os) {
+                          os << text;
+                          return success();
+                        }});
   llvm::append_range(*outputs, extraFiles);
   if (StringRef dir = llvm::sys::path::parent_path(modelPath); !dir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
       error = "cannot create " + dir.str() + ": " + ec.message();
       return failure();
     }
-  if (failed(writeFilesAtomically(*outputs, &error)))
+  return writeFilesAtomically(*outputs, &error);
+}
+
+} // namespace
+
+LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef savePath,
+                                    bool externalData, std::vector<OutputFile> extraFiles,
+                                    std::vector<std::string> &files, std::string &error) {
+  error.clear();
+  std::string modelPath = savePath.str() + "_pruned_model.onnx";
+  std::string recordPath = savePath.str() + "_prune_record.txt";
+  if (failed(saveModelAndTexts(*result.pruned, modelPath,
+                               {{recordPath, writeRecordFile(result.record)}},
+                               std::move(extraFiles), externalData, error)))
     return failure();
   files = {modelPath, recordPath};
   return success();
@@ -220,19 +234,7 @@ LogicalResult amct::saveDecomposeResult(ModuleOp model, const std::string &infoJ
   error.clear();
   std::string modelPath = savePath.str() + "_decomposed_model.onnx";
   std::string infoPath = savePath.str() + "_decompose_info.json";
-  FailureOr<std::vector<OutputFile>> outputs = onnxOutputFiles({{model, modelPath}}, externalData);
-  if (failed(outputs))
-    return failure();
-  outputs->push_back({infoPath, [infoJson](llvm::raw_ostream &os) {
-                        os << infoJson;
-                        return success();
-                      }});
-  if (StringRef dir = llvm::sys::path::parent_path(modelPath); !dir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
-      error = "cannot create " + dir.str() + ": " + ec.message();
-      return failure();
-    }
-  if (failed(writeFilesAtomically(*outputs, &error)))
+  if (failed(saveModelAndTexts(model, modelPath, {{infoPath, infoJson}}, {}, externalData, error)))
     return failure();
   files = {modelPath, infoPath};
   return success();

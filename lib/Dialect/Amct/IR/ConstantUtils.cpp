@@ -16,13 +16,18 @@ using namespace mlir;
 
 namespace amct {
 
-std::optional<std::vector<float>> getConstantFloats(Value v) {
+/// The value of an amct.const or ONNX Constant node producing `v`.
+static ElementsAttr constantAttr(Value v) {
   Operation *def = v.getDefiningOp();
-  ElementsAttr attr;
   if (auto c = dyn_cast_or_null<ConstOp>(def))
-    attr = c.getValue();
-  else if (auto c = dyn_cast_or_null<ConstantOp>(def))
-    attr = c.getValueAttr();
+    return c.getValue();
+  if (auto c = dyn_cast_or_null<ConstantOp>(def))
+    return c.getValueAttr();
+  return {};
+}
+
+std::optional<std::vector<float>> getConstantFloats(Value v) {
+  ElementsAttr attr = constantAttr(v);
   if (!attr || !attr.getElementType().isF32())
     return std::nullopt;
   int64_t n = attr.getNumElements();
@@ -68,12 +73,7 @@ std::optional<std::vector<int8_t>> getConstantInt8s(Value v) {
 }
 
 std::optional<std::vector<char>> getConstantBytes(Value v) {
-  Operation *def = v.getDefiningOp();
-  ElementsAttr attr;
-  if (auto c = dyn_cast_or_null<ConstOp>(def))
-    attr = c.getValue();
-  else if (auto c = dyn_cast_or_null<ConstantOp>(def))
-    attr = c.getValueAttr();
+  ElementsAttr attr = constantAttr(v);
   if (!attr)
     return std::nullopt;
   Type element = attr.getElementType();
