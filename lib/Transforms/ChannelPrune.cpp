@@ -165,15 +165,31 @@ void Analysis::startProducer(QuantizableLayerOpInterface layer, LayerKind kind) 
   Value weight = op->getOperand(*layer.getWeightOperandIndex());
   auto wType = rankedType(weight);
   auto result = rankedType(op->getResult(0));
-  if (!layout || layout->groups != 1 || !wType || !wType.hasStaticShape() ||
-      !wType.getElementType().isF32() || !getConstantFloats(weight) || !weight.hasOneUse() ||
-      !result)
-    return;
-  if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getTransA())
-    return;
+  if (!layout || !wType || !wType.hasStaticShape() || !result || !getConstantBytes(weight))
+    return; // not a layer with a weight of its own here (a MatMul of activations)
+  // A layer that cannot lose output channels still shows up, as a group
+  // that is not pruned, with the reason.
+  std::string reason;
+  if (layout->groups != 1)
+    reason = "a grouped convolution (its groups would lose different channels)";
+  else if (!weight.hasOneUse())
+    reason = "its weight is shared with another node";
+  else if (!wType.getElementType().isF32() || !getConstantFloats(weight))
+    reason = "its weight is not float32";
+  else if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getTransA())
+    reason = "a Gemm with transA";
   int64_t channels = layer.getOutputChannelCount();
   int space = spaces.size();
-  spaces.push_back({space, channels, "", {}, {}, {}, {}, {}});
+  spaces.push_back({space, channels, reason, {}, {}, {}, {}, {}});
+  if (!reason.empty()) {
+    spaces.back().producers.push_back({op, getNodeName(op).str(), stringifyLayerKind(kind).str(),
+                                       0, 1});
+    ChannelMap map;
+    map.axis = layer.getResultChannelAxis();
+    map.segments.push_back({space, channels});
+    maps[op->getResult(0)] = map;
+    return;
+  }
   SpaceData &data = spaces.back();
   std::string name = getNodeName(op).str();
   data.producers.push_back({op, name, stringifyLayerKind(kind).str(), 0, 1});

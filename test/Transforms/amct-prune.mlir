@@ -109,6 +109,7 @@ func.func @declined(%x: tensor<1x1x2x2xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x2
   // REMARK: remark: loc("to_grouped"): not pruned: 'Conv' node 'grouped' is a grouped convolution
   %b = amct.Conv %x, %w2, %n : (tensor<1x1x2x2xf32>, tensor<4x1x1x1xf32>, none) -> tensor<1x4x2x2xf32> loc("to_grouped")
   %wg = amct.const dense<1.0> : tensor<2x2x1x1xf32>
+  // REMARK: remark: loc("grouped"): not pruned: a grouped convolution (its groups would lose different channels)
   %g = amct.Conv %b, %wg, %n {group = 2 : i64} : (tensor<1x4x2x2xf32>, tensor<2x2x1x1xf32>, none) -> tensor<1x2x2x2xf32> loc("grouped")
   return %s, %g : tensor<1x4x2x2xf32>, tensor<1x2x2x2xf32>
 }
@@ -141,4 +142,25 @@ func.func @mlp(%x: tensor<2x3x4xf32>) -> tensor<2x3x4xf32> {
   %dn = amct.MatMul %g, %wd : (tensor<2x3x8xf32>, tensor<8x4xf32>) -> tensor<2x3x4xf32> loc("down")
   %r = amct.Add %x, %dn : (tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32> loc("residual")
   return %r : tensor<2x3x4xf32>
+}
+
+// -----
+
+// Two convolutions sharing one weight constant are not pruned (their
+// filters cannot lose channels independently): their group (joined by the
+// Add) is reported once, and left as it is.
+// CHECK-LABEL: func.func @shared_weight
+// CHECK: amct.Conv {{.*}} -> tensor<1x4x2x2xf32> loc("shared_a")
+// CHECK: amct.Conv {{.*}} -> tensor<1x4x2x2xf32> loc("shared_b")
+func.func @shared_weight(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x2x2xf32> {
+  %n = amct.none
+  %w = amct.const dense<[[[[0.01]]], [[[3.0]]], [[[0.02]]], [[[2.0]]]]> : tensor<4x1x1x1xf32>
+  // REMARK: remark: loc("shared_a"): not pruned: its weight is shared with another node
+  %a = amct.Conv %x, %w, %n : (tensor<1x1x2x2xf32>, tensor<4x1x1x1xf32>, none) -> tensor<1x4x2x2xf32> loc("shared_a")
+  %b = amct.Conv %x, %w, %n : (tensor<1x1x2x2xf32>, tensor<4x1x1x1xf32>, none) -> tensor<1x4x2x2xf32> loc("shared_b")
+  %s = amct.Add %a, %b : (tensor<1x4x2x2xf32>, tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32> loc("add")
+  %wc = amct.const dense<1.0> : tensor<1x4x1x1xf32>
+  // REMARK: remark: loc("out"): not pruned: its channels reach a graph output
+  %c = amct.Conv %s, %wc, %n : (tensor<1x4x2x2xf32>, tensor<1x4x1x1xf32>, none) -> tensor<1x1x2x2xf32> loc("out")
+  return %c : tensor<1x1x2x2xf32>
 }
