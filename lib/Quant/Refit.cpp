@@ -24,11 +24,11 @@ using namespace amct::quant;
 
 namespace {
 
-/// C = A B^T for row-major A (m x k) and B (n x k).
+/// C = alpha A B^T for row-major A (m x k) and B (n x k).
 std::vector<double> timesTransposed(const std::vector<double> &a, const double *b, int64_t m,
-                                    int64_t n, int64_t k) {
+                                    int64_t n, int64_t k, double alpha) {
   std::vector<double> c(size_t(m) * n);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, a.data(), k, b, k, 0.0,
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, alpha, a.data(), k, b, k, 0.0,
               c.data(), n);
   return c;
 }
@@ -59,44 +59,40 @@ std::optional<RefitResult> amct::quant::refitPrunedWeights(const RefitProblem &p
   out.biasDelta.assign(p.groups * rows, 0.0);
   double inv = 1.0 / p.positions;
   for (int64_t g = 0; g < p.groups; ++g) {
+    // The group's Gram matrices are read in place (they are the largest
+    // data here: k x k each); per-position scaling goes into the products.
     size_t kk = size_t(k) * k;
-    std::vector<double> qq(p.gram + g * kk, p.gram + (g + 1) * kk);
-    std::vector<double> qf(p.crossGram + g * kk, p.crossGram + (g + 1) * kk);
-    std::vector<double> ff(p.floatGram + g * kk, p.floatGram + (g + 1) * kk);
+    const double *qq = p.gram + g * kk, *qf = p.crossGram + g * kk, *ff = p.floatGram + g * kk;
     std::vector<double> muQ(k), muF(k);
-    for (auto *m : {&qq, &qf, &ff})
-      for (double &v : *m)
-        v *= inv;
     for (int64_t j = 0; j < k; ++j) {
       muQ[j] = p.sumQ[g * k + j] * inv;
       muF[j] = p.sumF[g * k + j] * inv;
     }
-    for (double v : qq)
-      if (!std::isfinite(v)) {
+    for (size_t i = 0; i < kk; i += k + 1)
+      if (!std::isfinite(qq[i])) {
         error = "refit: the layer's input has non-finite values";
         return std::nullopt;
       }
-    // The system's matrix and right-hand side: centred statistics when
-    // the bias is refitted too (cov(c, c), cov(c, c_f)).
-    std::vector<double> a = qq, x = qf;
-    if (p.withBias)
-      for (int64_t i = 0; i < k; ++i)
-        for (int64_t j = 0; j < k; ++j) {
-          a[i * k + j] -= muQ[i] * muQ[j];
-          x[i * k + j] -= muQ[i] * muF[j];
-        }
     const float *w0f = p.weight + g * rows * k;
     std::vector<double> w0(w0f, w0f + rows * k), masked = w0;
     const std::vector<bool> &keep = *p.keep;
     for (int64_t i = 0; i < rows * k; ++i)
       if (!keep[g * rows * k + i])
         masked[i] = 0.0;
-    // rhs[r][i] = sum_j x[i][j] w0[r][j]; the error terms.
-    std::vector<double> rhsAll = timesTransposed(w0, x.data(), rows, k, k);
-    std::vector<double> w0ff = timesTransposed(w0, ff.data(), rows, k, k);
-    std::vector<double> w0qf = timesTransposed(w0, qf.data(), rows, k, k); // (QF w0)_i
+    // The right-hand sides rhs[r][i] = sum_j x[i][j] w0[r][j] with
+    // x = cov(c, c_f) when the bias is refitted too (centred: QF / P minus
+    // muQ muF^T), else QF / P; and the error terms.
+    std::vector<double> rhsAll = timesTransposed(w0, qf, rows, k, k, inv);
+    if (p.withBias)
+      for (int64_t r = 0; r < rows; ++r) {
+        double w0muF = dot(&w0[r * k], muF.data(), k);
+        for (int64_t i = 0; i < k; ++i)
+          rhsAll[r * k + i] -= muQ[i] * w0muF;
+      }
+    std::vector<double> w0ff = timesTransposed(w0, ff, rows, k, k, inv);
+    std::vector<double> w0qf = timesTransposed(w0, qf, rows, k, k, inv); // (QF w0)_i / P
     auto errorOf = [&](const std::vector<double> &w, const std::vector<double> &d) {
-      std::vector<double> wqq = timesTransposed(w, qq.data(), rows, k, k);
+      std::vector<double> wqq = timesTransposed(w, qq, rows, k, k, inv);
       double total = 0;
       for (int64_t r = 0; r < rows; ++r) {
         const double *wr = &w[r * k], *w0r = &w0[r * k];
@@ -129,11 +125,14 @@ std::optional<RefitResult> amct::quant::refitPrunedWeights(const RefitProblem &p
       // do not determine a direction (fewer positions than inputs, dead
       // inputs), the weight stays where it was. Raised tenfold until the
       // factorisation succeeds.
+      // The system's matrix: cov(c, c) (QQ / P minus muQ muQ^T) with the
+      // bias, QQ / P without, on the kept entries.
       std::vector<double> base(size_t(n) * n);
       double trace = 0;
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j)
-          base[size_t(i) * n + j] = a[kept[i] * k + kept[j]];
+          base[size_t(i) * n + j] = qq[kept[i] * k + kept[j]] * inv -
+                                    (p.withBias ? muQ[kept[i]] * muQ[kept[j]] : 0.0);
         trace += std::max(0.0, base[size_t(i) * n + i]);
       }
       double ridge = trace > 0 ? 1e-4 * trace / n : 1e-8;
