@@ -156,7 +156,14 @@ private:
 
 RankedTensorType rankedType(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
 
-bool isConstant(Value v) { return static_cast<bool>(getConstantBytes(v)); }
+/// A constant whose entries can be sliced (whole-byte elements), checked
+/// without reading its data (weights can be large).
+bool isConstant(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return isa_and_nonnull<ConstOp, ConstantOp>(v.getDefiningOp()) && type &&
+         type.getElementType().isIntOrFloat() &&
+         type.getElementType().getIntOrFloatBitWidth() % 8 == 0;
+}
 
 void Analysis::startProducer(QuantizableLayerOpInterface layer, LayerKind kind) {
   Operation *op = layer.getOperation();
@@ -165,7 +172,7 @@ void Analysis::startProducer(QuantizableLayerOpInterface layer, LayerKind kind) 
   Value weight = op->getOperand(*layer.getWeightOperandIndex());
   auto wType = rankedType(weight);
   auto result = rankedType(op->getResult(0));
-  if (!layout || !wType || !wType.hasStaticShape() || !result || !getConstantBytes(weight))
+  if (!layout || !wType || !wType.hasStaticShape() || !result || !isConstant(weight))
     return; // not a layer with a weight of its own here (a MatMul of activations)
   // A layer that cannot lose output channels still shows up, as a group
   // that is not pruned, with the reason.
@@ -174,7 +181,7 @@ void Analysis::startProducer(QuantizableLayerOpInterface layer, LayerKind kind) 
     reason = "a grouped convolution (its groups would lose different channels)";
   else if (!weight.hasOneUse())
     reason = "its weight is shared with another node";
-  else if (!wType.getElementType().isF32() || !getConstantFloats(weight))
+  else if (!wType.getElementType().isF32())
     reason = "its weight is not float32";
   else if (auto gemm = dyn_cast<GemmOp>(op); gemm && gemm.getTransA())
     reason = "a Gemm with transA";
