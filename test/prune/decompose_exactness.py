@@ -35,7 +35,7 @@ import prune_common  # noqa: E402
 def run(cmd):
     return prune_common.run(cmd, "decompose-exactness")
 REPO = HERE.parents[1]
-PRUNE_MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
+PRUNE_MODELS = prune_common.PRUNE_MODELS
 REPO_MODELS = ["cnn_bn", "mlp", "transformer"]
 
 
@@ -58,9 +58,7 @@ def main():
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
     work = Path(args.work)
-    models_dir = work / "models"
-    if not all((models_dir / f"{m}.onnx").exists() for m in PRUNE_MODELS):
-        run([sys.executable, HERE / "make_prune_models.py", models_dir])
+    models_dir = prune_common.prune_models(work, "decompose-exactness")
     models = {m: (models_dir / f"{m}.onnx", {"input": str(models_dir / f"{m}.input.npy")})
               for m in PRUNE_MODELS}
     for m in REPO_MODELS:
@@ -112,10 +110,7 @@ def main():
             problems.append(f"{name}: the full-rank decomposition differs by {diff:.3e}")
         if half.shape != ref.shape:
             problems.append(f"{name}: ratio 0.5 output {half.shape} != {ref.shape}")
-    for p in problems:
-        print("FAIL:", p)
-    print("decompose-exactness:", "FAILED" if problems else "passed")
-    return 1 if problems else 0
+    return prune_common.finish(problems, "decompose-exactness")
 
 
 if __name__ == "__main__":

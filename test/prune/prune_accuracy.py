@@ -84,10 +84,7 @@ def main():
         problems.append(f"the search keeps {flops['auto compress 0.5 refit']}% of the FLOPs")
     if not flops["channel 0.5 refit"] <= 60:
         problems.append(f"channel 0.5 keeps {flops['channel 0.5 refit']}% of the FLOPs")
-    for p in problems:
-        print("FAIL:", p)
-    print("prune-accuracy:", "FAILED" if problems else "passed")
-    return 1 if problems else 0
+    return prune_common.finish(problems, "prune-accuracy")
 
 
 if __name__ == "__main__":

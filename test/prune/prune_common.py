@@ -31,3 +31,23 @@ def ort_first_outputs(jobs, work, tag):
             sys.exit(f"{tag}: ONNX Runtime cannot run {job['model']}: {result['error']}")
         outs.append(np.load(result["outputs"][0]["file"]).astype(np.float64))
     return outs
+
+
+# The models of make_prune_models.py, by name.
+PRUNE_MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
+
+
+def prune_models(work, tag):
+    """The exactness models in `work`/models, made once (torch) if missing."""
+    models = Path(work) / "models"
+    if not all((models / f"{m}.onnx").exists() for m in PRUNE_MODELS):
+        run([sys.executable, Path(__file__).resolve().parent / "make_prune_models.py", models], tag)
+    return models
+
+
+def finish(problems, tag):
+    """Prints the failures and the verdict; the exit status."""
+    for p in problems:
+        print("FAIL:", p)
+    print(f"{tag}:", "FAILED" if problems else "passed")
+    return 1 if problems else 0

@@ -30,7 +30,7 @@ import prune_common  # noqa: E402
 
 def run(cmd):
     return prune_common.run(cmd, "prune-exactness")
-MODELS = ["residual", "depthwise", "concat", "flatten_linear", "transformer_mlp", "decoder"]
+MODELS = prune_common.PRUNE_MODELS
 # Layers (node names) that must lose half their output channels in each
 # model, and depthwise convolutions pruned with them.
 HALVED = {
@@ -82,9 +82,7 @@ def main():
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
     work = Path(args.work)
-    models = work / "models"
-    if not all((models / f"{m}.onnx").exists() for m in MODELS):
-        run([sys.executable, HERE / "make_prune_models.py", models])
+    models = prune_common.prune_models(work, "prune-exactness")
     problems = []
 
     # 1. Channel pruning is exact on zero filters.
@@ -150,10 +148,7 @@ def main():
         print(f"2:4 {m}: {checked} weights checked")
         if checked == 0:
             problems.append(f"{m}: no weight became 2:4 sparse")
-    for p in problems:
-        print("FAIL:", p)
-    print("prune-exactness:", "FAILED" if problems else "passed")
-    return 1 if problems else 0
+    return prune_common.finish(problems, "prune-exactness")
 
 
 if __name__ == "__main__":
