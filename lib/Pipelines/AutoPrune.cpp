@@ -30,28 +30,6 @@ using namespace amct;
 
 namespace {
 
-/// Multiply-adds x 2 of one layer for one sample (as countModelCost).
-double layerFlops(Operation *op) {
-  auto layer = cast<QuantizableLayerOpInterface>(op);
-  auto w = dyn_cast<RankedTensorType>(op->getOperand(*layer.getWeightOperandIndex()).getType());
-  auto in = dyn_cast<RankedTensorType>(op->getOperand(layer.getDataOperandIndex()).getType());
-  auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!w || !in || !out || !w.hasStaticShape() || w.getRank() < 2)
-    return 0;
-  auto elements = [](RankedTensorType t) {
-    double n = 1;
-    for (int64_t d : t.getShape())
-      n *= ShapedType::isDynamic(d) ? 1 : d;
-    return n;
-  };
-  double weights = double(w.getNumElements());
-  if (isa<ConvTransposeOp>(op))
-    return 2.0 * elements(in) * weights / double(w.getDimSize(0));
-  if (isa<ConvOp>(op))
-    return 2.0 * elements(out) * weights / double(w.getDimSize(0));
-  return 2.0 * elements(out) * double(w.getDimSize(layer.getWeightInputChannelAxis()));
-}
-
 struct GroupSteps {
   size_t group;
   /// Channels removed after each step (increasing), the sensitivity there,
@@ -106,29 +84,30 @@ FailureOr<AutoPruneResult> amct::searchChannelPrune(ModuleOp model,
     // Each consumer's weight with the removed channels zeroed.
     std::vector<Operation *> stops;
     llvm::DenseMap<Operation *, std::pair<unsigned, rt::Tensor>> weights;
+    llvm::DenseMap<Operation *, std::vector<bool>> weightKeep;
     for (const PruneLayerRef &c : group.consumers) {
-      auto layer = cast<QuantizableLayerOpInterface>(c.op);
-      unsigned index = *layer.getWeightOperandIndex();
-      auto type = cast<RankedTensorType>(c.op->getOperand(index).getType());
-      auto [it, inserted] = weights.try_emplace(c.op);
+      auto [it, inserted] = weightKeep.try_emplace(c.op);
       if (inserted) {
-        std::vector<float> w = *getConstantFloats(c.op->getOperand(index));
-        auto t = rt::Tensor::zeros(rt::DType::F32,
-                                   rt::Shape(type.getShape().begin(), type.getShape().end()));
-        std::copy(w.begin(), w.end(), t->mutableData<float>());
-        it->second = {index, std::move(*t)};
+        auto layer = cast<QuantizableLayerOpInterface>(c.op);
+        auto type = cast<RankedTensorType>(c.op->getOperand(*layer.getWeightOperandIndex()).getType());
+        it->second.assign(type.getNumElements(), true);
         stops.push_back(c.op);
       }
-      float *w = it->second.second.mutableData<float>();
-      int64_t axis = layer.getWeightInputChannelAxis(), dim = type.getDimSize(axis);
-      int64_t inner = 1;
-      for (int64_t d = axis + 1; d < type.getRank(); ++d)
-        inner *= type.getDimSize(d);
-      for (int64_t e = 0; e < type.getNumElements(); ++e) {
-        int64_t feature = (e / inner) % dim - c.offset * c.inner;
-        if (feature >= 0 && feature < group.channels * c.inner && !keep[feature / c.inner])
+      maskConsumerWeight(group, c, keep, it->second);
+    }
+    for (Operation *op : stops) {
+      auto layer = cast<QuantizableLayerOpInterface>(op);
+      unsigned index = *layer.getWeightOperandIndex();
+      auto type = cast<RankedTensorType>(op->getOperand(index).getType());
+      std::vector<float> w = *getConstantFloats(op->getOperand(index));
+      const std::vector<bool> &mask = weightKeep[op];
+      for (size_t e = 0; e < w.size(); ++e)
+        if (!mask[e])
           w[e] = 0.0f;
-      }
+      auto t = rt::Tensor::zeros(rt::DType::F32,
+                                 rt::Shape(type.getShape().begin(), type.getShape().end()));
+      std::copy(w.begin(), w.end(), t->mutableData<float>());
+      weights[op] = {index, std::move(*t)};
     }
     std::sort(stops.begin(), stops.end(),
               [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });

@@ -244,23 +244,13 @@ std::vector<RefitTarget> consumerTargets(const ChannelPrunePlan &plan) {
     if (llvm::all_of(keep, [](bool k) { return k; }))
       continue;
     for (const PruneLayerRef &c : group.consumers) {
-      auto layer = cast<QuantizableLayerOpInterface>(c.op);
-      Value weight = c.op->getOperand(*layer.getWeightOperandIndex());
-      auto shape = cast<RankedTensorType>(weight.getType()).getShape();
-      int64_t axis = layer.getWeightInputChannelAxis();
-      int64_t inner = staticProduct(shape.drop_front(axis + 1)), dim = shape[axis];
       auto [it, inserted] = index.try_emplace(c.op, targets.size());
-      if (inserted)
-        targets.push_back({c.op, c.name, std::vector<bool>(staticProduct(shape), true)});
-      std::vector<bool> &mask = targets[it->second].keep;
-      std::vector<bool> removedFeature(dim, false);
-      for (int64_t ch = 0; ch < group.channels; ++ch)
-        if (!keep[ch])
-          for (int64_t i = 0; i < c.inner; ++i)
-            removedFeature[(c.offset + ch) * c.inner + i] = true;
-      for (size_t e = 0; e < mask.size(); ++e)
-        if (removedFeature[(e / inner) % dim])
-          mask[e] = false;
+      if (inserted) {
+        auto layer = cast<QuantizableLayerOpInterface>(c.op);
+        auto type = cast<RankedTensorType>(c.op->getOperand(*layer.getWeightOperandIndex()).getType());
+        targets.push_back({c.op, c.name, std::vector<bool>(type.getNumElements(), true)});
+      }
+      maskConsumerWeight(group, c, keep, targets[it->second].keep);
     }
   }
   // In IR order, as the runs reach them.
@@ -287,6 +277,24 @@ void zeroMasked(const std::vector<RefitTarget> &targets) {
 
 } // namespace
 
+double amct::layerFlops(Operation *op) {
+  auto layer = dyn_cast<QuantizableLayerOpInterface>(op);
+  if (!layer || !layer.getLayerKind() || !layer.getWeightOperandIndex())
+    return 0;
+  auto w = dyn_cast<RankedTensorType>(op->getOperand(*layer.getWeightOperandIndex()).getType());
+  auto in = dyn_cast<RankedTensorType>(op->getOperand(layer.getDataOperandIndex()).getType());
+  auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!w || !in || !out || !w.hasStaticShape() || w.getRank() < 2)
+    return 0;
+  double weights = double(w.getNumElements());
+  if (isa<ConvTransposeOp>(op))
+    return 2.0 * double(staticProduct(in.getShape())) * weights / double(w.getDimSize(0));
+  if (isa<ConvOp>(op))
+    return 2.0 * double(staticProduct(out.getShape())) * weights / double(w.getDimSize(0));
+  return 2.0 * double(staticProduct(out.getShape())) *
+         double(w.getDimSize(layer.getWeightInputChannelAxis()));
+}
+
 void amct::countModelCost(ModuleOp module, int64_t &params, double &flops) {
   params = 0;
   flops = 0;
@@ -300,22 +308,7 @@ void amct::countModelCost(ModuleOp module, int64_t &params, double &flops) {
         params += type.getNumElements();
       return;
     }
-    auto layer = dyn_cast<QuantizableLayerOpInterface>(op);
-    if (!layer || !layer.getLayerKind() || !layer.getWeightOperandIndex())
-      return;
-    auto w = dyn_cast<RankedTensorType>(op->getOperand(*layer.getWeightOperandIndex()).getType());
-    auto in = dyn_cast<RankedTensorType>(op->getOperand(layer.getDataOperandIndex()).getType());
-    auto out = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-    if (!w || !in || !out || !w.hasStaticShape() || w.getRank() < 2)
-      return;
-    double weights = double(w.getNumElements());
-    if (isa<ConvTransposeOp>(op))
-      flops += 2.0 * double(staticProduct(in.getShape())) * weights / double(w.getDimSize(0));
-    else if (isa<ConvOp>(op))
-      flops += 2.0 * double(staticProduct(out.getShape())) * weights / double(w.getDimSize(0));
-    else
-      flops += 2.0 * double(staticProduct(out.getShape())) *
-               double(w.getDimSize(layer.getWeightInputChannelAxis()));
+    flops += layerFlops(op);
   });
 }
 

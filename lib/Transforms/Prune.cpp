@@ -60,6 +60,24 @@ ChannelPrunePlan amct::planChannelPrune(func::FuncOp func, const ChannelPruneSet
   return plan;
 }
 
+void amct::maskConsumerWeight(const PruneGroup &group, const PruneLayerRef &ref,
+                              const std::vector<bool> &kept, std::vector<bool> &weightKeep) {
+  auto layer = cast<QuantizableLayerOpInterface>(ref.op);
+  auto shape = cast<RankedTensorType>(ref.op->getOperand(*layer.getWeightOperandIndex()).getType())
+                   .getShape();
+  int64_t axis = layer.getWeightInputChannelAxis(), dim = shape[axis], inner = 1;
+  for (int64_t d : shape.drop_front(axis + 1))
+    inner *= d;
+  std::vector<bool> removedFeature(dim, false);
+  for (int64_t c = 0; c < group.channels; ++c)
+    if (!kept[c])
+      for (int64_t i = 0; i < ref.inner; ++i)
+        removedFeature[(ref.offset + c) * ref.inner + i] = true;
+  for (size_t e = 0; e < weightKeep.size(); ++e)
+    if (removedFeature[(int64_t(e) / inner) % dim])
+      weightKeep[e] = false;
+}
+
 namespace {
 
 PruneNode layerNode(const PruneLayerRef &ref, int64_t channels, const std::vector<int64_t> &remain,

@@ -100,6 +100,11 @@ struct AutoPruneResult {
 mlir::FailureOr<AutoPruneResult> searchChannelPrune(mlir::ModuleOp model,
                                                     const AutoPruneOptions &options);
 
+/// 2 x the multiply-adds of one weighted layer (Conv, ConvTranspose, Gemm,
+/// MatMul) for one sample, dynamic dims taken as 1; 0 when its shapes are
+/// not known.
+double layerFlops(mlir::Operation *layer);
+
 /// Parameters and FLOPs (2 x multiply-adds of Conv / ConvTranspose / Gemm /
 /// MatMul, dynamic dims taken as 1) of `module`'s main function.
 void countModelCost(mlir::ModuleOp module, int64_t &params, double &flops);

@@ -40,6 +40,13 @@ struct ChannelPrunePlan {
 /// list).
 ChannelPrunePlan planChannelPrune(mlir::func::FuncOp func, const ChannelPruneSettings &settings);
 
+/// What removing group channels means to one of the group's consumers:
+/// clears, in `weightKeep` (one entry per element of the consumer's
+/// weight), the entries of the input channels the group removes (`kept`,
+/// one per group channel) where `ref` says they sit in its input.
+void maskConsumerWeight(const PruneGroup &group, const PruneLayerRef &ref,
+                        const std::vector<bool> &kept, std::vector<bool> &weightKeep);
+
 /// The plan as AMCT's prune records: one per pruned group, producers and
 /// consumers as PruneNodes (type, channels, remain_channels; a consumer
 /// also begin / inner: where the group's channels sit in its input).

@@ -106,6 +106,20 @@ LogicalResult saveModelAndTexts(ModuleOp model, const std::string &modelPath,
   return writeFilesAtomically(*outputs, &error);
 }
 
+/// "parameters: A -> B (P%)" and "FLOPs: ..." of a structural change.
+void appendCostLines(std::vector<std::string> &lines, int64_t paramsBefore, int64_t paramsAfter,
+                     double flopsBefore, double flopsAfter) {
+  auto percent = [](double after, double before) {
+    return before > 0 ? 100.0 * after / before : 100.0;
+  };
+  lines.push_back(llvm::formatv("parameters: {0} -> {1} ({2:F1}%)", paramsBefore, paramsAfter,
+                                percent(double(paramsAfter), double(paramsBefore)))
+                      .str());
+  lines.push_back(llvm::formatv("FLOPs: {0:e3} -> {1:e3} ({2:F1}%)", flopsBefore, flopsAfter,
+                                percent(flopsAfter, flopsBefore))
+                      .str());
+}
+
 } // namespace
 
 LogicalResult amct::savePruneResult(const PruneJobResult &result, StringRef savePath,
@@ -155,17 +169,8 @@ LogicalResult amct::runPruneAndSave(ModuleOp model, PruneJobOptions options,
                                   r.layer, r.errorBefore, r.errorAfter, change)
                         .str());
   }
-  auto percent = [](double after, double before) {
-    return before > 0 ? 100.0 * after / before : 100.0;
-  };
-  lines.push_back(llvm::formatv("parameters: {0} -> {1} ({2:F1}%)", result->paramsBefore,
-                                result->paramsAfter,
-                                percent(result->paramsAfter, result->paramsBefore))
-                      .str());
-  lines.push_back(llvm::formatv("FLOPs: {0:e3} -> {1:e3} ({2:F1}%)", result->flopsBefore,
-                                result->flopsAfter,
-                                percent(result->flopsAfter, result->flopsBefore))
-                      .str());
+  appendCostLines(lines, result->paramsBefore, result->paramsAfter, result->flopsBefore,
+                  result->flopsAfter);
   lines.push_back("pruned model: " + files[0]);
   lines.push_back("prune record: " + files[1]);
   if (search) {
@@ -211,18 +216,10 @@ LogicalResult amct::runDecomposeAndSave(ModuleOp model, const DecomposeSettings 
   }
   for (const KeptLayer &k : kept)
     lines.push_back(k.name + ": not decomposed: " + k.reason);
-  auto percent = [](double after, double before) {
-    return before > 0 ? 100.0 * after / before : 100.0;
-  };
   lines.push_back(llvm::formatv("{0} layer{1} decomposed", done->size(),
                                 done->size() == 1 ? "" : "s")
                       .str());
-  lines.push_back(llvm::formatv("parameters: {0} -> {1} ({2:F1}%)", paramsBefore, paramsAfter,
-                                percent(paramsAfter, paramsBefore))
-                      .str());
-  lines.push_back(llvm::formatv("FLOPs: {0:e3} -> {1:e3} ({2:F1}%)", flopsBefore, flopsAfter,
-                                percent(flopsAfter, flopsBefore))
-                      .str());
+  appendCostLines(lines, paramsBefore, paramsAfter, flopsBefore, flopsAfter);
   lines.push_back("decomposed model: " + files[0]);
   lines.push_back("decompose info: " + files[1]);
   return success();
